@@ -1,0 +1,259 @@
+// The composition root: builds the database, stores, queue, core and HTTP server from the config.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import sharp from 'sharp';
+import { loadAdminToken, loadOrCreateSecret, type AdminToken } from './auth/admin-token.js';
+import { createCredentialResolver } from './auth/credentials.js';
+import { createSessionTokens } from './auth/jwt.js';
+import { createShareSigner } from './auth/share-urls.js';
+import { createAccounts, type Accounts, type Audit } from './core/accounts.js';
+import { describeActor } from './core/types.js';
+import { createAccountsRepo } from './db/accounts.js';
+import { derivedPublicUrl, type Config } from './config.js';
+import type { Catalog } from './core/catalog.js';
+import { collectGarbage, type GcReport } from './core/gc.js';
+import { createImages, type Images } from './core/images.js';
+import { createIngest, type Ingest } from './core/ingest.js';
+import { createCatalog } from './db/catalog.js';
+import { openDatabase, type Db } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+import type { HttpContext } from './http/context.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { buildHttp } from './http/server.js';
+import { createBullQueue } from './jobs/bullmq.js';
+import { createLocalQueue } from './jobs/local.js';
+import { createCaptioner } from './captions/providers.js';
+import { readExif } from './core/exif.js';
+import { CAPTION_JOB, createProcessing, PROCESS_JOB, type Processing, type StepStats } from './core/processing.js';
+import { createVariants, type Variants } from './core/variants.js';
+import { heicPipeline } from './core/heic-decoder.js';
+import { createProcessingRuns } from './db/processing-runs.js';
+import type { JobQueue } from './jobs/queue.js';
+import { createLogger } from './logging.js';
+import type { BlobStore } from './store/blob-store.js';
+import { createFsStore } from './store/fs.js';
+import { createS3Store } from './store/s3.js';
+
+export interface Core {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Db;
+  readonly catalog: Catalog;
+  readonly store: BlobStore;
+  readonly queue: JobQueue;
+  readonly ingest: Ingest;
+  readonly images: Images;
+  readonly metrics: Metrics;
+  readonly accounts: Accounts;
+  readonly variants: Variants;
+  readonly processing: Processing;
+  /** Signs sessions, share links and transform URLs (each under its own label). */
+  readonly signingSecret: string;
+  processingStats(sinceIso: string): Promise<StepStats[]>;
+  /** Queues processing for images a crash left without a job. */
+  requeueOrphans(): Promise<number>;
+  /** Folders whose stale files `gc` removes. */
+  readonly tempDirs: readonly string[];
+  gc(graceSeconds?: number): Promise<GcReport>;
+  close(): Promise<void>;
+}
+
+export interface App extends Core {
+  readonly http: FastifyInstance;
+  readonly adminToken: AdminToken;
+  /** Listens on the configured host and port; returns the public base URL. */
+  listen(): Promise<string>;
+  publicUrl(): string;
+}
+
+export interface CoreOptions {
+  readonly logger?: Logger;
+  /** Run job handlers whatever RUN_WORKERS says (`imgd worker`). */
+  readonly worker?: boolean;
+}
+
+function openStore(storage: Config['storage']): { store: BlobStore; storeTmpDir: string | undefined } {
+  if (storage.kind === 'fs') {
+    const fsStore = createFsStore(storage.dir);
+    return { store: fsStore, storeTmpDir: fsStore.tmpDir };
+  }
+  const { kind: _kind, ...options } = storage;
+  return { store: createS3Store(options), storeTmpDir: undefined };
+}
+
+/** Everything but HTTP: what the CLI's maintenance commands need. */
+export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  await mkdir(config.dataDir, { recursive: true });
+  sharp.cache({ memory: config.processing.sharpCacheMb, files: 0, items: 200 });
+  sharp.concurrency(config.processing.sharpConcurrency);
+
+  const db = openDatabase(config.database);
+  await migrateToLatest(db);
+  const catalog = createCatalog(db);
+  const { store, storeTmpDir } = openStore(config.storage);
+  const jobLogger = logger.child({ component: 'jobs' });
+  const queue = config.jobs.redisUrl
+    ? createBullQueue(db, jobLogger, {
+        redisUrl: config.jobs.redisUrl,
+        prefix: config.jobs.redisPrefix,
+        concurrency: config.jobs.concurrency,
+        runWorkers: options.worker ?? config.jobs.runWorkers,
+        relayMs: config.jobs.pollMs,
+      })
+    : createLocalQueue(db, jobLogger, {
+        pollMs: config.jobs.pollMs,
+        concurrency: config.jobs.concurrency,
+        reclaimOnStart: config.database.kind === 'sqlite',
+      });
+  const stagingDir = path.join(config.dataDir, 'tmp');
+  // One secret signs sessions, share links and transform URLs, each under its own label.
+  const signing = await loadOrCreateSecret(config.dataDir, 'signing_key', config.auth.jwtSecret);
+  const metrics = createMetrics();
+  const variants = createVariants({
+    store,
+    decoders: { heic: (bytes) => heicPipeline(bytes, { pixels: config.limits.pixels }) },
+    onRendered: (format) => metrics.variantsRendered.inc({ format }),
+    pixelLimit: config.limits.pixels,
+    rules: {
+      presets: config.processing.presets,
+      sizes: config.processing.sizes,
+      qualities: config.processing.qualities,
+      maxDimension: config.processing.maxDimension,
+      signing: config.processing.signing,
+      signingKey: `transform:${signing.value}`,
+    },
+  });
+  const runs = createProcessingRuns(db);
+  const processing = createProcessing({ catalog, store, variants, runs, extractExif: readExif, captioner: createCaptioner(config.captions) });
+  const processingOn = config.processing.enabled;
+  if (processingOn) {
+    queue.register<{ imageId: string }>(PROCESS_JOB, ({ imageId }) => processing.process(imageId), {
+      maxAttempts: config.jobs.attempts,
+      backoffMs: config.jobs.backoffMs,
+      onFailed: ({ imageId }, error) => processing.markFailed(imageId, error.message),
+    });
+    // A caption that cannot be made leaves the image as it is: no failure handler here.
+    queue.register<{ imageId: string }>(CAPTION_JOB, ({ imageId }) => processing.caption(imageId), {
+      maxAttempts: Math.min(2, config.jobs.attempts),
+      backoffMs: config.jobs.backoffMs,
+    });
+  }
+  const ingest = createIngest({
+    catalog,
+    store,
+    stagingDir,
+    limits: config.limits,
+    allowedFormats: config.allowedFormats,
+    initialStatus: processingOn ? 'processing' : 'ready',
+    stripLocation: config.processing.stripGps,
+    onStored: processingOn
+      ? async (image) => {
+          await queue.enqueue(PROCESS_JOB, { imageId: image.id });
+          if (config.captions.provider !== 'none') await queue.enqueue(CAPTION_JOB, { imageId: image.id });
+        }
+      : undefined,
+    onAttempt: (outcome, code, bytes) => {
+      metrics.uploads.inc({ outcome });
+      if (outcome === 'success') metrics.uploadBytes.inc(bytes);
+      else metrics.rejections.inc({ code: code ?? 'unknown' });
+    },
+  });
+  const images = createImages(catalog, store);
+  const accountsRepo = createAccountsRepo(db);
+  const auditLogger = logger.child({ component: 'audit' });
+  const audit: Audit = {
+    async record(actor, action, target, ip, details) {
+      const who = typeof actor === 'string' ? actor : describeActor(actor);
+      await accountsRepo.audit({ actor: who, action, target, ip, ...(details && { details }) });
+      auditLogger.info({ audit: { actor: who, action, target, ip, ...details } }, action);
+    },
+  };
+  const accounts = createAccounts(accountsRepo, { registration: config.auth.registration, audit });
+  const tempDirs = storeTmpDir ? [stagingDir, storeTmpDir] : [stagingDir];
+
+  return {
+    config,
+    logger,
+    db,
+    catalog,
+    store,
+    queue,
+    ingest,
+    images,
+    metrics,
+    accounts,
+    variants,
+    processing,
+    signingSecret: signing.value,
+    processingStats: (since) => runs.stats(since),
+    async requeueOrphans() {
+      if (!processingOn) return 0;
+      const ids = await runs.orphanedImages(PROCESS_JOB);
+      for (const imageId of ids) await queue.enqueue(PROCESS_JOB, { imageId });
+      return ids.length;
+    },
+    tempDirs,
+    gc: (graceSeconds = config.gcGraceSeconds) => collectGarbage({ catalog, store, tempDirs, graceSeconds, logger }),
+    async close() {
+      await queue.stop();
+      await db.destroy();
+    },
+  };
+}
+
+export async function createApp(config: Config, options: CoreOptions = {}): Promise<App> {
+  const core = await createCore(config, options);
+  const adminToken = await loadAdminToken(config.dataDir, config.authToken);
+  let publicUrl = config.publicUrl ?? derivedPublicUrl(config.host, config.port);
+  const sessions = createSessionTokens(`jwt:${core.signingSecret}`, config.auth.jwtExpirySeconds);
+  const shares = createShareSigner(`share:${core.signingSecret}`);
+  const resolveCredential = createCredentialResolver({
+    adminToken: adminToken.token,
+    sessions,
+    repo: createAccountsRepo(core.db),
+    hmac: config.auth.uploadTokenSecret
+      ? { secret: config.auth.uploadTokenSecret, expirySeconds: config.auth.uploadTokenExpirySeconds, skewSeconds: config.auth.clockSkewSeconds }
+      : undefined,
+    hmacOwner: config.auth.uploadTokenOwner,
+  });
+  const context: HttpContext = { ...core, resolveCredential, sessions, shares, publicUrl: () => publicUrl };
+  const http = await buildHttp(context, core.logger);
+  let closing: Promise<void> | undefined;
+
+  return {
+    ...core,
+    http,
+    adminToken,
+    publicUrl: () => publicUrl,
+    async listen() {
+      await http.listen({ port: config.port, host: config.host });
+      const address = http.server.address();
+      if (!config.publicUrl && address && typeof address === 'object') publicUrl = derivedPublicUrl(config.host, address.port);
+      await core.requeueOrphans();
+      // With Redis, start() also hands the outbox over, which every instance does.
+      if (config.jobs.runWorkers || config.jobs.redisUrl) await core.queue.start();
+      return publicUrl;
+    },
+    close() {
+      // Stop accepting, let in-flight requests finish (uploads included), then stop jobs and the database.
+      closing ??= (async () => {
+        // Connections busy when close() began are idle moments later: close them as they get there,
+        // and a client that stops reading altogether must not hold the shutdown forever.
+        const sweep = setInterval(() => http.server.closeIdleConnections(), 100);
+        const force = setTimeout(() => http.server.closeAllConnections(), config.http.shutdownTimeoutMs);
+        force.unref();
+        try {
+          await http.close();
+        } finally {
+          clearInterval(sweep);
+          clearTimeout(force);
+        }
+        await core.close();
+      })();
+      return closing;
+    },
+  };
+}

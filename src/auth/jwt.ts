@@ -1,0 +1,43 @@
+// Session tokens: HS256 JWTs with the algorithm pinned and expiry enforced (jose).
+import { SignJWT, jwtVerify, errors } from 'jose';
+
+const ALG = 'HS256';
+const ISSUER = 'imgd';
+
+export interface SessionClaims {
+  readonly userId: string;
+}
+
+export interface SessionTokens {
+  sign(claims: SessionClaims): Promise<{ token: string; expiresIn: number }>;
+  /** The claims of a valid token, or undefined for anything else (bad signature, other alg, expired). */
+  verify(token: string): Promise<SessionClaims | undefined>;
+}
+
+export function createSessionTokens(secret: string, expiresIn: number): SessionTokens {
+  const key = new TextEncoder().encode(secret);
+  return {
+    async sign({ userId }) {
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+        .setSubject(userId)
+        .setIssuer(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime(`${expiresIn}s`)
+        .sign(key);
+      return { token, expiresIn };
+    },
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, key, { algorithms: [ALG], issuer: ISSUER, requiredClaims: ['exp', 'sub'] });
+        return typeof payload.sub === 'string' ? { userId: payload.sub } : undefined;
+      } catch (err) {
+        if (err instanceof errors.JOSEError) return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+/** JWTs are three base64url parts; anything else is some other kind of credential. */
+export const looksLikeJwt = (token: string): boolean => /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(token);

@@ -1,0 +1,250 @@
+#!/usr/bin/env node
+// imgd on the command line: serve, worker, migrate, gc, user, token.
+import { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { createApp, createCore, type App, type Core } from './app.js';
+import { mintHmacToken } from './auth/hmac-upload-tokens.js';
+import { roleScopes } from './core/accounts.js';
+import { ImgdError } from './core/errors.js';
+import { ADMIN, type Actor, type Scope } from './core/types.js';
+import { createLogger } from './logging.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/database.js';
+import { migrateToLatest } from './db/migrate.js';
+
+function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`imgd: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+function banner(app: App, url: string): string {
+  const { adminToken, config } = app;
+  const lines = [
+    `imgd is listening on ${url}`,
+    `  API        ${url}/api/v1   (docs: ${url}/docs)`,
+    `  data       ${config.dataDir} (${config.database.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, blobs in ${config.storage.kind === 'fs' ? config.storage.dir : `s3://${config.storage.bucket}`})`,
+  ];
+  if (adminToken.source === 'generated') {
+    lines.push(
+      `  admin token (shown this once; saved to ${adminToken.file} with mode 600):`,
+      `    ${adminToken.token}`,
+    );
+  } else if (adminToken.source === 'file') {
+    lines.push(`  admin token in ${adminToken.file}`);
+  } else {
+    lines.push('  admin token from AUTH_TOKEN');
+  }
+  const token = adminToken.source === 'env' ? '$AUTH_TOKEN' : `$(cat ${adminToken.file})`;
+  lines.push(`  upload     curl -H "Authorization: Bearer ${token}" -F file=@photo.jpg ${url}/api/v1/images`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function serve(): Promise<void> {
+  const config = configOrExit();
+  const app = await createApp(config);
+  const url = await app.listen();
+  process.stdout.write(banner(app, url));
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      app.logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.http.shutdownTimeoutMs);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function worker(): Promise<void> {
+  const config = configOrExit();
+  const core = await createCore(config, { worker: true });
+  const requeued = await core.requeueOrphans();
+  await core.queue.start();
+  core.logger.info({ requeued, queue: config.jobs.redisUrl ? 'redis' : 'database' }, 'imgd worker running');
+  process.stdout.write(`imgd worker is running jobs (${config.jobs.redisUrl ? 'BullMQ on Redis' : 'database queue'})\n`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    core.logger.info({ signal }, 'worker shutting down: finishing running jobs');
+    const force = setTimeout(() => process.exit(1), config.http.shutdownTimeoutMs);
+    force.unref();
+    core.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        core.logger.error({ err }, 'worker shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function migrate(): Promise<void> {
+  const config = configOrExit();
+  const db = openDatabase(config.database);
+  try {
+    const applied = await migrateToLatest(db);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'the database is up to date\n');
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function gc(options: { grace?: string }): Promise<void> {
+  const config = configOrExit();
+  const grace = options.grace === undefined ? undefined : Number(options.grace);
+  if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) {
+    process.stderr.write('imgd gc: --grace takes a whole number of seconds\n');
+    process.exit(2);
+  }
+  const core = await createCore(config);
+  try {
+    const report = await core.gc(grace);
+    process.stdout.write(`removed ${report.tempFiles} temp file(s) and ${report.blobs} unreferenced blob(s)\n`);
+  } finally {
+    await core.close();
+  }
+}
+
+async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+}
+
+async function withCore<T>(run: (core: Core) => Promise<T>): Promise<T> {
+  const config = configOrExit();
+  const core = await createCore(config, { logger: createLogger('warn') });
+  try {
+    return await run(core);
+  } catch (err) {
+    if (err instanceof ImgdError) {
+      process.stderr.write(`imgd: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  } finally {
+    await core.close();
+  }
+}
+
+async function userAdd(username: string, options: { email?: string; admin?: boolean; passwordStdin?: boolean }): Promise<void> {
+  const password = options.passwordStdin ? await readStdinLine() : randomBytes(18).toString('base64url');
+  await withCore(async (core) => {
+    const user = await core.accounts.addUser(
+      { username, email: options.email ?? `${username}@localhost.invalid`, password },
+      options.admin ? 'admin' : 'user',
+    );
+    process.stdout.write(`created ${user.role} ${user.username} (id ${user.id})\n`);
+    if (!options.passwordStdin) process.stdout.write(`password (shown this once): ${password}\n`);
+  });
+}
+
+async function userList(): Promise<void> {
+  await withCore(async (core) => {
+    for (const u of await core.accounts.listUsers(ADMIN)) process.stdout.write(`${u.id}  ${u.role.padEnd(5)}  ${u.username}  ${u.email}\n`);
+  });
+}
+
+interface TokenOptions {
+  minted?: boolean;
+  apiKey?: boolean;
+  user?: string;
+  name?: string;
+  scopes?: string;
+  key?: string;
+  maxBytes?: string;
+  expiresIn?: string;
+  singleUse?: boolean;
+}
+
+async function token(options: TokenOptions): Promise<void> {
+  const config = configOrExit();
+  if (!options.minted && !options.apiKey) {
+    const secret = config.auth.uploadTokenSecret;
+    if (!secret) {
+      process.stderr.write('imgd token: set UPLOAD_TOKEN_SECRET (or MEDIA_SERVER_SECRET) for ts.sig tokens, or use --minted or --api-key\n');
+      process.exit(2);
+    }
+    process.stdout.write(`${mintHmacToken(secret)}\n`);
+    return;
+  }
+  await withCore(async (core) => {
+    if (options.apiKey) {
+      const user = options.user ? await core.accounts.userByName(options.user) : undefined;
+      if (!user) throw new ImgdError('not_found', `imgd token --api-key needs --user <an existing username>.`);
+      const actor: Actor = { kind: 'user', user, scopes: roleScopes(user.role), apiKeyId: null };
+      const scopes = (options.scopes ?? 'read,upload').split(',').map((s) => s.trim()) as Scope[];
+      const { secret } = await core.accounts.createApiKey(actor, options.name ?? 'cli', scopes, null);
+      process.stdout.write(`${secret}\n`);
+      return;
+    }
+    const { secret } = await core.accounts.mintUploadToken(
+      ADMIN,
+      {
+        key: options.key ?? null,
+        maxBytes: options.maxBytes === undefined ? null : Number(options.maxBytes),
+        expiresIn: options.expiresIn === undefined ? config.auth.uploadTokenExpirySeconds : Number(options.expiresIn),
+        singleUse: Boolean(options.singleUse),
+      },
+      null,
+    );
+    process.stdout.write(`${secret}\n`);
+  });
+}
+
+const program = new Command('imgd').description('Self-hosted image service').showHelpAfterError();
+program.command('serve').description('run the HTTP server (and the in-process job runner)').action(serve);
+program.command('worker').description('run background jobs only (no HTTP)').action(worker);
+program.command('migrate').description('bring the database schema to the latest version').action(migrate);
+program
+  .command('gc')
+  .description('remove temp files left by crashes and stored bytes no image refers to')
+  .option('--grace <seconds>', 'only touch what is older than this (default GC_GRACE_SECONDS)')
+  .action(gc);
+
+const user = program.command('user').description('manage users');
+user
+  .command('add <username>')
+  .description('create a user (a random password is printed unless --password-stdin)')
+  .option('--email <email>', 'e-mail address')
+  .option('--admin', 'give the admin role')
+  .option('--password-stdin', 'read the password from the first line of standard input')
+  .action(userAdd);
+user.command('list').description('list users').action(userList);
+program
+  .command('token')
+  .description('print a credential: a seed-003 ts.sig upload token (default), a minted upload token, or an API key')
+  .option('--minted', 'a server-minted upload token (see --key, --max-bytes, --expires-in, --single-use)')
+  .option('--key <key>', 'minted token: only uploads into this key')
+  .option('--max-bytes <n>', 'minted token: largest file it may upload')
+  .option('--expires-in <seconds>', 'minted token: lifetime (default TOKEN_EXPIRY_SECONDS)')
+  .option('--single-use', 'minted token: one upload request only')
+  .option('--api-key', 'an API key for --user')
+  .option('--user <username>', 'API key: the user it belongs to')
+  .option('--name <name>', 'API key: its name', 'cli')
+  .option('--scopes <list>', 'API key: comma-separated scopes (read, upload, delete, admin)', 'read,upload')
+  .action(token);
+
+await program.parseAsync(process.argv);

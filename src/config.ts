@@ -1,0 +1,407 @@
+// The one place that reads settings: environment (and an optional JSON file), validated, immutable.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variant-options.js';
+
+export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+
+const Settings = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  AUTH_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(sqlite:|postgres(ql)?://|file:|/|\\.)' })),
+  STORAGE: Type.Union([Type.Literal('fs'), Type.Literal('s3')], { default: 'fs' }),
+  S3_BUCKET: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
+  S3_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9!_.*()/-]{1,200}$' })),
+  STORAGE_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  MAX_FILE_SIZE: Type.Integer({ minimum: 1, default: 20 * 1024 * 1024 }),
+  MAX_FILES: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  MAX_PIXELS: Type.Integer({ minimum: 1, default: 40_000_000 }),
+  MAX_DIMENSION: Type.Integer({ minimum: 1, default: 10_000 }),
+  MAX_FRAMES: Type.Integer({ minimum: 1, default: 200 }),
+  ALLOWED_FORMATS: Type.Array(Type.Union(IMAGE_FORMATS.map((f) => Type.Literal(f))), {
+    minItems: 1,
+    default: [...IMAGE_FORMATS],
+  }),
+  CACHE_MAX_AGE: Type.Integer({ minimum: 0, default: 3600 }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 120_000 }),
+  CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000 }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  JOB_POLL_MS: Type.Integer({ minimum: 10, default: 1000 }),
+  JOB_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 20, default: 3 }),
+  JOB_BACKOFF_MS: Type.Integer({ minimum: 1, default: 2000 }),
+  RUN_WORKERS: Type.Boolean({ default: true }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_-]{1,64}$', default: 'imgd' }),
+  GC_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 }),
+  REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('invite')], { default: 'closed' }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_EXPIRY_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 3600 }),
+  UPLOAD_TOKEN_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  TOKEN_EXPIRY_SECONDS: Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 900 }),
+  TOKEN_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
+  UPLOAD_TOKEN_OWNER: Type.Optional(Type.String({ minLength: 1 })),
+  SHARE_MAX_SECONDS: Type.Integer({ minimum: 60, default: 30 * 86_400 }),
+  RATE_LIMIT_LOGIN: Type.Integer({ minimum: 0, default: 10 }),
+  RATE_LIMIT_REGISTER: Type.Integer({ minimum: 0, default: 5 }),
+  RATE_LIMIT_UPLOAD: Type.Integer({ minimum: 0, default: 120 }),
+  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 60 }),
+  CORS_ORIGINS: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  PROCESSING: Type.Boolean({ default: true }),
+  VARIANT_PRESETS: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}:\\d{1,5}(,[a-z][a-z0-9_-]{0,31}:\\d{1,5})*$', default: 'small:256,medium:1024' }),
+  VARIANT_SIZES: Type.Array(Type.Integer({ minimum: 1, maximum: 16384 }), { minItems: 1, default: [...DEFAULT_SIZES] }),
+  VARIANT_QUALITIES: Type.Array(Type.Integer({ minimum: 1, maximum: 100 }), { minItems: 1, default: [...DEFAULT_QUALITIES] }),
+  VARIANT_MAX_DIMENSION: Type.Integer({ minimum: 16, maximum: 16384, default: 4096 }),
+  TRANSFORM_SIGNING: Type.Union([Type.Literal('off'), Type.Literal('required')], { default: 'off' }),
+  STRIP_GPS: Type.Boolean({ default: true }),
+  SHARP_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+  SHARP_CACHE_MB: Type.Integer({ minimum: 0, maximum: 4096, default: 64 }),
+  CAPTION_PROVIDER: Type.Union([Type.Literal('none'), Type.Literal('ollama'), Type.Literal('openai')], { default: 'none' }),
+  CAPTION_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  CAPTION_MODEL: Type.Optional(Type.String({ minLength: 1 })),
+  CAPTION_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  CAPTION_PROMPT: Type.String({ minLength: 1, default: 'Describe this image in one short sentence for alt text.' }),
+  CAPTION_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
+});
+type RawSettings = Static<typeof Settings>;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** As configured; when unset the server derives it from the address it listens on. */
+  readonly publicUrl: string | undefined;
+  readonly authToken: string | undefined;
+  readonly database: { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'postgres'; readonly url: string };
+  readonly storage:
+    | { readonly kind: 'fs'; readonly dir: string }
+    | {
+        readonly kind: 's3';
+        readonly bucket: string;
+        readonly endpoint: string | undefined;
+        readonly region: string;
+        readonly accessKeyId: string | undefined;
+        readonly secretAccessKey: string | undefined;
+        readonly forcePathStyle: boolean;
+        readonly prefix: string | undefined;
+      };
+  readonly limits: {
+    readonly fileSize: number;
+    readonly files: number;
+    readonly pixels: number;
+    readonly dimension: number;
+    readonly frames: number;
+  };
+  readonly allowedFormats: readonly ImageFormat[];
+  readonly cacheMaxAge: number;
+  readonly http: {
+    readonly requestTimeoutMs: number;
+    readonly connectionTimeoutMs: number;
+    readonly shutdownTimeoutMs: number;
+    readonly trustProxy: boolean;
+  };
+  readonly logLevel: string;
+  readonly jobs: {
+    readonly pollMs: number;
+    readonly concurrency: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+    /** Whether `serve` runs job handlers itself; `imgd worker` always does. */
+    readonly runWorkers: boolean;
+    /** BullMQ on this Redis when set; the in-process, database-backed runner otherwise. */
+    readonly redisUrl: string | undefined;
+    readonly redisPrefix: string;
+  };
+  readonly gcGraceSeconds: number;
+  readonly auth: {
+    readonly registration: 'open' | 'closed' | 'invite';
+    /** Signs JWTs and share URLs; generated into DATA_DIR when unset. */
+    readonly jwtSecret: string | undefined;
+    readonly jwtExpirySeconds: number;
+    /** Seed 003's shared secret for `ts.sig` upload tokens; those tokens are off when unset. */
+    readonly uploadTokenSecret: string | undefined;
+    readonly uploadTokenExpirySeconds: number;
+    readonly clockSkewSeconds: number;
+    /** Username that uploads made with seed-003 tokens belong to; none by default. */
+    readonly uploadTokenOwner: string | undefined;
+    readonly shareMaxSeconds: number;
+  };
+  /** Requests per window and client; 0 turns a limit off. */
+  readonly rateLimits: { readonly login: number; readonly register: number; readonly upload: number; readonly windowSeconds: number };
+  /** Origins allowed by CORS; empty means CORS is off. */
+  readonly corsOrigins: readonly string[];
+  readonly processing: {
+    /** Background jobs (EXIF, variants, placeholder) run for every upload. */
+    readonly enabled: boolean;
+    readonly presets: Readonly<Record<string, VariantOptions>>;
+    readonly sizes: readonly number[];
+    readonly qualities: readonly number[];
+    readonly maxDimension: number;
+    readonly signing: 'off' | 'required';
+    /** Remove GPS location from stored bytes at ingest; the owner still sees it in metadata. */
+    readonly stripGps: boolean;
+    readonly sharpConcurrency: number;
+    readonly sharpCacheMb: number;
+  };
+  readonly captions:
+    | { readonly provider: 'none' }
+    | {
+        readonly provider: 'ollama' | 'openai';
+        readonly url: string;
+        readonly model: string;
+        readonly apiKey: string | undefined;
+        readonly prompt: string;
+        readonly timeoutMs: number;
+      };
+}
+
+/** Names the seeds used, accepted as aliases for ours. */
+const ALIASES: Record<string, keyof RawSettings> = {
+  UPLOAD_DIR: 'STORAGE_DIR',
+  MAX_BYTES: 'MAX_FILE_SIZE',
+  ALLOWED_EXTENSIONS: 'ALLOWED_FORMATS',
+  SECRET_KEY: 'JWT_SECRET',
+  AWS_BUCKET_NAME: 'S3_BUCKET',
+  AWS_REGION: 'S3_REGION',
+  AWS_ACCESS_KEY_ID: 'S3_ACCESS_KEY_ID',
+  AWS_SECRET_ACCESS_KEY: 'S3_SECRET_ACCESS_KEY',
+  MEDIA_SERVER_SECRET: 'UPLOAD_TOKEN_SECRET',
+};
+
+const EXTENSION_FORMATS: Record<string, ImageFormat> = { jpg: 'jpeg', jpeg: 'jpeg', tif: 'tiff', tiff: 'tiff', heif: 'heic' };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Source = Record<string, unknown>;
+
+/** Builds the configuration from an environment-like map; throws ConfigError naming the bad setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const file = env.CONFIG_FILE ? readConfigFile(env.CONFIG_FILE) : {};
+  const merged: Source = { ...file };
+  // Which alias a value came from, so an error names the variable the operator actually set.
+  const setAs: Record<string, string> = {};
+  // Aliases first, so that our own name wins when both are set.
+  for (const [alias, target] of Object.entries(ALIASES)) {
+    if (env[alias]) {
+      merged[target] = env[alias];
+      setAs[target] = alias;
+    }
+  }
+  // Seed 002 counts token lifetime in minutes.
+  const minutes = env.ACCESS_TOKEN_EXPIRE_MINUTES;
+  if (minutes) {
+    // A bad value was silently ignored before; refuse it like any other bad setting.
+    if (!/^\d+$/.test(minutes.trim())) {
+      throw new ConfigError(`invalid setting ACCESS_TOKEN_EXPIRE_MINUTES=${JSON.stringify(minutes)}: Expected a whole number of minutes`);
+    }
+    merged.JWT_EXPIRY_SECONDS = Number(minutes) * 60;
+    setAs.JWT_EXPIRY_SECONDS = 'ACCESS_TOKEN_EXPIRE_MINUTES';
+  }
+  for (const name of Object.keys(Settings.properties)) {
+    if (env[name]) {
+      merged[name] = env[name];
+      delete setAs[name];
+    }
+  }
+  const raw = parseSettings(merged, setAs);
+  return toConfig(raw);
+}
+
+/** Settings whose values are never repeated in an error message (it ends up on stderr and in logs). */
+const SECRET_SETTINGS = new Set(['AUTH_TOKEN', 'JWT_SECRET', 'UPLOAD_TOKEN_SECRET', 'S3_SECRET_ACCESS_KEY', 'CAPTION_API_KEY']);
+
+function readConfigFile(file: string): Source {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE: cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Source;
+  } catch (err) {
+    throw new ConfigError(`CONFIG_FILE: ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseSettings(source: Source, setAs: Record<string, string> = {}): RawSettings {
+  const unknown = Object.keys(source).filter((k) => !(k in Settings.properties));
+  if (unknown.length > 0) throw new ConfigError(`unknown setting(s) in CONFIG_FILE: ${unknown.join(', ')}`);
+  const prepared: Source = {};
+  for (const [name, value] of Object.entries(source)) prepared[name] = coerce(name, value);
+  const withDefaults = Value.Default(Settings, prepared);
+  const first = Value.Errors(Settings, withDefaults).First();
+  if (first) {
+    const name = first.path.split('/')[1] ?? first.path;
+    const shown = SECRET_SETTINGS.has(name) ? '[redacted]' : JSON.stringify(source[name]);
+    const alias = setAs[name];
+    const label = alias ? `${alias}=${shown} (read as ${name})` : `${name}=${shown}`;
+    throw new ConfigError(`invalid setting ${label}: ${first.message}`);
+  }
+  return withDefaults as RawSettings;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+/** Turns environment strings into the types the schema expects; leaves bad values for the schema to name. */
+function coerce(name: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const schema = Settings.properties[name as keyof RawSettings];
+  const type = (schema as { type?: string }).type;
+  if (name === 'MAX_FILE_SIZE') {
+    const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
+    const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+    return m && unit ? Number(m[1]) * unit : value;
+  }
+  if (name === 'CORS_ORIGINS') return value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (name === 'VARIANT_SIZES' || name === 'VARIANT_QUALITIES') {
+    return value.split(',').map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : s.trim()));
+  }
+  if (name === 'ALLOWED_FORMATS') {
+    const list = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+    return [...new Set(list.map((s) => EXTENSION_FORMATS[s] ?? s))];
+  }
+  if (type === 'integer') return /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+  if (type === 'boolean') {
+    const v = value.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  }
+  return value;
+}
+
+function parseDatabase(url: string | undefined, dataDir: string): Config['database'] {
+  if (!url) return { kind: 'sqlite', file: path.join(dataDir, 'imgd.sqlite') };
+  if (/^postgres(ql)?:\/\//.test(url)) return { kind: 'postgres', url };
+  // sqlite:///relative.db and sqlite:////abs.db (SQLAlchemy style, seed 002), file:x.db, or a plain path
+  const stripped = url.replace(/^sqlite:\/\/\//, '').replace(/^sqlite:/, '').replace(/^file:/, '');
+  if (!stripped) throw new ConfigError(`invalid setting DATABASE_URL=${JSON.stringify(url)}: no file named`);
+  return { kind: 'sqlite', file: path.resolve(stripped) };
+}
+
+function storageSettings(raw: RawSettings, dataDir: string): Config['storage'] {
+  if (raw.STORAGE === 'fs') return { kind: 'fs', dir: path.resolve(raw.STORAGE_DIR ?? path.join(dataDir, 'blobs')) };
+  if (!raw.S3_BUCKET) throw new ConfigError('invalid setting S3_BUCKET: required when STORAGE=s3');
+  if (Boolean(raw.S3_ACCESS_KEY_ID) !== Boolean(raw.S3_SECRET_ACCESS_KEY)) {
+    throw new ConfigError('invalid setting S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY: give both, or neither to use the AWS default credentials');
+  }
+  return {
+    kind: 's3',
+    bucket: raw.S3_BUCKET,
+    endpoint: raw.S3_ENDPOINT,
+    region: raw.S3_REGION,
+    accessKeyId: raw.S3_ACCESS_KEY_ID,
+    secretAccessKey: raw.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: raw.S3_FORCE_PATH_STYLE,
+    prefix: raw.S3_PREFIX,
+  };
+}
+
+function captionSettings(raw: RawSettings): Config['captions'] {
+  if (raw.CAPTION_PROVIDER === 'none') return { provider: 'none' };
+  for (const name of ['CAPTION_URL', 'CAPTION_MODEL'] as const) {
+    if (!raw[name]) throw new ConfigError(`invalid setting ${name}: required when CAPTION_PROVIDER=${raw.CAPTION_PROVIDER}`);
+  }
+  return {
+    provider: raw.CAPTION_PROVIDER,
+    url: raw.CAPTION_URL!.replace(/\/+$/, ''),
+    model: raw.CAPTION_MODEL!,
+    apiKey: raw.CAPTION_API_KEY,
+    prompt: raw.CAPTION_PROMPT,
+    timeoutMs: raw.CAPTION_TIMEOUT_MS,
+  };
+}
+
+function toConfig(raw: RawSettings): Config {
+  const dataDir = path.resolve(raw.DATA_DIR);
+  return Object.freeze({
+    port: raw.PORT,
+    host: raw.HOST,
+    dataDir,
+    publicUrl: raw.PUBLIC_URL?.replace(/\/+$/, ''),
+    authToken: raw.AUTH_TOKEN,
+    database: parseDatabase(raw.DATABASE_URL, dataDir),
+    storage: storageSettings(raw, dataDir),
+    limits: {
+      fileSize: raw.MAX_FILE_SIZE,
+      files: raw.MAX_FILES,
+      pixels: raw.MAX_PIXELS,
+      dimension: raw.MAX_DIMENSION,
+      frames: raw.MAX_FRAMES,
+    },
+    allowedFormats: raw.ALLOWED_FORMATS as ImageFormat[],
+    cacheMaxAge: raw.CACHE_MAX_AGE,
+    http: {
+      requestTimeoutMs: raw.REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: raw.CONNECTION_TIMEOUT_MS,
+      shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT_MS,
+      trustProxy: raw.TRUST_PROXY,
+    },
+    logLevel: raw.LOG_LEVEL,
+    jobs: {
+      pollMs: raw.JOB_POLL_MS,
+      concurrency: raw.JOB_CONCURRENCY,
+      attempts: raw.JOB_ATTEMPTS,
+      backoffMs: raw.JOB_BACKOFF_MS,
+      runWorkers: raw.RUN_WORKERS,
+      redisUrl: raw.REDIS_URL,
+      redisPrefix: raw.REDIS_PREFIX,
+    },
+    gcGraceSeconds: raw.GC_GRACE_SECONDS,
+    auth: {
+      registration: raw.REGISTRATION,
+      jwtSecret: raw.JWT_SECRET,
+      jwtExpirySeconds: raw.JWT_EXPIRY_SECONDS,
+      uploadTokenSecret: raw.UPLOAD_TOKEN_SECRET,
+      uploadTokenExpirySeconds: raw.TOKEN_EXPIRY_SECONDS,
+      clockSkewSeconds: raw.TOKEN_CLOCK_SKEW_SECONDS,
+      uploadTokenOwner: raw.UPLOAD_TOKEN_OWNER,
+      shareMaxSeconds: raw.SHARE_MAX_SECONDS,
+    },
+    rateLimits: {
+      login: raw.RATE_LIMIT_LOGIN,
+      register: raw.RATE_LIMIT_REGISTER,
+      upload: raw.RATE_LIMIT_UPLOAD,
+      windowSeconds: raw.RATE_LIMIT_WINDOW_SECONDS,
+    },
+    corsOrigins: raw.CORS_ORIGINS,
+    processing: {
+      enabled: raw.PROCESSING,
+      presets: parsePresets(raw.VARIANT_PRESETS),
+      sizes: raw.VARIANT_SIZES,
+      qualities: raw.VARIANT_QUALITIES,
+      maxDimension: raw.VARIANT_MAX_DIMENSION,
+      signing: raw.TRANSFORM_SIGNING,
+      stripGps: raw.STRIP_GPS,
+      sharpConcurrency: raw.SHARP_CONCURRENCY,
+      sharpCacheMb: raw.SHARP_CACHE_MB,
+    },
+    captions: captionSettings(raw),
+  });
+}
+
+/** The URL clients reach a server on host:port at, when PUBLIC_URL does not say. */
+export function derivedPublicUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}

@@ -1,0 +1,276 @@
+// Accounts: registration, login, passwords, API keys, minted upload tokens and invites.
+import { hashPassword, verifyPassword, decoyHash, MIN_PASSWORD, MAX_PASSWORD } from '../auth/passwords.js';
+import { hashSecret, mintSecret } from '../auth/opaque-tokens.js';
+import { isAdmin, requireAdmin, requireAuthenticated } from '../auth/policy.js';
+import type { AccountsRepo, ApiKeyRecord, AuditRecord, UploadTokenRecord } from './accounts-repo.js';
+import { NameTakenError } from './catalog.js';
+import { ImgdError } from './errors.js';
+import { checkKey } from './fields.js';
+import { newId } from './ids.js';
+import { ROLES, SCOPES, describeActor, type Actor, type Role, type Scope, type User } from './types.js';
+
+export type RegistrationMode = 'open' | 'closed' | 'invite';
+
+export interface RegisterInput {
+  readonly username: string;
+  readonly email: string;
+  readonly password: string;
+  readonly invite?: string | undefined;
+}
+
+export interface MintUploadTokenInput {
+  readonly key?: string | null | undefined;
+  readonly maxBytes?: number | null | undefined;
+  readonly expiresIn: number;
+  readonly singleUse: boolean;
+}
+
+export interface Audit {
+  record(actor: Actor | string, action: string, target: string | null, ip: string | null, details?: Record<string, unknown>): Promise<void>;
+}
+
+const USERNAME = /^[a-z0-9][a-z0-9_.-]{2,31}$/;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{1,63}$/;
+const MAX_TOKEN_SECONDS = 30 * 86_400;
+
+/** The scopes a role's session carries. */
+export function roleScopes(role: Role): Scope[] {
+  return role === 'admin' ? [...SCOPES] : SCOPES.filter((s) => s !== 'admin');
+}
+
+function invalid(field: string, message: string): ImgdError {
+  return new ImgdError('validation_failed', message, { field });
+}
+
+function checkRegistration(input: RegisterInput): { username: string; email: string } {
+  const username = input.username.trim().toLowerCase();
+  const email = input.email.trim().toLowerCase();
+  if (!USERNAME.test(username)) {
+    throw invalid('username', 'username must be 3 to 32 characters: letters, digits, and . _ - (not first).');
+  }
+  if (!EMAIL.test(email)) throw invalid('email', 'email must be an e-mail address.');
+  checkPassword(input.password, 'password');
+  return { username, email };
+}
+
+function checkPassword(password: string, field: string): void {
+  if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
+    throw invalid(field, `${field} must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
+  }
+}
+
+export interface Accounts {
+  register(input: RegisterInput, ip: string | null): Promise<User>;
+  /** Creates a user from the CLI or by an admin, whatever the registration mode. */
+  addUser(input: RegisterInput, role: Role): Promise<User>;
+  /** The user behind a username (or email) and password; unauthorized otherwise, in the same time. */
+  login(username: string, password: string, ip: string | null): Promise<User>;
+  changePassword(actor: Actor, current: string, next: string, ip: string | null): Promise<void>;
+  userById(id: string): Promise<User | undefined>;
+  userByName(username: string): Promise<User | undefined>;
+  listUsers(actor: Actor): Promise<User[]>;
+  createApiKey(actor: Actor, name: string, scopes: readonly Scope[], ip: string | null): Promise<{ key: ApiKeyRecord; secret: string }>;
+  listApiKeys(actor: Actor): Promise<ApiKeyRecord[]>;
+  revokeApiKey(actor: Actor, id: string, ip: string | null): Promise<void>;
+  mintUploadToken(actor: Actor, input: MintUploadTokenInput, ip: string | null): Promise<{ token: UploadTokenRecord; secret: string }>;
+  createInvite(actor: Actor, role: Role, expiresIn: number): Promise<{ secret: string; expiresAt: string }>;
+  auditLog(actor: Actor, limit: number): Promise<AuditRecord[]>;
+  /** Spends a single-use upload token; refuses one that was spent meanwhile. */
+  useUploadGrant(actor: Actor): Promise<void>;
+  audit: Audit;
+}
+
+export function createAccounts(repo: AccountsRepo, options: { registration: RegistrationMode; audit: Audit }): Accounts {
+  const { audit } = options;
+
+  async function insert(input: RegisterInput, role: Role): Promise<User> {
+    const { username, email } = checkRegistration(input);
+    const user = { id: newId(), username, email, role, createdAt: new Date().toISOString() };
+    try {
+      await repo.insertUser({ ...user, passwordHash: await hashPassword(input.password) });
+    } catch (err) {
+      if (err instanceof NameTakenError) {
+        throw new ImgdError('conflict', `That ${err.message} is already registered.`, { field: err.message });
+      }
+      throw err;
+    }
+    return user;
+  }
+
+  function ownKeyScopes(actor: Actor, scopes: readonly Scope[]): Scope[] {
+    const unique = [...new Set(scopes)];
+    if (unique.length === 0) throw invalid('scopes', `scopes must name at least one of ${SCOPES.join(', ')}.`);
+    for (const scope of unique) {
+      if (!SCOPES.includes(scope)) throw invalid('scopes', `Unknown scope ${JSON.stringify(scope)}.`);
+      if (scope === 'admin' && !isAdmin(actor)) throw new ImgdError('forbidden', 'Only admins may create keys with the admin scope.');
+    }
+    return unique;
+  }
+
+  return {
+    audit,
+
+    async register(input, ip) {
+      const mode = options.registration;
+      if (mode === 'closed') throw new ImgdError('forbidden', 'Registration is closed on this server; ask an admin for an account.');
+      let role: Role = 'user';
+      if (mode === 'invite') {
+        if (!input.invite) throw new ImgdError('forbidden', 'Registration needs an invite on this server.');
+        checkRegistration(input);
+        const invite = await repo.consumeInvite(hashSecret(input.invite), input.username, new Date().toISOString());
+        if (!invite) throw new ImgdError('forbidden', 'The invite is unknown, used or expired.');
+        role = invite.role;
+      }
+      const user = await insert(input, role);
+      await audit.record(`user:${user.id}`, 'user.register', user.id, ip, { username: user.username });
+      return user;
+    },
+
+    async addUser(input, role) {
+      if (!ROLES.includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}.`);
+      const user = await insert(input, role);
+      await audit.record('cli', 'user.add', user.id, null, { username: user.username, role });
+      return user;
+    },
+
+    async login(username, password, ip) {
+      const stored = await repo.userByName(username.trim().toLowerCase());
+      const ok = await verifyPassword(stored?.passwordHash ?? (await decoyHash()), password);
+      if (!stored || !ok) {
+        await audit.record('anonymous', 'login.failed', null, ip, { username: username.slice(0, 64) });
+        throw new ImgdError('unauthorized', 'The username or password is wrong.');
+      }
+      await audit.record(`user:${stored.id}`, 'login', stored.id, ip);
+      const { passwordHash: _omit, ...user } = stored;
+      return user;
+    },
+
+    async changePassword(actor, current, next, ip) {
+      if (actor.kind !== 'user' || actor.apiKeyId !== null) {
+        throw new ImgdError('forbidden', 'Sign in as the user (not with a key or token) to change a password.');
+      }
+      const stored = await repo.userById(actor.user.id);
+      if (!stored || !(await verifyPassword(stored.passwordHash, current))) {
+        throw new ImgdError('unauthorized', 'The current password is wrong.');
+      }
+      checkPassword(next, 'new_password');
+      await repo.setPassword(stored.id, await hashPassword(next));
+      await audit.record(actor, 'user.password_changed', stored.id, ip);
+    },
+
+    async userById(id) {
+      const stored = await repo.userById(id);
+      if (!stored) return undefined;
+      const { passwordHash: _omit, ...user } = stored;
+      return user;
+    },
+
+    async userByName(username) {
+      const stored = await repo.userByName(username.trim().toLowerCase());
+      if (!stored) return undefined;
+      const { passwordHash: _omit, ...user } = stored;
+      return user;
+    },
+
+    async listUsers(actor) {
+      requireAdmin(actor);
+      return repo.listUsers();
+    },
+
+    async createApiKey(actor, name, scopes, ip) {
+      // No credential at all is 401, like everywhere else; only a credential of the wrong kind is 403.
+      requireAuthenticated(actor);
+      if (actor.kind !== 'user') throw new ImgdError('forbidden', 'API keys belong to users: sign in as a user to create one.');
+      const trimmed = name.trim();
+      if (trimmed.length < 1 || trimmed.length > 100) throw invalid('name', 'name must be 1 to 100 characters.');
+      // A key never carries more than the credential that creates it.
+      const wanted = ownKeyScopes(actor, scopes);
+      const missing = wanted.filter((s) => !actor.scopes.includes(s));
+      if (missing.length > 0) throw new ImgdError('forbidden', `This credential cannot grant ${missing.join(', ')}.`);
+      const minted = mintSecret('key');
+      const key: ApiKeyRecord = {
+        id: newId(),
+        userId: actor.user.id,
+        name: trimmed,
+        prefix: minted.prefix,
+        scopes: wanted,
+        createdAt: new Date().toISOString(),
+        lastUsedAt: null,
+        revokedAt: null,
+      };
+      await repo.insertApiKey(key, minted.hash);
+      await audit.record(actor, 'api_key.create', key.id, ip, { name: key.name, scopes: wanted });
+      return { key, secret: minted.secret };
+    },
+
+    async listApiKeys(actor) {
+      requireAuthenticated(actor);
+      if (isAdmin(actor) && actor.kind === 'admin') return repo.listApiKeys(undefined);
+      if (actor.kind !== 'user') throw new ImgdError('forbidden', 'Only users have API keys.');
+      return repo.listApiKeys(actor.user.id);
+    },
+
+    async revokeApiKey(actor, id, ip) {
+      requireAuthenticated(actor);
+      const key = await repo.apiKeyById(id);
+      const mine = key && actor.kind === 'user' && key.userId === actor.user.id;
+      if (!key || key.revokedAt !== null || !(mine || isAdmin(actor))) throw new ImgdError('not_found', `No API key ${JSON.stringify(id)}.`);
+      await repo.revokeApiKey(id);
+      await audit.record(actor, 'api_key.revoke', id, ip);
+    },
+
+    async mintUploadToken(actor, input, ip) {
+      requireAuthenticated(actor);
+      if (actor.kind === 'upload_token') throw new ImgdError('forbidden', 'An upload token cannot mint tokens.');
+      if (actor.kind === 'user' && !actor.scopes.includes('upload')) throw new ImgdError('forbidden', 'This credential lacks the "upload" scope.');
+      if (!Number.isInteger(input.expiresIn) || input.expiresIn < 1 || input.expiresIn > MAX_TOKEN_SECONDS) {
+        throw invalid('expires_in', `expires_in must be 1 to ${MAX_TOKEN_SECONDS} seconds.`);
+      }
+      if (input.maxBytes != null && (!Number.isInteger(input.maxBytes) || input.maxBytes < 1)) {
+        throw invalid('max_bytes', 'max_bytes must be a positive whole number.');
+      }
+      const minted = mintSecret('upload');
+      const now = Date.now();
+      const owner = actor.kind === 'user' ? actor.user.id : null;
+      const token: UploadTokenRecord = {
+        id: newId(),
+        createdBy: describeActor(actor),
+        ownerId: owner,
+        key: input.key == null ? null : checkKey(input.key),
+        maxBytes: input.maxBytes ?? null,
+        singleUse: input.singleUse,
+        expiresAt: new Date(now + input.expiresIn * 1000).toISOString(),
+        usedAt: null,
+        createdAt: new Date(now).toISOString(),
+      };
+      await repo.insertUploadToken(token, minted.hash);
+      await audit.record(actor, 'upload_token.mint', token.id, ip, { key: token.key, max_bytes: token.maxBytes, single_use: token.singleUse });
+      return { token, secret: minted.secret };
+    },
+
+    async auditLog(actor, limit) {
+      requireAdmin(actor);
+      return repo.auditLog(limit);
+    },
+
+    async useUploadGrant(actor) {
+      if (actor.kind !== 'upload_token' || !actor.grant.singleUse || actor.grant.tokenId === null) return;
+      if (!(await repo.consumeUploadToken(actor.grant.tokenId, new Date().toISOString()))) {
+        throw new ImgdError('unauthorized', 'The upload token was already used.');
+      }
+    },
+
+    async createInvite(actor, role, expiresIn) {
+      requireAdmin(actor);
+      if (!ROLES.includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}.`);
+      if (!Number.isInteger(expiresIn) || expiresIn < 60 || expiresIn > MAX_TOKEN_SECONDS) {
+        throw invalid('expires_in', `expires_in must be 60 to ${MAX_TOKEN_SECONDS} seconds.`);
+      }
+      const minted = mintSecret('invite');
+      const expiresAt = new Date(Date.now() + expiresIn * 1000).toISOString();
+      await repo.insertInvite({ id: newId(), role, expiresAt, usedAt: null, createdBy: describeActor(actor) }, minted.hash);
+      await audit.record(actor, 'invite.create', null, null, { role });
+      return { secret: minted.secret, expiresAt };
+    },
+  };
+}

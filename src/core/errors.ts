@@ -1,0 +1,50 @@
+// The one error type of imgd: a stable code, its HTTP status, and a human message.
+
+const STATUS = {
+  bad_request: 400,
+  validation_failed: 400,
+  missing_boundary: 400,
+  malformed_multipart: 400,
+  unknown_field: 400,
+  missing_file: 400,
+  too_many_files: 400,
+  invalid_cursor: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  file_too_large: 413,
+  unsupported_media_type: 415,
+  unsupported_format: 415,
+  range_not_satisfiable: 416,
+  empty_file: 422,
+  corrupt_image: 422,
+  image_too_large: 422,
+  too_many_frames: 422,
+  request_timeout: 408,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof STATUS;
+
+export class ImgdError extends Error {
+  override name = 'ImgdError';
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.status = STATUS[code];
+  }
+}
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+export const isImgdError = (err: unknown): err is ImgdError => err instanceof ImgdError;

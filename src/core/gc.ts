@@ -1,0 +1,71 @@
+// Garbage collection: staged uploads a crash left behind, and stored bytes no row refers to.
+import { opendir, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ORIGINALS_PREFIX, shaFromOriginalKey, type BlobInfo, type BlobStore } from '../store/blob-store.js';
+import type { Catalog } from './catalog.js';
+
+export interface GcOptions {
+  readonly catalog: Catalog;
+  readonly store: BlobStore;
+  /** Local folders of in-flight temp files (staged uploads, the store's own temp files). */
+  readonly tempDirs: readonly string[];
+  /** Only what is older than this is touched: anything younger may belong to an upload under way. */
+  readonly graceSeconds: number;
+  readonly logger: Logger;
+}
+
+export interface GcReport {
+  readonly tempFiles: number;
+  readonly blobs: number;
+}
+
+const BATCH = 500;
+
+async function removeStaleTemp(dir: string, cutoff: number): Promise<number> {
+  let removed = 0;
+  let handle;
+  try {
+    handle = await opendir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  for await (const entry of handle) {
+    if (!entry.isFile()) continue;
+    const file = path.join(dir, entry.name);
+    const info = await stat(file).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) {
+      await unlink(file).catch(() => undefined);
+      removed += 1;
+    }
+  }
+  return removed;
+}
+
+export async function collectGarbage(options: GcOptions): Promise<GcReport> {
+  const cutoff = Date.now() - options.graceSeconds * 1000;
+  let tempFiles = 0;
+  for (const dir of options.tempDirs) tempFiles += await removeStaleTemp(dir, cutoff);
+
+  let blobs = 0;
+  let batch: BlobInfo[] = [];
+  const sweep = async (): Promise<void> => {
+    const known = await options.catalog.knownBlobs(batch.map((b) => shaFromOriginalKey(b.key) ?? ''));
+    for (const blob of batch) {
+      const sha = shaFromOriginalKey(blob.key);
+      if (sha && !known.has(sha) && blob.modifiedAt.getTime() < cutoff) {
+        await options.store.delete(blob.key);
+        blobs += 1;
+      }
+    }
+    batch = [];
+  };
+  for await (const blob of options.store.list(ORIGINALS_PREFIX)) {
+    batch.push(blob);
+    if (batch.length >= BATCH) await sweep();
+  }
+  if (batch.length > 0) await sweep();
+  options.logger.info({ tempFiles, blobs }, 'garbage collected');
+  return { tempFiles, blobs };
+}

@@ -1,0 +1,82 @@
+// Reading, listing, changing and deleting images, with the access policy applied.
+import type { Readable } from 'node:stream';
+import { listScope, mayManage, mayView, requireScope } from '../auth/policy.js';
+import { originalKey, type BlobStore, type ByteRange } from '../store/blob-store.js';
+import type { Catalog, ImagePatch } from './catalog.js';
+import { ImgdError } from './errors.js';
+import type { Actor, ImageListFilter, ImageRecord, Page } from './types.js';
+
+export interface Images {
+  get(actor: Actor, id: string): Promise<ImageRecord>;
+  list(actor: Actor, filter: ImageListFilter, limit: number, cursor: string | undefined): Promise<Page<ImageRecord>>;
+  update(actor: Actor, id: string, patch: ImagePatch): Promise<ImageRecord>;
+  remove(actor: Actor, id: string): Promise<void>;
+  /** An image the actor may hand out a share link for (the owner's or any, for admins). */
+  shareable(actor: Actor, id: string): Promise<ImageRecord>;
+  /** The image behind a URL, if this actor may see it or `shared` vouches for it. */
+  findServable(actor: Actor, filename: string, shared?: (image: ImageRecord) => boolean): Promise<ImageRecord>;
+  openOriginal(image: ImageRecord, range?: ByteRange): Promise<Readable>;
+}
+
+const notFound = (what: string): ImgdError => new ImgdError('not_found', `No image ${what}.`);
+/** Only for images the actor can see anyway (public ones): hiding them would not hide anything. */
+const forbidden = (): ImgdError => new ImgdError('forbidden', 'Only the owner or an admin may change this image.');
+
+export function createImages(catalog: Catalog, store: BlobStore): Images {
+  /**
+   * Images the actor may not see are reported as absent, so ids cannot be probed. `manage` names the scope of
+   * the operation: an owner's key with that scope but without `read` (e.g. a delete-only key) still finds its
+   * own private images, as mayManage allows it to change them.
+   */
+  async function visible(actor: Actor, id: string, manage?: 'upload' | 'delete'): Promise<ImageRecord> {
+    const image = await catalog.getImage(id);
+    if (!image || !(mayView(actor, image) || (manage !== undefined && mayManage(actor, image, manage)))) throw notFound(JSON.stringify(id));
+    return image;
+  }
+
+  return {
+    async get(actor, id) {
+      requireScope(actor, 'read');
+      return visible(actor, id);
+    },
+
+    async list(actor, filter, limit, cursor) {
+      const scope = listScope(actor, filter.ownerId);
+      return catalog.listImages({ ...filter, ...scope }, limit, cursor);
+    },
+
+    async update(actor, id, patch) {
+      requireScope(actor, 'upload');
+      const image = await visible(actor, id, 'upload');
+      if (!mayManage(actor, image, 'upload')) throw forbidden();
+      const updated = await catalog.updateImage(id, patch);
+      if (!updated) throw notFound(JSON.stringify(id));
+      return updated;
+    },
+
+    async remove(actor, id) {
+      requireScope(actor, 'delete');
+      const image = await visible(actor, id, 'delete');
+      if (!mayManage(actor, image, 'delete')) throw forbidden();
+      const deleted = await catalog.deleteImage(id, (sha256) => store.delete(originalKey(sha256)));
+      if (!deleted) throw notFound(JSON.stringify(id));
+    },
+
+    async shareable(actor, id) {
+      requireScope(actor, 'read');
+      const image = await visible(actor, id);
+      if (!mayManage(actor, image, 'upload')) throw forbidden();
+      return image;
+    },
+
+    async findServable(actor, filename, shared) {
+      const image = await catalog.getImageByFilename(filename);
+      if (!image || !(mayView(actor, image) || shared?.(image))) throw notFound(JSON.stringify(filename));
+      return image;
+    },
+
+    openOriginal(image, range) {
+      return store.get(originalKey(image.sha256), range);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// Privacy at ingest: a staged upload that carries a GPS location is stored without it; the location goes to metadata.
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { fsyncPath } from '../store/fsync.js';
+import { readExif, type ExifSummary } from './exif.js';
+import { scrubGps } from './privacy.js';
+
+export interface LocationOutcome {
+  readonly sha256: string;
+  readonly bytes: number;
+  /** The EXIF as read before the location was taken out, for the owner's eyes. */
+  readonly exif: ExifSummary;
+  /** True when the file had to be re-encoded because the location could not be blanked in place. */
+  readonly reencoded: boolean;
+}
+
+const located = (exif: ExifSummary | null): boolean =>
+  exif?.gps != null && (exif.gps.latitude !== null || exif.gps.longitude !== null);
+
+/** Rewrites the staged file without its location; undefined when it had none (and was left untouched). */
+export async function removeLocation(file: string): Promise<LocationOutcome | undefined> {
+  const original = await readFile(file);
+  const exif = await readExif(original);
+  if (!exif || !located(exif)) return undefined;
+  let clean = scrubGps(original).bytes;
+  let reencoded = false;
+  if (located(await readExif(clean))) {
+    // Somewhere the in-place scrub cannot reach (maker notes, compressed XMP): re-encode, keeping no metadata.
+    clean = await sharp(clean, { failOn: 'none', animated: true }).rotate().toBuffer();
+    reencoded = true;
+  }
+  await writeFile(file, clean);
+  await fsyncPath(file);
+  return { sha256: createHash('sha256').update(clean).digest('hex'), bytes: clean.length, exif, reencoded };
+}

@@ -1,0 +1,104 @@
+// Looks inside a staged file with sharp: header facts first (cheap), then a real decode.
+import sharp, { type Metadata } from 'sharp';
+import type { ImageFormat } from '../config.js';
+import { readFile } from 'node:fs/promises';
+import { ImgdError } from './errors.js';
+import { decodeHeicOffThread } from './heic-decoder.js';
+import { heicSize } from './heic.js';
+
+export interface ProbeLimits {
+  readonly pixels: number;
+  readonly dimension: number;
+  readonly frames: number;
+}
+
+export interface ProbeResult {
+  readonly format: ImageFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly hasAlpha: boolean;
+}
+
+/** sharp names AVIF "heif" (with AV1 compression); everything else by its own name. */
+function sharpFormat(meta: Metadata): ImageFormat | undefined {
+  switch (meta.format) {
+    case 'jpeg':
+    case 'png':
+    case 'gif':
+    case 'webp':
+    case 'tiff':
+      return meta.format;
+    case 'heif':
+      return meta.compression === 'av1' ? 'avif' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function checkLimits(width: number, height: number, frames: number, limits: ProbeLimits): void {
+  if (frames > limits.frames) {
+    throw new ImgdError('too_many_frames', `The image has ${frames} frames; at most ${limits.frames} are accepted.`, {
+      frames,
+      limit: limits.frames,
+    });
+  }
+  if (width > limits.dimension || height > limits.dimension) {
+    throw new ImgdError('image_too_large', `The image is ${width}x${height}; each side may be at most ${limits.dimension} pixels.`, {
+      width,
+      height,
+      limit: limits.dimension,
+    });
+  }
+  if (width * height * frames > limits.pixels) {
+    throw new ImgdError('image_too_large', `The image has ${width * height * frames} pixels; at most ${limits.pixels} are accepted.`, {
+      width,
+      height,
+      frames,
+      limit: limits.pixels,
+    });
+  }
+}
+
+/** Refuses declared sizes over the limits before anything is decoded. */
+export function checkDeclaredSize(width: number, height: number, limits: ProbeLimits): void {
+  checkLimits(width, height, 1, limits);
+}
+
+/** sharp reads a HEIC header but cannot decode HEVC: the size comes from the boxes, the decode from libheif. */
+async function probeHeic(file: string, limits: ProbeLimits): Promise<ProbeResult> {
+  const bytes = await readFile(file);
+  const size = heicSize(bytes);
+  if (!size) throw new ImgdError('corrupt_image', 'The file starts like HEIC but its structure cannot be read.');
+  checkLimits(size.width, size.height, 1, limits);
+  const decoded = await decodeHeicOffThread(bytes, { pixels: limits.pixels });
+  return { format: 'heic', width: decoded.width, height: decoded.height, frames: 1, hasAlpha: false };
+}
+
+export async function probeImage(file: string, expected: ImageFormat, limits: ProbeLimits): Promise<ProbeResult> {
+  if (expected === 'heic') return probeHeic(file, limits);
+  let meta: Metadata;
+  try {
+    meta = await sharp(file, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new ImgdError('corrupt_image', `The ${expected.toUpperCase()} header cannot be read: ${(err as Error).message}`);
+  }
+  const format = sharpFormat(meta);
+  const width = meta.width;
+  const height = meta.pageHeight ?? meta.height;
+  if (format !== expected || !width || !height) {
+    throw new ImgdError('corrupt_image', `The file starts like ${expected.toUpperCase()} but is not a readable one.`);
+  }
+  const frames = Math.max(1, meta.pages ?? 1);
+  checkLimits(width, height, frames, limits);
+  try {
+    // Decoding at a small size still reads every byte of every frame; shrink-on-load keeps it cheap.
+    await sharp(file, { limitInputPixels: limits.pixels, failOn: 'error', pages: frames > 1 ? -1 : 1, sequentialRead: true })
+      .resize(64, 64, { fit: 'inside' })
+      .raw()
+      .toBuffer();
+  } catch (err) {
+    throw new ImgdError('corrupt_image', `The image cannot be decoded: ${(err as Error).message}`);
+  }
+  return { format, width, height, frames, hasAlpha: Boolean(meta.hasAlpha) };
+}

@@ -1,0 +1,115 @@
+// Background processing of a stored image: EXIF, preset variants, placeholder, then ready (or failed with a reason).
+import { buffer as readAll } from 'node:stream/consumers';
+import sharp from 'sharp';
+import { rgbaToThumbHash } from 'thumbhash';
+import { originalKey, type BlobStore } from '../store/blob-store.js';
+import type { Catalog } from './catalog.js';
+import type { ImageRecord } from './types.js';
+import type { OutputFormat } from './variant-options.js';
+import type { Variants } from './variants.js';
+
+export const PROCESS_JOB = 'image.process';
+export const CAPTION_JOB = 'image.caption';
+export type ProcessingStep = 'exif' | 'variants' | 'placeholder' | 'caption';
+
+export interface StepStats {
+  readonly step: string;
+  readonly count: number;
+  readonly failed: number;
+  readonly averageMs: number | null;
+  readonly p95Ms: number | null;
+}
+
+export interface ProcessingRuns {
+  record(imageId: string, step: ProcessingStep, ok: boolean, durationMs: number): Promise<void>;
+  stats(sinceIso: string): Promise<StepStats[]>;
+  /** Images left `processing` with no job queued or running (a crash between storing and queueing). */
+  orphanedImages(jobType: string): Promise<string[]>;
+}
+
+/** A caption for an image, from some vision model; undefined when none could be made. */
+export type Captioner = (image: ImageRecord, jpeg: Buffer) => Promise<string | undefined>;
+
+export interface ProcessingDeps {
+  readonly catalog: Catalog;
+  readonly store: BlobStore;
+  readonly variants: Variants;
+  readonly runs: ProcessingRuns;
+  readonly extractExif: (bytes: Buffer) => Promise<unknown>;
+  readonly captioner: Captioner | undefined;
+}
+
+export interface Processing {
+  /** Idempotent: running it again on a processed image does the same work and lands in the same state. */
+  process(imageId: string): Promise<void>;
+  caption(imageId: string): Promise<void>;
+  markFailed(imageId: string, reason: string): Promise<void>;
+}
+
+/** Formats prepared ahead for each preset: what most clients get, and the fallback for the rest. */
+function formatsFor(image: ImageRecord): OutputFormat[] {
+  if (image.frames > 1) return ['webp', 'gif'];
+  return ['webp', image.hasAlpha ? 'png' : 'jpeg'];
+}
+
+function keepLocation(read: unknown, before: unknown): unknown {
+  const previous = (before as { gps?: unknown } | null)?.gps;
+  if (!previous || read === null || typeof read !== 'object') return read ?? before ?? null;
+  const current = read as { gps?: unknown };
+  return current.gps ? read : { ...current, gps: previous };
+}
+
+async function thumbHash(bytes: Buffer): Promise<string> {
+  const { data, info } = await sharp(bytes).resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return Buffer.from(rgbaToThumbHash(info.width, info.height, data)).toString('base64');
+}
+
+export function createProcessing(deps: ProcessingDeps): Processing {
+  const { catalog, store, variants, runs } = deps;
+
+  async function timed<T>(imageId: string, step: ProcessingStep, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await work();
+      await runs.record(imageId, step, true, performance.now() - started);
+      return result;
+    } catch (err) {
+      await runs.record(imageId, step, false, performance.now() - started);
+      throw err;
+    }
+  }
+
+  /** The smallest preset, rendered as a still image that sharp reads, for placeholders and captions. */
+  async function presetBytes(image: ImageRecord, preset: string, format: OutputFormat): Promise<Buffer> {
+    const variant = await variants.get(image, variants.plan(image, preset, { format }, undefined));
+    return readAll(await variant.open());
+  }
+
+  return {
+    async process(imageId) {
+      const image = await catalog.getImage(imageId);
+      if (!image) return; // deleted meanwhile: nothing left to do
+      const read = await timed(imageId, 'exif', async () => deps.extractExif(await readAll(await store.get(originalKey(image.sha256)))));
+      // A location taken out at ingest lives only in the metadata read then: keep it.
+      const exif = keepLocation(read, image.exif);
+      await timed(imageId, 'variants', () => variants.pregenerate(image, formatsFor(image)));
+      const presets = variants.presetNames();
+      const placeholder = presets[0] === undefined ? null : await timed(imageId, 'placeholder', async () => thumbHash(await presetBytes(image, presets[0]!, 'webp')));
+      await catalog.updateImage(imageId, { exif: exif ?? null, placeholder, status: 'ready', error: null });
+    },
+
+    async caption(imageId) {
+      const image = await catalog.getImage(imageId);
+      const captioner = deps.captioner;
+      if (!image || !captioner) return;
+      const preset = variants.presetNames().at(-1);
+      if (preset === undefined) return;
+      const text = await timed(imageId, 'caption', async () => captioner(image, await presetBytes(image, preset, 'jpeg')));
+      if (text !== undefined) await catalog.updateImage(imageId, { caption: text });
+    },
+
+    async markFailed(imageId, reason) {
+      await catalog.updateImage(imageId, { status: 'failed', error: reason.slice(0, 500) });
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The product's nouns: images, upload attempts, stats and who is asking.
+import type { ImageFormat } from '../config.js';
+
+export type Visibility = 'public' | 'private';
+export type ImageStatus = 'processing' | 'ready' | 'failed';
+export const VISIBILITIES: readonly Visibility[] = ['public', 'private'];
+export const IMAGE_STATUSES: readonly ImageStatus[] = ['processing', 'ready', 'failed'];
+
+export interface ImageRecord {
+  readonly id: string;
+  readonly filename: string;
+  readonly originalName: string | null;
+  readonly sha256: string;
+  readonly format: ImageFormat;
+  readonly contentType: string;
+  readonly bytes: number;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly hasAlpha: boolean;
+  readonly status: ImageStatus;
+  readonly error: string | null;
+  readonly visibility: Visibility;
+  readonly key: string | null;
+  readonly description: string | null;
+  readonly ownerId: string | null;
+  readonly exif: unknown;
+  readonly placeholder: string | null;
+  readonly caption: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ImageListFilter {
+  readonly key?: string | undefined;
+  readonly status?: ImageStatus | undefined;
+  readonly ownerId?: string | undefined;
+  readonly createdAfter?: string | undefined;
+  readonly createdBefore?: string | undefined;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+export interface UploadAttempt {
+  readonly id: string;
+  readonly imageId: string | null;
+  readonly originalName: string | null;
+  readonly outcome: 'success' | 'failed';
+  readonly code: string | null;
+  readonly reason: string | null;
+  readonly bytes: number | null;
+  readonly durationMs: number;
+  readonly createdAt: string;
+}
+
+export interface UploadStats {
+  readonly total: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly averageDurationMs: number | null;
+  readonly perDay: readonly { readonly day: string; readonly total: number; readonly failed: number }[];
+}
+
+export type Role = 'admin' | 'user';
+export const ROLES: readonly Role[] = ['admin', 'user'];
+export type Scope = 'read' | 'upload' | 'delete' | 'admin';
+export const SCOPES: readonly Scope[] = ['read', 'upload', 'delete', 'admin'];
+
+export interface User {
+  readonly id: string;
+  readonly username: string;
+  readonly email: string;
+  readonly role: Role;
+  readonly createdAt: string;
+}
+
+/** What an upload token allows: an upload, perhaps into one key, under a size, once. */
+export interface UploadGrant {
+  readonly tokenId: string | null;
+  readonly ownerId: string | null;
+  readonly key: string | null;
+  readonly maxBytes: number | null;
+  readonly singleUse: boolean;
+}
+
+/** Who is asking, and through which credential. */
+export type Actor =
+  | { readonly kind: 'anonymous' }
+  | { readonly kind: 'admin' }
+  | {
+      readonly kind: 'user';
+      readonly user: User;
+      /** A session (JWT) carries every scope its role has; an API key only the ones it was given. */
+      readonly scopes: readonly Scope[];
+      readonly apiKeyId: string | null;
+    }
+  | { readonly kind: 'upload_token'; readonly grant: UploadGrant };
+
+export const ANONYMOUS: Actor = Object.freeze({ kind: 'anonymous' });
+export const ADMIN: Actor = Object.freeze({ kind: 'admin' });
+
+/** How an actor appears in the audit log. */
+export function describeActor(actor: Actor): string {
+  switch (actor.kind) {
+    case 'anonymous':
+      return 'anonymous';
+    case 'admin':
+      return 'admin-token';
+    case 'user':
+      return actor.apiKeyId ? `user:${actor.user.id}/key:${actor.apiKeyId}` : `user:${actor.user.id}`;
+    case 'upload_token':
+      return actor.grant.tokenId ? `upload-token:${actor.grant.tokenId}` : 'upload-token:hmac';
+  }
+}

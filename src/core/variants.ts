@@ -1,0 +1,161 @@
+// Variants: rendered with sharp on first request (or by the processing job), cached in the blob store, computed once per burst.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
+import sharp, { type Sharp } from 'sharp';
+import { originalKey, type BlobStore } from '../store/blob-store.js';
+import { ImgdError } from './errors.js';
+import type { ImageRecord } from './types.js';
+import {
+  canonicalOptions,
+  CONTENT_TYPES,
+  negotiateFormat,
+  parseFormat,
+  parseTransform,
+  type OutputFormat,
+  type TransformQuery,
+  type VariantOptions,
+  type VariantRules,
+} from './variant-options.js';
+
+export interface VariantRequest {
+  readonly options: VariantOptions;
+  readonly format: OutputFormat;
+  readonly key: string;
+  /** True when the format came from Accept, so caches must Vary on it. */
+  readonly negotiated: boolean;
+}
+
+export interface RenderedVariant {
+  readonly key: string;
+  readonly size: number;
+  readonly contentType: string;
+  readonly etag: string;
+  open(range?: { start: number; end: number }): Promise<Readable>;
+}
+
+/** Builds the sharp pipeline input for an original; HEIC and other formats sharp cannot read plug in here. */
+export type SourceDecoder = (bytes: Buffer, image: ImageRecord) => Promise<Sharp>;
+
+export interface VariantDeps {
+  readonly store: BlobStore;
+  readonly rules: VariantRules;
+  readonly pixelLimit: number;
+  /** Decoders by stored format, for formats sharp cannot read itself. */
+  readonly decoders?: Readonly<Record<string, SourceDecoder>>;
+  /** Told about every render (not cache hits), for metrics. */
+  readonly onRendered?: (format: OutputFormat) => void;
+}
+
+const EXTENSIONS: Record<OutputFormat, string> = { avif: 'avif', webp: 'webp', jpeg: 'jpg', png: 'png', gif: 'gif' };
+
+export function variantKey(sha256: string, options: VariantOptions, format: OutputFormat): string {
+  return `variants/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}/${canonicalOptions(options)}.${EXTENSIONS[format]}`;
+}
+
+/** Bytes under a key never change, so the key names them: a strong validator without reading them. */
+const etagOf = (key: string): string => `"${createHash('sha256').update(key).digest('hex').slice(0, 32)}"`;
+
+function encode(pipeline: Sharp, format: OutputFormat, quality: number | null): Sharp {
+  switch (format) {
+    case 'jpeg':
+      return pipeline.jpeg({ quality: quality ?? 80, mozjpeg: false });
+    case 'webp':
+      return pipeline.webp({ quality: quality ?? 80, effort: 4 });
+    case 'avif':
+      return pipeline.avif({ quality: quality ?? 50, effort: 3 });
+    case 'png':
+      return pipeline.png({ compressionLevel: 6, ...(quality !== null && { quality, palette: quality < 100 }) });
+    case 'gif':
+      return pipeline.gif();
+  }
+}
+
+export interface Variants {
+  /** Options from a preset name or on-the-fly parameters, the format from the URL or Accept. */
+  plan(image: ImageRecord, preset: string | undefined, query: TransformQuery, accept: string | undefined): VariantRequest;
+  /** The cached variant, rendered now if it is not cached yet (once, however many ask at the same time). */
+  get(image: ImageRecord, request: VariantRequest): Promise<RenderedVariant>;
+  /** Renders the presets in the given formats ahead of requests. */
+  pregenerate(image: ImageRecord, formats: readonly OutputFormat[]): Promise<void>;
+  presetNames(): string[];
+}
+
+export function createVariants(deps: VariantDeps): Variants {
+  const { store, rules } = deps;
+  const inFlight = new Map<string, Promise<RenderedVariant>>();
+
+  const described = (key: string, size: number, format: OutputFormat): RenderedVariant => ({
+    key,
+    size,
+    contentType: CONTENT_TYPES[format],
+    etag: etagOf(key),
+    open: (range) => store.get(key, range),
+  });
+
+  async function input(image: ImageRecord, format: OutputFormat): Promise<Sharp> {
+    const bytes = await readAll(await store.get(originalKey(image.sha256)));
+    const decoder = deps.decoders?.[image.format];
+    if (decoder) return decoder(bytes, image);
+    // Only formats that animate get every frame; the others take the first.
+    const animated = image.frames > 1 && (format === 'webp' || format === 'gif');
+    return sharp(bytes, { limitInputPixels: deps.pixelLimit, animated, failOn: 'none' });
+  }
+
+  async function render(image: ImageRecord, request: VariantRequest): Promise<RenderedVariant> {
+    const { options, format } = request;
+    let pipeline: Sharp;
+    try {
+      // Orientation first (EXIF), then a thumbnail-style resize so shrink-on-load applies.
+      pipeline = (await input(image, format))
+        .rotate()
+        .resize({ width: options.width ?? undefined, height: options.height ?? undefined, fit: options.fit, withoutEnlargement: true });
+      const bytes = await encode(pipeline, format, options.quality).toBuffer();
+      await store.put(request.key, Readable.from([bytes]));
+      deps.onRendered?.(format);
+      return described(request.key, bytes.length, format);
+    } catch (err) {
+      if (err instanceof ImgdError) throw err;
+      throw new ImgdError('corrupt_image', `The variant cannot be made: ${(err as Error).message}`);
+    }
+  }
+
+  const api: Variants = {
+    plan(image, preset, query, accept) {
+      let options: VariantOptions;
+      if (preset !== undefined) {
+        const found = rules.presets[preset];
+        if (!found) throw new ImgdError('not_found', `No variant ${JSON.stringify(preset)}; presets: ${Object.keys(rules.presets).join(', ')}.`);
+        options = query.format === undefined ? found : { ...found, format: parseFormat(query.format) };
+      } else {
+        options = parseTransform(query, image.filename, rules);
+      }
+      const traits = { hasAlpha: image.hasAlpha, animated: image.frames > 1 };
+      const format = negotiateFormat(options.format, accept, traits);
+      return { options, format, key: variantKey(image.sha256, options, format), negotiated: options.format === 'auto' };
+    },
+
+    async get(image, request) {
+      const cached = await store.stat(request.key);
+      if (cached) return described(request.key, cached.size, request.format);
+      let pending = inFlight.get(request.key);
+      if (!pending) {
+        pending = render(image, request).finally(() => inFlight.delete(request.key));
+        inFlight.set(request.key, pending);
+      }
+      return pending;
+    },
+
+    async pregenerate(image, formats) {
+      for (const [name] of Object.entries(rules.presets)) {
+        for (const format of formats) {
+          const plan = api.plan(image, name, { format }, undefined);
+          await api.get(image, plan);
+        }
+      }
+    },
+
+    presetNames: () => Object.keys(rules.presets),
+  };
+  return api;
+}

@@ -1,0 +1,207 @@
+// Accounts on Kysely: users, API keys, upload tokens, invites and the audit log.
+import type { Selectable } from 'kysely';
+import type { AccountsRepo, ApiKeyRecord, StoredUser, UploadTokenRecord } from '../core/accounts-repo.js';
+import { NameTakenError } from '../core/catalog.js';
+import { newId } from '../core/ids.js';
+import type { Role, Scope } from '../core/types.js';
+import { isUniqueViolation, type Db } from './database.js';
+import type { ApiKeysTable, UploadTokensTable, UsersTable } from './schema.js';
+
+const toUser = (row: Selectable<UsersTable>): StoredUser => ({
+  id: row.id,
+  username: row.username,
+  email: row.email,
+  role: row.role as Role,
+  createdAt: row.created_at,
+  passwordHash: row.password_hash,
+});
+
+const toKey = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
+  id: row.id,
+  userId: row.user_id,
+  name: row.name,
+  prefix: row.prefix,
+  scopes: row.scopes.split(',').filter(Boolean) as Scope[],
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+  revokedAt: row.revoked_at,
+});
+
+const toUploadToken = (row: Selectable<UploadTokensTable>): UploadTokenRecord => ({
+  id: row.id,
+  createdBy: row.created_by,
+  ownerId: row.owner_id,
+  key: row.key,
+  maxBytes: row.max_bytes === null ? null : Number(row.max_bytes),
+  singleUse: Boolean(row.single_use),
+  expiresAt: row.expires_at,
+  usedAt: row.used_at,
+  createdAt: row.created_at,
+});
+
+export function createAccountsRepo(db: Db): AccountsRepo {
+  return {
+    async insertUser(user) {
+      try {
+        await db
+          .insertInto('users')
+          .values({
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            password_hash: user.passwordHash,
+            role: user.role,
+            created_at: user.createdAt,
+            updated_at: user.createdAt,
+          })
+          .execute();
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        const taken = await db.selectFrom('users').select('id').where('username', '=', user.username).executeTakeFirst();
+        throw new NameTakenError(taken ? 'username' : 'email');
+      }
+    },
+    async userById(id) {
+      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async userByName(name) {
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) => eb.or([eb('username', '=', name), eb('email', '=', name)]))
+        .executeTakeFirst();
+      return row && toUser(row);
+    },
+    async listUsers() {
+      const rows = await db.selectFrom('users').selectAll().orderBy('created_at').execute();
+      return rows.map((r) => {
+        const { passwordHash: _omit, ...user } = toUser(r);
+        return user;
+      });
+    },
+    async countAdmins() {
+      const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async setPassword(userId, passwordHash) {
+      await db.updateTable('users').set({ password_hash: passwordHash, updated_at: new Date().toISOString() }).where('id', '=', userId).execute();
+    },
+
+    async insertApiKey(key, hash) {
+      await db
+        .insertInto('api_keys')
+        .values({
+          id: key.id,
+          user_id: key.userId,
+          name: key.name,
+          prefix: key.prefix,
+          hash,
+          scopes: key.scopes.join(','),
+          created_at: key.createdAt,
+          last_used_at: null,
+          revoked_at: null,
+        })
+        .execute();
+    },
+    async apiKeyByHash(hash) {
+      const row = await db.selectFrom('api_keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+      return row && toKey(row);
+    },
+    async listApiKeys(userId) {
+      let q = db.selectFrom('api_keys').selectAll().where('revoked_at', 'is', null);
+      if (userId !== undefined) q = q.where('user_id', '=', userId);
+      return (await q.orderBy('created_at', 'desc').execute()).map(toKey);
+    },
+    async apiKeyById(id) {
+      const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toKey(row);
+    },
+    async revokeApiKey(id) {
+      await db.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    },
+    async touchApiKey(id, at) {
+      await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
+    },
+
+    async insertUploadToken(token, hash) {
+      await db
+        .insertInto('upload_tokens')
+        .values({
+          id: token.id,
+          hash,
+          created_by: token.createdBy,
+          owner_id: token.ownerId,
+          key: token.key,
+          max_bytes: token.maxBytes,
+          single_use: token.singleUse ? 1 : 0,
+          expires_at: token.expiresAt,
+          used_at: null,
+          created_at: token.createdAt,
+        })
+        .execute();
+    },
+    async uploadTokenByHash(hash) {
+      const row = await db.selectFrom('upload_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+      return row && toUploadToken(row);
+    },
+    async consumeUploadToken(id, at) {
+      const result = await db.updateTable('upload_tokens').set({ used_at: at }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async insertInvite(invite, hash) {
+      await db
+        .insertInto('invites')
+        .values({
+          id: invite.id,
+          hash,
+          created_by: invite.createdBy,
+          role: invite.role,
+          expires_at: invite.expiresAt,
+          used_at: null,
+          used_by: null,
+          created_at: new Date().toISOString(),
+        })
+        .execute();
+    },
+    async consumeInvite(hash, usedBy, at) {
+      const row = await db
+        .updateTable('invites')
+        .set({ used_at: at, used_by: usedBy })
+        .where('hash', '=', hash)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', at)
+        .returning(['id', 'role', 'expires_at', 'used_at'])
+        .executeTakeFirst();
+      return row && { id: row.id, role: row.role as Role, expiresAt: row.expires_at, usedAt: row.used_at };
+    },
+
+    async audit(entry) {
+      await db
+        .insertInto('audit_log')
+        .values({
+          id: newId(),
+          at: new Date().toISOString(),
+          actor: entry.actor,
+          action: entry.action,
+          target: entry.target,
+          ip: entry.ip,
+          details: entry.details ? JSON.stringify(entry.details) : null,
+        })
+        .execute();
+    },
+    async auditLog(limit) {
+      const rows = await db.selectFrom('audit_log').selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map((r) => ({
+        id: r.id,
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        ip: r.ip,
+        ...(r.details !== null && { details: JSON.parse(r.details) as Record<string, unknown> }),
+      }));
+    },
+  };
+}

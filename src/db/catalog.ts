@@ -1,0 +1,230 @@
+// The catalog on Kysely: images, blob reference counts, upload attempts and stats.
+import { sql, type Selectable } from 'kysely';
+import type { ImageFormat } from '../config.js';
+import { NameTakenError, type BlobFacts, type Catalog, type ImagePatch, type NewImage } from '../core/catalog.js';
+import { ImgdError } from '../core/errors.js';
+import type { ImageListFilter, ImageRecord, ImageStatus, Page, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
+import { isUniqueViolation, type Db } from './database.js';
+import type { ImagesTable } from './schema.js';
+
+type ImageRow = Selectable<ImagesTable>;
+
+function toRecord(row: ImageRow): ImageRecord {
+  return {
+    id: row.id,
+    filename: row.filename,
+    originalName: row.original_name,
+    sha256: row.sha256,
+    format: row.format as ImageFormat,
+    contentType: row.content_type,
+    bytes: Number(row.bytes),
+    width: row.width,
+    height: row.height,
+    frames: row.frames,
+    hasAlpha: Boolean(row.has_alpha),
+    status: row.status as ImageStatus,
+    error: row.error,
+    visibility: row.visibility as Visibility,
+    key: row.key,
+    description: row.description,
+    ownerId: row.owner_id,
+    exif: row.exif === null ? null : (JSON.parse(row.exif) as unknown),
+    placeholder: row.placeholder,
+    caption: row.caption,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function encodeCursor(row: ImageRecord): string {
+  return Buffer.from(JSON.stringify([row.createdAt, row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string')) {
+      return parsed as [string, string];
+    }
+  } catch {
+    // fall through to the error below: any undecodable cursor is the client's mistake
+  }
+  throw new ImgdError('invalid_cursor', 'The cursor is not one this server handed out.');
+}
+
+export function createCatalog(db: Db): Catalog {
+  return {
+    async insertImage(image: NewImage, blob: BlobFacts, ensureBytes: () => Promise<void>) {
+      const row: ImageRow = {
+        id: image.id,
+        filename: image.filename,
+        original_name: image.originalName,
+        sha256: image.sha256,
+        format: image.format,
+        content_type: image.contentType,
+        bytes: image.bytes,
+        width: image.width,
+        height: image.height,
+        frames: image.frames,
+        status: image.status,
+        error: image.error,
+        visibility: image.visibility,
+        key: image.key,
+        description: image.description,
+        owner_id: image.ownerId,
+        exif: image.exif == null ? null : JSON.stringify(image.exif),
+        placeholder: null,
+        has_alpha: image.hasAlpha ? 1 : 0,
+        caption: null,
+        created_at: image.createdAt,
+        updated_at: image.createdAt,
+      };
+      try {
+        await db.transaction().execute(async (trx) => {
+          const { ref_count } = await trx
+            .insertInto('blobs')
+            .values({
+              sha256: blob.sha256,
+              bytes: blob.bytes,
+              format: blob.format,
+              content_type: blob.contentType,
+              width: blob.width,
+              height: blob.height,
+              ref_count: 1,
+              created_at: image.createdAt,
+            })
+            .onConflict((oc) => oc.column('sha256').doUpdateSet({ ref_count: sql`blobs.ref_count + 1` }))
+            .returning('ref_count')
+            .executeTakeFirstOrThrow();
+          if (ref_count === 1) await ensureBytes();
+          await trx.insertInto('images').values(row).execute();
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new NameTakenError(image.filename);
+        throw err;
+      }
+      return toRecord(row);
+    },
+
+    async getImage(id) {
+      const row = await db.selectFrom('images').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async getImageByFilename(filename) {
+      const row = await db.selectFrom('images').selectAll().where('filename', '=', filename).executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async listImages(filter: ImageListFilter, limit, cursor) {
+      let query = db.selectFrom('images').selectAll();
+      if (filter.key !== undefined) query = query.where('key', '=', filter.key);
+      if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+      if (filter.ownerId !== undefined) query = query.where('owner_id', '=', filter.ownerId);
+      if (filter.createdAfter !== undefined) query = query.where('created_at', '>=', filter.createdAfter);
+      if (filter.createdBefore !== undefined) query = query.where('created_at', '<', filter.createdBefore);
+      if (cursor !== undefined) {
+        const [createdAt, id] = decodeCursor(cursor);
+        query = query.where((eb) =>
+          eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]),
+        );
+      }
+      const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+      const items = rows.slice(0, limit).map(toRecord);
+      const last = items.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null } satisfies Page<ImageRecord>;
+    },
+
+    async updateImage(id, patch: ImagePatch) {
+      const set: Partial<ImageRow> = { updated_at: new Date().toISOString() };
+      if (patch.description !== undefined) set.description = patch.description;
+      if (patch.visibility !== undefined) set.visibility = patch.visibility;
+      if (patch.key !== undefined) set.key = patch.key;
+      if (patch.status !== undefined) set.status = patch.status;
+      if (patch.error !== undefined) set.error = patch.error;
+      if (patch.exif !== undefined) set.exif = patch.exif === null ? null : JSON.stringify(patch.exif);
+      if (patch.placeholder !== undefined) set.placeholder = patch.placeholder;
+      if (patch.caption !== undefined) set.caption = patch.caption;
+      const row = await db.updateTable('images').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async deleteImage(id, onLast) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.deleteFrom('images').where('id', '=', id).returningAll().executeTakeFirst();
+        if (!row) return undefined;
+        const blob = await trx
+          .updateTable('blobs')
+          .set({ ref_count: sql`ref_count - 1` })
+          .where('sha256', '=', row.sha256)
+          .returning('ref_count')
+          .executeTakeFirst();
+        if (blob && blob.ref_count <= 0) {
+          await trx.deleteFrom('blobs').where('sha256', '=', row.sha256).execute();
+          await onLast(row.sha256);
+        }
+        return toRecord(row);
+      });
+    },
+
+    async recordAttempt(a: UploadAttempt) {
+      await db
+        .insertInto('attempts')
+        .values({
+          id: a.id,
+          image_id: a.imageId,
+          original_name: a.originalName,
+          outcome: a.outcome,
+          code: a.code,
+          reason: a.reason,
+          bytes: a.bytes,
+          duration_ms: a.durationMs,
+          created_at: a.createdAt,
+          day: a.createdAt.slice(0, 10),
+        })
+        .execute();
+    },
+
+    async uploadStats(days) {
+      const totals = await db
+        .selectFrom('attempts')
+        .select((eb) => [
+          eb.fn.countAll<number>().as('total'),
+          eb.fn.sum<number>(eb.case().when('outcome', '=', 'failed').then(1).else(0).end()).as('failed'),
+          eb.fn.avg<number>(eb.case().when('outcome', '=', 'success').then(eb.ref('duration_ms')).end()).as('avg'),
+        ])
+        .executeTakeFirstOrThrow();
+      const since = new Date(Date.now() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+      const perDay = await db
+        .selectFrom('attempts')
+        .select((eb) => [
+          'day',
+          eb.fn.countAll<number>().as('total'),
+          eb.fn.sum<number>(eb.case().when('outcome', '=', 'failed').then(1).else(0).end()).as('failed'),
+        ])
+        .where('day', '>=', since)
+        .groupBy('day')
+        .orderBy('day')
+        .execute();
+      const total = Number(totals.total);
+      const failed = Number(totals.failed ?? 0);
+      return {
+        total,
+        failed,
+        succeeded: total - failed,
+        averageDurationMs: totals.avg === null ? null : Number(totals.avg),
+        perDay: perDay.map((d) => ({ day: d.day, total: Number(d.total), failed: Number(d.failed ?? 0) })),
+      } satisfies UploadStats;
+    },
+
+    async knownBlobs(sha256s) {
+      if (sha256s.length === 0) return new Set<string>();
+      const rows = await db.selectFrom('blobs').select('sha256').where('sha256', 'in', sha256s).execute();
+      return new Set(rows.map((r) => r.sha256));
+    },
+
+    async check() {
+      await sql`SELECT 1`.execute(db);
+    },
+  };
+}

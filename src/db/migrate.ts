@@ -1,0 +1,25 @@
+// Versioned migrations, run at start-up and by `imgd migrate`; the same files for SQLite and PostgreSQL.
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import type { Db } from './database.js';
+import * as m001 from './migrations/001_initial.js';
+import * as m002 from './migrations/002_accounts.js';
+import * as m003 from './migrations/003_processing.js';
+
+const MIGRATIONS: Record<string, Migration> = {
+  '001_initial': m001,
+  '002_accounts': m002,
+  '003_processing': m003,
+};
+
+const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };
+
+/** Brings the schema to the latest version; returns the names applied now. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'imgd_migrations', migrationLockTableName: 'imgd_migrations_lock' });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`migration ${failed} failed: ${(result.error as Error).message ?? String(result.error)}`);
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

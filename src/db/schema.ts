@@ -1,0 +1,143 @@
+// Table types for Kysely: the database as the code sees it, on SQLite and PostgreSQL alike.
+import type { Generated } from 'kysely';
+
+export interface BlobsTable {
+  sha256: string;
+  bytes: number;
+  format: string;
+  content_type: string;
+  width: number;
+  height: number;
+  ref_count: number;
+  created_at: string;
+}
+
+export interface ImagesTable {
+  id: string;
+  filename: string;
+  original_name: string | null;
+  sha256: string;
+  format: string;
+  content_type: string;
+  bytes: number;
+  width: number;
+  height: number;
+  frames: number;
+  status: string;
+  error: string | null;
+  visibility: string;
+  key: string | null;
+  description: string | null;
+  owner_id: string | null;
+  exif: string | null;
+  placeholder: string | null;
+  has_alpha: number;
+  caption: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProcessingRunsTable {
+  id: string;
+  image_id: string;
+  step: string;
+  ok: number;
+  duration_ms: number;
+  at: string;
+}
+
+export interface AttemptsTable {
+  id: string;
+  image_id: string | null;
+  original_name: string | null;
+  outcome: string;
+  code: string | null;
+  reason: string | null;
+  bytes: number | null;
+  duration_ms: number;
+  created_at: string;
+  day: string;
+}
+
+export interface JobsTable {
+  id: string;
+  type: string;
+  payload: string;
+  status: string;
+  attempts: Generated<number>;
+  max_attempts: number;
+  run_at: string;
+  locked_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  email: string;
+  password_hash: string;
+  role: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  scopes: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface UploadTokensTable {
+  id: string;
+  hash: string;
+  created_by: string | null;
+  owner_id: string | null;
+  key: string | null;
+  max_bytes: number | null;
+  single_use: number;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+export interface InvitesTable {
+  id: string;
+  hash: string;
+  created_by: string | null;
+  role: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by: string | null;
+  created_at: string;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  details: string | null;
+}
+
+export interface Database {
+  blobs: BlobsTable;
+  images: ImagesTable;
+  attempts: AttemptsTable;
+  jobs: JobsTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  upload_tokens: UploadTokensTable;
+  invites: InvitesTable;
+  audit_log: AuditLogTable;
+  processing_runs: ProcessingRunsTable;
+}

@@ -1,0 +1,46 @@
+// Resolves the credential of each request (Authorization: Bearer, or ?token= for upload tokens) to an Actor.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ResolveCredential } from '../auth/credentials.js';
+import { ImgdError } from '../core/errors.js';
+import { ANONYMOUS, type Actor } from '../core/types.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor;
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw new ImgdError('unauthorized', 'The Authorization header must be "Bearer <token>".');
+  return m[1];
+}
+
+function queryToken(request: FastifyRequest): string | undefined {
+  const token = (request.query as Record<string, unknown> | undefined)?.token;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
+
+/** A request that presents a credential must present a valid one; none at all is anonymous. */
+export function registerActorResolution(app: FastifyInstance, resolve: ResolveCredential): void {
+  // Set by the hook below on every request; Fastify's decorator types do not take a union.
+  app.decorateRequest('actor' as never, null as never);
+  app.addHook('onRequest', async (request) => {
+    request.actor = ANONYMOUS;
+    const header = bearerToken(request);
+    if (header !== undefined) {
+      request.actor = await resolve(header);
+      return;
+    }
+    const fromQuery = queryToken(request);
+    if (fromQuery === undefined) return;
+    const actor = await resolve(fromQuery);
+    // Only upload tokens travel in URLs (seed 003); other credentials would end up in proxies' logs.
+    if (actor.kind !== 'upload_token') throw new ImgdError('unauthorized', 'Only upload tokens may be sent as ?token=; use Authorization: Bearer.');
+    request.actor = actor;
+    // The credential is spent here: route schemas and upload fields (PUT takes its fields from the query) must not see it as a field.
+    delete (request.query as Record<string, unknown>).token;
+  });
+}

@@ -1,0 +1,92 @@
+// The image object of the JSON API, and its schema for validation and the OpenAPI document.
+import { Type, type Static } from '@sinclair/typebox';
+import type { ImageRecord } from '../core/types.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ImageSchema = Type.Object(
+  {
+    id: Type.String(),
+    url: Type.String({ description: 'Absolute URL of the original bytes' }),
+    filename: Type.String({ description: 'Stored name: slugified stem and the extension of the detected format' }),
+    original_name: Nullable(Type.String()),
+    content_type: Type.String(),
+    format: Type.String(),
+    bytes: Type.Integer(),
+    width: Type.Integer(),
+    height: Type.Integer(),
+    frames: Type.Integer(),
+    sha256: Type.String(),
+    status: Type.Union([Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]),
+    error: Nullable(Type.String()),
+    visibility: Type.Union([Type.Literal('public'), Type.Literal('private')]),
+    key: Nullable(Type.String()),
+    description: Nullable(Type.String()),
+    owner_id: Nullable(Type.String()),
+    created_at: Type.String({ format: 'date-time' }),
+    updated_at: Type.String({ format: 'date-time' }),
+    variants: Type.Record(Type.String(), Type.String(), { description: 'Variant name to absolute URL' }),
+    exif: Type.Unknown({ description: 'Camera facts once processed; GPS only for the owner and admins' }),
+    placeholder: Nullable(Type.String({ description: 'ThumbHash, base64' })),
+    caption: Nullable(Type.String()),
+  },
+  { $id: 'Image' },
+);
+export type ImageView = Static<typeof ImageSchema>;
+
+export function imageUrl(publicUrl: string, image: Pick<ImageRecord, 'filename'>): string {
+  return `${publicUrl}/i/${encodeURIComponent(image.filename)}`;
+}
+
+export interface ViewOptions {
+  readonly presets: readonly string[];
+  /** Whether the viewer may see GPS coordinates in the EXIF. */
+  readonly showLocation: boolean;
+}
+
+function withoutLocation(exif: unknown): unknown {
+  if (exif === null || typeof exif !== 'object') return exif ?? null;
+  return { ...(exif as Record<string, unknown>), gps: null };
+}
+
+export function imageView(image: ImageRecord, publicUrl: string, options: ViewOptions): ImageView {
+  const url = imageUrl(publicUrl, image);
+  return {
+    id: image.id,
+    url,
+    filename: image.filename,
+    original_name: image.originalName,
+    content_type: image.contentType,
+    format: image.format,
+    bytes: image.bytes,
+    width: image.width,
+    height: image.height,
+    frames: image.frames,
+    sha256: image.sha256,
+    status: image.status,
+    error: image.error,
+    visibility: image.visibility,
+    key: image.key,
+    description: image.description,
+    owner_id: image.ownerId,
+    created_at: image.createdAt,
+    updated_at: image.updatedAt,
+    variants: Object.fromEntries(options.presets.map((name) => [name, `${url}/${name}`])),
+    exif: options.showLocation ? (image.exif ?? null) : withoutLocation(image.exif),
+    placeholder: image.placeholder,
+    caption: image.caption,
+  };
+}
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'Stable error code' }),
+    instance: Type.String(),
+    request_id: Type.String(),
+  },
+  { $id: 'Problem', additionalProperties: true },
+);

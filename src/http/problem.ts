@@ -1,0 +1,78 @@
+// Every error as application/problem+json with a stable code; the one place statuses are shaped.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ImgdError, statusOf, type ErrorCode } from '../core/errors.js';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance: string;
+  request_id: string;
+  [extra: string]: unknown;
+}
+
+const title = (code: string): string => {
+  const words = code.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
+
+export function problemBody(request: FastifyRequest, code: string, status: number, detail: string, extra: Record<string, unknown> = {}): Problem {
+  return {
+    type: `urn:imgd:problem:${code}`,
+    title: title(code),
+    status,
+    detail,
+    code,
+    instance: request.url.split('?')[0] ?? request.url,
+    request_id: request.id,
+    ...extra,
+  };
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ImgdError): FastifyReply {
+  if (err.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+  return reply
+    .code(err.status)
+    .type('application/problem+json')
+    .send(problemBody(request, err.code, err.status, err.message, err.extra));
+}
+
+/** Fastify's own errors, by code, in our vocabulary. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'file_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
+  FST_ERR_VALIDATION: 'validation_failed',
+};
+
+export function toImgdError(err: FastifyError | Error): ImgdError {
+  if (err instanceof ImgdError) return err;
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    return new ImgdError('validation_failed', err.message, {
+      errors: fe.validation.map((v) => ({ path: v.instancePath || v.params?.missingProperty || '', message: v.message })),
+    });
+  }
+  const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped) return new ImgdError(mapped, err.message);
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new ImgdError('bad_request', err.message);
+  return new ImgdError('internal', 'Something went wrong on our side; the request id identifies it in the logs.');
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const problem = toImgdError(err);
+    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: problem.code }, problem.message);
+    return sendProblem(request, reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, new ImgdError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+}
+
+export { statusOf };

@@ -1,0 +1,257 @@
+// Account routes: register, sign in, me, password, API keys, upload tokens, invites, users, audit log.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { requireAuthenticated } from '../../auth/policy.js';
+import type { ApiKeyRecord } from '../../core/accounts-repo.js';
+import { ImgdError } from '../../core/errors.js';
+import { ROLES, SCOPES, type Actor, type User } from '../../core/types.js';
+import type { HttpContext } from '../context.js';
+import { rateLimited } from '../rate-limits.js';
+
+const ProblemRef = Type.Ref('Problem');
+const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
+
+const UserSchema = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  email: Type.String(),
+  role: Type.Union(ROLES.map((r) => Type.Literal(r))),
+  created_at: Type.String({ format: 'date-time' }),
+});
+const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
+const ApiKeySchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String({ description: 'The first characters of the key, to recognise it' }),
+  scopes: Type.Array(ScopeSchema),
+  user_id: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const userView = (u: User) => ({ id: u.id, username: u.username, email: u.email, role: u.role, created_at: u.createdAt });
+const keyView = (k: ApiKeyRecord) => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  scopes: [...k.scopes],
+  user_id: k.userId,
+  created_at: k.createdAt,
+  last_used_at: k.lastUsedAt,
+});
+
+function meView(actor: Actor) {
+  switch (actor.kind) {
+    case 'user':
+      return { ...userView(actor.user), credential: actor.apiKeyId ? 'api_key' : 'session', scopes: [...actor.scopes] };
+    case 'admin':
+      return { id: null, username: null, email: null, role: 'admin', created_at: null, credential: 'admin_token', scopes: [...SCOPES] };
+    case 'upload_token':
+      return { id: actor.grant.ownerId, username: null, email: null, role: null, created_at: null, credential: 'upload_token', scopes: ['upload'] };
+    case 'anonymous':
+      throw new ImgdError('unauthorized', 'This needs a credential: send Authorization: Bearer <token>.');
+  }
+}
+
+export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
+  const { accounts, config } = ctx;
+  const limits = config.rateLimits;
+
+  return async (app) => {
+    app.post(
+      '/api/v1/auth/register',
+      {
+        config: rateLimited(limits.register, limits.windowSeconds),
+        schema: {
+          summary: `Create an account (registration is ${config.auth.registration} on this server)`,
+          tags: ['accounts'],
+          security: [],
+          body: Type.Object(
+            {
+              username: Type.String({ maxLength: 64 }),
+              email: Type.String({ maxLength: 320 }),
+              password: Type.String({ maxLength: 1024 }),
+              invite: Type.Optional(Type.String({ maxLength: 200 })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: UserSchema, ...problems(400, 403, 409, 429) },
+        },
+      },
+      async (request, reply) => {
+        const user = await accounts.register(request.body, request.ip);
+        return reply.code(201).send(userView(user));
+      },
+    );
+
+    app.post(
+      '/api/v1/auth/token',
+      {
+        config: rateLimited(limits.login, limits.windowSeconds),
+        schema: {
+          summary: 'Sign in (OAuth2 password form): a bearer JWT',
+          tags: ['accounts'],
+          security: [],
+          consumes: ['application/x-www-form-urlencoded'],
+          body: Type.Object({
+            username: Type.String({ maxLength: 320 }),
+            password: Type.String({ maxLength: 1024 }),
+            grant_type: Type.Optional(Type.String()),
+            scope: Type.Optional(Type.String()),
+          }),
+          response: {
+            200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('bearer'), expires_in: Type.Integer() }),
+            ...problems(400, 401, 429),
+          },
+        },
+      },
+      async (request) => {
+        const { username, password, grant_type: grant } = request.body;
+        if (grant !== undefined && grant !== 'password') {
+          throw new ImgdError('validation_failed', 'grant_type must be "password".', { field: 'grant_type' });
+        }
+        const user = await accounts.login(username, password, request.ip);
+        const { token, expiresIn } = await ctx.sessions.sign({ userId: user.id });
+        return { access_token: token, token_type: 'bearer' as const, expires_in: expiresIn };
+      },
+    );
+
+    app.get('/api/v1/auth/me', { schema: { summary: 'Who the credential belongs to', tags: ['accounts'] } }, async (request) => meView(request.actor));
+
+    app.post(
+      '/api/v1/auth/password',
+      {
+        config: rateLimited(limits.login, limits.windowSeconds),
+        schema: {
+          summary: 'Change your password (signed in as the user)',
+          tags: ['accounts'],
+          body: Type.Object({ current_password: Type.String({ maxLength: 1024 }), new_password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+          response: { 204: Type.Null(), ...problems(400, 401, 403) },
+        },
+      },
+      async (request, reply) => {
+        requireAuthenticated(request.actor);
+        await accounts.changePassword(request.actor, request.body.current_password, request.body.new_password, request.ip);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/api/v1/api-keys',
+      {
+        schema: {
+          summary: 'Create an API key; the key is shown only in this answer',
+          tags: ['api keys'],
+          body: Type.Object({ name: Type.String({ maxLength: 100 }), scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: 4 }) }, { additionalProperties: false }),
+          response: { 201: Type.Intersect([ApiKeySchema, Type.Object({ key: Type.String() })]), ...problems(400, 401, 403) },
+        },
+      },
+      async (request, reply) => {
+        const { key, secret } = await accounts.createApiKey(request.actor, request.body.name, request.body.scopes, request.ip);
+        return reply.code(201).send({ ...keyView(key), key: secret });
+      },
+    );
+
+    app.get(
+      '/api/v1/api-keys',
+      { schema: { summary: 'Your API keys (not revoked); the admin token sees all', tags: ['api keys'], response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }) } } },
+      async (request) => ({ items: (await accounts.listApiKeys(request.actor)).map(keyView) }),
+    );
+
+    app.delete(
+      '/api/v1/api-keys/:id',
+      {
+        schema: {
+          summary: 'Revoke an API key; it fails from now on',
+          tags: ['api keys'],
+          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+          response: { 204: Type.Null(), ...problems(401, 404) },
+        },
+      },
+      async (request, reply) => {
+        await accounts.revokeApiKey(request.actor, request.params.id, request.ip);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/api/v1/upload-tokens',
+      {
+        schema: {
+          summary: 'Mint an upload token bound to a key, a size, an expiry, and optionally one use',
+          tags: ['upload tokens'],
+          body: Type.Object(
+            {
+              key: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+              max_bytes: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+              expires_in: Type.Integer({ minimum: 1, default: config.auth.uploadTokenExpirySeconds }),
+              single_use: Type.Boolean({ default: false }),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            201: Type.Object({
+              id: Type.String(),
+              token: Type.String(),
+              key: Type.Union([Type.String(), Type.Null()]),
+              max_bytes: Type.Union([Type.Integer(), Type.Null()]),
+              single_use: Type.Boolean(),
+              expires_at: Type.String({ format: 'date-time' }),
+            }),
+            ...problems(400, 401, 403),
+          },
+        },
+      },
+      async (request, reply) => {
+        const b = request.body;
+        const { token, secret } = await accounts.mintUploadToken(
+          request.actor,
+          { key: b.key, maxBytes: b.max_bytes, expiresIn: b.expires_in, singleUse: b.single_use },
+          request.ip,
+        );
+        return reply
+          .code(201)
+          .send({ id: token.id, token: secret, key: token.key, max_bytes: token.maxBytes, single_use: token.singleUse, expires_at: token.expiresAt });
+      },
+    );
+
+    app.post(
+      '/api/v1/invites',
+      {
+        schema: {
+          summary: 'Mint an invite for registration by invite (admin)',
+          tags: ['accounts'],
+          body: Type.Object(
+            { role: Type.Union(ROLES.map((r) => Type.Literal(r)), { default: 'user' }), expires_in: Type.Integer({ minimum: 60, default: 7 * 86_400 }) },
+            { additionalProperties: false },
+          ),
+          response: { 201: Type.Object({ invite: Type.String(), expires_at: Type.String({ format: 'date-time' }) }), ...problems(400, 401, 403) },
+        },
+      },
+      async (request, reply) => {
+        const { secret, expiresAt } = await accounts.createInvite(request.actor, request.body.role, request.body.expires_in);
+        return reply.code(201).send({ invite: secret, expires_at: expiresAt });
+      },
+    );
+
+    app.get(
+      '/api/v1/users',
+      { schema: { summary: 'All users (admin)', tags: ['accounts'], response: { 200: Type.Object({ items: Type.Array(UserSchema) }) } } },
+      async (request) => ({ items: (await accounts.listUsers(request.actor)).map(userView) }),
+    );
+
+    app.get(
+      '/api/v1/audit',
+      {
+        schema: {
+          summary: 'The audit log, newest first (admin)',
+          tags: ['accounts'],
+          querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }),
+        },
+      },
+      async (request) => {
+        return { items: await accounts.auditLog(request.actor, request.query.limit) };
+      },
+    );
+  };
+}

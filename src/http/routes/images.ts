@@ -1,0 +1,259 @@
+// The image routes of the JSON API: upload (multipart and raw), list, get, change, delete.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { canUpload, maySeeLocation, uploadTerms, type UploadTerms } from '../../auth/policy.js';
+import { ImgdError } from '../../core/errors.js';
+import type { FastifyRequest } from 'fastify';
+import { checkDescription, checkKey, KEY_PATTERN, parseUploadFields } from '../../core/fields.js';
+import { IMAGE_STATUSES, type Actor, type ImageRecord } from '../../core/types.js';
+import type { HttpContext } from '../context.js';
+import { imageUrl, imageView } from '../image-view.js';
+import { clientFileName, readMultipart } from '../multipart.js';
+import { problemBody } from '../problem.js';
+import { rateLimited } from '../rate-limits.js';
+
+const ImageRef = Type.Ref('Image');
+const ProblemRef = Type.Ref('Problem');
+const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+/** The upload routes read their bodies themselves; their schemas are for the docs only. */
+const documentationOnly = () => () => true;
+
+const UploadQuery = Type.Object({
+  filename: Type.Optional(Type.String({ description: 'Original file name (only its stem is used)' })),
+  description: Type.Optional(Type.String()),
+  key: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
+  visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
+});
+
+const ListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+    cursor: Type.Optional(Type.String({ maxLength: 512 })),
+    key: Type.Optional(Type.String({ maxLength: 200 })),
+    status: Type.Optional(Type.Union(IMAGE_STATUSES.map((s) => Type.Literal(s)))),
+    owner: Type.Optional(Type.String({ maxLength: 64, description: 'Owner user id (admins; users always see their own)' })),
+    created_after: Type.Optional(Type.String({ format: 'date-time' })),
+    created_before: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+
+const PatchBody = Type.Object(
+  {
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
+    key: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const toIso = (value: string | undefined): string | undefined => (value === undefined ? undefined : new Date(value).toISOString());
+
+export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
+  const { config, ingest, images, accounts } = ctx;
+  const grantLimit = (request: { actor: Actor }): number | null =>
+    request.actor.kind === 'upload_token' ? request.actor.grant.maxBytes : null;
+  const auditUploads = async (request: FastifyRequest, created: readonly ImageRecord[]): Promise<void> => {
+    for (const image of created) await accounts.audit.record(request.actor, 'image.upload', image.id, request.ip, { filename: image.filename, bytes: image.bytes });
+  };
+  const presets = ctx.config.processing.enabled ? ctx.variants.presetNames() : [];
+  const viewFor = (actor: Actor) => (image: ImageRecord) => imageView(image, ctx.publicUrl(), { presets, showLocation: maySeeLocation(actor, image) });
+
+  return async (app) => {
+    // Upload bodies stay streams: the routes below read them part by part.
+    app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+    app.post(
+      '/api/v1/images',
+      {
+        config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds),
+        validatorCompiler: documentationOnly,
+        schema: {
+          summary: 'Upload one or several images (multipart/form-data)',
+          description:
+            'Form fields: `file` (repeatable), optional `description`, `key`, `visibility` (public|private). ' +
+            'One file answers the image object; several answer `{ items, errors }`.',
+          tags: ['images'],
+          consumes: ['multipart/form-data'],
+          body: Type.Object({
+            file: Type.String({ format: 'binary' }),
+            description: Type.Optional(Type.String()),
+            key: Type.Optional(Type.String()),
+            visibility: Type.Optional(Type.String({ enum: ['public', 'private'] })),
+          }),
+          response: {
+            201: Type.Union([ImageRef, Type.Object({ items: Type.Array(ImageRef), errors: Type.Array(Type.Unknown()) })]),
+            ...problems(400, 401, 413, 415, 422),
+          },
+        },
+      },
+      async (request, reply) => {
+        canUpload(request.actor);
+        if (!request.headers['content-type']?.toLowerCase().startsWith('multipart/form-data')) {
+          // Refused before any part is read, but still an attempt that /api/v1/stats counts.
+          const failure = new ImgdError('unsupported_media_type', 'Send the images as multipart/form-data, or use PUT with the raw bytes.');
+          await ingest.recordFailure(null, failure, performance.now());
+          throw failure;
+        }
+        await accounts.useUploadGrant(request.actor);
+        const { staged, fields: rawFields } = await readMultipart(request, ingest, config.limits.files, grantLimit(request));
+        let terms: UploadTerms;
+        try {
+          if (staged.length === 0) throw new ImgdError('missing_file', 'The form has no "file" part.');
+          terms = uploadTerms(request.actor, parseUploadFields(rawFields, { visibility: 'public' }));
+        } catch (err) {
+          await Promise.all(staged.map((s) => ingest.discard(s)));
+          if (err instanceof ImgdError) await ingest.recordFailure(staged[0]?.originalName ?? null, err, staged[0]?.startedAt ?? performance.now());
+          throw err;
+        }
+        const { items, errors } = await ingest.commitBatch(staged, terms.fields, { ownerId: terms.ownerId });
+        await auditUploads(request, items);
+        const [first] = items;
+        if (staged.length === 1 && first) return reply.code(201).send(viewFor(request.actor)(first));
+        const errorViews = errors.map((e) => ({
+          original_name: e.originalName,
+          ...problemBody(request, e.error.code, e.error.status, e.error.message, e.error.extra),
+        }));
+        const [failure] = errors;
+        if (items.length === 0 && failure) {
+          if (staged.length === 1) throw failure.error;
+          throw new ImgdError(failure.error.code, failure.error.message, { ...failure.error.extra, errors: errorViews });
+        }
+        return reply.code(201).send({ items: items.map(viewFor(request.actor)), errors: errorViews });
+      },
+    );
+
+    app.put(
+      '/api/v1/images',
+      {
+        config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds),
+        validatorCompiler: documentationOnly,
+        schema: {
+          summary: 'Upload one image as the raw request body',
+          description: 'The body is the image bytes; the format is detected from them, whatever the Content-Type says.',
+          tags: ['images'],
+          querystring: UploadQuery,
+          response: { 201: ImageRef, ...problems(400, 401, 413, 415, 422) },
+        },
+      },
+      async (request, reply) => {
+        canUpload(request.actor);
+        const { filename, ...rawFields } = request.query as Record<string, string>;
+        const startedAt = performance.now();
+        const originalName = clientFileName(filename);
+        const declared = Number(request.headers['content-length'] ?? NaN);
+        const limit = Math.min(config.limits.fileSize, grantLimit(request) ?? Infinity);
+        let terms: UploadTerms;
+        try {
+          if (declared > limit) {
+            reply.header('connection', 'close');
+            throw new ImgdError('file_too_large', `The file is larger than the limit of ${limit} bytes.`, { limit });
+          }
+          terms = uploadTerms(request.actor, parseUploadFields(rawFields, { visibility: 'public' }));
+          await accounts.useUploadGrant(request.actor);
+        } catch (err) {
+          if (err instanceof ImgdError) await ingest.recordFailure(originalName, err, startedAt);
+          throw err;
+        }
+        let staged;
+        try {
+          staged = await ingest.stage(request.raw, originalName, grantLimit(request));
+        } catch (err) {
+          const failure = err instanceof ImgdError ? err : new ImgdError('malformed_multipart', 'The upload was cut short.');
+          if (failure.code === 'file_too_large') reply.header('connection', 'close');
+          await ingest.recordFailure(originalName, failure, startedAt);
+          throw failure;
+        }
+        const image = await ingest.commit(staged, terms.fields, { ownerId: terms.ownerId });
+        await auditUploads(request, [image]);
+        return reply.code(201).send(viewFor(request.actor)(image));
+      },
+    );
+
+    app.get(
+      '/api/v1/images',
+      {
+        schema: {
+          summary: 'List images, newest first, with cursor pagination',
+          tags: ['images'],
+          querystring: ListQuery,
+          response: { 200: Type.Object({ items: Type.Array(ImageRef), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const page = await images.list(
+          request.actor,
+          { key: q.key, status: q.status, ownerId: q.owner, createdAfter: toIso(q.created_after), createdBefore: toIso(q.created_before) },
+          q.limit,
+          q.cursor,
+        );
+        return { items: page.items.map(viewFor(request.actor)), next_cursor: page.nextCursor };
+      },
+    );
+
+    app.get(
+      '/api/v1/images/:id',
+      { schema: { summary: 'One image', tags: ['images'], params: IdParams, response: { 200: ImageRef, ...problems(401, 404) } } },
+      async (request) => viewFor(request.actor)(await images.get(request.actor, request.params.id)),
+    );
+
+    app.patch(
+      '/api/v1/images/:id',
+      {
+        schema: {
+          summary: 'Change the description, key or visibility of an image',
+          tags: ['images'],
+          params: IdParams,
+          body: PatchBody,
+          response: { 200: ImageRef, ...problems(400, 401, 404) },
+        },
+      },
+      async (request) => {
+        const b = request.body;
+        const image = await images.update(request.actor, request.params.id, {
+          ...(b.description !== undefined && { description: b.description === null ? null : checkDescription(b.description) }),
+          ...(b.key !== undefined && { key: b.key === null ? null : checkKey(b.key) }),
+          ...(b.visibility !== undefined && { visibility: b.visibility }),
+        });
+        return viewFor(request.actor)(image);
+      },
+    );
+
+    app.post(
+      '/api/v1/images/:id/share',
+      {
+        schema: {
+          summary: 'A signed URL that serves the image (private ones too) until it expires',
+          tags: ['images'],
+          params: IdParams,
+          body: Type.Object({ expires_in: Type.Integer({ minimum: 1, default: 3600 }) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ url: Type.String(), expires_at: Type.String({ format: 'date-time' }) }), ...problems(400, 401, 403, 404) },
+        },
+      },
+      async (request) => {
+        const { expires_in: expiresIn } = request.body;
+        if (expiresIn > config.auth.shareMaxSeconds) {
+          throw new ImgdError('validation_failed', `expires_in may be at most ${config.auth.shareMaxSeconds} seconds.`, { field: 'expires_in' });
+        }
+        const image = await images.shareable(request.actor, request.params.id);
+        const { expires, sig } = ctx.shares.sign(image.id, Math.floor(Date.now() / 1000) + expiresIn);
+        await accounts.audit.record(request.actor, 'image.share', image.id, request.ip, { expires_in: expiresIn });
+        return { url: `${imageUrl(ctx.publicUrl(), image)}?expires=${expires}&sig=${sig}`, expires_at: new Date(expires * 1000).toISOString() };
+      },
+    );
+
+    app.delete(
+      '/api/v1/images/:id',
+      { schema: { summary: 'Delete an image (its bytes go with the last reference)', tags: ['images'], params: IdParams, response: { 204: Type.Null(), ...problems(401, 404) } } },
+      async (request, reply) => {
+        await images.remove(request.actor, request.params.id);
+        await accounts.audit.record(request.actor, 'image.delete', request.params.id, request.ip);
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

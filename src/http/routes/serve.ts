@@ -1,0 +1,102 @@
+// Serving original bytes by their stable URL, with ETag, Last-Modified, 304, HEAD and ranges.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { ImgdError } from '../../core/errors.js';
+import { decideServe, type ServeDecision } from '../../core/serve-rules.js';
+import type { HttpContext } from '../context.js';
+
+/**
+ * A 416 is an error like any other, so it is answered as problem+json with the code range_not_satisfiable
+ * (sent with an empty image/* body before); Content-Range still tells the client the size, as RFC 9110 asks.
+ */
+function refuseUnsatisfiable(reply: FastifyReply, decision: ServeDecision): void {
+  if (decision.status !== 416) return;
+  reply.header('content-range', decision.headers['content-range'] ?? '');
+  throw new ImgdError('range_not_satisfiable', 'The requested range lies outside the file; Content-Range gives its size.');
+}
+
+export function serveRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
+  const publicCache = `public, max-age=${ctx.config.cacheMaxAge}`;
+  return async (app) => {
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: '/i/:filename/:variant',
+      exposeHeadRoute: false,
+      schema: {
+        summary: 'A variant: a preset (`small`, `medium`, …) or `custom` with w, h, fit, format, q (and s when signed)',
+        description:
+          'The format follows the Accept header (AVIF, WebP, then JPEG, or PNG for transparency) unless `format` pins it. ' +
+          'Unsigned custom sizes and qualities must come from the configured allowlists.',
+        tags: ['serving'],
+        params: Type.Object({ filename: Type.String({ maxLength: 255 }), variant: Type.String({ maxLength: 32 }) }),
+        querystring: Type.Object({
+          w: Type.Optional(Type.String()),
+          h: Type.Optional(Type.String()),
+          fit: Type.Optional(Type.String()),
+          format: Type.Optional(Type.String()),
+          q: Type.Optional(Type.String()),
+          s: Type.Optional(Type.String({ description: 'Transform signature' })),
+          expires: Type.Optional(Type.String({ description: 'Share links: expiry (Unix seconds)' })),
+          sig: Type.Optional(Type.String({ description: 'Share links: signature' })),
+        }),
+      },
+      handler: async (request, reply) => {
+        if (!ctx.config.processing.enabled) throw new ImgdError('not_found', 'Variants are off on this server (PROCESSING=false).');
+        const { expires, sig, ...transform } = request.query;
+        const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
+        const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
+        const { variant: name } = request.params;
+        const plan = ctx.variants.plan(image, name === 'custom' ? undefined : name, transform, request.headers.accept);
+        const variant = await ctx.variants.get(image, plan);
+        const decision = decideServe(request, {
+          etag: variant.etag,
+          lastModified: new Date(image.createdAt),
+          size: variant.size,
+          contentType: variant.contentType,
+          cacheControl: image.visibility === 'public' ? publicCache : 'private, no-cache',
+        });
+        refuseUnsatisfiable(reply, decision);
+        reply.code(decision.status).headers(decision.headers);
+        if (plan.negotiated) reply.header('vary', image.visibility === 'private' ? 'Accept, Authorization' : 'Accept');
+        else if (image.visibility === 'private') reply.header('vary', 'Authorization');
+        if (!decision.sendBody) return reply.send();
+        return reply.send(await variant.open(decision.range));
+      },
+    });
+
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: '/i/:filename',
+      exposeHeadRoute: false,
+      schema: {
+        summary: 'The original bytes of an image',
+        description: 'Public images to anyone; private ones only with a credential that may see them.',
+        tags: ['serving'],
+        params: Type.Object({ filename: Type.String({ maxLength: 255 }) }),
+        querystring: Type.Object({
+          expires: Type.Optional(Type.String({ description: 'Share links: expiry (Unix seconds)' })),
+          sig: Type.Optional(Type.String({ description: 'Share links: signature' })),
+        }),
+      },
+      handler: async (request, reply) => {
+        const { expires, sig } = request.query;
+        const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
+        const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
+        const decision = decideServe(request, {
+          etag: `"${image.sha256}"`,
+          lastModified: new Date(image.createdAt),
+          size: image.bytes,
+          contentType: image.contentType,
+          cacheControl: image.visibility === 'public' ? publicCache : 'private, no-cache',
+        });
+        refuseUnsatisfiable(reply, decision);
+        reply.code(decision.status).headers(decision.headers);
+        reply.header('content-disposition', `inline; filename="${image.filename}"`);
+        if (image.visibility === 'private') reply.header('vary', 'Authorization');
+        if (!decision.sendBody) return reply.send();
+        return reply.send(await ctx.images.openOriginal(image, decision.range));
+      },
+    });
+  };
+}

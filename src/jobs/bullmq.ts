@@ -1,0 +1,193 @@
+// Jobs on Redis with BullMQ, behind a database outbox: a job is a row first, so an upload never waits on Redis.
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { newId } from '../core/ids.js';
+import type { Db } from '../db/database.js';
+import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue, JobStatus } from './queue.js';
+
+export interface BullQueueOptions {
+  readonly redisUrl: string;
+  /** Redis key prefix, so several deployments (or test runs) can share one server. */
+  readonly prefix: string;
+  readonly concurrency: number;
+  /** Run handlers in this process (`imgd worker`, or `serve` with in-process workers). */
+  readonly runWorkers: boolean;
+  /** How often the outbox is retried while Redis does not answer. */
+  readonly relayMs: number;
+}
+
+interface Registered {
+  readonly handler: JobHandler<unknown>;
+  readonly maxAttempts: number;
+  readonly backoffMs: number;
+  readonly onFailed: ((payload: unknown, error: Error) => Promise<void>) | undefined;
+}
+
+const QUEUE = 'imgd';
+const OUTBOX = 'pending';
+const RELAYED = 'queued';
+/** A handoff to Redis that takes longer than this is treated as Redis being down. */
+const ADD_TIMEOUT_MS = 2000;
+
+const iso = (ms: number = Date.now()): string => new Date(ms).toISOString();
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export function createBullQueue(db: Db, logger: Logger, options: BullQueueOptions): JobQueue {
+  const handlers = new Map<string, Registered>();
+  // Producer commands fail at once while Redis is away instead of piling up in memory.
+  const producer = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  producer.on('error', (err) => logger.debug({ err: err.message }, 'redis (producer) unavailable'));
+  const queue = new Queue(QUEUE, { connection: producer, prefix: options.prefix });
+  let worker: Worker | undefined;
+  let workerConnection: Redis | undefined;
+  let running = false;
+  let relaying: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  async function markRow(id: string, status: JobStatus | typeof RELAYED, error?: string | null): Promise<void> {
+    await db
+      .updateTable('jobs')
+      .set({ status, updated_at: iso(), ...(error !== undefined && { last_error: error }) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Hands outbox rows to Redis; the row id is the BullMQ job id, so a second handoff is a no-op. */
+  async function relayOnce(): Promise<void> {
+    for (;;) {
+      const rows = await db.selectFrom('jobs').selectAll().where('status', '=', OUTBOX).orderBy('created_at').limit(100).execute();
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const registered = handlers.get(row.type);
+        const delay = Math.max(0, Date.parse(row.run_at) - Date.now());
+        await withTimeout(
+          queue.add(row.type, JSON.parse(row.payload) as unknown, {
+            jobId: row.id,
+            delay,
+            attempts: row.max_attempts,
+            backoff: { type: 'exponential', delay: registered?.backoffMs ?? 1000 },
+            removeOnComplete: 1000,
+            removeOnFail: 5000,
+          }),
+          ADD_TIMEOUT_MS,
+        );
+        await markRow(row.id, RELAYED);
+      }
+    }
+  }
+
+  function relay(): Promise<void> {
+    relaying ??= relayOnce()
+      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'job outbox: Redis unavailable, will retry'))
+      .finally(() => {
+        relaying = undefined;
+      });
+    return relaying;
+  }
+
+  function scheduleRelay(): void {
+    if (!running) return;
+    timer = setTimeout(() => {
+      void relay().finally(scheduleRelay);
+    }, options.relayMs);
+    timer.unref();
+  }
+
+  async function runJob(job: Job): Promise<void> {
+    const registered = handlers.get(job.name);
+    if (!registered || job.id === undefined) throw new Error(`no handler for job type ${job.name}`);
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? registered.maxAttempts;
+    await markRow(job.id, 'running');
+    try {
+      await registered.handler(job.data, { jobId: job.id, attempt, maxAttempts });
+      await markRow(job.id, 'done', null);
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      const last = attempt >= maxAttempts;
+      await markRow(job.id, last ? 'failed' : RELAYED, error.message.slice(0, 2000));
+      logger.warn({ job: job.id, type: job.name, attempt, last, err: error.message }, 'job failed');
+      if (last && registered.onFailed) {
+        await registered.onFailed(job.data, error).catch((err: unknown) => logger.error({ err, job: job.id }, 'job failure handler failed'));
+      }
+      throw error;
+    }
+  }
+
+  return {
+    register<P>(type: string, handler: JobHandler<P>, opts: HandlerOptions<P> = {}) {
+      handlers.set(type, {
+        handler: handler as JobHandler<unknown>,
+        maxAttempts: opts.maxAttempts ?? 3,
+        backoffMs: opts.backoffMs ?? 1000,
+        onFailed: opts.onFailed as Registered['onFailed'],
+      });
+    },
+
+    async enqueue<P>(type: string, payload: P, opts: EnqueueOptions = {}) {
+      const id = newId();
+      const now = Date.now();
+      await db
+        .insertInto('jobs')
+        .values({
+          id,
+          type,
+          payload: JSON.stringify(payload),
+          status: OUTBOX,
+          max_attempts: handlers.get(type)?.maxAttempts ?? 3,
+          run_at: iso(now + (opts.delayMs ?? 0)),
+          locked_until: null,
+          last_error: null,
+          created_at: iso(now),
+          updated_at: iso(now),
+        })
+        .execute();
+      if (running) void relay();
+      return id;
+    },
+
+    async start() {
+      if (running) return;
+      running = true;
+      await producer.connect().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Redis unavailable at start; jobs wait in the outbox'));
+      if (options.runWorkers) {
+        workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+        workerConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis (worker) unavailable'));
+        worker = new Worker(QUEUE, runJob, { connection: workerConnection, prefix: options.prefix, concurrency: options.concurrency });
+        worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'));
+      }
+      void relay();
+      scheduleRelay();
+    },
+
+    async stop() {
+      running = false;
+      if (timer) clearTimeout(timer);
+      await relaying;
+      await worker?.close();
+      await queue.close();
+      producer.disconnect();
+      workerConnection?.disconnect();
+    },
+
+    async counts() {
+      const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      const counts: Record<JobStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
+      for (const row of rows) {
+        const status = row.status === RELAYED ? 'pending' : (row.status as JobStatus);
+        counts[status] += Number(row.n);
+      }
+      return counts;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// The job queue interface: durable background work with retries, whatever runs it.
+
+export interface JobContext {
+  readonly jobId: string;
+  /** 1 for the first try. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+}
+
+export type JobHandler<P> = (payload: P, context: JobContext) => Promise<void>;
+
+export interface HandlerOptions<P> {
+  /** Tries before the job is marked failed. */
+  readonly maxAttempts?: number;
+  /** First retry delay; doubles with every try. */
+  readonly backoffMs?: number;
+  /** Runs once when the last try has failed. */
+  readonly onFailed?: (payload: P, error: Error) => Promise<void>;
+}
+
+export interface EnqueueOptions {
+  readonly delayMs?: number;
+}
+
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface JobQueue {
+  register<P>(type: string, handler: JobHandler<P>, options?: HandlerOptions<P>): void;
+  /** Records the job durably and returns its id; handlers may run in this process or another. */
+  enqueue<P>(type: string, payload: P, options?: EnqueueOptions): Promise<string>;
+  /** Starts running registered handlers. */
+  start(): Promise<void>;
+  /** Stops taking jobs and waits for the running ones. */
+  stop(): Promise<void>;
+  counts(): Promise<Record<JobStatus, number>>;
+}

@@ -1,0 +1,43 @@
+// The blob store: where image bytes live, behind one interface (local disk now, S3 later).
+import type { Readable } from 'node:stream';
+
+export interface ByteRange {
+  readonly start: number;
+  /** Inclusive. */
+  readonly end: number;
+}
+
+export interface BlobInfo {
+  readonly key: string;
+  readonly size: number;
+  readonly modifiedAt: Date;
+}
+
+export interface BlobStore {
+  /** Publishes a complete local file under key, atomically: readers see all of it or nothing. */
+  putFile(key: string, localPath: string): Promise<void>;
+  /** Writes a stream under key, atomically. */
+  put(key: string, body: Readable): Promise<void>;
+  /** The bytes of key (or of a range of it); rejects with a not_found ImgdError when absent. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  stat(key: string): Promise<BlobInfo | undefined>;
+  exists(key: string): Promise<boolean>;
+  /** Removes key; absent keys are not an error. */
+  delete(key: string): Promise<void>;
+  /** Every blob under a prefix, for garbage collection. */
+  list(prefix: string): AsyncIterable<BlobInfo>;
+  /** Throws when the store cannot be used (for /readyz). */
+  check(): Promise<void>;
+}
+
+/** Where the original bytes of a SHA-256 live: fanned out so no directory grows huge. */
+export function originalKey(sha256: string): string {
+  return `originals/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
+}
+
+export const ORIGINALS_PREFIX = 'originals/';
+
+export function shaFromOriginalKey(key: string): string | undefined {
+  const m = /^originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);
+  return m?.[1];
+}

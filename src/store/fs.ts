@@ -1,0 +1,142 @@
+// The local-disk blob store: temp file, fsync, rename, fsync of the directory; reads as streams.
+import { createWriteStream } from 'node:fs';
+import { access, constants, copyFile, link, mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ImgdError } from '../core/errors.js';
+import type { BlobInfo, BlobStore, ByteRange } from './blob-store.js';
+import { fsyncPath } from './fsync.js';
+
+const VALID_KEY = /^[a-z0-9][a-z0-9_.-]*(\/[a-z0-9_.-]+)*$/i;
+
+const isCode = (err: unknown, code: string): boolean => (err as NodeJS.ErrnoException | null)?.code === code;
+
+/** No blob there: nothing at the path, or a path that runs through a blob as if it were a folder. */
+const isAbsent = (err: unknown): boolean => isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR');
+
+export function createFsStore(root: string): BlobStore & { readonly tmpDir: string } {
+  const tmpDir = path.join(root, '.tmp');
+
+  const resolve = (key: string): string => {
+    if (!VALID_KEY.test(key) || key.split('/').some((part) => part === '.' || part === '..')) {
+      throw new Error(`invalid blob key ${JSON.stringify(key)}`);
+    }
+    return path.join(root, key);
+  };
+
+  async function publish(tmp: string, target: string): Promise<void> {
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(tmp, target);
+    await fsyncPath(path.dirname(target));
+  }
+
+  const tmpName = (): string => path.join(tmpDir, randomUUID());
+
+  return {
+    tmpDir,
+
+    async putFile(key, localPath) {
+      const target = resolve(key);
+      await mkdir(tmpDir, { recursive: true });
+      const tmp = tmpName();
+      try {
+        await link(localPath, tmp);
+      } catch (err) {
+        if (!isCode(err, 'EXDEV') && !isCode(err, 'EPERM')) throw err;
+        await copyFile(localPath, tmp);
+        await fsyncPath(tmp);
+      }
+      try {
+        await publish(tmp, target);
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+    },
+
+    async put(key, body: Readable) {
+      const target = resolve(key);
+      await mkdir(tmpDir, { recursive: true });
+      const tmp = tmpName();
+      try {
+        const out = createWriteStream(tmp, { flags: 'wx' });
+        await pipeline(body, out);
+        await fsyncPath(tmp);
+        await publish(tmp, target);
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+    },
+
+    async get(key, range?: ByteRange) {
+      const notFound = new ImgdError('not_found', `No blob ${key}.`);
+      let handle;
+      try {
+        handle = await open(resolve(key), 'r');
+      } catch (err) {
+        throw isAbsent(err) ? notFound : err;
+      }
+      try {
+        // A directory opens fine on Linux, but it is a folder of blobs, not one.
+        if (!(await handle.stat()).isFile()) throw notFound;
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    },
+
+    async stat(key) {
+      try {
+        const s = await stat(resolve(key));
+        return s.isFile() ? { key, size: s.size, modifiedAt: s.mtime } : undefined;
+      } catch (err) {
+        if (isAbsent(err)) return undefined;
+        throw err;
+      }
+    },
+
+    async exists(key) {
+      return (await this.stat(key)) !== undefined;
+    },
+
+    async delete(key) {
+      try {
+        await unlink(resolve(key));
+      } catch (err) {
+        if (!isAbsent(err) && !isCode(err, 'EISDIR')) throw err;
+      }
+    },
+
+    async *list(prefix) {
+      const start = path.join(root, prefix);
+      async function* walk(dir: string): AsyncGenerator<BlobInfo> {
+        let handle;
+        try {
+          handle = await opendir(dir);
+        } catch (err) {
+          if (isAbsent(err)) return;
+          throw err;
+        }
+        for await (const entry of handle) {
+          const full = path.join(dir, entry.name);
+          if (full === tmpDir) continue; // unfinished writes are not blobs
+          if (entry.isDirectory()) yield* walk(full);
+          else if (entry.isFile()) {
+            const s = await stat(full).catch(() => undefined);
+            if (s) yield { key: path.relative(root, full).split(path.sep).join('/'), size: s.size, modifiedAt: s.mtime };
+          }
+        }
+      }
+      yield* walk(start);
+    },
+
+    async check() {
+      await mkdir(root, { recursive: true });
+      await access(root, constants.R_OK | constants.W_OK);
+    },
+  };
+}
