@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/logging.js';
+import { fixture, makeDataDir, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import { expectProblem } from '../helpers/accounts.js';
+
+interface ImageView {
+  id: string;
+  url: string;
+  sha256: string;
+  bytes: number;
+  visibility: 'public' | 'private';
+}
+
+interface Stats {
+  total: number;
+  succeeded: number;
+  failed: number;
+  success_rate: number | null;
+  average_processing_ms: number | null;
+  per_day: { day: string; total: number; failed: number }[];
+}
+
+const GOOD = ['jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'tiff/Arbitro.tiff'].map(fixture);
+const NOT_AN_IMAGE: [string, Uint8Array] = ['notes.png', Buffer.from('just some text, not a picture')];
+
+async function uploadOne(t: TestApp, file: string | [string, Uint8Array], fields: Record<string, string> = {}): Promise<ImageView> {
+  const res = await t.upload([file], fields);
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await res.json()) as ImageView;
+}
+
+/** The value of a Prometheus sample with exactly these labels (in any order), or undefined when absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const found = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    if (JSON.stringify(Object.entries(found).sort()) === JSON.stringify(Object.entries(labels).sort())) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe('upload statistics and metrics', () => {
+  let t: TestApp;
+  let stored: ImageView[];
+
+  before(async () => {
+    t = await startApp();
+    stored = [];
+    for (const file of GOOD) stored.push(await uploadOne(t, file));
+    // Two refusals: bytes that are no image, and an empty file.
+    const notImage = await t.upload([NOT_AN_IMAGE]);
+    await expectProblem(notImage, 415, 'unsupported_format');
+    const empty = await t.upload([['empty.jpg', new Uint8Array(0)]]);
+    await expectProblem(empty, 422, 'empty_file');
+    assert.deepEqual((await t.stored()).images, 3, 'the refused uploads stored nothing');
+  });
+  after(() => t.close());
+
+  it('counts attempts, successes, failures, the success rate and today in /api/v1/stats', async () => {
+    const res = await fetch(`${t.url}/api/v1/stats`, { headers: t.auth });
+    assert.equal(res.status, 200, await res.clone().text());
+    const stats = (await res.json()) as Stats;
+    assert.equal(stats.total, 5);
+    assert.equal(stats.succeeded, 3);
+    assert.equal(stats.failed, 2);
+    assert.equal(stats.success_rate, 3 / 5);
+    assert.ok(stats.average_processing_ms !== null && stats.average_processing_ms > 0, `average ${stats.average_processing_ms}`);
+    const today = new Date().toISOString().slice(0, 10);
+    assert.deepEqual(
+      stats.per_day.find((d) => d.day === today),
+      { day: today, total: 5, failed: 2 },
+    );
+    assert.equal(
+      stats.per_day.reduce((n, d) => n + d.total, 0),
+      5,
+    );
+  });
+
+  it('refuses /api/v1/stats without a credential', async () => {
+    await expectProblem(await fetch(`${t.url}/api/v1/stats`), 401, 'unauthorized');
+  });
+
+  it('exposes request, upload, byte and rejection counters in Prometheus text at /metrics', async () => {
+    const res = await fetch(`${t.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    assert.match(text, /^# HELP imgd_http_requests_total /m);
+    assert.match(text, /^# TYPE imgd_uploads_total counter$/m);
+    assert.equal(sample(text, 'imgd_http_requests_total', { method: 'POST', route: '/api/v1/images', status: '201' }), 3);
+    assert.equal(sample(text, 'imgd_http_requests_total', { method: 'POST', route: '/api/v1/images', status: '415' }), 1);
+    assert.equal(sample(text, 'imgd_uploads_total', { outcome: 'success' }), 3);
+    assert.equal(sample(text, 'imgd_uploads_total', { outcome: 'failed' }), 2);
+    const bytes = stored.reduce((n, i) => n + i.bytes, 0);
+    assert.equal(sample(text, 'imgd_upload_bytes_total'), bytes);
+    assert.equal(sample(text, 'imgd_upload_rejections_total', { code: 'unsupported_format' }), 1);
+    assert.equal(sample(text, 'imgd_upload_rejections_total', { code: 'empty_file' }), 1);
+  });
+});
+
+describe('health, readiness and API documentation', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApp();
+  });
+  after(() => t.close());
+
+  it('answers /healthz with 200 {status: ok}', async () => {
+    const res = await fetch(`${t.url}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  it('answers /readyz with 200 when the database, storage and queue answer', async () => {
+    const res = await fetch(`${t.url}/readyz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ready', checks: { database: { ok: true }, storage: { ok: true }, queue: { ok: true } } });
+  });
+
+  it('serves the Swagger UI at /docs', async () => {
+    const res = await fetch(`${t.url}/docs`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await res.text(), /swagger-ui/i);
+  });
+
+  it('serves an OpenAPI 3 document at /openapi.json and /docs/json listing the routes', async () => {
+    const res = await fetch(`${t.url}/openapi.json`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    assert.match(doc.openapi, /^3\./);
+    for (const route of ['/api/v1/images', '/api/v1/images/{id}', '/api/v1/stats', '/i/{filename}']) {
+      assert.ok(doc.paths[route], `${route} is documented (paths: ${Object.keys(doc.paths).join(', ')})`);
+    }
+    assert.ok(doc.paths['/api/v1/images']?.get && doc.paths['/api/v1/images']?.post);
+    assert.ok(doc.paths['/api/v1/images/{id}']?.get && doc.paths['/api/v1/images/{id}']?.patch && doc.paths['/api/v1/images/{id}']?.delete);
+    assert.ok(doc.paths['/i/{filename}']?.get);
+
+    const viaDocs = await fetch(`${t.url}/docs/json`);
+    assert.equal(viaDocs.status, 200);
+    assert.deepEqual(await viaDocs.json(), doc);
+  });
+
+  it('puts an X-Request-Id on every response', async () => {
+    const image = await uploadOne(t, GOOD[0]!);
+    const responses = await Promise.all([
+      fetch(`${t.url}/healthz`),
+      fetch(`${t.url}/metrics`),
+      fetch(`${t.url}/api/v1/images`, { headers: t.auth }),
+      fetch(`${t.url}/api/v1/images`),
+      fetch(image.url),
+      fetch(image.url, { headers: { 'if-none-match': `"${image.sha256}"` } }),
+      fetch(`${t.url}/i/no-such-image.jpg`),
+      fetch(`${t.url}/no/such/route`),
+    ]);
+    const seen = new Set<string>();
+    for (const res of responses) {
+      await res.arrayBuffer();
+      const id = res.headers.get('x-request-id');
+      assert.ok(id, `${res.url} (${res.status}) has an X-Request-Id`);
+      seen.add(id);
+    }
+    assert.equal(seen.size, responses.length, 'each request gets its own id');
+  });
+
+  it('echoes a given X-Request-Id, also in problem bodies', async () => {
+    const ok = await fetch(`${t.url}/healthz`, { headers: { 'x-request-id': 'trace-abc.123' } });
+    assert.equal(ok.headers.get('x-request-id'), 'trace-abc.123');
+    const problem = await fetch(`${t.url}/i/no-such-image.jpg`, { headers: { 'x-request-id': 'trace-def_456' } });
+    assert.equal(problem.headers.get('x-request-id'), 'trace-def_456');
+    const body = await expectProblem(problem, 404, 'not_found');
+    assert.equal(body.request_id, 'trace-def_456');
+  });
+
+  it('replaces a given X-Request-Id that is not a plain token with its own', async () => {
+    for (const given of ['x'.repeat(300), 'has space', 'quote"and;semicolon']) {
+      const res = await fetch(`${t.url}/healthz`, { headers: { 'x-request-id': given } });
+      await res.arrayBuffer();
+      const id = res.headers.get('x-request-id');
+      assert.ok(id, 'an id is still sent');
+      assert.notEqual(id, given);
+      assert.match(id, /^[A-Za-z0-9._-]{1,128}$/);
+    }
+  });
+});
+
+describe('readiness when storage is unusable', () => {
+  let t: TestApp;
+  let dir: string;
+  before(async () => {
+    dir = await makeDataDir();
+    // A regular file where a folder must go: mkdir fails even for root, unlike permission bits.
+    const occupied = path.join(dir, 'occupied');
+    await writeFile(occupied, 'not a folder');
+    t = await startApp({ STORAGE_DIR: path.join(occupied, 'blobs') }, dir);
+  });
+  after(async () => {
+    await t.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers /readyz with 503 naming the storage check, while /healthz stays 200', async () => {
+    const res = await fetch(`${t.url}/readyz`);
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { status: string; checks: Record<string, { ok: boolean; error?: string }> };
+    assert.equal(body.status, 'unavailable');
+    assert.equal(body.checks.storage?.ok, false);
+    assert.ok(body.checks.storage?.error, 'the failing check says why');
+    assert.deepEqual(body.checks.database, { ok: true });
+    assert.deepEqual(body.checks.queue, { ok: true });
+    assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
+  });
+});
+
+describe('restarting on the same data dir', () => {
+  let dir: string;
+  before(async () => {
+    dir = await makeDataDir();
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('still lists and serves every image after a restart', async () => {
+    const first = await startApp({}, dir);
+    const images: ImageView[] = [];
+    try {
+      images.push(await uploadOne(first, GOOD[0]!, { key: 'restart/a' }));
+      images.push(await uploadOne(first, GOOD[1]!, { visibility: 'private' }));
+      images.push(await uploadOne(first, GOOD[2]!));
+      images.push(await uploadOne(first, GOOD[0]!)); // same bytes as the first, stored once
+    } finally {
+      await first.close();
+    }
+
+    const second = await startApp({}, dir);
+    try {
+      const res = await fetch(`${second.url}/api/v1/images?limit=100`, { headers: second.auth });
+      assert.equal(res.status, 200);
+      const listed = ((await res.json()) as { items: ImageView[] }).items;
+      assert.deepEqual(listed.map((i) => i.id).sort(), images.map((i) => i.id).sort());
+      const files = [GOOD[0]!, GOOD[1]!, GOOD[2]!, GOOD[0]!];
+      for (const [n, image] of images.entries()) {
+        const url = image.url.replace(first.url, second.url);
+        const served = await fetch(url, { headers: image.visibility === 'private' ? second.auth : {} });
+        assert.equal(served.status, 200, url);
+        assert.equal(served.headers.get('etag'), `"${image.sha256}"`);
+        assert.deepEqual(Buffer.from(await served.arrayBuffer()), await readFile(files[n]!));
+      }
+      await expectProblem(await fetch(images[1]!.url.replace(first.url, second.url)), 404, 'not_found');
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('secrets in the logs', () => {
+  let t: TestApp;
+  const lines: string[] = [];
+  let pending = '';
+  const SECRET = 'secret-value';
+  const WRONG = 'wrong-token-0123456789-nope';
+
+  before(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer | string, _encoding, callback) {
+        const parts = (pending + chunk.toString()).split('\n');
+        pending = parts.pop() ?? '';
+        lines.push(...parts.filter((l) => l !== ''));
+        callback();
+      },
+    });
+    t = await startApp({}, undefined, { logger: createLogger('debug', sink) });
+  });
+  after(() => t.close());
+
+  it('logs requests but never the admin token, query tokens or a wrong token', async () => {
+    const requests: [string, RequestInit, number, string | null][] = [
+      ['/api/v1/images', { headers: t.auth }, 200, null],
+      [`/api/v1/images?token=${SECRET}`, {}, 401, 'unauthorized'],
+      [`/i/no-such-image.jpg?token=${SECRET}`, {}, 401, 'unauthorized'],
+      [`/api/v1/images?%74oken=${SECRET}-encoded`, {}, 401, 'unauthorized'],
+      ['/api/v1/images', { headers: { authorization: `Bearer ${WRONG}` } }, 401, 'unauthorized'],
+      [`/i/no-such-image.jpg?access_token=${SECRET}-access`, {}, 404, 'not_found'],
+    ];
+    for (const [route, init, status, code] of requests) {
+      const res = await fetch(`${t.url}${route}`, init);
+      if (code === null) {
+        assert.equal(res.status, status, route);
+        await res.arrayBuffer();
+      } else {
+        await expectProblem(res, status, code);
+      }
+    }
+    const upload = await t.upload([GOOD[0]!]);
+    assert.equal(upload.status, 201);
+    await upload.arrayBuffer();
+    await t.close();
+
+    const all = [...lines, pending].join('\n');
+    assert.ok(lines.length > 0, 'something was logged');
+    assert.ok(lines.some((l) => l.includes('/api/v1/images?token=[redacted]')), 'the request with ?token= was logged, redacted');
+    assert.ok(!all.includes(TOKEN), 'the admin token is not logged');
+    assert.ok(!all.includes(SECRET), 'query-string secrets are not logged');
+    assert.ok(!all.includes(WRONG), 'a wrong token is not logged');
+    for (const line of lines) JSON.parse(line); // every line is one JSON object
+  });
+});

@@ -1,0 +1,297 @@
+// The S3 blob store against s3rver, a real S3 wire-protocol server on loopback: the shared contract plus S3-only behaviour.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { isImgdError } from '../../src/core/errors.js';
+import { createS3Store, type S3StoreOptions } from '../../src/store/s3.js';
+import { blobStoreContract, failingSource, isNotFound, PHOTO, readAll } from '../helpers/blob-store-contract.js';
+
+const BUCKET = 'imgd-test';
+const MiB = 1024 * 1024;
+
+// s3rver on loopback, reporting its port and every request ("METHOD /url") as JSON lines,
+// and answering "sync" on stdin once every earlier line is out. It exits when its stdin closes.
+const S3RVER_SCRIPT = `
+const http = require('node:http');
+const readline = require('node:readline');
+const [, main, directory, bucket] = process.argv;
+const S3rver = require(main);
+const say = (message) => process.stdout.write(JSON.stringify(message) + '\\n');
+const s3rver = new S3rver({ directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+s3rver.configureBuckets().then(() => {
+  const handle = s3rver.callback();
+  const server = http.createServer((req, res) => {
+    say({ request: req.method + ' ' + req.url });
+    handle(req, res);
+  });
+  server.listen(0, '127.0.0.1', () => say({ port: server.address().port }));
+});
+readline.createInterface({ input: process.stdin }).on('line', () => say({ synced: true })).on('close', () => process.exit(0));
+`;
+
+interface FakeS3 {
+  readonly endpoint: string;
+  readonly directory: string;
+  /** "METHOD /url" of every request received so far. */
+  requests(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+interface S3rverLine {
+  readonly port?: number;
+  readonly request?: string;
+  readonly synced?: boolean;
+}
+
+/**
+ * Starts s3rver in a child process: its ListObjectsV2 continuation tokens are DES-encrypted,
+ * and Node's OpenSSL 3 offers DES only with --openssl-legacy-provider.
+ */
+async function startS3rver(): Promise<FakeS3> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'imgd-s3rver-'));
+  const main = createRequire(import.meta.url).resolve('s3rver');
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', S3RVER_SCRIPT, main, directory, BUCKET], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const log: string[] = [];
+  const waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  let exitCode: number | null | undefined;
+  const lines = createInterface({ input: child.stdout });
+  const port = new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => {
+      exitCode = code;
+      const err = new Error(`s3rver exited with ${code}`);
+      reject(err);
+      for (const waiter of waiting.splice(0)) waiter.reject(err);
+    });
+    lines.on('line', (text) => {
+      const line = JSON.parse(text) as S3rverLine;
+      if (line.port !== undefined) resolve(line.port);
+      if (line.request !== undefined) log.push(line.request);
+      if (line.synced) waiting.shift()?.resolve();
+    });
+  });
+  return {
+    endpoint: `http://127.0.0.1:${await port}`,
+    directory,
+    async requests() {
+      if (exitCode !== undefined) throw new Error(`s3rver exited with ${exitCode}`);
+      const synced = new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
+      child.stdin.write('sync\n');
+      await synced;
+      return [...log];
+    },
+    async close() {
+      const exited = once(child, 'exit');
+      child.stdin.end();
+      await exited;
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A loopback port nothing listens on. */
+async function deadEndpoint(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+function storeOptions(s3: FakeS3, overrides: Partial<S3StoreOptions> = {}): S3StoreOptions {
+  return {
+    bucket: BUCKET,
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    forcePathStyle: true,
+    ...overrides,
+  };
+}
+
+/** Streams size bytes of random data in 1 MiB chunks, hashing them as they go. */
+function generated(size: number): { body: Readable; sha256: () => string } {
+  const hash = createHash('sha256');
+  const body = Readable.from(
+    (function* () {
+      for (let sent = 0; sent < size; sent += MiB) {
+        const chunk = randomBytes(Math.min(MiB, size - sent));
+        hash.update(chunk);
+        yield chunk;
+      }
+    })(),
+  );
+  return { body, sha256: () => hash.digest('hex') };
+}
+
+async function sha256Of(stream: Readable): Promise<{ hex: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { hex: hash.digest('hex'), size };
+}
+
+/** s3rver keeps unfinished multipart uploads as folders under this one. */
+async function unfinishedUploads(s3: FakeS3): Promise<string[]> {
+  return readdir(path.join(s3.directory, BUCKET, '._S3rver_uploads')).catch(() => []);
+}
+
+// A small page size makes the contract's listings span several ListObjectsV2 pages.
+blobStoreContract('S3 store', async () => {
+  const s3 = await startS3rver();
+  return { store: createS3Store(storeOptions(s3, { prefix: 'contract-run/', pageSize: 3 })), cleanup: () => s3.close() };
+});
+
+describe('S3 store: S3-only behaviour', () => {
+  let s3: FakeS3;
+  let photo: Buffer;
+  before(async () => {
+    s3 = await startS3rver();
+    photo = await readFile(PHOTO);
+  });
+  after(() => s3.close());
+
+  const requestCount = async (): Promise<number> => (await s3.requests()).length;
+  const requestsSince = async (count: number): Promise<string[]> => (await s3.requests()).slice(count);
+
+  it('follows continuation tokens through more keys than one page', async () => {
+    const store = createS3Store(storeOptions(s3, { pageSize: 2 }));
+    const keys = ['paged/1', 'paged/2', 'paged/3', 'paged/4', 'paged/5'];
+    for (const key of keys) await store.put(key, Readable.from([Buffer.from(key)]));
+    const seen = await requestCount();
+    const listed = [];
+    for await (const blob of store.list('paged/')) listed.push(blob);
+    assert.deepEqual(listed.map((b) => b.key).sort(), keys);
+    assert.ok(listed.every((b) => b.size === 'paged/1'.length));
+    const pages = (await requestsSince(seen)).filter((r) => r.startsWith('GET ') && r.includes('list-type=2'));
+    assert.equal(pages.length, 3, 'five keys at two a page');
+    assert.equal(pages.filter((r) => r.includes('continuation-token=')).length, 2);
+  });
+
+  it('keeps stores with different key prefixes apart and strips the prefix when listing', async () => {
+    const imgd = createS3Store(storeOptions(s3, { prefix: 'imgd/' }));
+    const other = createS3Store(storeOptions(s3, { prefix: 'other' }));
+    const whole = createS3Store(storeOptions(s3));
+    await imgd.put('originals/ab/cd/same', Readable.from([Buffer.from('imgd bytes')]));
+    await other.put('originals/ab/cd/same', Readable.from([Buffer.from('other bytes')]));
+
+    assert.equal((await readAll(await imgd.get('originals/ab/cd/same'))).toString(), 'imgd bytes');
+    assert.equal((await readAll(await other.get('originals/ab/cd/same'))).toString(), 'other bytes');
+    assert.equal(await whole.exists('originals/ab/cd/same'), false);
+    assert.equal(await whole.exists('imgd/originals/ab/cd/same'), true);
+    assert.equal(await whole.exists('other/originals/ab/cd/same'), true, 'a prefix without a slash gets one');
+
+    const listed = [];
+    for await (const blob of imgd.list('originals/')) listed.push(blob.key);
+    assert.deepEqual(listed, ['originals/ab/cd/same']);
+
+    await imgd.delete('originals/ab/cd/same');
+    assert.equal((await readAll(await other.get('originals/ab/cd/same'))).toString(), 'other bytes');
+  });
+
+  it('streams a 20 MiB body as a multipart upload and reads it back intact', async () => {
+    const store = createS3Store(storeOptions(s3));
+    const source = generated(20 * MiB);
+    const seen = await requestCount();
+    await store.put('big/twenty.bin', source.body);
+    const requests = await requestsSince(seen);
+    const parts = requests.filter((r) => r.startsWith('PUT /imgd-test/big/twenty.bin?') && r.includes('partNumber='));
+    assert.ok(requests.some((r) => r.startsWith('POST /imgd-test/big/twenty.bin?uploads')), 'a multipart upload was started');
+    assert.equal(parts.length, 3, '20 MiB in 8 MiB parts');
+    assert.equal((await store.stat('big/twenty.bin'))?.size, 20 * MiB);
+    assert.deepEqual(await sha256Of(await store.get('big/twenty.bin')), { hex: source.sha256(), size: 20 * MiB });
+    const tail = await readAll(await store.get('big/twenty.bin', { start: 20 * MiB - 4, end: 20 * MiB - 1 }));
+    assert.equal(tail.length, 4);
+    assert.deepEqual(await unfinishedUploads(s3), []);
+  });
+
+  it('aborts the multipart upload when the source fails after the first part, and stores nothing', async () => {
+    const store = createS3Store(storeOptions(s3));
+    const chunks = Array.from({ length: 9 }, () => randomBytes(MiB));
+    const seen = await requestCount();
+    await assert.rejects(store.put('big/broken.bin', failingSource(chunks, 'client went away at 9 MiB')), /client went away at 9 MiB/);
+    const requests = await requestsSince(seen);
+    const started = requests.find((r) => r.startsWith('POST /imgd-test/big/broken.bin?uploads'));
+    assert.ok(started, 'the body was large enough to go multipart');
+    assert.ok(
+      requests.some((r) => r.startsWith('DELETE /imgd-test/big/broken.bin?') && r.includes('uploadId=')),
+      'AbortMultipartUpload was sent',
+    );
+    assert.equal(await store.exists('big/broken.bin'), false);
+    await assert.rejects(store.get('big/broken.bin'), isNotFound);
+  });
+
+  it('answers a range that starts past the end with range_not_satisfiable', async () => {
+    const store = createS3Store(storeOptions(s3));
+    await store.putFile('ranges/photo.jpg', PHOTO);
+    await assert.rejects(
+      store.get('ranges/photo.jpg', { start: photo.length + 10, end: photo.length + 20 }),
+      (err: unknown) => isImgdError(err) && err.code === 'range_not_satisfiable',
+    );
+  });
+
+  it('presigns a GET that serves the bytes to a plain fetch until it expires', async () => {
+    const store = createS3Store(storeOptions(s3, { prefix: 'imgd/' }));
+    await store.putFile('signed/photo.jpg', PHOTO);
+    const url = await store.presignGet('signed/photo.jpg', 1);
+    assert.match(url, /\/imgd-test\/imgd\/signed\/photo\.jpg\?.*X-Amz-Expires=1/);
+    const fresh = await fetch(url);
+    assert.equal(fresh.status, 200);
+    assert.deepEqual(Buffer.from(await fresh.arrayBuffer()), photo);
+
+    await sleep(2100);
+    const stale = await fetch(url);
+    assert.equal(stale.status, 403);
+    assert.match(await stale.text(), /expired/i);
+  });
+
+  it('fails its check with a clear error when the bucket does not exist', async () => {
+    const store = createS3Store(storeOptions(s3, { bucket: 'no-such-bucket' }));
+    await assert.rejects(store.check(), (err: unknown) => {
+      assert.ok(isImgdError(err));
+      assert.equal(err.code, 'unavailable');
+      assert.equal(err.message, `S3 bucket "no-such-bucket" at ${s3.endpoint} does not exist.`);
+      return true;
+    });
+  });
+
+  it('fails its check with a clear error when the access key is unknown', async () => {
+    const store = createS3Store(storeOptions(s3, { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'wrong' }));
+    await assert.rejects(store.check(), (err: unknown) => {
+      assert.ok(isImgdError(err));
+      assert.equal(err.code, 'unavailable');
+      assert.match(err.message, /^S3 bucket "imgd-test" at .* refused access: check the access key/);
+      assert.doesNotMatch(err.message, /wrong/, 'the secret stays out of the message');
+      return true;
+    });
+  });
+
+  it('fails its check with a clear error when nothing listens at the endpoint', async () => {
+    const endpoint = await deadEndpoint();
+    const store = createS3Store({ ...storeOptions(s3), endpoint });
+    await assert.rejects(store.check(), (err: unknown) => {
+      assert.ok(isImgdError(err));
+      assert.match(err.message, new RegExp(`^S3 bucket "imgd-test" at ${endpoint} cannot be used: .*ECONNREFUSED`));
+      return true;
+    });
+  });
+
+  it('refuses half a set of credentials', () => {
+    assert.throws(() => createS3Store(storeOptions(s3, { secretAccessKey: undefined })), /both an access key id and a secret access key/);
+  });
+});
