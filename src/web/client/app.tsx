@@ -1,0 +1,147 @@
+// The application frame: header and navigation, which page each path shows, and who may see it.
+import { useEffect } from 'preact/hooks';
+import { AdminPage } from './pages/admin';
+import { DetailPage } from './pages/detail';
+import { GalleryPage } from './pages/gallery';
+import { KeyPage } from './pages/key';
+import { KeysPage } from './pages/keys';
+import { RegisterPage, SignInPage } from './pages/signin';
+import { UploadPage } from './pages/upload';
+import { keyFromPath, Link, navigate, useLocation, type Location } from './router';
+import { isAdmin, signOut, useSession, type Session } from './session';
+
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return null;
+}
+
+const NAV: Array<{ href: string; label: string; admin?: boolean }> = [
+  { href: '/app/upload', label: 'Upload' },
+  { href: '/app/gallery', label: 'Gallery' },
+  { href: '/app/keys', label: 'API keys' },
+  { href: '/app/admin', label: 'Dashboard', admin: true },
+];
+
+function Header({ session, path }: { session: Session; path: string }) {
+  const me = session.state === 'signed-in' ? session.me : null;
+  const who = me ? (me.username ?? (me.credential === 'admin_token' ? 'admin token' : 'API key')) : null;
+  return (
+    <header class="topbar">
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <Link class="brand" href="/">
+        <span class="logo" aria-hidden="true" />
+        imgd
+      </Link>
+      {me && (
+        <nav aria-label="Main">
+          <ul>
+            {NAV.filter((item) => !item.admin || me.role === 'admin').map((item) => (
+              <li key={item.href}>
+                <Link href={item.href} aria-current={path.startsWith(item.href) ? 'page' : undefined}>
+                  {item.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      )}
+      {me && (
+        <div class="account">
+          <span class="who" title={me.email ?? undefined}>
+            {who}
+            {me.role === 'admin' && <span class="badge">admin</span>}
+          </span>
+          <button
+            type="button"
+            onClick={() => {
+              signOut('You have signed out.');
+              navigate('/app/signin');
+            }}
+          >
+            Sign out
+          </button>
+        </div>
+      )}
+    </header>
+  );
+}
+
+const TITLES: Array<[RegExp, string]> = [
+  [/^\/app\/upload/, 'Upload'],
+  [/^\/app\/gallery/, 'Gallery'],
+  [/^\/app\/images\//, 'Image'],
+  [/^\/app\/keys/, 'API keys'],
+  [/^\/app\/admin/, 'Dashboard'],
+  [/^\/app\/register/, 'Create an account'],
+  [/^\/app\/signin/, 'Sign in'],
+  [/^\/k\//, 'Key'],
+];
+
+function Page({ session, location }: { session: Session; location: Location }) {
+  const { path, query } = location;
+  const signedIn = session.state === 'signed-in';
+  const here = path + (query.toString() ? `?${query}` : '');
+
+  if (path === '/app/signin') {
+    if (signedIn) return <Redirect to={query.get('next') ?? '/app/upload'} />;
+    return <SignInPage next={query.get('next')} notice={session.state === 'signed-out' ? session.notice : undefined} />;
+  }
+  if (path === '/app/register') return signedIn ? <Redirect to="/app/upload" /> : <RegisterPage />;
+  if (path.startsWith('/k/') && keyFromPath(path) !== '') {
+    const token = query.get('token');
+    if (signedIn || token) return <KeyPage imageKey={keyFromPath(path)} token={token} signedIn={signedIn} />;
+  }
+  if (!signedIn) return <Redirect to={`/app/signin${here === '/' || here === '/app' ? '' : `?next=${encodeURIComponent(here)}`}`} />;
+
+  const admin = isAdmin(session);
+  if (path === '/' || path === '/app' || path === '/app/') return <Redirect to="/app/upload" />;
+  if (path === '/app/upload') return <UploadPage />;
+  if (path === '/app/gallery') return <GalleryPage location={location} admin={admin} />;
+  if (path.startsWith('/app/images/')) return <DetailPage id={decodeURIComponent(path.slice('/app/images/'.length))} />;
+  if (path === '/app/keys') return <KeysPage admin={admin} />;
+  if (path === '/app/admin') {
+    if (admin) return <AdminPage />;
+    return (
+      <div class="page">
+        <h1 tabIndex={-1}>Admins only</h1>
+        <p>The dashboard is for admins.</p>
+      </div>
+    );
+  }
+  return (
+    <div class="page">
+      <h1 tabIndex={-1}>Not found</h1>
+      <p>
+        There is no page at <code>{path}</code>. <Link href="/app/upload">Go to uploads</Link>.
+      </p>
+    </div>
+  );
+}
+
+export function App() {
+  const session = useSession();
+  const location = useLocation();
+
+  useEffect(() => {
+    const title = TITLES.find(([re]) => re.test(location.path))?.[1];
+    document.title = title ? `${title} · imgd` : 'imgd';
+  }, [location.path]);
+
+  // After an in-app navigation, move focus to the new page's heading so screen readers announce it.
+  useEffect(() => {
+    if (document.activeElement && document.activeElement !== document.body && !document.activeElement.closest('.topbar')) return;
+    const heading = document.querySelector<HTMLElement>('main h1');
+    heading?.focus({ preventScroll: true });
+  }, [location.path, session.state]);
+
+  return (
+    <>
+      <Header session={session} path={location.path} />
+      <main id="main" tabIndex={-1}>
+        {session.state === 'loading' ? <p class="page muted">Loading…</p> : <Page session={session} location={location} />}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,205 @@
+// The upload area: Uppy's dashboard (drop, paste, picker) posting each file to /api/v1/images, and a list of
+// every file with its own progress bar, then its copy buttons or the server's reason for refusing it.
+import Uppy, { type UppyFile } from '@uppy/core';
+import Dashboard from '@uppy/dashboard';
+import XHRUpload from '@uppy/xhr-upload';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { authHeader, getCredential, serverSettings } from '../api';
+import { formatBytes } from '../format';
+import { Link } from '../router';
+import type { Image, Visibility } from '../types';
+import { CopyButtons } from './copy';
+import { Picture } from './picture';
+
+type UploadMeta = { key?: string; visibility: Visibility; description?: string };
+type UploadBody = Record<string, unknown>;
+
+export interface UploadFields {
+  key: string;
+  visibility: Visibility;
+  description: string;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  size: number;
+  percent: number;
+  state: 'uploading' | 'done' | 'error';
+  image?: Image;
+  error?: string;
+}
+
+/** The problem+json `detail` of a refused upload, else something a person can act on. */
+function uploadError(xhr: XMLHttpRequest): Error {
+  let detail = '';
+  try {
+    const body = JSON.parse(xhr.responseText) as { detail?: unknown; title?: unknown };
+    if (typeof body.detail === 'string') detail = body.detail;
+    else if (typeof body.title === 'string') detail = body.title;
+  } catch {
+    detail = '';
+  }
+  if (detail === '') detail = xhr.status === 0 ? 'The connection to the server was lost.' : `The server answered ${xhr.status}.`;
+  return new Error(detail);
+}
+
+interface UploaderProps {
+  fields: UploadFields;
+  /** A credential other than the signed-in one (an upload token from the URL). */
+  token?: string | null;
+  onUploaded?: (image: Image) => void;
+}
+
+export function Uploader({ fields, token, onUploaded }: UploaderProps) {
+  const target = useRef<HTMLDivElement>(null);
+  const uppyRef = useRef<Uppy<UploadMeta, UploadBody>>();
+  const [rows, setRows] = useState<Row[]>([]);
+  const latest = useRef({ token, onUploaded });
+  latest.current = { token, onUploaded };
+
+  useEffect(() => {
+    const settings = serverSettings();
+    const update = (id: string, change: Partial<Row>) => setRows((all) => all.map((row) => (row.id === id ? { ...row, ...change } : row)));
+    const uppy = new Uppy<UploadMeta, UploadBody>({
+      autoProceed: true,
+      restrictions: { maxFileSize: settings.maxFileSize },
+      meta: { visibility: 'public' },
+    });
+    uppy.use(Dashboard, {
+      inline: true,
+      target: target.current ?? undefined,
+      width: '100%',
+      height: 300,
+      theme: 'auto',
+      proudlyDisplayPoweredByUppy: false,
+      hideProgressAfterFinish: true,
+      note: `Images up to ${formatBytes(settings.maxFileSize)} each${settings.formats.length ? ` (${settings.formats.join(', ')})` : ''}. You can also paste an image anywhere on this page.`,
+    });
+    uppy.use(XHRUpload, {
+      endpoint: '/api/v1/images',
+      fieldName: 'file',
+      formData: true,
+      bundle: false,
+      limit: 3,
+      allowedMetaFields: ['key', 'visibility', 'description'],
+      headers: () => authHeader(latest.current.token ?? getCredential()),
+      // A refused upload stays refused; retrying would only repeat the error.
+      shouldRetry: () => false,
+      onAfterResponse: (xhr) => {
+        if (xhr.status >= 400) throw uploadError(xhr);
+      },
+    });
+
+    const add = (file: UppyFile<UploadMeta, UploadBody>, change: Partial<Row> = {}) =>
+      setRows((all) => [
+        ...all.filter((row) => row.id !== file.id),
+        { id: file.id, name: file.name ?? 'file', size: file.size ?? 0, percent: 0, state: 'uploading' as const, ...change },
+      ]);
+    uppy.on('file-added', (file) => add(file));
+    uppy.on('restriction-failed', (file, error) => {
+      if (file) add(file, { state: 'error', error: error.message });
+    });
+    uppy.on('upload-progress', (file, progress) => {
+      if (!file || !progress.bytesTotal) return;
+      update(file.id, { percent: Math.min(99, Math.round(((progress.bytesUploaded ?? 0) / progress.bytesTotal) * 100)) });
+    });
+    uppy.on('upload-success', (file, response) => {
+      if (!file) return;
+      const image = response.body as unknown as Image;
+      update(file.id, { state: 'done', percent: 100, image, error: undefined });
+      latest.current.onUploaded?.(image);
+    });
+    uppy.on('upload-error', (file, error) => {
+      if (file) update(file.id, { state: 'error', error: error.message });
+    });
+    uppy.on('file-removed', (file) => setRows((all) => all.filter((row) => row.id !== file.id || row.state !== 'uploading')));
+
+    // Paste anywhere on the page; pastes inside the dashboard are its own.
+    const onPaste = (event: ClipboardEvent) => {
+      const files = Array.from(event.clipboardData?.files ?? []);
+      if (files.length === 0 || target.current?.contains(document.activeElement)) return;
+      event.preventDefault();
+      for (const [i, file] of files.entries()) {
+        const name = file.name && file.name !== 'image.png' ? file.name : `pasted-${Date.now()}-${i}.${file.type.split('/')[1] ?? 'png'}`;
+        try {
+          uppy.addFile({ name, type: file.type, data: file, source: 'paste' });
+        } catch {
+          // Refused by a restriction: 'restriction-failed' has put it in the list with the reason.
+        }
+      }
+    };
+    document.addEventListener('paste', onPaste);
+    uppyRef.current = uppy;
+    return () => {
+      document.removeEventListener('paste', onPaste);
+      uppy.destroy();
+      uppyRef.current = undefined;
+    };
+  }, []);
+
+  useEffect(() => {
+    const meta: UploadMeta = { visibility: fields.visibility };
+    if (fields.key.trim() !== '') meta.key = fields.key.trim();
+    if (fields.description.trim() !== '') meta.description = fields.description.trim();
+    // Replaces the previous values for files added from now on (a cleared field must not linger).
+    uppyRef.current?.setState({ meta });
+  }, [fields.key, fields.visibility, fields.description]);
+
+  const done = rows.filter((r) => r.state === 'done').length;
+  const failed = rows.filter((r) => r.state === 'error').length;
+  return (
+    <div class="uploader">
+      <div ref={target} class="dashboard" />
+      {rows.length > 0 && (
+        <section class="results" aria-labelledby="results-title">
+          <h2 id="results-title">
+            Uploads <span class="muted">({done} done{failed ? `, ${failed} failed` : ''} of {rows.length})</span>
+          </h2>
+          <ul class="result-list" aria-live="polite">
+            {rows.map((row) => (
+              <UploadRow key={row.id} row={row} />
+            ))}
+          </ul>
+        </section>
+      )}
+    </div>
+  );
+}
+
+function UploadRow({ row }: { row: Row }) {
+  const progressId = `progress-${row.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  return (
+    <li class={`result ${row.state}`} data-file={row.name} data-state={row.state}>
+      <div class="result-thumb">{row.image ? <Picture image={row.image} variant="small" alt="" cover /> : <span class="picture cover" />}</div>
+      <div class="result-body">
+        <div class="result-head">
+          <span class="result-name">{row.name}</span>
+          <span class="muted">{formatBytes(row.size)}</span>
+          {row.image && (
+            <Link class="result-link" href={`/app/images/${encodeURIComponent(row.image.id)}`}>
+              Details
+            </Link>
+          )}
+        </div>
+        {row.state !== 'error' && (
+          <div class="result-progress">
+            <label class="visually-hidden" for={progressId}>
+              Upload of {row.name}
+            </label>
+            <progress id={progressId} max={100} value={row.percent}>
+              {row.percent}%
+            </progress>
+            <span class="percent">{row.state === 'done' ? 'Uploaded' : `${row.percent}%`}</span>
+          </div>
+        )}
+        {row.state === 'error' && (
+          <p class="error-text" role="alert">
+            <strong>Not uploaded:</strong> {row.error}
+          </p>
+        )}
+        {row.image && <CopyButtons image={row.image} name={row.name} />}
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,182 @@
+// The gallery: the user's images (an admin's: everyone's) as thumbnails, filtered by key, status and owner,
+// searched by name and description among the loaded ones, paged with the API's cursor.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, messageOf } from '../api';
+import { Picture } from '../components/picture';
+import { formatBytes, imageName } from '../format';
+import { Link, navigate, type Location } from '../router';
+import type { Image, ImagePage, User } from '../types';
+
+const PAGE_SIZE = 30;
+
+export function useUsers(enabled: boolean): User[] {
+  const [users, setUsers] = useState<User[]>([]);
+  useEffect(() => {
+    if (!enabled) return;
+    api<{ items: User[] }>('/api/v1/users')
+      .then((answer) => setUsers(answer.items))
+      .catch(() => setUsers([]));
+  }, [enabled]);
+  return users;
+}
+
+const matches = (image: Image, words: string[]): boolean => {
+  const text = [image.original_name, image.filename, image.description, image.caption, image.key].join(' ').toLowerCase();
+  return words.every((w) => text.includes(w));
+};
+
+export function GalleryPage({ location, admin }: { location: Location; admin: boolean }) {
+  const key = location.query.get('key') ?? '';
+  const status = location.query.get('status') ?? '';
+  const owner = location.query.get('owner') ?? '';
+  const [search, setSearch] = useState(location.query.get('q') ?? '');
+  const [keyDraft, setKeyDraft] = useState(key);
+  const [items, setItems] = useState<Image[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const users = useUsers(admin);
+  const generation = useRef(0);
+  const sentinel = useRef<HTMLDivElement>(null);
+
+  const fetchPage = async (after: string | null, replace: boolean) => {
+    const mine = ++generation.current;
+    setLoading(true);
+    setError(null);
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (after) query.set('cursor', after);
+    if (key) query.set('key', key);
+    if (status) query.set('status', status);
+    if (owner) query.set('owner', owner);
+    try {
+      const page = await api<ImagePage>(`/api/v1/images?${query}`);
+      if (mine !== generation.current) return;
+      setItems((old) => (replace ? page.items : [...old, ...page.items]));
+      setCursor(page.next_cursor);
+    } catch (err) {
+      if (mine === generation.current) setError(messageOf(err));
+    } finally {
+      if (mine === generation.current) setLoading(false);
+    }
+  };
+
+  useEffect(() => {
+    setKeyDraft(key);
+    setItems([]);
+    setCursor(null);
+    void fetchPage(null, true);
+  }, [key, status, owner]);
+
+  // Infinite scroll: the next page loads when the end of the grid comes into view; the button does the same by hand.
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || !cursor || loading || typeof IntersectionObserver === 'undefined') return undefined;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) void fetchPage(cursor, false);
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [cursor, loading]);
+
+  const setFilter = (name: string, value: string) => {
+    const query = new URLSearchParams(location.query);
+    if (value) query.set(name, value);
+    else query.delete(name);
+    const qs = query.toString();
+    navigate(`/app/gallery${qs ? `?${qs}` : ''}`);
+  };
+
+  const words = search.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const shown = useMemo(() => (words.length ? items.filter((i) => matches(i, words)) : items), [items, search]);
+  const ownerName = useMemo(() => new Map(users.map((u) => [u.id, u.username])), [users]);
+
+  return (
+    <div class="page">
+      <h1 tabIndex={-1}>{admin ? 'All images' : 'Your images'}</h1>
+      <form
+        class="filters card"
+        role="search"
+        aria-label="Filter images"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilter('key', keyDraft.trim());
+        }}
+      >
+        <div>
+          <label for="filter-search">Search loaded images</label>
+          <input id="filter-search" type="search" placeholder="name, description…" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for="filter-key">Key</label>
+          <div class="inline">
+            <input id="filter-key" placeholder="exact key" value={keyDraft} onInput={(e) => setKeyDraft(e.currentTarget.value)} />
+            <button type="submit">Apply</button>
+          </div>
+        </div>
+        <div>
+          <label for="filter-status">Status</label>
+          <select id="filter-status" value={status} onChange={(e) => setFilter('status', e.currentTarget.value)}>
+            <option value="">Any</option>
+            <option value="ready">Ready</option>
+            <option value="processing">Processing</option>
+            <option value="failed">Failed</option>
+          </select>
+        </div>
+        {admin && (
+          <div>
+            <label for="filter-owner">Owner</label>
+            <select id="filter-owner" value={owner} onChange={(e) => setFilter('owner', e.currentTarget.value)}>
+              <option value="">Everyone</option>
+              {users.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.username}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+      </form>
+
+      {error && (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      <p class="muted" role="status">
+        {loading && items.length === 0
+          ? 'Loading…'
+          : `${shown.length} image${shown.length === 1 ? '' : 's'}${words.length ? ` match among ${items.length} loaded` : ''}${cursor ? ', more below' : ''}`}
+      </p>
+      {!loading && items.length === 0 && !error && (
+        <p class="empty">
+          No images here yet. <Link href="/app/upload">Upload some</Link>.
+        </p>
+      )}
+      <ul class="grid" aria-label="Images">
+        {shown.map((image) => (
+          <li key={image.id} class="tile" data-id={image.id}>
+            <Link href={`/app/images/${encodeURIComponent(image.id)}`} class="tile-link">
+              <Picture image={image} variant="small" alt="" cover />
+              <span class="tile-caption">
+                <span class="tile-name">{imageName(image)}</span>
+                <span class="tile-meta">
+                  {image.visibility === 'private' && <span class="badge">private</span>}
+                  {image.status !== 'ready' && <span class={`badge ${image.status}`}>{image.status}</span>}
+                  {admin && image.owner_id && <span class="muted">{ownerName.get(image.owner_id) ?? ''}</span>}
+                  <span class="muted">{formatBytes(image.bytes)}</span>
+                </span>
+              </span>
+            </Link>
+          </li>
+        ))}
+      </ul>
+      <div ref={sentinel} class="more">
+        {cursor && (
+          <button type="button" onClick={() => void fetchPage(cursor, false)} disabled={loading}>
+            {loading ? 'Loading…' : 'Load more'}
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,195 @@
+// API keys: create one with chosen scopes (its secret is shown once), see them with prefix and last use, revoke.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, messageOf } from '../api';
+import { CopyButton } from '../components/copy';
+import { formatDate } from '../format';
+import type { ApiKey, Scope } from '../types';
+
+const SCOPE_HELP: Record<Scope, string> = {
+  read: 'list and see images',
+  upload: 'upload and change images',
+  delete: 'delete images',
+  admin: 'everything an admin may do',
+};
+
+export function KeysPage({ admin }: { admin: boolean }) {
+  const [keys, setKeys] = useState<ApiKey[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [created, setCreated] = useState<(ApiKey & { key: string }) | null>(null);
+  const load = async () => {
+    try {
+      setKeys((await api<{ items: ApiKey[] }>('/api/v1/api-keys')).items);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  useEffect(() => void load(), []);
+
+  return (
+    <div class="page">
+      <h1 tabIndex={-1}>API keys</h1>
+      <p class="muted">
+        A key lets a script or another service act for you: send it as <code>Authorization: Bearer imgd_k_…</code>.
+      </p>
+      <CreateKey
+        admin={admin}
+        onCreated={(key) => {
+          setCreated(key);
+          void load();
+        }}
+      />
+      {created && (
+        <div class="card created-key" role="status">
+          <h2>Key “{created.name}” created</h2>
+          <p>
+            <strong>Copy it now:</strong> it is shown only this once.
+          </p>
+          <div class="inline">
+            <label class="visually-hidden" for="new-key">
+              New API key
+            </label>
+            <input id="new-key" readOnly value={created.key} onFocus={(e) => e.currentTarget.select()} />
+            <CopyButton label="Copy" text={created.key} of="the new API key" />
+            <button type="button" onClick={() => setCreated(null)}>
+              Done
+            </button>
+          </div>
+        </div>
+      )}
+      {error && (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      <section aria-labelledby="keys-title">
+        <h2 id="keys-title">Your keys</h2>
+        {keys === null ? (
+          <p class="muted">Loading…</p>
+        ) : keys.length === 0 ? (
+          <p class="muted">No keys yet.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="keys">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Key</th>
+                  <th scope="col">Scopes</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.map((k) => (
+                  <KeyRow key={k.id} apiKey={k} onRevoked={() => void load()} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function CreateKey({ admin, onCreated }: { admin: boolean; onCreated: (key: ApiKey & { key: string }) => void }) {
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<Scope[]>(['read', 'upload']);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const offered: Scope[] = admin ? ['read', 'upload', 'delete', 'admin'] : ['read', 'upload', 'delete'];
+  const toggle = (scope: Scope, on: boolean) => setScopes((s) => (on ? [...s.filter((x) => x !== scope), scope] : s.filter((x) => x !== scope)));
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (scopes.length === 0) {
+      setError('Choose at least one scope.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const key = await api<ApiKey & { key: string }>('/api/v1/api-keys', { method: 'POST', json: { name: name.trim(), scopes } });
+      setName('');
+      onCreated(key);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="card form" onSubmit={(e) => void submit(e)} aria-labelledby="create-key-title">
+      <h2 id="create-key-title">Create a key</h2>
+      <label for="key-name">Name</label>
+      <input id="key-name" required maxLength={100} placeholder="ci, backup script…" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      <fieldset>
+        <legend>Scopes</legend>
+        {offered.map((scope) => (
+          <label key={scope} class="checkbox">
+            <input type="checkbox" name="scope" value={scope} checked={scopes.includes(scope)} onChange={(e) => toggle(scope, e.currentTarget.checked)} />
+            <strong>{scope}</strong> <span class="muted">{SCOPE_HELP[scope]}</span>
+          </label>
+        ))}
+      </fieldset>
+      {error && (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      <button class="primary" type="submit" disabled={busy}>
+        {busy ? 'Creating…' : 'Create key'}
+      </button>
+    </form>
+  );
+}
+
+function KeyRow({ apiKey, onRevoked }: { apiKey: ApiKey; onRevoked: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [error, setError] = useState<string | null>(null);
+  const revoke = async () => {
+    try {
+      await api(`/api/v1/api-keys/${encodeURIComponent(apiKey.id)}`, { method: 'DELETE' });
+      dialog.current?.close();
+      onRevoked();
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  const titleId = `revoke-${apiKey.id}`;
+  return (
+    <tr data-key-name={apiKey.name}>
+      <th scope="row">{apiKey.name}</th>
+      <td>
+        <code>{apiKey.prefix}…</code>
+      </td>
+      <td>{apiKey.scopes.join(', ')}</td>
+      <td>{formatDate(apiKey.created_at)}</td>
+      <td>{apiKey.last_used_at ? formatDate(apiKey.last_used_at) : <span class="muted">never</span>}</td>
+      <td>
+        <button type="button" class="danger small" onClick={() => dialog.current?.showModal()} aria-label={`Revoke ${apiKey.name}`}>
+          Revoke
+        </button>
+        <dialog ref={dialog} aria-labelledby={titleId}>
+          <h2 id={titleId}>Revoke “{apiKey.name}”?</h2>
+          <p>Anything using this key is refused from now on.</p>
+          {error && (
+            <p class="error-text" role="alert">
+              {error}
+            </p>
+          )}
+          <div class="inline end">
+            <button type="button" onClick={() => dialog.current?.close()} autoFocus>
+              Cancel
+            </button>
+            <button type="button" class="danger" onClick={() => void revoke()}>
+              Revoke key
+            </button>
+          </div>
+        </dialog>
+      </td>
+    </tr>
+  );
+}

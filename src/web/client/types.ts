@@ -1,0 +1,95 @@
+// The shapes of the JSON API that the UI reads (see src/http/image-view.ts and src/http/routes/*.ts).
+
+export type ImageStatus = 'processing' | 'ready' | 'failed';
+export type Visibility = 'public' | 'private';
+export type Scope = 'read' | 'upload' | 'delete' | 'admin';
+
+export interface Image {
+  id: string;
+  url: string;
+  filename: string;
+  original_name: string | null;
+  content_type: string;
+  format: string;
+  bytes: number;
+  width: number;
+  height: number;
+  frames: number;
+  sha256: string;
+  status: ImageStatus;
+  error: string | null;
+  visibility: Visibility;
+  key: string | null;
+  description: string | null;
+  owner_id: string | null;
+  created_at: string;
+  updated_at: string;
+  variants: Record<string, string>;
+  exif: unknown;
+  placeholder: string | null;
+  caption: string | null;
+}
+
+export interface ImagePage {
+  items: Image[];
+  next_cursor: string | null;
+}
+
+export interface Me {
+  id: string | null;
+  username: string | null;
+  email: string | null;
+  role: 'admin' | 'user' | null;
+  credential: 'session' | 'api_key' | 'admin_token' | 'upload_token';
+  scopes: Scope[];
+}
+
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  role: 'admin' | 'user';
+  created_at: string;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  user_id: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface StepStats {
+  runs: number;
+  failed: number;
+  average_ms: number | null;
+  p95_ms: number | null;
+}
+
+export interface Stats {
+  total: number;
+  succeeded: number;
+  failed: number;
+  success_rate: number | null;
+  average_processing_ms: number | null;
+  per_day: { day: string; total: number; failed: number }[];
+  processing?: Record<string, StepStats>;
+}
+
+export interface Readiness {
+  status: 'ready' | 'unavailable';
+  checks: Record<string, { ok: boolean; error?: string }>;
+}
+
+/** What the server tells the UI in the shell's <meta name="imgd-config">. */
+export interface Settings {
+  registration: 'open' | 'closed' | 'invite';
+  maxFileSize: number;
+  maxFiles: number;
+  formats: string[];
+  processing: boolean;
+  shareMaxSeconds: number;
+}
