@@ -28,7 +28,7 @@ import { createCaptioner } from './captions/providers.js';
 import { readExif } from './core/exif.js';
 import { CAPTION_JOB, createProcessing, PROCESS_JOB, type Processing, type StepStats } from './core/processing.js';
 import { createVariants, type Variants } from './core/variants.js';
-import { heicPipeline } from './core/heic-decoder.js';
+import { heicPipeline, stopHeicDecoder } from './core/heic-decoder.js';
 import { createProcessingRuns } from './db/processing-runs.js';
 import type { JobQueue } from './jobs/queue.js';
 import { createLogger } from './logging.js';
@@ -199,6 +199,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     gc: (graceSeconds = config.gcGraceSeconds) => collectGarbage({ catalog, store, tempDirs, graceSeconds, logger }),
     async close() {
       await queue.stop();
+      await stopHeicDecoder();
       await db.destroy();
     },
   };

@@ -93,7 +93,11 @@ export function createVariants(deps: VariantDeps): Variants {
     open: (range) => store.get(key, range),
   });
 
-  async function input(image: ImageRecord, format: OutputFormat): Promise<Sharp> {
+  /** A source already decoded to pixels, reused across the renders of one image. */
+  type Decoded = () => Sharp;
+
+  async function input(image: ImageRecord, format: OutputFormat, decoded?: Decoded): Promise<Sharp> {
+    if (decoded) return decoded();
     const bytes = await readAll(await store.get(originalKey(image.sha256)));
     const decoder = deps.decoders?.[image.format];
     if (decoder) return decoder(bytes, image);
@@ -102,12 +106,12 @@ export function createVariants(deps: VariantDeps): Variants {
     return sharp(bytes, { limitInputPixels: deps.pixelLimit, animated, failOn: 'none' });
   }
 
-  async function render(image: ImageRecord, request: VariantRequest): Promise<RenderedVariant> {
+  async function render(image: ImageRecord, request: VariantRequest, decoded?: Decoded): Promise<RenderedVariant> {
     const { options, format } = request;
     let pipeline: Sharp;
     try {
       // Orientation first (EXIF), then a thumbnail-style resize so shrink-on-load applies.
-      pipeline = (await input(image, format))
+      pipeline = (await input(image, format, decoded))
         .rotate()
         .resize({ width: options.width ?? undefined, height: options.height ?? undefined, fit: options.fit, withoutEnlargement: true });
       const bytes = await encode(pipeline, format, options.quality).toBuffer();
@@ -118,6 +122,25 @@ export function createVariants(deps: VariantDeps): Variants {
       if (err instanceof ImgdError) throw err;
       throw new ImgdError('corrupt_image', `The variant cannot be made: ${(err as Error).message}`);
     }
+  }
+
+  async function decodedOnce(image: ImageRecord): Promise<Decoded | undefined> {
+    const decoder = deps.decoders?.[image.format];
+    if (!decoder) return undefined;
+    const bytes = await readAll(await store.get(originalKey(image.sha256)));
+    const { data, info } = await (await decoder(bytes, image)).raw().toBuffer({ resolveWithObject: true });
+    return () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
+  }
+
+  async function cachedOrRendered(image: ImageRecord, request: VariantRequest, decoded?: Decoded): Promise<RenderedVariant> {
+    const cached = await store.stat(request.key);
+    if (cached) return described(request.key, cached.size, request.format);
+    let pending = inFlight.get(request.key);
+    if (!pending) {
+      pending = render(image, request, decoded).finally(() => inFlight.delete(request.key));
+      inFlight.set(request.key, pending);
+    }
+    return pending;
   }
 
   const api: Variants = {
@@ -135,23 +158,16 @@ export function createVariants(deps: VariantDeps): Variants {
       return { options, format, key: variantKey(image.sha256, options, format), negotiated: options.format === 'auto' };
     },
 
-    async get(image, request) {
-      const cached = await store.stat(request.key);
-      if (cached) return described(request.key, cached.size, request.format);
-      let pending = inFlight.get(request.key);
-      if (!pending) {
-        pending = render(image, request).finally(() => inFlight.delete(request.key));
-        inFlight.set(request.key, pending);
-      }
-      return pending;
-    },
+    get: (image, request) => cachedOrRendered(image, request),
 
     async pregenerate(image, formats) {
-      for (const [name] of Object.entries(rules.presets)) {
-        for (const format of formats) {
-          const plan = api.plan(image, name, { format }, undefined);
-          await api.get(image, plan);
-        }
+      const plans = Object.keys(rules.presets).flatMap((name) => formats.map((format) => api.plan(image, name, { format }, undefined)));
+      let decoded: Decoded | undefined;
+      for (const plan of plans) {
+        if (await store.stat(plan.key)) continue;
+        // Formats with their own decoder (HEIC) are slow to decode: decode once for all the presets.
+        decoded ??= await decodedOnce(image);
+        await cachedOrRendered(image, plan, decoded);
       }
     },
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, type App, type CoreOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { waitFor } from './wait.js';
 
 export const TOKEN = 'test-admin-token-0123456789abcdef';
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'exif-samples');
@@ -19,7 +20,7 @@ export interface TestApp {
   readonly auth: { authorization: string };
   /** Uploads files (paths or [name, bytes]) as multipart to POST /api/v1/images. */
   upload(files: ReadonlyArray<string | [string, Uint8Array]>, fields?: Record<string, string>, headers?: Record<string, string>): Promise<Response>;
-  /** Counts what is stored: image rows, original blobs on disk, and temp files. */
+  /** Counts what is stored: image rows, original blobs on disk, and temp files, once background jobs are idle. */
   stored(): Promise<{ images: number; blobs: number; temp: number }>;
   close(): Promise<void>;
 }
@@ -65,6 +66,12 @@ export async function startApp(env: Record<string, string> = {}, dataDir?: strin
       return fetch(`${url}/api/v1/images`, { method: 'POST', body: form, headers });
     },
     async stored() {
+      // Background jobs write variants through temp files: count once they are done.
+      let counts = await app.queue.counts();
+      if (config.jobs.runWorkers) await waitFor(`background jobs to finish (${JSON.stringify(counts)})`, async () => {
+        counts = await app.queue.counts();
+        return counts.pending + counts.running === 0 ? true : undefined;
+      });
       const page = await app.catalog.listImages({}, 100, undefined);
       return {
         images: page.items.length,

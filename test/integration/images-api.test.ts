@@ -342,15 +342,15 @@ describe('one image: get, change, delete', () => {
   });
 
   it('removes the stored bytes with the last image that refers to them', async () => {
-    const image = await uploadReady(fixture('jpg/gps/DSCN0021.jpg'));
+    const image = await uploadReady(fixture('jpg/orientation/landscape_2.jpg'));
     const file = blobPath(t, image.sha256);
-    assert.deepEqual(await readFile(file), await readFile(fixture('jpg/gps/DSCN0021.jpg')));
+    assert.deepEqual(await readFile(file), await readFile(fixture('jpg/orientation/landscape_2.jpg')));
     assert.equal((await deleteImage(t, image.id)).status, 204);
     assert.equal(await exists(file), false, `${file} is removed`);
   });
 
   it('keeps bytes shared by two images until the second is deleted', async () => {
-    const file = fixture('jpg/gps/DSCN0025.jpg');
+    const file = fixture('jpg/orientation/landscape_3.jpg');
     const bytes = await readFile(file);
     const first = await uploadReady(file);
     const second = await uploadReady(file);

@@ -251,7 +251,7 @@ describe('imgd as a process', () => {
 
   it('keeps every image across a restart, byte for byte', async () => {
     const dir = await tempDataDir();
-    const files = [fixture('jpg/gps/DSCN0010.jpg'), fixture('jpg/Canon_40D.jpg'), fixture('tiff/Arbitro.tiff'), fixture('jpg/orientation/portrait_6.jpg')];
+    const files = [fixture('jpg/orientation/landscape_1.jpg'), fixture('jpg/Canon_40D.jpg'), fixture('tiff/Arbitro.tiff'), fixture('jpg/orientation/portrait_6.jpg')];
     const server = await startServer(dir);
     const uploaded = new Map<string, Buffer>();
     const put = await putImage(server, files[0]!, 'bridge.jpg');
@@ -308,7 +308,7 @@ describe('imgd as a process', () => {
     assert.deepEqual(await stagedFiles(dir), [staged], 'the staged temp file is still there');
 
     // An image that must survive gc, then a blob nothing refers to.
-    const kept = await putImage(restarted, fixture('jpg/gps/DSCN0012.jpg'), 'kept.jpg');
+    const kept = await putImage(restarted, fixture('jpg/orientation/landscape_4.jpg'), 'kept.jpg');
     assert.deepEqual(await restarted.stop(), { code: 0, signal: null });
     const keptPath = path.join(dir, 'blobs', 'originals', kept.sha256.slice(0, 2), kept.sha256.slice(2, 4), kept.sha256);
     const orphanSha = `aabb${sha256(Buffer.from('nobody refers to me')).slice(4)}`;
@@ -321,7 +321,7 @@ describe('imgd as a process', () => {
     assert.match(gc.stdout, /removed 1 temp file\(s\) and 1 unreferenced blob\(s\)/);
     assert.deepEqual(await stagedFiles(dir), [], 'the staged file is gone');
     await assert.rejects(stat(orphanPath), { code: 'ENOENT' }, 'the unreferenced blob is gone');
-    assert.ok((await readFile(keptPath)).equals(await readFile(fixture('jpg/gps/DSCN0012.jpg'))), 'the referenced blob is kept');
+    assert.ok((await readFile(keptPath)).equals(await readFile(fixture('jpg/orientation/landscape_4.jpg'))), 'the referenced blob is kept');
 
     const again = await runCli(['gc', '--grace', '0'], { DATA_DIR: dir, AUTH_TOKEN: TOKEN });
     assert.equal(again.code, 0, again.stderr);
@@ -331,7 +331,7 @@ describe('imgd as a process', () => {
   it('on SIGTERM stops accepting connections, finishes the upload in flight with 201, and exits 0', async () => {
     const dir = await tempDataDir();
     const server = await startServer(dir);
-    const photo = await readFile(fixture('jpg/gps/DSCN0021.jpg'));
+    const photo = await readFile(fixture('jpg/orientation/landscape_5.jpg'));
     const half = Math.floor(photo.length / 2);
     const upload = openUpload(server, 'slow.jpg', photo.length);
     await writeChunk(upload.request, photo.subarray(0, half));

@@ -55,7 +55,8 @@ describe('background processing', () => {
     const cases: [string, string, string][] = [
       ['jpg/Nikon_D70.jpg', 'NIKON CORPORATION', 'NIKON D70'],
       ['jpg/gps/DSCN0010.jpg', 'NIKON', 'COOLPIX P6000'],
-      ['jpg/Reconyx_HC500_Hyperfire.jpg', 'RECONYX', 'HC500 HYPERFIRE'],
+      ['jpg/Canon_40D.jpg', 'Canon', 'Canon EOS 40D'],
+      ['jpg/tests/32-lens_data.jpeg', 'NIKON CORPORATION', 'NIKON D300'],
     ];
     for (const [file, make, model] of cases) {
       const image = await settled(t, (await upload(t, fixture(file))).id);

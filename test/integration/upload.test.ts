@@ -12,23 +12,23 @@ describe('uploading images', () => {
   after(() => t.close());
 
   it('stores a JPEG and answers 201 with the image object', async () => {
-    const file = fixture('jpg/gps/DSCN0010.jpg');
+    const file = fixture('jpg/orientation/landscape_1.jpg');
     const bytes = await readFile(file);
     const res = await t.upload([file], { description: 'A bridge', key: 'user123', visibility: 'public' });
     assert.equal(res.status, 201);
     const body = (await res.json()) as Record<string, unknown>;
-    assert.equal(body.filename, 'dscn0010.jpg');
-    assert.equal(body.original_name, 'DSCN0010.jpg');
+    assert.equal(body.filename, 'landscape-1.jpg');
+    assert.equal(body.original_name, 'landscape_1.jpg');
     assert.equal(body.content_type, 'image/jpeg');
     assert.equal(body.format, 'jpeg');
     assert.equal(body.bytes, bytes.length);
-    assert.equal(body.width, 640);
-    assert.equal(body.height, 480);
+    assert.equal(body.width, 600);
+    assert.equal(body.height, 450);
     assert.equal(body.sha256, createHash('sha256').update(bytes).digest('hex'));
     assert.equal(body.status, 'processing', 'background jobs finish the image after the answer');
     assert.equal(body.key, 'user123');
     assert.equal(body.description, 'A bridge');
-    assert.equal(body.url, `${t.url}/i/dscn0010.jpg`);
+    assert.equal(body.url, `${t.url}/i/landscape-1.jpg`);
     const served = await fetch(body.url as string);
     assert.equal(served.status, 200);
     assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
