@@ -1,5 +1,5 @@
 // The catalog: what the core needs from the metadata database (implemented in db/).
-import type { ImageListFilter, ImageRecord, Page, UploadAttempt, UploadStats } from './types.js';
+import type { ImageListFilter, ImageRecord, Page, StorageUsage, UploadAttempt, UploadStats } from './types.js';
 
 export interface BlobFacts {
   readonly sha256: string;
@@ -32,6 +32,7 @@ export interface Catalog {
   deleteImage(id: string, onLast: (sha256: string) => Promise<void>): Promise<ImageRecord | undefined>;
   recordAttempt(attempt: UploadAttempt): Promise<void>;
   uploadStats(days: number): Promise<UploadStats>;
+  storageUsage(): Promise<StorageUsage>;
   /** The subset of sha256s that have a blob row (garbage collection keeps their bytes). */
   knownBlobs(sha256s: readonly string[]): Promise<Set<string>>;
   check(): Promise<void>;

@@ -37,6 +37,8 @@ export interface ImageListFilter {
   readonly ownerId?: string | undefined;
   readonly createdAfter?: string | undefined;
   readonly createdBefore?: string | undefined;
+  /** Words that must each appear (case-insensitive) in the original name, stored name, key or description. */
+  readonly search?: string | undefined;
 }
 
 export interface Page<T> {
@@ -61,7 +63,25 @@ export interface UploadStats {
   readonly succeeded: number;
   readonly failed: number;
   readonly averageDurationMs: number | null;
-  readonly perDay: readonly { readonly day: string; readonly total: number; readonly failed: number }[];
+  readonly perDay: readonly DayStats[];
+}
+
+export interface DayStats {
+  readonly day: string;
+  readonly total: number;
+  readonly failed: number;
+  /** Bytes of the uploads that succeeded that day. */
+  readonly bytes: number;
+  /** Mean time to check and store a successful upload that day. */
+  readonly averageDurationMs: number | null;
+}
+
+/** What the catalog holds: images, and the distinct stored originals (identical bytes are stored once). */
+export interface StorageUsage {
+  readonly images: number;
+  readonly imageBytes: number;
+  readonly blobs: number;
+  readonly blobBytes: number;
 }
 
 export type Role = 'admin' | 'user';

@@ -3,7 +3,7 @@ import { sql, type Selectable } from 'kysely';
 import type { ImageFormat } from '../config.js';
 import { NameTakenError, type BlobFacts, type Catalog, type ImagePatch, type NewImage } from '../core/catalog.js';
 import { ImgdError } from '../core/errors.js';
-import type { ImageListFilter, ImageRecord, ImageStatus, Page, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
+import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
 import { isUniqueViolation, type Db } from './database.js';
 import type { ImagesTable } from './schema.js';
 
@@ -50,6 +50,16 @@ function decodeCursor(cursor: string): [string, string] {
     // fall through to the error below: any undecodable cursor is the client's mistake
   }
   throw new ImgdError('invalid_cursor', 'The cursor is not one this server handed out.');
+}
+
+const SEARCHED_COLUMNS = ['original_name', 'filename', 'key', 'description'] as const;
+const MAX_SEARCH_WORDS = 8;
+
+/** One LIKE pattern per word of a search, lower-cased, with LIKE's own wildcards taken literally. */
+function searchPatterns(search: string | undefined): string[] {
+  if (search === undefined) return [];
+  const words = search.toLowerCase().split(/\s+/).filter((w) => w !== '');
+  return words.slice(0, MAX_SEARCH_WORDS).map((w) => `%${w.replace(/[\\%_]/g, '\\$&')}%`);
 }
 
 export function createCatalog(db: Db): Catalog {
@@ -123,6 +133,9 @@ export function createCatalog(db: Db): Catalog {
       if (filter.ownerId !== undefined) query = query.where('owner_id', '=', filter.ownerId);
       if (filter.createdAfter !== undefined) query = query.where('created_at', '>=', filter.createdAfter);
       if (filter.createdBefore !== undefined) query = query.where('created_at', '<', filter.createdBefore);
+      for (const pattern of searchPatterns(filter.search)) {
+        query = query.where((eb) => eb.or(SEARCHED_COLUMNS.map((column) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`)));
+      }
       if (cursor !== undefined) {
         const [createdAt, id] = decodeCursor(cursor);
         query = query.where((eb) =>
@@ -201,6 +214,8 @@ export function createCatalog(db: Db): Catalog {
           'day',
           eb.fn.countAll<number>().as('total'),
           eb.fn.sum<number>(eb.case().when('outcome', '=', 'failed').then(1).else(0).end()).as('failed'),
+          eb.fn.sum<number>(eb.case().when('outcome', '=', 'success').then(eb.ref('bytes')).else(0).end()).as('bytes'),
+          eb.fn.avg<number>(eb.case().when('outcome', '=', 'success').then(eb.ref('duration_ms')).end()).as('avg'),
         ])
         .where('day', '>=', since)
         .groupBy('day')
@@ -213,8 +228,27 @@ export function createCatalog(db: Db): Catalog {
         failed,
         succeeded: total - failed,
         averageDurationMs: totals.avg === null ? null : Number(totals.avg),
-        perDay: perDay.map((d) => ({ day: d.day, total: Number(d.total), failed: Number(d.failed ?? 0) })),
+        perDay: perDay.map((d) => ({
+          day: d.day,
+          total: Number(d.total),
+          failed: Number(d.failed ?? 0),
+          bytes: Number(d.bytes ?? 0),
+          averageDurationMs: d.avg === null ? null : Number(d.avg),
+        })),
       } satisfies UploadStats;
+    },
+
+    async storageUsage() {
+      const [images, blobs] = await Promise.all([
+        db.selectFrom('images').select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('bytes').as('bytes')]).executeTakeFirstOrThrow(),
+        db.selectFrom('blobs').select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('bytes').as('bytes')]).executeTakeFirstOrThrow(),
+      ]);
+      return {
+        images: Number(images.count),
+        imageBytes: Number(images.bytes ?? 0),
+        blobs: Number(blobs.count),
+        blobBytes: Number(blobs.bytes ?? 0),
+      } satisfies StorageUsage;
     },
 
     async knownBlobs(sha256s) {

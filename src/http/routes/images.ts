@@ -36,6 +36,7 @@ const ListQuery = Type.Object(
     owner: Type.Optional(Type.String({ maxLength: 64, description: 'Owner user id (admins; users always see their own)' })),
     created_after: Type.Optional(Type.String({ format: 'date-time' })),
     created_before: Type.Optional(Type.String({ format: 'date-time' })),
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'Search: every word must appear in the name, key or description (case-insensitive)' })),
   },
   { additionalProperties: false },
 );
@@ -187,7 +188,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const q = request.query;
         const page = await images.list(
           request.actor,
-          { key: q.key, status: q.status, ownerId: q.owner, createdAfter: toIso(q.created_after), createdBefore: toIso(q.created_before) },
+          { key: q.key, status: q.status, ownerId: q.owner, createdAfter: toIso(q.created_after), createdBefore: toIso(q.created_before), search: q.q },
           q.limit,
           q.cursor,
         );
