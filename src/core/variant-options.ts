@@ -75,8 +75,8 @@ export function parseFormat(value: string | undefined): OutputFormat | 'auto' {
   return format;
 }
 
-/** Checks on-the-fly parameters against the bounds, the allowlists, or the signature. */
-export function parseTransform(query: TransformQuery, filename: string, rules: VariantRules): VariantOptions {
+/** On-the-fly parameters within the hard bounds (dimension, fit, quality range), allowlists not applied. */
+function parseBounded(query: TransformQuery, rules: VariantRules): VariantOptions {
   const width = parseInteger(query.w, 'w');
   const height = parseInteger(query.h, 'h');
   const quality = parseInteger(query.q, 'q');
@@ -88,7 +88,26 @@ export function parseTransform(query: TransformQuery, filename: string, rules: V
   }
   if (!FITS.includes(fit)) throw bad(`fit must be one of ${FITS.join(', ')}.`, 'fit');
   if (quality !== null && (quality < 1 || quality > 100)) throw bad('q must be 1 to 100.', 'q');
-  const options: VariantOptions = { width, height, fit, format, quality };
+  return { width, height, fit, format, quality };
+}
+
+/** The query string of a signed transform URL: any bounded size, no allowlist. */
+export function signedTransformQuery(query: TransformQuery, filename: string, rules: VariantRules): string {
+  const options = parseBounded(query, rules);
+  const params = new URLSearchParams();
+  if (options.width !== null) params.set('w', String(options.width));
+  if (options.height !== null) params.set('h', String(options.height));
+  params.set('fit', options.fit);
+  params.set('format', options.format);
+  if (options.quality !== null) params.set('q', String(options.quality));
+  params.set('s', signOptions(rules.signingKey, filename, options));
+  return params.toString();
+}
+
+/** Checks on-the-fly parameters against the bounds, the allowlists, or the signature. */
+export function parseTransform(query: TransformQuery, filename: string, rules: VariantRules): VariantOptions {
+  const options = parseBounded(query, rules);
+  const { width, height, quality } = options;
 
   if (query.s !== undefined) {
     if (!secretEquals(query.s, signOptions(rules.signingKey, filename, options))) {

@@ -12,6 +12,7 @@ import {
   negotiateFormat,
   parseFormat,
   parseTransform,
+  signedTransformQuery,
   type OutputFormat,
   type TransformQuery,
   type VariantOptions,
@@ -79,6 +80,8 @@ export interface Variants {
   /** Renders the presets in the given formats ahead of requests. */
   pregenerate(image: ImageRecord, formats: readonly OutputFormat[]): Promise<void>;
   presetNames(): string[];
+  /** The query string of a signed on-the-fly URL for these parameters (any size within the bounds). */
+  signedQuery(image: ImageRecord, query: TransformQuery): string;
 }
 
 export function createVariants(deps: VariantDeps): Variants {
@@ -172,6 +175,7 @@ export function createVariants(deps: VariantDeps): Variants {
     },
 
     presetNames: () => Object.keys(rules.presets),
+    signedQuery: (image, query) => signedTransformQuery(query, image.filename, rules),
   };
   return api;
 }

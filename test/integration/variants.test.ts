@@ -173,15 +173,38 @@ describe('variants', () => {
 
   it('accepts any bounded size with a valid signature and refuses a wrong one', async () => {
     const image = await uploadOne(t, fixture('jpg/gps/DSCN0029.jpg'));
-    const secret = t.app.signingSecret;
-    const options = { width: 123, height: null, fit: 'inside' as const, format: 'webp' as const, quality: null };
-    const s = signOptions(`transform:${secret}`, image.filename, options);
-    const signed = await fetchImage(`${image.url}/custom?w=123&format=webp&s=${s}`);
+    const minted = await fetch(`${t.url}/api/v1/images/${image.id}/variant-url`, {
+      method: 'POST',
+      headers: { ...t.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ w: 123, format: 'webp' }),
+    });
+    assert.equal(minted.status, 200);
+    const { url } = (await minted.json()) as { url: string };
+    assert.ok(url.startsWith(`${image.url}/custom?w=123&`), url);
+    const signed = await fetchImage(url);
     assert.equal(signed.res.status, 200);
+    assert.equal(signed.res.headers.get('content-type'), 'image/webp');
     assert.equal((await sharp(signed.bytes).metadata()).width, 123);
-    const tampered = await fetch(`${image.url}/custom?w=124&format=webp&s=${s}`);
+    // The same signature made by hand with the documented scheme.
+    const options = { width: 123, height: null, fit: 'inside' as const, format: 'webp' as const, quality: null };
+    assert.equal(new URL(url).searchParams.get('s'), signOptions(`transform:${t.app.signingSecret}`, image.filename, options));
+
+    const tampered = await fetch(url.replace('w=123', 'w=124'));
     assert.equal(tampered.status, 403);
     assert.equal(((await tampered.json()) as { code: string }).code, 'forbidden');
+    const tooBig = await fetch(`${t.url}/api/v1/images/${image.id}/variant-url`, {
+      method: 'POST',
+      headers: { ...t.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ w: 99_999 }),
+    });
+    assert.equal(tooBig.status, 400);
+    assert.equal(((await tooBig.json()) as { code: string }).code, 'validation_failed');
+    const anonymous = await fetch(`${t.url}/api/v1/images/${image.id}/variant-url`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ w: 123 }),
+    });
+    assert.equal(anonymous.status, 401);
   });
 
   it('answers 304 to a revalidation with the strong ETag', async () => {

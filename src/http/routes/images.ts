@@ -247,6 +247,34 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       },
     );
 
+    app.post(
+      '/api/v1/images/:id/variant-url',
+      {
+        schema: {
+          summary: 'A signed on-the-fly variant URL: any size up to VARIANT_MAX_DIMENSION, not only the allowlisted ones',
+          tags: ['images'],
+          params: IdParams,
+          body: Type.Object(
+            {
+              w: Type.Optional(Type.Integer({ minimum: 1 })),
+              h: Type.Optional(Type.Integer({ minimum: 1 })),
+              fit: Type.Optional(Type.String()),
+              format: Type.Optional(Type.String()),
+              q: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Object({ url: Type.String() }), ...problems(400, 401, 404) },
+        },
+      },
+      async (request) => {
+        const image = await images.get(request.actor, request.params.id);
+        const { w, h, fit, format, q } = request.body;
+        const query = ctx.variants.signedQuery(image, { w: w?.toString(), h: h?.toString(), fit, format, q: q?.toString() });
+        return { url: `${imageUrl(ctx.publicUrl(), image)}/custom?${query}` };
+      },
+    );
+
     app.delete(
       '/api/v1/images/:id',
       { schema: { summary: 'Delete an image (its bytes go with the last reference)', tags: ['images'], params: IdParams, response: { 204: Type.Null(), ...problems(401, 404) } } },
