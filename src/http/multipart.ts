@@ -83,6 +83,7 @@ export async function readMultipart(request: FastifyRequest, ingest: Ingest, max
       );
     });
     parser.on('field', (name, value, _nameTruncated, valueTruncated) => {
+      if (!name) return fail(new ImgdError('malformed_multipart', 'A form part has no name.'));
       if (valueTruncated) fail(new ImgdError('validation_failed', `Field ${JSON.stringify(name)} is longer than ${MAX_FIELD_BYTES} bytes.`, { field: name }));
       else if (name in fields) fail(new ImgdError('validation_failed', `Field ${JSON.stringify(name)} is given twice.`, { field: name }));
       else fields[name] = value;

@@ -173,6 +173,18 @@ describe('refusing uploads', () => {
     await expectRefusal(t, 400, 'missing_boundary', () => sendRaw(t, 'POST', '/api/v1/images', { ...t.auth, 'content-type': 'multipart/form-data' }, body));
   });
 
+  it('refuses a form part without a name, however long, as malformed', async () => {
+    const boundary = `----imgd-test-${randomBytes(8).toString('hex')}`;
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data\r\n\r\n`),
+      Buffer.alloc(40_000, 0x41),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    await expectRefusal(t, 400, 'malformed_multipart', () =>
+      sendRaw(t, 'POST', '/api/v1/images', { ...t.auth, 'content-type': `multipart/form-data; boundary=${boundary}` }, body),
+    );
+  });
+
   it('refuses a POST that is not multipart', async () => {
     await expectRefusal(t, 415, 'unsupported_media_type', () =>
       fetch(`${t.url}/api/v1/images`, { method: 'POST', body: JSON.stringify({ file: 'aGVsbG8=' }), headers: { ...t.auth, 'content-type': 'application/json' } }),
