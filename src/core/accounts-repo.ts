@@ -72,6 +72,8 @@ export interface AccountsRepo {
   insertInvite(invite: InviteRecord & { createdBy: string | null }, hash: string): Promise<void>;
   /** Takes an unused, unexpired invite; undefined when there is none. */
   consumeInvite(hash: string, usedBy: string, at: string): Promise<InviteRecord | undefined>;
+  /** Gives a taken invite back (the registration it was taken for failed). */
+  releaseInvite(hash: string, usedAt: string): Promise<void>;
 
   audit(entry: AuditEntry): Promise<void>;
   auditLog(limit: number): Promise<AuditRecord[]>;

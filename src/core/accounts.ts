@@ -114,14 +114,23 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
       const mode = options.registration;
       if (mode === 'closed') throw new ImgdError('forbidden', 'Registration is closed on this server; ask an admin for an account.');
       let role: Role = 'user';
+      let taken: { hash: string; at: string } | undefined;
       if (mode === 'invite') {
         if (!input.invite) throw new ImgdError('forbidden', 'Registration needs an invite on this server.');
         checkRegistration(input);
-        const invite = await repo.consumeInvite(hashSecret(input.invite), input.username, new Date().toISOString());
+        taken = { hash: hashSecret(input.invite), at: new Date().toISOString() };
+        const invite = await repo.consumeInvite(taken.hash, input.username, taken.at);
         if (!invite) throw new ImgdError('forbidden', 'The invite is unknown, used or expired.');
         role = invite.role;
       }
-      const user = await insert(input, role);
+      let user: User;
+      try {
+        user = await insert(input, role);
+      } catch (err) {
+        // A name or address already taken: the invite stays good for another try.
+        if (taken) await repo.releaseInvite(taken.hash, taken.at);
+        throw err;
+      }
       await audit.record(`user:${user.id}`, 'user.register', user.id, ip, { username: user.username });
       return user;
     },

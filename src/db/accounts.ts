@@ -176,6 +176,9 @@ export function createAccountsRepo(db: Db): AccountsRepo {
         .executeTakeFirst();
       return row && { id: row.id, role: row.role as Role, expiresAt: row.expires_at, usedAt: row.used_at };
     },
+    async releaseInvite(hash, usedAt) {
+      await db.updateTable('invites').set({ used_at: null, used_by: null }).where('hash', '=', hash).where('used_at', '=', usedAt).execute();
+    },
 
     async audit(entry) {
       await db

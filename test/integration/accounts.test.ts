@@ -143,6 +143,16 @@ describe('registration by invite', () => {
     assert.equal(await userCount(t), before);
   });
 
+  it('keeps the invite good when the registration it came with is refused (409 name taken)', async () => {
+    const code = await invite();
+    const before = await userCount(t);
+    const taken = await registerRequest(t, { username: 'carol', email: 'other@example.com', password: 'long enough password', invite: code });
+    await expectProblem(taken, 409, 'conflict');
+    assert.equal(await userCount(t), before);
+    const retry = await registerRequest(t, { username: 'carol2', email: 'other@example.com', password: 'long enough password', invite: code });
+    assert.equal(retry.status, 201, await retry.clone().text());
+  });
+
   it('makes an admin from an invite for the admin role', async () => {
     const code = await invite('admin');
     const res = await registerRequest(t, { username: 'erin', email: 'erin@example.com', password: 'long enough password', invite: code });
