@@ -5,8 +5,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variant-options.js';
 
-export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic'] as const;
+export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic', 'svg'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+/** SVG is opt-in: it is sanitized, but librsvg still parses it, and libvips counts SVG as untrusted input. */
+const DEFAULT_FORMATS = IMAGE_FORMATS.filter((f) => f !== 'svg');
 
 const Settings = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
@@ -27,11 +29,12 @@ const Settings = Type.Object({
   MAX_FILE_SIZE: Type.Integer({ minimum: 1, default: 20 * 1024 * 1024 }),
   MAX_FILES: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   MAX_PIXELS: Type.Integer({ minimum: 1, default: 40_000_000 }),
+  MAX_PROGRESSIVE_PIXELS: Type.Integer({ minimum: 1, default: 25_000_000 }),
   MAX_DIMENSION: Type.Integer({ minimum: 1, default: 10_000 }),
   MAX_FRAMES: Type.Integer({ minimum: 1, default: 200 }),
   ALLOWED_FORMATS: Type.Array(Type.Union(IMAGE_FORMATS.map((f) => Type.Literal(f))), {
     minItems: 1,
-    default: [...IMAGE_FORMATS],
+    default: DEFAULT_FORMATS,
   }),
   CACHE_MAX_AGE: Type.Integer({ minimum: 0, default: 3600 }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 120_000 }),
@@ -105,6 +108,8 @@ export interface Config {
     readonly fileSize: number;
     readonly files: number;
     readonly pixels: number;
+    /** Progressive JPEGs are decoded whole, not line by line: a lower bound on their size. */
+    readonly progressivePixels: number;
     readonly dimension: number;
     readonly frames: number;
   };
@@ -346,6 +351,7 @@ function toConfig(raw: RawSettings): Config {
       fileSize: raw.MAX_FILE_SIZE,
       files: raw.MAX_FILES,
       pixels: raw.MAX_PIXELS,
+      progressivePixels: Math.min(raw.MAX_PROGRESSIVE_PIXELS, raw.MAX_PIXELS),
       dimension: raw.MAX_DIMENSION,
       frames: raw.MAX_FRAMES,
     },

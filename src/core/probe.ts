@@ -10,6 +10,8 @@ export interface ProbeLimits {
   readonly pixels: number;
   readonly dimension: number;
   readonly frames: number;
+  /** Progressive JPEGs hold every coefficient in memory while decoding: they get a lower pixel bound. */
+  readonly progressivePixels?: number;
 }
 
 export interface ProbeResult {
@@ -28,6 +30,7 @@ function sharpFormat(meta: Metadata): ImageFormat | undefined {
     case 'gif':
     case 'webp':
     case 'tiff':
+    case 'svg':
       return meta.format;
     case 'heif':
       return meta.compression === 'av1' ? 'avif' : undefined;
@@ -91,6 +94,13 @@ export async function probeImage(file: string, expected: ImageFormat, limits: Pr
   }
   const frames = Math.max(1, meta.pages ?? 1);
   checkLimits(width, height, frames, limits);
+  if (format === 'jpeg' && meta.isProgressive && limits.progressivePixels !== undefined && width * height > limits.progressivePixels) {
+    throw new ImgdError('image_too_large', `The image is a progressive JPEG of ${width * height} pixels; progressive JPEGs may have at most ${limits.progressivePixels}.`, {
+      width,
+      height,
+      limit: limits.progressivePixels,
+    });
+  }
   try {
     // Decoding at a small size still reads every byte of every frame; shrink-on-load keeps it cheap.
     await sharp(file, { limitInputPixels: limits.pixels, failOn: 'error', pages: frames > 1 ? -1 : 1, sequentialRead: true })

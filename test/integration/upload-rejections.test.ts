@@ -389,6 +389,16 @@ describe('refusing uploads over the other configured limits', () => {
     assert.equal(ok.status, 201, await ok.clone().text());
     assert.equal(((await ok.json()) as { frames: number }).frames, 3);
   });
+
+  it('refuses a progressive JPEG over MAX_PROGRESSIVE_PIXELS and takes a baseline one of the same size', async () => {
+    const t = await start({ MAX_PROGRESSIVE_PIXELS: '100000' });
+    const photo = sharp(fixture('jpg/orientation/landscape_1.jpg')).resize(400, 300);
+    const progressive = await photo.clone().jpeg({ progressive: true }).toBuffer();
+    const problem = await expectRefusal(t, 422, 'image_too_large', () => t.upload([['progressive.jpg', progressive]]));
+    assert.equal(problem.limit, 100_000);
+    const baseline = await t.upload([['baseline.jpg', await photo.clone().jpeg({ progressive: false }).toBuffer()]]);
+    assert.equal(baseline.status, 201, await baseline.clone().text());
+  });
 });
 
 describe('refusing path traversal in file names', () => {
