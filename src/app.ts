@@ -24,6 +24,7 @@ import { createMetrics, type Metrics } from './http/metrics.js';
 import { buildHttp } from './http/server.js';
 import { createBullQueue } from './jobs/bullmq.js';
 import { createLocalQueue } from './jobs/local.js';
+import { observeOutcomes } from './jobs/observed.js';
 import { createCaptioner } from './captions/providers.js';
 import { readExif } from './core/exif.js';
 import { CAPTION_JOB, createProcessing, PROCESS_JOB, type Processing, type StepStats } from './core/processing.js';
@@ -95,7 +96,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const catalog = createCatalog(db);
   const { store, storeTmpDir } = openStore(config.storage);
   const jobLogger = logger.child({ component: 'jobs' });
-  const queue = config.jobs.redisUrl
+  const runner = config.jobs.redisUrl
     ? createBullQueue(db, jobLogger, {
         redisUrl: config.jobs.redisUrl,
         prefix: config.jobs.redisPrefix,
@@ -108,10 +109,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         concurrency: config.jobs.concurrency,
         reclaimOnStart: config.database.kind === 'sqlite',
       });
+  const metrics = createMetrics({ queueDepth: () => runner.depth() });
+  const queue = observeOutcomes(runner, (type, outcome) => metrics.jobOutcomes.inc({ type, outcome }));
   const stagingDir = path.join(config.dataDir, 'tmp');
   // One secret signs sessions, share links and transform URLs, each under its own label.
   const signing = await loadOrCreateSecret(config.dataDir, 'signing_key', config.auth.jwtSecret);
-  const metrics = createMetrics();
   const variants = createVariants({
     store,
     decoders: { heic: (bytes) => heicPipeline(bytes, { pixels: config.limits.pixels }) },

@@ -1,5 +1,6 @@
 // Prometheus metrics of one app instance: requests, latencies, uploads, bytes, rejections.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobDepth } from '../jobs/queue.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -9,11 +10,41 @@ export interface Metrics {
   readonly uploadBytes: Counter;
   readonly rejections: Counter<'code'>;
   readonly variantsRendered: Counter<'format'>;
+  readonly jobOutcomes: Counter<'type' | 'outcome'>;
 }
 
-export function createMetrics(): Metrics {
+export interface MetricsSources {
+  /** Read at scrape time, so every instance reports the depth of the shared queue. */
+  readonly queueDepth?: () => Promise<JobDepth[]>;
+}
+
+function queueDepthGauge(registry: Registry, read: () => Promise<JobDepth[]>): void {
+  const failures = new Counter({
+    name: 'imgd_job_queue_depth_failures_total',
+    help: 'Scrapes where the queue depth could not be read (the jobs gauge is then empty)',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'imgd_jobs',
+    help: 'Jobs by type and state (pending, running, failed), read from the shared jobs table at scrape time',
+    labelNames: ['type', 'status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      // A database that does not answer must not take every other metric down with it.
+      const rows = await read().catch(() => {
+        failures.inc();
+        return [];
+      });
+      for (const row of rows) this.set({ type: row.type, status: row.status }, row.count);
+    },
+  });
+}
+
+export function createMetrics(sources: MetricsSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (sources.queueDepth) queueDepthGauge(registry, sources.queueDepth);
   return {
     registry,
     requests: new Counter({
@@ -36,6 +67,12 @@ export function createMetrics(): Metrics {
       name: 'imgd_variants_rendered_total',
       help: 'Variants rendered (cache misses) by output format',
       labelNames: ['format'],
+      registers: [registry],
+    }),
+    jobOutcomes: new Counter({
+      name: 'imgd_job_runs_total',
+      help: 'Job runs in this process by type and outcome (done, retried, failed)',
+      labelNames: ['type', 'outcome'],
       registers: [registry],
     }),
   };

@@ -1,5 +1,6 @@
-// Rate limits (@fastify/rate-limit): per client, on the routes that ask for one, answered as problem+json.
+// Rate limits (@fastify/rate-limit): per client, on the routes that ask for one, answered as problem+json; in Redis when configured.
 import rateLimit from '@fastify/rate-limit';
+import { Redis } from 'ioredis';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ImgdError } from '../core/errors.js';
 import { describeActor } from '../core/types.js';
@@ -15,9 +16,32 @@ function clientKey(request: FastifyRequest): string {
   return actor && actor.kind !== 'anonymous' ? describeActor(actor) : `ip:${request.ip}`;
 }
 
-export async function registerRateLimits(app: FastifyInstance): Promise<void> {
+export interface SharedLimits {
+  readonly redisUrl: string;
+  /** Namespaces the counters, so that deployments sharing a Redis keep theirs apart. */
+  readonly prefix: string;
+}
+
+/** A client for the counters that gives up fast: a request never waits long on a Redis that is away. */
+function counterClient(app: FastifyInstance, shared: SharedLimits): Redis {
+  const client = new Redis(shared.redisUrl, { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 });
+  client.on('error', (err) => app.log.debug({ err: err.message }, 'redis (rate limits) unavailable'));
+  app.addHook('onClose', async () => {
+    client.disconnect();
+  });
+  return client;
+}
+
+/** With `shared`, every instance on that Redis counts against the same limits. */
+export async function registerRateLimits(app: FastifyInstance, shared?: SharedLimits): Promise<void> {
   await app.register(rateLimit, {
     global: false,
+    ...(shared && {
+      redis: counterClient(app, shared),
+      nameSpace: `${shared.prefix}:rate-limit:`,
+      // While Redis is away requests go through unlimited rather than fail: uploads keep working.
+      skipOnError: true,
+    }),
     hook: 'preHandler',
     keyGenerator: clientKey,
     errorResponseBuilder: (_request, context) =>

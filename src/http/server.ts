@@ -59,7 +59,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
 
   registerProblemHandlers(app);
   registerActorResolution(app, ctx.resolveCredential);
-  await registerRateLimits(app);
+  await registerRateLimits(app, config.jobs.redisUrl ? { redisUrl: config.jobs.redisUrl, prefix: config.jobs.redisPrefix } : undefined);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {

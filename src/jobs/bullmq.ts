@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { newId } from '../core/ids.js';
 import type { Db } from '../db/database.js';
+import { jobDepth } from './depth.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue, JobStatus } from './queue.js';
 
 export interface BullQueueOptions {
@@ -32,6 +33,17 @@ const ADD_TIMEOUT_MS = 2000;
 
 const iso = (ms: number = Date.now()): string => new Date(ms).toISOString();
 
+/** The Redis URL without its password, for messages that reach /readyz and logs. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the configured REDIS_URL';
+  }
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -48,6 +60,8 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
   const producer = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
   producer.on('error', (err) => logger.debug({ err: err.message }, 'redis (producer) unavailable'));
   const queue = new Queue(QUEUE, { connection: producer, prefix: options.prefix });
+  // Without a listener BullMQ prints every failed reconnect to stderr; the outbox already reports Redis being away.
+  queue.on('error', (err) => logger.debug({ err: err.message }, 'redis (queue) unavailable'));
   let worker: Worker | undefined;
   let workerConnection: Redis | undefined;
   let running = false;
@@ -188,6 +202,17 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
         counts[status] += Number(row.n);
       }
       return counts;
+    },
+
+    depth: () => jobDepth(db),
+
+    async check() {
+      await db.selectFrom('jobs').select('id').limit(1).execute();
+      // The producer fails at once while Redis is away (no offline queue), so this is a real round trip.
+      const answer = await withTimeout(producer.ping(), ADD_TIMEOUT_MS).catch((err: unknown) => {
+        throw new Error(`Redis at ${redactedUrl(options.redisUrl)} does not answer: ${(err as Error).message}`);
+      });
+      if (answer !== 'PONG') throw new Error(`Redis answered PING with ${JSON.stringify(answer)}`);
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { newId } from '../core/ids.js';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
+import { jobDepth } from './depth.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue, JobStatus } from './queue.js';
 
 export interface LocalQueueOptions {
@@ -206,6 +207,12 @@ export function createLocalQueue(db: Db, logger: Logger, options: LocalQueueOpti
       const counts: Record<JobStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
       for (const row of rows) counts[row.status as JobStatus] = Number(row.n);
       return counts;
+    },
+
+    depth: () => jobDepth(db),
+
+    async check() {
+      await db.selectFrom('jobs').select('id').limit(1).execute();
     },
   };
 }

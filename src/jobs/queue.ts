@@ -24,6 +24,13 @@ export interface EnqueueOptions {
 
 export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
 
+/** How many jobs of one type are in one state, across every instance sharing the database. */
+export interface JobDepth {
+  readonly type: string;
+  readonly status: JobStatus;
+  readonly count: number;
+}
+
 export interface JobQueue {
   register<P>(type: string, handler: JobHandler<P>, options?: HandlerOptions<P>): void;
   /** Records the job durably and returns its id; handlers may run in this process or another. */
@@ -33,4 +40,8 @@ export interface JobQueue {
   /** Stops taking jobs and waits for the running ones. */
   stop(): Promise<void>;
   counts(): Promise<Record<JobStatus, number>>;
+  /** Counts by job type and state (done jobs left out: they only grow). */
+  depth(): Promise<JobDepth[]>;
+  /** Throws when jobs cannot be handed over (the database, and Redis when configured), for /readyz. */
+  check(): Promise<void>;
 }

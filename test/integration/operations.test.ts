@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logging.js';
 import { fixture, makeDataDir, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/accounts.js';
+import { sample } from '../helpers/prometheus.js';
 
 interface ImageView {
   id: string;
@@ -31,17 +32,6 @@ async function uploadOne(t: TestApp, file: string | [string, Uint8Array], fields
   const res = await t.upload([file], fields);
   assert.equal(res.status, 201, await res.clone().text());
   return (await res.json()) as ImageView;
-}
-
-/** The value of a Prometheus sample with exactly these labels (in any order), or undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const found = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (JSON.stringify(Object.entries(found).sort()) === JSON.stringify(Object.entries(labels).sort())) return Number(m[3]);
-  }
-  return undefined;
 }
 
 describe('upload statistics and metrics', () => {

@@ -31,7 +31,7 @@ export function healthRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
     );
 
     app.get('/readyz', { schema: { summary: 'Readiness: database, storage and job queue', tags: ['operations'] } }, async (_request, reply) => {
-      const [database, storage, queue] = await Promise.all([probe(() => ctx.catalog.check()), probe(() => ctx.store.check()), probe(() => ctx.queue.counts())]);
+      const [database, storage, queue] = await Promise.all([probe(() => ctx.catalog.check()), probe(() => ctx.store.check()), probe(() => ctx.queue.check())]);
       const ready = database.ok && storage.ok && queue.ok;
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, storage, queue } });
     });
