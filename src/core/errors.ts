@@ -21,6 +21,7 @@ const STATUS = {
   corrupt_image: 422,
   image_too_large: 422,
   too_many_frames: 422,
+  svg_entities: 422,
   request_timeout: 408,
   rate_limited: 429,
   internal: 500,

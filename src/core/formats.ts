@@ -1,6 +1,7 @@
 // What an image is, by its bytes: magic-byte detection and header-declared dimensions.
 import type { ImageFormat } from '../config.js';
 import { isHeic } from './heic.js';
+import { looksLikeSvg } from './svg-sniff.js';
 
 export interface FormatInfo {
   readonly format: ImageFormat;
@@ -16,6 +17,7 @@ export const FORMATS: Record<ImageFormat, FormatInfo> = {
   avif: { format: 'avif', contentType: 'image/avif', extension: 'avif' },
   tiff: { format: 'tiff', contentType: 'image/tiff', extension: 'tiff' },
   heic: { format: 'heic', contentType: 'image/heic', extension: 'heic' },
+  svg: { format: 'svg', contentType: 'image/svg+xml', extension: 'svg' },
 };
 
 /** Bytes needed to tell every known format apart (and read the cheap headers). */
@@ -38,6 +40,8 @@ export function detectFormat(head: Buffer): ImageFormat | undefined {
     if (brand === 'avif' || brand === 'avis') return 'avif';
     if (isHeic(head)) return 'heic';
   }
+  // Text that starts like XML: a candidate SVG until the full parse at commit says otherwise.
+  if (looksLikeSvg(head)) return 'svg';
   return undefined;
 }
 

@@ -15,6 +15,7 @@ import { FORMATS, SNIFF_BYTES, declaredSize, detectFormat } from './formats.js';
 import { newId } from './ids.js';
 import { collisionName, slugStem, storedName } from './naming.js';
 import { removeLocation } from './location.js';
+import { SVG_MAX_BYTES, sanitizeSvgFile } from './svg.js';
 import { checkDeclaredSize, probeImage, type ProbeLimits } from './probe.js';
 import type { ImageRecord } from './types.js';
 
@@ -86,8 +87,9 @@ class UploadInspector extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.bytes > this.limit) {
-      done(new ImgdError('file_too_large', `The file is larger than the limit of ${this.limit} bytes.`, { limit: this.limit }));
+    const limit = this.format === 'svg' ? Math.min(this.limit, SVG_MAX_BYTES) : this.limit;
+    if (this.bytes > limit) {
+      done(new ImgdError('file_too_large', `The ${this.format === 'svg' ? 'SVG ' : ''}file is larger than the limit of ${limit} bytes.`, { limit }));
       return;
     }
     this.hash.update(chunk);
@@ -255,9 +257,12 @@ export function createIngest(deps: IngestDeps): Ingest {
         if (staged.rejection) throw staged.rejection;
         const format = staged.format;
         if (!format) throw new ImgdError('unsupported_format', 'The file is not an image in a format this server accepts.');
+        // An SVG is stored sanitized, so its hash (and dedupe) are of the sanitized bytes; librsvg only ever sees those.
+        const sanitized = format === 'svg' ? await sanitizeSvgFile(staged.tempPath) : undefined;
         const dims = await probeImage(staged.tempPath, format, limits);
-        const cleaned = deps.stripLocation ? await removeLocation(staged.tempPath) : undefined;
-        const stored = cleaned ? { ...staged, sha256: cleaned.sha256, bytes: cleaned.bytes } : staged;
+        const cleaned = deps.stripLocation && !sanitized ? await removeLocation(staged.tempPath) : undefined;
+        const rewritten = sanitized ?? cleaned;
+        const stored = rewritten ? { ...staged, sha256: rewritten.sha256, bytes: rewritten.bytes } : staged;
         const image = await publish(stored, format, dims, fields, owner, cleaned?.exif ?? null);
         await deps.onStored?.(image);
         await record('success', staged.originalName, staged.startedAt, { imageId: image.id, bytes: staged.bytes });

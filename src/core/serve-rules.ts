@@ -55,6 +55,13 @@ function clampSuffixes(rangeHeader: string, size: number): string {
   return `${rangeHeader.slice(0, eq + 1)}${specs.join(',')}`;
 }
 
+/**
+ * Every stored file is sandboxed (no script, no same-origin access). An SVG original renders as a document when
+ * opened directly, so it may keep its inline styles and data: images; it can load nothing else.
+ */
+const RASTER_CSP = "default-src 'none'; sandbox";
+const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox";
+
 export function decideServe(req: ServeRequest, item: Servable): ServeDecision {
   const base: Record<string, string> = {
     'content-type': item.contentType,
@@ -63,7 +70,7 @@ export function decideServe(req: ServeRequest, item: Servable): ServeDecision {
     'cache-control': item.cacheControl,
     'accept-ranges': 'bytes',
     'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; sandbox",
+    'content-security-policy': item.contentType === 'image/svg+xml' ? SVG_CSP : RASTER_CSP,
   };
   const sendBody = req.method !== 'HEAD';
 

@@ -5,6 +5,7 @@ import { buffer as readAll } from 'node:stream/consumers';
 import sharp, { type Sharp } from 'sharp';
 import { originalKey, type BlobStore } from '../store/blob-store.js';
 import { ImgdError } from './errors.js';
+import { svgDensity } from './svg-raster.js';
 import type { ImageRecord } from './types.js';
 import {
   canonicalOptions,
@@ -99,11 +100,16 @@ export function createVariants(deps: VariantDeps): Variants {
   /** A source already decoded to pixels, reused across the renders of one image. */
   type Decoded = () => Sharp;
 
-  async function input(image: ImageRecord, format: OutputFormat, decoded?: Decoded): Promise<Sharp> {
+  async function input(image: ImageRecord, options: VariantOptions, format: OutputFormat, decoded?: Decoded): Promise<Sharp> {
     if (decoded) return decoded();
     const bytes = await readAll(await store.get(originalKey(image.sha256)));
     const decoder = deps.decoders?.[image.format];
     if (decoder) return decoder(bytes, image);
+    if (image.format === 'svg') {
+      // Drawn at the variant's size (never as SVG): vectors scale up cleanly, within the pixel limit.
+      const density = svgDensity(image, options, deps.pixelLimit);
+      return sharp(bytes, { limitInputPixels: deps.pixelLimit, density, failOn: 'none' });
+    }
     // Only formats that animate get every frame; the others take the first.
     const animated = image.frames > 1 && (format === 'webp' || format === 'gif');
     return sharp(bytes, { limitInputPixels: deps.pixelLimit, animated, failOn: 'none' });
@@ -114,7 +120,7 @@ export function createVariants(deps: VariantDeps): Variants {
     let pipeline: Sharp;
     try {
       // Orientation first (EXIF), then a thumbnail-style resize so shrink-on-load applies.
-      pipeline = (await input(image, format, decoded))
+      pipeline = (await input(image, options, format, decoded))
         .rotate()
         .resize({ width: options.width ?? undefined, height: options.height ?? undefined, fit: options.fit, withoutEnlargement: true });
       const bytes = await encode(pipeline, format, options.quality).toBuffer();

@@ -41,11 +41,11 @@ describe('loadConfig', () => {
       assert.deepEqual(config.storage, { kind: 'fs', dir: path.join(path.resolve('data'), 'blobs') });
     });
 
-    it('has bounded limits, every format, no token, registration closed, CORS off', () => {
+    it('has bounded limits, every format but SVG (opt-in), no token, registration closed, CORS off', () => {
       assert.equal(config.limits.fileSize, 20 * 1024 * 1024);
       assert.ok(config.limits.files >= 1 && config.limits.files <= 100);
       assert.ok(config.limits.pixels > 0);
-      assert.deepEqual([...config.allowedFormats].sort(), [...IMAGE_FORMATS].sort());
+      assert.deepEqual([...config.allowedFormats].sort(), IMAGE_FORMATS.filter((f) => f !== 'svg').sort());
       assert.equal(config.authToken, undefined);
       assert.equal(config.publicUrl, undefined);
       assert.equal(config.auth.registration, 'closed');
@@ -110,6 +110,7 @@ describe('loadConfig', () => {
     it('ALLOWED_FORMATS takes extensions and names, in any case, without duplicates', () => {
       assert.deepEqual(loadConfig({ ALLOWED_FORMATS: 'jpg,png' }).allowedFormats, ['jpeg', 'png']);
       assert.deepEqual(loadConfig({ ALLOWED_FORMATS: ' JPG , jpeg, tif ,WEBP' }).allowedFormats, ['jpeg', 'tiff', 'webp']);
+      assert.deepEqual(loadConfig({ ALLOWED_FORMATS: 'jpg,SVG' }).allowedFormats, ['jpeg', 'svg']);
     });
 
     it('DATABASE_URL: SQLite paths in several spellings, and PostgreSQL', () => {
@@ -143,7 +144,7 @@ describe('loadConfig', () => {
       [{ MAX_FILE_SIZE: 'lots' }, 'MAX_FILE_SIZE'],
       [{ MAX_FILES: '1000' }, 'MAX_FILES'],
       [{ ALLOWED_FORMATS: 'bmp' }, 'ALLOWED_FORMATS'],
-      [{ ALLOWED_FORMATS: 'jpg,svg' }, 'ALLOWED_FORMATS'],
+      [{ ALLOWED_FORMATS: 'jpg,pdf' }, 'ALLOWED_FORMATS'],
       [{ ALLOWED_FORMATS: ',' }, 'ALLOWED_FORMATS'],
       [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
       [{ STORAGE: 'ftp' }, 'STORAGE'],
