@@ -75,7 +75,7 @@ export interface CoreOptions {
   readonly worker?: boolean;
 }
 
-function openStore(storage: Config['storage']): { store: BlobStore; storeTmpDir: string | undefined } {
+export function openStore(storage: Config['storage']): { store: BlobStore; storeTmpDir: string | undefined } {
   if (storage.kind === 'fs') {
     const fsStore = createFsStore(storage.dir);
     return { store: fsStore, storeTmpDir: fsStore.tmpDir };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // imgd on the command line: serve, worker, migrate, gc, user, token.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { createApp, createCore, type App, type Core } from './app.js';
 import { mintHmacToken } from './auth/hmac-upload-tokens.js';
@@ -11,6 +11,7 @@ import { createLogger } from './logging.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
 
 function configOrExit(): Config {
   try {
@@ -223,6 +224,14 @@ program
   .description('remove temp files left by crashes and stored bytes no image refers to')
   .option('--grace <seconds>', 'only touch what is older than this (default GC_GRACE_SECONDS)')
   .action(gc);
+
+program
+  .command('migrate-storage')
+  .description('copy every blob (originals and cached variants) from the configured store to the other kind, checking SHA-256; re-run to finish an interrupted copy')
+  .addOption(new Option('--to <kind>', 'where the blobs go: s3 (from S3_* settings) or fs (STORAGE_DIR, else DATA_DIR/blobs)').choices(['s3', 'fs']).makeOptionMandatory())
+  .option('--concurrency <n>', 'blobs copied at once', '4')
+  .option('--verify-existing', 'hash originals already in the target instead of trusting their size')
+  .action((flags: MigrateStorageFlags) => migrateStorageCommand(configOrExit(), flags));
 
 const user = program.command('user').description('manage users');
 user

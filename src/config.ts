@@ -406,6 +406,11 @@ function toConfig(raw: RawSettings): Config {
   });
 }
 
+/** The storage settings as they would be with STORAGE=kind and the rest of the same environment: the other side of `imgd migrate-storage`. */
+export function storageAs(kind: Config['storage']['kind'], env: Record<string, string | undefined> = process.env): Config['storage'] {
+  return loadConfig({ ...env, STORAGE: kind }).storage;
+}
+
 /** The URL clients reach a server on host:port at, when PUBLIC_URL does not say. */
 export function derivedPublicUrl(host: string, port: number): string {
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
