@@ -75,8 +75,18 @@ export interface Stats {
   failed: number;
   success_rate: number | null;
   average_processing_ms: number | null;
-  per_day: { day: string; total: number; failed: number }[];
-  processing?: Record<string, StepStats>;
+  per_day: DayStats[];
+  processing: Record<string, StepStats>;
+  storage: { images: number; image_bytes: number; blobs: number; stored_bytes: number };
+  queue: Record<string, number>;
+}
+
+export interface DayStats {
+  day: string;
+  total: number;
+  failed: number;
+  bytes: number;
+  average_processing_ms: number | null;
 }
 
 export interface Readiness {

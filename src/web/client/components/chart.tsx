@@ -1,28 +1,23 @@
-// The dashboard's charts, drawn as plain SVG: uploads and failures per day, and time per processing step.
-import type { StepStats } from '../types';
+// The dashboard's charts, drawn as plain SVG: a bar per day (stacked where a day has parts), and time per processing step.
+import type { DayStats, StepStats } from '../types';
 import { formatMs } from '../format';
-
-export interface DayCount {
-  day: string;
-  total: number;
-  failed: number;
-}
+import { Hidden, Table } from './table';
 
 /** Every day of the period, oldest first, with zeros where nothing was uploaded. */
-export function fillDays(perDay: readonly DayCount[], days: number, today = new Date()): DayCount[] {
+export function fillDays(perDay: readonly DayStats[], days: number, today = new Date()): DayStats[] {
   const byDay = new Map(perDay.map((d) => [d.day.slice(0, 10), d]));
-  const out: DayCount[] = [];
+  const out: DayStats[] = [];
   const end = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
   for (let i = days - 1; i >= 0; i -= 1) {
     const day = new Date(end - i * 86_400_000).toISOString().slice(0, 10);
-    const found = byDay.get(day);
-    out.push({ day, total: found?.total ?? 0, failed: found?.failed ?? 0 });
+    out.push(byDay.get(day) ?? { day, total: 0, failed: 0, bytes: 0, average_processing_ms: null });
   }
   return out;
 }
 
+/** A round top for the axis: 1, 2, 2.5 or 5 times a power of ten. */
 const niceMax = (value: number): number => {
-  if (value <= 4) return 4;
+  if (value <= 0) return 1;
   const step = 10 ** Math.floor(Math.log10(value));
   for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= value) return m * step;
   return value;
@@ -33,46 +28,64 @@ const shortDay = (day: string): string => {
   return `${Number(date)}/${Number(month)}`;
 };
 
-export function UploadsChart({ data }: { data: readonly DayCount[] }) {
+/** One part of a day's bar; the parts stack from the axis up in the order given. */
+export interface Series {
+  name: string;
+  /** CSS class that colours the part and its legend swatch. */
+  tone: 'accent' | 'danger' | 'ok' | 'warn';
+  value: (d: DayStats) => number;
+}
+
+interface DayChartProps {
+  id: string;
+  title: string;
+  data: readonly DayStats[];
+  series: readonly Series[];
+  /** How a value is written on the axis and in tooltips. */
+  format: (value: number) => string;
+}
+
+export function DayChart({ id, title, data, series, format }: DayChartProps) {
   const width = 720;
-  const height = 240;
-  const pad = { top: 12, right: 12, bottom: 28, left: 40 };
+  const height = 200;
+  const pad = { top: 10, right: 8, bottom: 24, left: 64 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
-  const max = niceMax(Math.max(0, ...data.map((d) => d.total)));
+  const sums = data.map((d) => series.reduce((sum, s) => sum + s.value(d), 0));
+  const max = niceMax(Math.max(0, ...sums));
   const slot = plotW / Math.max(1, data.length);
   const barW = Math.max(2, Math.min(28, slot * 0.7));
   const y = (value: number) => pad.top + plotH - (value / max) * plotH;
   const labelEvery = Math.ceil(data.length / 8);
-  const ticks = [0, max / 4, max / 2, (3 * max) / 4, max];
-  const total = data.reduce((sum, d) => sum + d.total, 0);
-  const failed = data.reduce((sum, d) => sum + d.failed, 0);
+  const ticks = [0, max / 2, max];
+  const described = series.map((s) => `${s.name}: ${format(data.reduce((sum, d) => sum + s.value(d), 0))}`).join(', ');
 
   return (
-    <figure class="chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby="uploads-chart-title uploads-chart-desc" preserveAspectRatio="xMidYMid meet">
-        <title id="uploads-chart-title">Uploads per day</title>
-        <desc id="uploads-chart-desc">
-          {`${total} uploads over ${data.length} days, ${failed} of them failed.`}
-        </desc>
+    <figure class="chart" data-chart={id}>
+      <figcaption class="chart-title">{title}</figcaption>
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title} over ${data.length} days; in all, ${described}.`}>
         {ticks.map((t) => (
           <g key={t} class="tick">
             <line x1={pad.left} x2={width - pad.right} y1={y(t)} y2={y(t)} />
             <text x={pad.left - 6} y={y(t) + 4} text-anchor="end">
-              {Number.isInteger(t) ? t : t.toFixed(1)}
+              {format(t)}
             </text>
           </g>
         ))}
         {data.map((d, i) => {
           const x = pad.left + i * slot + (slot - barW) / 2;
-          const ok = d.total - d.failed;
+          let base = 0;
           return (
             <g key={d.day} class="bar" data-day={d.day}>
-              <title>{`${d.day}: ${d.total} uploads, ${d.failed} failed`}</title>
-              {ok > 0 && <rect class="ok" x={x} y={y(d.total)} width={barW} height={y(d.failed) - y(d.total)} />}
-              {d.failed > 0 && <rect class="failed" x={x} y={y(d.failed)} width={barW} height={y(0) - y(d.failed)} />}
+              <title>{`${d.day}: ${series.map((s) => `${s.name} ${format(s.value(d))}`).join(', ')}`}</title>
+              {series.map((s) => {
+                const v = s.value(d);
+                const from = base;
+                base += v;
+                return v > 0 ? <rect key={s.name} class={s.tone} x={x} y={y(from + v)} width={barW} height={y(from) - y(from + v)} /> : null;
+              })}
               {i % labelEvery === 0 && (
-                <text class="day" x={x + barW / 2} y={height - 8} text-anchor="middle">
+                <text class="day" x={x + barW / 2} y={height - 6} text-anchor="middle">
                   {shortDay(d.day)}
                 </text>
               )}
@@ -81,33 +94,41 @@ export function UploadsChart({ data }: { data: readonly DayCount[] }) {
         })}
         <line class="axis" x1={pad.left} x2={width - pad.right} y1={y(0)} y2={y(0)} />
       </svg>
-      <figcaption class="legend">
-        <span class="swatch ok" aria-hidden="true" /> succeeded <span class="swatch failed" aria-hidden="true" /> failed
-      </figcaption>
-      <details class="chart-table">
-        <summary>Show as a table</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              <th scope="col">Uploads</th>
-              <th scope="col">Failed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data
-              .filter((d) => d.total > 0)
-              .map((d) => (
-                <tr key={d.day}>
-                  <td>{d.day}</td>
-                  <td>{d.total}</td>
-                  <td>{d.failed}</td>
-                </tr>
-              ))}
-          </tbody>
-        </table>
-      </details>
+      {series.length > 1 && (
+        <div class="legend" aria-hidden="true">
+          {series.map((s) => (
+            <span key={s.name}>
+              <span class={`swatch ${s.tone}`} /> {s.name}
+            </span>
+          ))}
+        </div>
+      )}
     </figure>
+  );
+}
+
+/** The same numbers as the charts, for those who read tables (and screen readers). */
+export function DayTable({ data, formatBytes }: { data: readonly DayStats[]; formatBytes: (n: number) => string }) {
+  const active = data.filter((d) => d.total > 0);
+  return (
+    <details class="chart-table">
+      <summary>Show the days as a table</summary>
+      {active.length === 0 ? (
+        <p class="muted">No uploads in this period.</p>
+      ) : (
+        <Table columns={['Day', 'Uploads', 'Failed', 'Bytes', 'Average time']}>
+          {active.map((d) => (
+            <tr key={d.day}>
+              <td>{d.day}</td>
+              <td>{d.total}</td>
+              <td>{d.failed}</td>
+              <td>{formatBytes(d.bytes)}</td>
+              <td>{formatMs(d.average_processing_ms)}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </details>
   );
 }
 
@@ -117,34 +138,20 @@ export function StepTimes({ steps }: { steps: Record<string, StepStats> }) {
   if (entries.length === 0) return <p class="muted">No processing has run in this period.</p>;
   const max = Math.max(1, ...entries.map(([, s]) => s.p95_ms ?? s.average_ms ?? 0));
   return (
-    <table class="steps">
-      <thead>
-        <tr>
-          <th scope="col">Step</th>
-          <th scope="col">Runs</th>
-          <th scope="col">Failed</th>
-          <th scope="col">Average</th>
-          <th scope="col">p95</th>
-          <th scope="col" class="bar-col">
-            <span class="visually-hidden">Time, as a bar</span>
-          </th>
+    <Table class="steps" columns={['Step', 'Runs', 'Failed', 'Average', 'p95', <Hidden key="bar">Time, as a bar</Hidden>]}>
+      {entries.map(([step, s]) => (
+        <tr key={step}>
+          <th scope="row">{step}</th>
+          <td>{s.runs}</td>
+          <td>{s.failed}</td>
+          <td>{formatMs(s.average_ms)}</td>
+          <td>{formatMs(s.p95_ms)}</td>
+          <td class="bar-col" aria-hidden="true">
+            <span class="hbar p95" style={{ width: `${((s.p95_ms ?? 0) / max) * 100}%` }} />
+            <span class="hbar avg" style={{ width: `${((s.average_ms ?? 0) / max) * 100}%` }} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {entries.map(([step, s]) => (
-          <tr key={step}>
-            <th scope="row">{step}</th>
-            <td>{s.runs}</td>
-            <td>{s.failed}</td>
-            <td>{formatMs(s.average_ms)}</td>
-            <td>{formatMs(s.p95_ms)}</td>
-            <td class="bar-col" aria-hidden="true">
-              <span class="hbar p95" style={{ width: `${((s.p95_ms ?? 0) / max) * 100}%` }} />
-              <span class="hbar avg" style={{ width: `${((s.average_ms ?? 0) / max) * 100}%` }} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }

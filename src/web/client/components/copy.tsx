@@ -24,13 +24,13 @@ async function copyText(text: string): Promise<void> {
 
 interface CopyButtonProps {
   text: string;
-  /** What is copied, for the button ("URL", "Markdown", …). */
+  /** The button's visible text ("URL", "Copy", …). */
   label: string;
-  /** The file or thing it belongs to, for screen readers when several buttons share a label. */
-  of?: string;
+  /** What is copied, in full, for screen readers when several buttons look alike: "the URL of cat.jpg". */
+  what: string;
 }
 
-export function CopyButton({ text, label, of }: CopyButtonProps) {
+export function CopyButton({ text, label, what }: CopyButtonProps) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   const timer = useRef<number>();
   useEffect(() => () => window.clearTimeout(timer.current), []);
@@ -50,12 +50,12 @@ export function CopyButton({ text, label, of }: CopyButtonProps) {
       class={`copy ${state}`}
       data-copy={label}
       title={text}
-      aria-label={`Copy ${label}${of ? ` of ${of}` : ''}`}
+      aria-label={`Copy ${what}`}
       onClick={() => void copy()}
     >
       {state === 'copied' ? 'Copied ✓' : state === 'failed' ? 'Copy failed' : label}
       <span class="visually-hidden" aria-live="polite">
-        {state === 'copied' ? `${label} copied` : state === 'failed' ? 'Your browser refused to copy; select the text instead.' : ''}
+        {state === 'copied' ? `Copied ${what}` : state === 'failed' ? 'Your browser refused to copy; select the text instead.' : ''}
       </span>
     </button>
   );
@@ -66,7 +66,7 @@ export function CopyButtons({ image, name }: { image: Image; name: string }) {
   return (
     <div class="copy-row" role="group" aria-label={`Copy links to ${name}`}>
       {snippets(image).map((s) => (
-        <CopyButton key={s.label} label={s.label} text={s.text} of={name} />
+        <CopyButton key={s.label} label={s.label} text={s.text} what={`${s.label} of ${name}`} />
       ))}
     </div>
   );
@@ -82,7 +82,7 @@ export function SnippetFields({ image, url }: { image: Image; url?: string }) {
           <div class="snippet" key={s.label}>
             <label for={id}>{s.label}</label>
             <input id={id} readOnly value={s.text} onFocus={(e) => e.currentTarget.select()} />
-            <CopyButton label="Copy" text={s.text} of={s.label} />
+            <CopyButton label="Copy" text={s.text} what={s.label} />
           </div>
         );
       })}

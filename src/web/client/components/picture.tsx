@@ -62,12 +62,11 @@ export function Picture({ image, variant, alt, cover = false, eager = false }: P
   const isPrivate = image.visibility === 'private';
   const fetched = usePrivateSource(isPrivate ? source : undefined);
   const src = isPrivate ? fetched.src : source;
-  const [loaded, setLoaded] = useState(false);
-  const [broken, setBroken] = useState(false);
-  useEffect(() => {
-    setLoaded(false);
-    setBroken(false);
-  }, [src]);
+  // Which source loaded or failed, not a flag reset by an effect: a cached image can load before effects run.
+  const [loadedSrc, setLoadedSrc] = useState<string>();
+  const [brokenSrc, setBrokenSrc] = useState<string>();
+  const loaded = src !== undefined && loadedSrc === src;
+  const broken = src !== undefined && brokenSrc === src;
 
   const style: Record<string, string> = {};
   if (placeholder) style.backgroundImage = `url("${placeholder}")`;
@@ -84,8 +83,8 @@ export function Picture({ image, variant, alt, cover = false, eager = false }: P
           height={image.height || undefined}
           loading={eager ? 'eager' : 'lazy'}
           decoding="async"
-          onLoad={() => setLoaded(true)}
-          onError={() => setBroken(true)}
+          onLoad={() => setLoadedSrc(src)}
+          onError={() => setBrokenSrc(src)}
         />
       )}
       {unavailable && <span class="picture-note">No preview</span>}

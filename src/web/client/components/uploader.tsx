@@ -13,6 +13,8 @@ import { Picture } from './picture';
 
 type UploadMeta = { key?: string; visibility: Visibility; description?: string };
 type UploadBody = Record<string, unknown>;
+const UPLOAD_ENDPOINT = '/api/v1/images';
+const UPLOAD_FIELDS = ['key', 'visibility', 'description'] as const;
 
 export interface UploadFields {
   key: string;
@@ -63,6 +65,8 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
     const update = (id: string, change: Partial<Row>) => setRows((all) => all.map((row) => (row.id === id ? { ...row, ...change } : row)));
     const uppy = new Uppy<UploadMeta, UploadBody>({
       autoProceed: true,
+      // Each refusal is shown beside its file below; Uppy's own console.error would only repeat it.
+      logger: { debug: () => undefined, warn: (...args: unknown[]) => console.warn(...args), error: () => undefined },
       restrictions: { maxFileSize: settings.maxFileSize },
       meta: { visibility: 'public' },
     });
@@ -77,12 +81,12 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
       note: `Images up to ${formatBytes(settings.maxFileSize)} each${settings.formats.length ? ` (${settings.formats.join(', ')})` : ''}. You can also paste an image anywhere on this page.`,
     });
     uppy.use(XHRUpload, {
-      endpoint: '/api/v1/images',
+      endpoint: UPLOAD_ENDPOINT,
       fieldName: 'file',
       formData: true,
       bundle: false,
       limit: 3,
-      allowedMetaFields: ['key', 'visibility', 'description'],
+      allowedMetaFields: [...UPLOAD_FIELDS],
       headers: () => authHeader(latest.current.token ?? getCredential()),
       // A refused upload stays refused; retrying would only repeat the error.
       shouldRetry: () => false,
@@ -96,7 +100,12 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
         ...all.filter((row) => row.id !== file.id),
         { id: file.id, name: file.name ?? 'file', size: file.size ?? 0, percent: 0, state: 'uploading' as const, ...change },
       ]);
-    uppy.on('file-added', (file) => add(file));
+    uppy.on('file-added', (file) => {
+      add(file);
+      // Only the fields that have a value are sent: a listed field without one would arrive as "undefined".
+      const sent = UPLOAD_FIELDS.filter((name) => typeof file.meta[name] === 'string' && file.meta[name] !== '');
+      uppy.setFileState(file.id, { xhrUpload: { endpoint: UPLOAD_ENDPOINT, allowedMetaFields: sent } });
+    });
     uppy.on('restriction-failed', (file, error) => {
       if (file) add(file, { state: 'error', error: error.message });
     });
@@ -114,6 +123,12 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
       if (file) update(file.id, { state: 'error', error: error.message });
     });
     uppy.on('file-removed', (file) => setRows((all) => all.filter((row) => row.id !== file.id || row.state !== 'uploading')));
+    // Finished files leave the dashboard (the list below keeps them), so it is ready for the next ones and a
+    // refused file is not sent again with them.
+    uppy.on('complete', (result) => {
+      const finished = [...(result.successful ?? []), ...(result.failed ?? [])].map((file) => file.id);
+      uppy.removeFiles(finished.filter((id) => uppy.getFile(id) !== undefined));
+    });
 
     // Paste anywhere on the page; pastes inside the dashboard are its own.
     const onPaste = (event: ClipboardEvent) => {

@@ -1,41 +1,34 @@
-// The admin dashboard: uploads and failures per day, processing times per step, storage used, health and users.
+// The admin dashboard: uploads, failures, bytes and time per day, processing times per step, storage used, health, queue and users.
 import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
-import { fillDays, StepTimes, UploadsChart } from '../components/chart';
+import { Hidden, Table } from '../components/table';
+import { DayChart, DayTable, fillDays, StepTimes, type Series } from '../components/chart';
 import { formatBytes, formatDate, formatMs } from '../format';
 import { Link } from '../router';
-import type { ImagePage, ImageStatus, Readiness, Stats } from '../types';
+import type { Readiness, Stats } from '../types';
 import { useUsers } from './gallery';
 
-/** The list API has no totals, so the dashboard adds them up page by page, up to this many images. */
-const STORAGE_SCAN_LIMIT = 10_000;
+const UPLOADS: Series[] = [
+  { name: 'succeeded', tone: 'accent', value: (d) => d.total - d.failed },
+  { name: 'failed', tone: 'danger', value: (d) => d.failed },
+];
+const BYTES: Series[] = [{ name: 'bytes', tone: 'ok', value: (d) => d.bytes }];
+const TIME: Series[] = [{ name: 'average time', tone: 'warn', value: (d) => d.average_processing_ms ?? 0 }];
+const count = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+const QUEUE_LABELS: Record<string, string> = { pending: 'Waiting', running: 'Running', failed: 'Failed for good', done: 'Done' };
 
-interface Storage {
-  images: number;
-  bytes: number;
-  byStatus: Record<ImageStatus, number>;
-  complete: boolean;
-}
-
-async function scanStorage(): Promise<Storage> {
-  const result: Storage = { images: 0, bytes: 0, byStatus: { ready: 0, processing: 0, failed: 0 }, complete: true };
-  let cursor: string | null = null;
-  do {
-    const query: URLSearchParams = new URLSearchParams({ limit: '100' });
-    if (cursor) query.set('cursor', cursor);
-    const page: ImagePage = await api<ImagePage>(`/api/v1/images?${query}`);
-    for (const image of page.items) {
-      result.images += 1;
-      result.bytes += image.bytes;
-      result.byStatus[image.status] += 1;
-    }
-    cursor = page.next_cursor;
-    if (cursor && result.images >= STORAGE_SCAN_LIMIT) {
-      result.complete = false;
-      break;
-    }
-  } while (cursor);
-  return result;
+function DayCharts({ stats, days }: { stats: Stats; days: number }) {
+  const data = fillDays(stats.per_day, days);
+  return (
+    <>
+      <DayChart id="uploads" title="Uploads per day" data={data} series={UPLOADS} format={count} />
+      <div class="chart-pair">
+        <DayChart id="bytes" title="Bytes uploaded per day" data={data} series={BYTES} format={formatBytes} />
+        <DayChart id="time" title="Average time to check and store" data={data} series={TIME} format={formatMs} />
+      </div>
+      <DayTable data={data} formatBytes={formatBytes} />
+    </>
+  );
 }
 
 function Card({ label, value, note }: { label: string; value: string; note?: string }) {
@@ -51,7 +44,6 @@ function Card({ label, value, note }: { label: string; value: string; note?: str
 export function AdminPage() {
   const [days, setDays] = useState(30);
   const [stats, setStats] = useState<Stats | null>(null);
-  const [storage, setStorage] = useState<Storage | null>(null);
   const [ready, setReady] = useState<Readiness | null>(null);
   const [error, setError] = useState<string | null>(null);
   const users = useUsers(true);
@@ -62,9 +54,6 @@ export function AdminPage() {
       .catch((err: unknown) => setError(messageOf(err)));
   }, [days]);
   useEffect(() => {
-    scanStorage()
-      .then(setStorage)
-      .catch((err: unknown) => setError(messageOf(err)));
     // /readyz answers 503 with the same body when a check fails; read it either way.
     fetch('/readyz', { headers: { accept: 'application/json' } })
       .then(async (res) => setReady((await res.json()) as Readiness))
@@ -90,15 +79,15 @@ export function AdminPage() {
           <Card label="Average check and store" value={formatMs(stats?.average_processing_ms)} />
           <Card
             label="Storage used"
-            value={storage ? `${storage.complete ? '' : '≥ '}${formatBytes(storage.bytes)}` : '…'}
-            note={storage ? `${storage.images} images${storage.complete ? '' : ' counted'}` : undefined}
+            value={stats ? formatBytes(stats.storage.stored_bytes) : '…'}
+            note={stats ? `${stats.storage.images} images, ${stats.storage.blobs} distinct originals` : undefined}
           />
         </div>
       </section>
 
       <section aria-labelledby="chart-title" class="card">
         <div class="section-head">
-          <h2 id="chart-title">Uploads per day</h2>
+          <h2 id="chart-title">Over time</h2>
           <label class="inline">
             Period
             <select value={days} onChange={(e) => setDays(Number(e.currentTarget.value))}>
@@ -108,13 +97,13 @@ export function AdminPage() {
             </select>
           </label>
         </div>
-        {stats ? <UploadsChart data={fillDays(stats.per_day, days)} /> : <p class="muted">Loading…</p>}
+        {stats ? <DayCharts stats={stats} days={days} /> : <p class="muted">Loading…</p>}
       </section>
 
       <div class="two-col">
         <section aria-labelledby="steps-title" class="card">
           <h2 id="steps-title">Processing time per step</h2>
-          {stats ? <StepTimes steps={stats.processing ?? {}} /> : <p class="muted">Loading…</p>}
+          {stats ? <StepTimes steps={stats.processing} /> : <p class="muted">Loading…</p>}
         </section>
         <section aria-labelledby="queue-title" class="card">
           <h2 id="queue-title">Health and queue</h2>
@@ -129,20 +118,13 @@ export function AdminPage() {
                   </dd>
                 </div>
               ))}
-            {storage && (
-              <>
-                <div>
-                  <dt>Waiting for processing</dt>
-                  <dd>{storage.byStatus.processing}</dd>
+            {stats &&
+              Object.entries(stats.queue).map(([state, n]) => (
+                <div key={state} data-queue={state}>
+                  <dt>Jobs: {QUEUE_LABELS[state] ?? state}</dt>
+                  <dd>{state === 'failed' && n > 0 ? <Link href="/app/gallery?status=failed">{n}</Link> : n}</dd>
                 </div>
-                <div>
-                  <dt>Failed processing</dt>
-                  <dd>
-                    {storage.byStatus.failed > 0 ? <Link href="/app/gallery?status=failed">{storage.byStatus.failed}</Link> : 0}
-                  </dd>
-                </div>
-              </>
-            )}
+              ))}
           </dl>
         </section>
       </div>
@@ -152,36 +134,21 @@ export function AdminPage() {
         {users.length === 0 ? (
           <p class="muted">No user accounts yet.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">User</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Joined</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Images</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.map((u) => (
-                  <tr key={u.id}>
-                    <th scope="row">{u.username}</th>
-                    <td>{u.email}</td>
-                    <td>{u.role}</td>
-                    <td>{formatDate(u.created_at)}</td>
-                    <td>
-                      <Link href={`/app/gallery?owner=${encodeURIComponent(u.id)}`} aria-label={`Images of ${u.username}`}>
-                        Images
-                      </Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['User', 'Email', 'Role', 'Joined', <Hidden key="images">Images</Hidden>]}>
+            {users.map((u) => (
+              <tr key={u.id}>
+                <th scope="row">{u.username}</th>
+                <td>{u.email}</td>
+                <td>{u.role}</td>
+                <td>{formatDate(u.created_at)}</td>
+                <td>
+                  <Link href={`/app/gallery?owner=${encodeURIComponent(u.id)}`} aria-label={`Images of ${u.username}`}>
+                    Images
+                  </Link>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
     </div>

@@ -23,8 +23,23 @@ const humanKey = (key: string): string =>
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .replace(/^./, (c) => c.toUpperCase());
 
-function ExifValue({ value }: { value: unknown }): ComponentChildren {
+/** Labels and units for the fields of the server's EXIF summary (src/core/exif.ts); others are shown as they come. */
+const EXIF_FIELDS: Record<string, [string, (v: number) => string]> = {
+  exposure_time: ['Exposure', (v) => (v < 1 ? `1/${Math.round(1 / v)} s` : `${v} s`)],
+  f_number: ['Aperture', (v) => `f/${v}`],
+  iso: ['ISO', (v) => String(v)],
+  focal_length: ['Focal length', (v) => `${v} mm`],
+  focal_length_35mm: ['Focal length (35 mm equivalent)', (v) => `${v} mm`],
+  width: ['Width (camera)', (v) => `${v} px`],
+  height: ['Height (camera)', (v) => `${v} px`],
+};
+const exifLabel = (key: string): string => EXIF_FIELDS[key]?.[0] ?? (key === 'gps' ? 'Location' : key === 'taken_at' ? 'Taken' : humanKey(key));
+
+function ExifValue({ name, value }: { name?: string; value: unknown }): ComponentChildren {
   if (value === null || value === undefined) return <span class="muted">—</span>;
+  const unit = name === undefined ? undefined : EXIF_FIELDS[name];
+  if (unit && typeof value === 'number') return unit[1](value);
+  if (name === 'taken_at' && typeof value === 'string') return value.replace('T', ' ');
   if (Array.isArray(value)) return value.map((v) => String(v)).join(', ');
   if (typeof value === 'object') return <ExifList data={value as Record<string, unknown>} />;
   return String(value);
@@ -37,9 +52,9 @@ function ExifList({ data }: { data: Record<string, unknown> }) {
     <dl class="facts exif">
       {entries.map(([k, v]) => (
         <div key={k}>
-          <dt>{humanKey(k)}</dt>
+          <dt>{exifLabel(k)}</dt>
           <dd>
-            <ExifValue value={v} />
+            <ExifValue name={k} value={v} />
           </dd>
         </div>
       ))}
@@ -122,7 +137,7 @@ function ImageDetail({ image, onChange }: { image: Image; onChange: (image: Imag
                       {image.visibility === 'public' && (
                         <>
                           {' '}
-                          · <a href={image.variants[v]}>open</a> · <CopyButton label="Copy URL" text={image.variants[v] ?? ''} of={`${v} variant`} />
+                          · <a href={image.variants[v]}>open</a> · <CopyButton label="Copy URL" text={image.variants[v] ?? ''} what={`the URL of the ${v} variant`} />
                         </>
                       )}
                     </span>
@@ -270,7 +285,7 @@ function ShareForm({ image }: { image: Image }) {
           <label for="share-url">Anyone with this link can see the image until {formatDate(link.expires_at)}</label>
           <div class="inline">
             <input id="share-url" readOnly value={link.url} onFocus={(e) => e.currentTarget.select()} />
-            <CopyButton label="Copy" text={link.url} of="share link" />
+            <CopyButton label="Copy" text={link.url} what="the share link" />
           </div>
         </div>
       )}

@@ -1,5 +1,5 @@
-// The gallery: the user's images (an admin's: everyone's) as thumbnails, filtered by key, status and owner,
-// searched by name and description among the loaded ones, paged with the API's cursor.
+// The gallery: the user's images (an admin's: everyone's) as thumbnails, searched by name, key or description,
+// filtered by key, status and owner, loaded page by page with the API's cursor as the end of the grid comes into view.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { Picture } from '../components/picture';
@@ -8,6 +8,8 @@ import { Link, navigate, type Location } from '../router';
 import type { Image, ImagePage, User } from '../types';
 
 const PAGE_SIZE = 30;
+/** How long typing pauses before the search is sent. */
+const SEARCH_DELAY_MS = 250;
 
 export function useUsers(enabled: boolean): User[] {
   const [users, setUsers] = useState<User[]>([]);
@@ -20,16 +22,12 @@ export function useUsers(enabled: boolean): User[] {
   return users;
 }
 
-const matches = (image: Image, words: string[]): boolean => {
-  const text = [image.original_name, image.filename, image.description, image.caption, image.key].join(' ').toLowerCase();
-  return words.every((w) => text.includes(w));
-};
-
 export function GalleryPage({ location, admin }: { location: Location; admin: boolean }) {
   const key = location.query.get('key') ?? '';
   const status = location.query.get('status') ?? '';
   const owner = location.query.get('owner') ?? '';
-  const [search, setSearch] = useState(location.query.get('q') ?? '');
+  const q = location.query.get('q') ?? '';
+  const [search, setSearch] = useState(q);
   const [keyDraft, setKeyDraft] = useState(key);
   const [items, setItems] = useState<Image[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -48,6 +46,7 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
     if (key) query.set('key', key);
     if (status) query.set('status', status);
     if (owner) query.set('owner', owner);
+    if (q) query.set('q', q);
     try {
       const page = await api<ImagePage>(`/api/v1/images?${query}`);
       if (mine !== generation.current) return;
@@ -62,10 +61,18 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
 
   useEffect(() => {
     setKeyDraft(key);
+    setSearch((typed) => (typed.trim() === q ? typed : q));
     setItems([]);
     setCursor(null);
     void fetchPage(null, true);
-  }, [key, status, owner]);
+  }, [key, status, owner, q]);
+
+  // The search box drives ?q= once typing pauses; the address then keeps the search for reloads and links.
+  useEffect(() => {
+    if (search.trim() === q) return undefined;
+    const timer = window.setTimeout(() => setFilter('q', search.trim(), { replace: true }), SEARCH_DELAY_MS);
+    return () => window.clearTimeout(timer);
+  }, [search, q]);
 
   // Infinite scroll: the next page loads when the end of the grid comes into view; the button does the same by hand.
   useEffect(() => {
@@ -78,16 +85,13 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
     return () => observer.disconnect();
   }, [cursor, loading]);
 
-  const setFilter = (name: string, value: string) => {
-    const query = new URLSearchParams(location.query);
+  function setFilter(name: string, value: string, options: { replace?: boolean } = {}) {
+    const query = new URLSearchParams(window.location.search);
     if (value) query.set(name, value);
     else query.delete(name);
     const qs = query.toString();
-    navigate(`/app/gallery${qs ? `?${qs}` : ''}`);
-  };
-
-  const words = search.trim().toLowerCase().split(/\s+/).filter(Boolean);
-  const shown = useMemo(() => (words.length ? items.filter((i) => matches(i, words)) : items), [items, search]);
+    navigate(`/app/gallery${qs ? `?${qs}` : ''}`, options);
+  }
   const ownerName = useMemo(() => new Map(users.map((u) => [u.id, u.username])), [users]);
 
   return (
@@ -103,8 +107,21 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
         }}
       >
         <div>
-          <label for="filter-search">Search loaded images</label>
-          <input id="filter-search" type="search" placeholder="name, description…" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+          <label for="filter-search">Search</label>
+          <input
+            id="filter-search"
+            type="search"
+            placeholder="name, key or description"
+            value={search}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              // Enter searches at once instead of applying the key filter.
+              if (e.key === 'Enter') {
+                e.preventDefault();
+                setFilter('q', search.trim(), { replace: true });
+              }
+            }}
+          />
         </div>
         <div>
           <label for="filter-key">Key</label>
@@ -145,15 +162,21 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
       <p class="muted" role="status">
         {loading && items.length === 0
           ? 'Loading…'
-          : `${shown.length} image${shown.length === 1 ? '' : 's'}${words.length ? ` match among ${items.length} loaded` : ''}${cursor ? ', more below' : ''}`}
+          : `${items.length}${cursor ? '+' : ''} image${items.length === 1 ? '' : 's'}${q ? ` matching “${q}”` : ''}${cursor ? ', more load as you scroll' : ''}`}
       </p>
       {!loading && items.length === 0 && !error && (
         <p class="empty">
-          No images here yet. <Link href="/app/upload">Upload some</Link>.
+          {q || key || status || owner ? (
+            'No image matches.'
+          ) : (
+            <>
+              No images here yet. <Link href="/app/upload">Upload some</Link>.
+            </>
+          )}
         </p>
       )}
       <ul class="grid" aria-label="Images">
-        {shown.map((image) => (
+        {items.map((image) => (
           <li key={image.id} class="tile" data-id={image.id}>
             <Link href={`/app/images/${encodeURIComponent(image.id)}`} class="tile-link">
               <Picture image={image} variant="small" alt="" cover />

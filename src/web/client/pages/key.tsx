@@ -1,5 +1,5 @@
 // The page of one key (/k/product/42/main): upload into it, see its latest image and its history.
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { CopyButtons } from '../components/copy';
 import { Picture } from '../components/picture';
@@ -8,6 +8,8 @@ import { formatBytes, formatDate, imageName } from '../format';
 import { Link } from '../router';
 import type { Image, ImagePage, Visibility } from '../types';
 import { VisibilityField } from './upload';
+
+const PROCESSING_POLL_MS = 1000;
 
 interface KeyPageProps {
   imageKey: string;
@@ -21,12 +23,16 @@ export function KeyPage({ imageKey, token, signedIn }: KeyPageProps) {
   const [history, setHistory] = useState<Image[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
+  const refresh = useRef<number>();
   const load = useCallback(async () => {
     if (!signedIn) return;
+    window.clearTimeout(refresh.current);
     try {
       const page = await api<ImagePage>(`/api/v1/images?${new URLSearchParams({ key: imageKey, limit: '50' })}`);
       setHistory(page.items);
       setError(null);
+      // Thumbnails and placeholders arrive when processing is done: look again until it is.
+      if (page.items.some((image) => image.status === 'processing')) refresh.current = window.setTimeout(() => void load(), PROCESSING_POLL_MS);
     } catch (err) {
       setError(messageOf(err));
     }
@@ -35,6 +41,7 @@ export function KeyPage({ imageKey, token, signedIn }: KeyPageProps) {
   useEffect(() => {
     setHistory(null);
     void load();
+    return () => window.clearTimeout(refresh.current);
   }, [load]);
 
   const [latest, ...older] = history ?? [];

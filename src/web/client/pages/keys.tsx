@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { CopyButton } from '../components/copy';
+import { Hidden, Table } from '../components/table';
 import { formatDate } from '../format';
 import type { ApiKey, Scope } from '../types';
 
@@ -49,7 +50,7 @@ export function KeysPage({ admin }: { admin: boolean }) {
               New API key
             </label>
             <input id="new-key" readOnly value={created.key} onFocus={(e) => e.currentTarget.select()} />
-            <CopyButton label="Copy" text={created.key} of="the new API key" />
+            <CopyButton label="Copy" text={created.key} what="the new API key" />
             <button type="button" onClick={() => setCreated(null)}>
               Done
             </button>
@@ -68,27 +69,11 @@ export function KeysPage({ admin }: { admin: boolean }) {
         ) : keys.length === 0 ? (
           <p class="muted">No keys yet.</p>
         ) : (
-          <div class="table-wrap">
-            <table class="keys">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.map((k) => (
-                  <KeyRow key={k.id} apiKey={k} onRevoked={() => void load()} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table class="keys" columns={['Name', 'Key', 'Scopes', 'Created', 'Last used', <Hidden key="actions">Actions</Hidden>]}>
+            {keys.map((k) => (
+              <KeyRow key={k.id} apiKey={k} onRevoked={() => void load()} />
+            ))}
+          </Table>
         )}
       </section>
     </div>
