@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// imgd on the command line: serve, worker, migrate, gc, user, token.
+// imgd on the command line: serve, worker, migrate, gc, migrate-storage, export, import, user, token.
 import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { createApp, createCore, type App, type Core } from './app.js';
@@ -11,6 +11,7 @@ import { createLogger } from './logging.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { exportCommand, importCommand } from './ops/archive-command.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
 
 function configOrExit(): Config {
@@ -232,6 +233,15 @@ program
   .option('--concurrency <n>', 'blobs copied at once', '4')
   .option('--verify-existing', 'hash originals already in the target instead of trusting their size')
   .action((flags: MigrateStorageFlags) => migrateStorageCommand(configOrExit(), flags));
+
+program
+  .command('export <file>')
+  .description('write the whole deployment (every table and blob) to one tar archive; - for standard output')
+  .action((file: string) => exportCommand(configOrExit(), file));
+program
+  .command('import <file>')
+  .description('load an `imgd export` archive into this (empty) deployment, all or nothing; - for standard input')
+  .action((file: string) => importCommand(configOrExit(), file));
 
 const user = program.command('user').description('manage users');
 user

@@ -40,7 +40,7 @@ export interface MigrationOptions {
 }
 
 /** Passes bytes through, and fails at the end (before the target can publish them) if size or hash are not what was expected. */
-function verifier(key: string, expectedSize: number, expectedSha: string | undefined): Transform {
+export function verifier(key: string, expectedSize: number, expectedSha: string | undefined): Transform {
   const hash = createHash('sha256');
   let size = 0;
   return new Transform({
@@ -58,7 +58,8 @@ function verifier(key: string, expectedSize: number, expectedSha: string | undef
   });
 }
 
-async function verifiedRead(store: BlobStore, blob: BlobInfo): Promise<Readable> {
+/** The bytes of a blob, failing at the end on a size or (originals) hash mismatch. */
+export async function verifiedRead(store: BlobStore, blob: BlobInfo): Promise<Readable> {
   const source = await store.get(blob.key);
   return pipeline(source, verifier(blob.key, blob.size, shaFromOriginalKey(blob.key)), () => undefined);
 }

@@ -1,0 +1,71 @@
+// `imgd export <file>` and `imgd import <file>` on the command line ('-' for standard output / input).
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { openStore } from '../app.js';
+import type { Config } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { appliedMigrations } from '../db/dump.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { ArchiveError } from './archive-format.js';
+import { exportDeployment } from './export.js';
+import { importDeployment } from './import.js';
+import { IntegrityError } from './migrate-storage.js';
+import { describeStorage } from './storage-command.js';
+
+const MiB = 1024 * 1024;
+
+async function openDeployment(config: Config) {
+  const db = openDatabase(config.database);
+  await migrateToLatest(db);
+  const stagingDir = path.join(config.dataDir, 'tmp');
+  await mkdir(stagingDir, { recursive: true });
+  return { db, store: openStore(config.storage).store, stagingDir };
+}
+
+const summarize = (rows: Readonly<Record<string, number>>): string =>
+  Object.entries(rows)
+    .filter(([, n]) => n > 0)
+    .map(([table, n]) => `${n} ${table}`)
+    .join(', ') || 'no rows';
+
+function fail(command: string, err: unknown, suffix = ''): never {
+  const expected = err instanceof ArchiveError || err instanceof IntegrityError || (err as NodeJS.ErrnoException).code === 'ENOENT';
+  process.stderr.write(`imgd ${command}: ${(err as Error).message}${suffix}\n`);
+  if (!expected) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+  process.exit(1);
+}
+
+export async function exportCommand(config: Config, file: string): Promise<void> {
+  const toStdout = file === '-';
+  const say = (line: string): boolean => (toStdout ? process.stderr : process.stdout).write(line);
+  const partial = `${file}.partial`;
+  const { db, store, stagingDir } = await openDeployment(config);
+  try {
+    const out: Writable = toStdout ? process.stdout : createWriteStream(partial);
+    say(`exporting ${config.database.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} metadata and blobs from ${describeStorage(config.storage)}\n`);
+    const report = await exportDeployment({ db, store, database: config.database.kind }, out, stagingDir, say);
+    // Only a finished archive gets the name asked for: a cut one never passes for whole.
+    if (!toStdout) await rename(partial, file);
+    say(`exported ${summarize(report.rows)}; ${report.originals} original(s) and ${report.variants} variant(s), ${(report.bytes / MiB).toFixed(1)} MiB of blobs${toStdout ? '' : ` to ${file}`}\n`);
+  } catch (err) {
+    if (!toStdout) await rm(partial, { force: true });
+    fail('export', err, '; no archive was written');
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function importCommand(config: Config, file: string): Promise<void> {
+  const { db, store, stagingDir } = await openDeployment(config);
+  try {
+    const input: Readable = file === '-' ? process.stdin : createReadStream(file);
+    const report = await importDeployment({ db, store, migrations: await appliedMigrations(db) }, input, stagingDir);
+    process.stdout.write(`imported ${summarize(report.rows)} and ${report.blobs} blob(s) into ${describeStorage(config.storage)}\n`);
+  } catch (err) {
+    fail('import', err, '; nothing was imported');
+  } finally {
+    await db.destroy();
+  }
+}

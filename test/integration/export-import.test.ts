@@ -1,0 +1,186 @@
+// `imgd export` / `imgd import`: a whole deployment moved as one archive, SQLite to SQLite and SQLite to PostgreSQL; damaged archives refused whole.
+import assert from 'node:assert/strict';
+import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { bearer, createKey, login, signUp } from '../helpers/accounts.js';
+import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
+import { imgd } from '../helpers/cli.js';
+import { postgresDatabase, postgresMissing } from '../helpers/live-services.js';
+
+const PHOTOS = ['jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'tiff/Arbitro.tiff'].map(fixture);
+const OPEN = { REGISTRATION: 'open', RATE_LIMIT_LOGIN: '0', RATE_LIMIT_REGISTER: '0', RATE_LIMIT_UPLOAD: '0' };
+
+interface ImageView {
+  id: string;
+  filename: string;
+  url: string;
+  sha256: string;
+  variants: Record<string, string>;
+}
+
+/** An embedded deployment (SQLite in the data dir, blobs on its disk), whatever test profile runs. */
+const embedded = (dir: string): Record<string, string> => ({ DATA_DIR: dir, DATABASE_URL: path.join(dir, 'imgd.sqlite'), STORAGE: 'fs' });
+
+async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => e.name);
+}
+
+describe('imgd export and import', () => {
+  const dirs: string[] = [];
+  let source: string;
+  let archive: string;
+  let images: ImageView[];
+  let apiKey: string;
+  /** URL path -> bytes the source served. */
+  const served = new Map<string, Buffer>();
+
+  const newDir = async (): Promise<string> => {
+    const dir = await makeDataDir();
+    dirs.push(dir);
+    return dir;
+  };
+
+  const pathOf = (url: string): string => new URL(url).pathname;
+
+  before(async () => {
+    source = await newDir();
+    const t = await startApp({ ...OPEN, ...embedded(source) }, source);
+    const alice = await signUp(t, 'alice');
+    await signUp(t, 'bob');
+    apiKey = (await createKey(t, alice.auth, ['read', 'upload'], 'laptop')).key;
+    images = [];
+    for (const [i, photo] of PHOTOS.entries()) {
+      const res = await t.upload([photo], {}, i === 0 ? bearer(apiKey) : t.auth);
+      assert.equal(res.status, 201, await res.clone().text());
+      images.push((await res.json()) as ImageView);
+    }
+    await t.stored();
+    for (const image of images) {
+      for (const url of [image.url, image.variants.small!]) {
+        const res = await fetch(url);
+        assert.equal(res.status, 200);
+        served.set(pathOf(url), Buffer.from(await res.arrayBuffer()));
+      }
+    }
+    await t.close();
+    archive = path.join(await newDir(), 'deployment.tar');
+    const run = await imgd(['export', archive], embedded(source));
+    assert.equal(run.code, 0, run.stderr);
+    for (const part of [/^exported .*\b3 images\b/m, /\b2 users\b/, /; 3 original\(s\) and \d+ variant\(s\)/]) assert.match(run.stdout, part);
+  });
+  after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  /** The imported deployment serves the same images under the same ids, and its users and keys still work. */
+  async function assertSameDeployment(t: TestApp): Promise<void> {
+    const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: t.auth })).json()) as { items: ImageView[] };
+    assert.deepEqual(list.items.map((i) => i.id).sort(), images.map((i) => i.id).sort(), 'same ids');
+    for (const [urlPath, bytes] of served) {
+      const res = await fetch(`${t.url}${urlPath}`);
+      assert.equal(res.status, 200, urlPath);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes), `${urlPath} is byte-identical`);
+    }
+    await login(t, 'alice');
+    await login(t, 'bob');
+    const me = await fetch(`${t.url}/api/v1/auth/me`, { headers: bearer(apiKey) });
+    assert.equal(me.status, 200);
+    const who = (await me.json()) as { username: string; credential: string };
+    assert.deepEqual([who.username, who.credential], ['alice', 'api_key']);
+  }
+
+  it('moves everything into a fresh data dir: same ids, same bytes, users sign in, keys work', async () => {
+    const target = await newDir();
+    const run = await imgd(['import', archive], embedded(target));
+    assert.equal(run.code, 0, run.stderr);
+    for (const part of [/\b3 images\b/, /\b2 users\b/, /\b1 api_keys\b/, /and \d+ blob\(s\)/]) assert.match(run.stdout, part);
+    const t = await startApp({ ...OPEN, ...embedded(target) }, target);
+    try {
+      await assertSameDeployment(t);
+    } finally {
+      await t.close();
+    }
+
+    // A second import into the same, now full, deployment is refused and changes nothing.
+    const again = await imgd(['import', archive], embedded(target));
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /not empty \(.*3 images.*\).*nothing was imported/);
+  });
+
+  it('moves everything from SQLite into PostgreSQL', async (context) => {
+    const missing = await postgresMissing();
+    if (missing) return context.skip(missing);
+    const database = await postgresDatabase('import');
+    try {
+      const target = await newDir();
+      const settings = { ...embedded(target), DATABASE_URL: database.url };
+      const run = await imgd(['import', archive], settings);
+      assert.equal(run.code, 0, run.stderr);
+      const t = await startApp({ ...OPEN, ...settings }, target);
+      try {
+        await assertSameDeployment(t);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  /** Imports a damaged archive into a fresh deployment: refused, with no row and no blob left behind. */
+  async function assertRefused(damaged: string, message: RegExp): Promise<void> {
+    const target = await newDir();
+    const run = await imgd(['import', damaged], embedded(target));
+    assert.equal(run.code, 1, run.stdout);
+    assert.match(run.stderr, message);
+    assert.match(run.stderr, /nothing was imported/);
+    assert.deepEqual(await files(path.join(target, 'blobs', 'originals')), [], 'no original left behind');
+    assert.deepEqual(await files(path.join(target, 'blobs', 'variants')), [], 'no variant left behind');
+    const users = await imgd(['user', 'list'], embedded(target));
+    assert.equal(users.code, 0, users.stderr);
+    assert.equal(users.stdout.trim(), '', 'no user row');
+  }
+
+  it('refuses an archive cut short, keeping nothing', async () => {
+    const cut = path.join(path.dirname(archive), 'cut.tar');
+    await writeFile(cut, await readFile(archive));
+    const size = (await readFile(cut)).length;
+    await truncate(cut, Math.floor(size * 0.8));
+    await assertRefused(cut, /cut short|damaged/);
+  });
+
+  it('refuses an archive whose original bytes were altered, keeping nothing', async () => {
+    const bytes = await readFile(archive);
+    const original = await readFile(PHOTOS[2]!);
+    const at = bytes.indexOf(original.subarray(4096, 4160));
+    assert.ok(at > 0, 'the original is in the archive');
+    bytes[at + 10]! ^= 0xff;
+    const altered = path.join(path.dirname(archive), 'altered.tar');
+    await writeFile(altered, bytes);
+    await assertRefused(altered, /content hashes to [0-9a-f]{64}, not to its name/);
+  });
+
+  it('refuses a file that is no imgd archive, and a missing file', async () => {
+    const text = path.join(path.dirname(archive), 'notes.txt');
+    await writeFile(text, 'these are notes, not an archive\n'.repeat(100));
+    await assertRefused(text, /not an imgd export archive|damaged/);
+    const missing = await imgd(['import', path.join(path.dirname(archive), 'nope.tar')], embedded(await newDir()));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /ENOENT|no such file/);
+  });
+
+  it('leaves no archive behind when the export cannot finish', async () => {
+    const original = path.join(source, 'blobs', 'originals', images[1]!.sha256.slice(0, 2), images[1]!.sha256.slice(2, 4), images[1]!.sha256);
+    const kept = await readFile(original);
+    await rm(original);
+    try {
+      const out = path.join(path.dirname(archive), 'broken.tar');
+      const run = await imgd(['export', out], embedded(source));
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stderr, new RegExp(`No blob originals/.*${images[1]!.sha256}.*no archive was written`));
+      assert.deepEqual((await readdir(path.dirname(out))).filter((f) => f.startsWith('broken')), []);
+    } finally {
+      await writeFile(original, kept);
+    }
+  });
+});
