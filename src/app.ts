@@ -30,6 +30,7 @@ import { readExif } from './core/exif.js';
 import { CAPTION_JOB, createProcessing, PROCESS_JOB, type Processing, type StepStats } from './core/processing.js';
 import { createVariants, type Variants } from './core/variants.js';
 import { heicPipeline, stopHeicDecoder } from './core/heic-decoder.js';
+import { stopSvgSanitizer } from './core/svg-thread.js';
 import { createProcessingRuns } from './db/processing-runs.js';
 import type { JobQueue } from './jobs/queue.js';
 import { createLogger } from './logging.js';
@@ -202,6 +203,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     async close() {
       await queue.stop();
       await stopHeicDecoder();
+      await stopSvgSanitizer();
       await db.destroy();
     },
   };

@@ -22,6 +22,7 @@ const STATUS = {
   image_too_large: 422,
   too_many_frames: 422,
   svg_entities: 422,
+  svg_too_complex: 422,
   request_timeout: 408,
   rate_limited: 429,
   internal: 500,

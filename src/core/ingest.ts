@@ -15,7 +15,7 @@ import { FORMATS, SNIFF_BYTES, declaredSize, detectFormat } from './formats.js';
 import { newId } from './ids.js';
 import { collisionName, slugStem, storedName } from './naming.js';
 import { removeLocation } from './location.js';
-import { SVG_MAX_BYTES, sanitizeSvgFile } from './svg.js';
+import { SVG_MAX_BYTES, sanitizeSvgFile } from './svg-thread.js';
 import { checkDeclaredSize, probeImage, type ProbeLimits } from './probe.js';
 import type { ImageRecord } from './types.js';
 

@@ -1,20 +1,17 @@
 // SVG at ingest: strict XML parse, entity DOCTYPEs and non-SVG roots refused, active content and external references removed.
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import createDOMPurify, { type DOMPurify, type WindowLike } from 'dompurify';
 import { JSDOM } from 'jsdom';
-import { fsyncPath } from '../store/fsync.js';
+import { SaxesParser } from 'saxes';
 import { ImgdError } from './errors.js';
 import { cleanStylesheet, isSafeReference, isSafeValue } from './svg-css.js';
 
 export const SVG_NAMESPACE = 'http://www.w3.org/2000/svg';
 const PARSER_ERROR_NAMESPACE = 'http://www.mozilla.org/newlayout/xml/parsererror.xml';
 
-/**
- * Sanitizing builds a DOM in memory (a few times the file's size) on the main thread,
- * so SVGs get a smaller size limit than raster images.
- */
-export const SVG_MAX_BYTES = 2 * 1024 * 1024;
+/** The server-side DOM costs about 0.1 ms an element: bounded so one file cannot keep a core busy for long. */
+export const SVG_MAX_ELEMENTS = 10_000;
+/** Real drawings nest a few dozen levels; thousands only serve to exhaust recursive code. */
+export const SVG_MAX_DEPTH = 128;
 
 /** The few DOM shapes used here (the server is compiled without the DOM lib). */
 interface XmlElement {
@@ -53,18 +50,49 @@ function instance(): { purify: DOMPurify; window: DomWindow } {
   return purifier;
 }
 
+/** A broken SVG is a corrupt image; other text that merely started like XML (an HTML page) is no image at all. */
+const malformed = (text: string, why: string): ImgdError =>
+  new ImgdError(/<svg[\s>/]/.test(text) ? 'corrupt_image' : 'unsupported_format', `The file is not a well-formed SVG document: ${why.slice(0, 200)}.`);
+
+/**
+ * A streaming pass before any DOM is built: entity declarations, size and depth are refused here, cheaply.
+ * This parser never expands entities; the DOM parser after it would (billion laughs), and SVG has no need of them.
+ */
+function checkStructure(text: string): void {
+  const sax = new SaxesParser({ position: false });
+  let depth = 0;
+  let elements = 0;
+  sax.on('doctype', (doctype) => {
+    if (/<!ENTITY/i.test(doctype)) {
+      throw new ImgdError('svg_entities', 'The SVG declares XML entities in its DOCTYPE; such files are refused (entity expansion attacks).');
+    }
+  });
+  sax.on('opentagstart', () => {
+    elements += 1;
+    depth += 1;
+    if (elements > SVG_MAX_ELEMENTS || depth > SVG_MAX_DEPTH) {
+      throw new ImgdError('svg_too_complex', `The SVG has more than ${SVG_MAX_ELEMENTS} elements or nests them deeper than ${SVG_MAX_DEPTH} levels.`, {
+        elements: SVG_MAX_ELEMENTS,
+        depth: SVG_MAX_DEPTH,
+      });
+    }
+  });
+  sax.on('closetag', () => {
+    depth -= 1;
+  });
+  try {
+    sax.write(text).close();
+  } catch (err) {
+    if (err instanceof ImgdError) throw err;
+    throw malformed(text, (err as Error).message);
+  }
+}
+
 /** Parses an SVG document; refuses what is not one, or declares entities, with a stable code. */
 function parse(text: string, window: DomWindow): XmlElement {
-  // Entities are refused before parsing: the parser would expand them (billion laughs), and SVG has no need of them.
-  if (/<!ENTITY/i.test(text)) {
-    throw new ImgdError('svg_entities', 'The SVG declares XML entities in its DOCTYPE; such files are refused (entity expansion attacks).');
-  }
+  checkStructure(text);
   const root = new window.DOMParser().parseFromString(text, 'image/svg+xml').documentElement;
-  if (root.namespaceURI === PARSER_ERROR_NAMESPACE) {
-    // A broken SVG is a corrupt image; other text that merely started like XML (an HTML page) is no image at all.
-    const code = /<svg[\s>]/.test(text) ? 'corrupt_image' : 'unsupported_format';
-    throw new ImgdError(code, `The file is not a well-formed SVG document: ${root.textContent?.trim().slice(0, 200) ?? 'parse error'}.`);
-  }
+  if (root.namespaceURI === PARSER_ERROR_NAMESPACE) throw malformed(text, root.textContent?.trim() ?? 'parse error');
   if (root.localName !== 'svg') {
     throw new ImgdError('unsupported_format', `The XML document is not an SVG image: its root element is <${root.localName}>.`);
   }
@@ -95,17 +123,4 @@ export function sanitizeSvg(input: Buffer | string): string {
     // Pathological documents (nesting deep enough to exhaust the stack) end here rather than as a 500.
     throw new ImgdError('corrupt_image', `The SVG cannot be sanitized: ${(err as Error).message}`);
   }
-}
-
-export interface SanitizedFile {
-  readonly sha256: string;
-  readonly bytes: number;
-}
-
-/** Rewrites a staged SVG with its sanitized form; the stored original (and so its hash) is the sanitized bytes. */
-export async function sanitizeSvgFile(file: string): Promise<SanitizedFile> {
-  const clean = Buffer.from(sanitizeSvg(await readFile(file)), 'utf8');
-  await writeFile(file, clean);
-  await fsyncPath(file);
-  return { sha256: createHash('sha256').update(clean).digest('hex'), bytes: clean.length };
 }

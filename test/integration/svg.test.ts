@@ -199,6 +199,12 @@ describe('SVG', () => {
     await expectRefusal(t, 'cut.svg', Buffer.from(`<svg ${NS} width="10" height="10"><g><circle r="5"/>`), 422, 'corrupt_image');
   });
 
+  it('refuses SVGs too deep or too large to sanitize quickly, storing nothing', async () => {
+    await expectRefusal(t, 'deep.svg', svg(`${'<g>'.repeat(5000)}${'</g>'.repeat(5000)}`), 422, 'svg_too_complex');
+    await expectRefusal(t, 'many.svg', svg('<g/>'.repeat(50_000)), 422, 'svg_too_complex');
+    await expectRefusal(t, 'big.svg', svg(`<!-- ${'x'.repeat(3 * 1024 * 1024)} -->`), 413, 'file_too_large');
+  });
+
   it('refuses an SVG that claims 100000x100000 pixels, storing nothing', async () => {
     await expectRefusal(t, 'huge.svg', svg('<circle r="5"/>', 'width="100000" height="100000"'), 422, 'image_too_large');
     await expectRefusal(t, 'huge-viewbox.svg', svg('<circle r="5"/>', 'viewBox="0 0 100000 100000"'), 422, 'image_too_large');

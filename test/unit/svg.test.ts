@@ -109,6 +109,8 @@ describe('sanitizeSvg', () => {
     assert.equal(refusal(`<svg ${NS}><g></svg>`), 'corrupt_image');
     assert.equal(refusal('<!-- nothing but a comment -->'), 'unsupported_format');
     assert.equal(refusal(wrap('&undefined;')), 'corrupt_image');
+    assert.equal(refusal(wrap('<g>'.repeat(200) + '</g>'.repeat(200))), 'svg_too_complex');
+    assert.equal(refusal(wrap('<g/>'.repeat(10_001))), 'svg_too_complex');
   });
 });
 
