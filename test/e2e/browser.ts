@@ -79,10 +79,12 @@ export class Screenshots {
   async take(page: Page, name: string, options: { fullPage?: boolean; forDocs?: boolean } = {}): Promise<string> {
     this.dir ??= await mkdtemp(path.join(os.tmpdir(), 'imgd-screens-'));
     const file = path.join(this.dir, `${name}.png`);
+    // A full-page shot of a scrolled page would show the sticky header halfway down.
+    if (options.fullPage) await page.evaluate('window.scrollTo(0, 0)');
     const png = await page.screenshot({ path: file, fullPage: options.fullPage ?? false, animations: 'disabled' });
     if (options.forDocs && this.docsDir) {
       await mkdir(this.docsDir, { recursive: true });
-      const small = await sharp(png).png({ palette: true, quality: 90, effort: 10, compressionLevel: 9 }).toBuffer();
+      const small = await sharp(png).png({ palette: true, quality: 80, effort: 10, compressionLevel: 9 }).toBuffer();
       await writeFile(path.join(this.docsDir, `screenshot-${name}.png`), small);
     }
     return file;

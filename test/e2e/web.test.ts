@@ -115,6 +115,7 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
     const refused = page.locator('.result[data-file="notes.jpg"]');
     await page.locator('.result[data-file="notes.jpg"][data-state="error"]').waitFor();
     assert.match(await refused.innerText(), /Not uploaded:.*(not an image|not a supported|unsupported|recogni)/i);
+    await page.waitForFunction(picturesShown, '.result.done');
     await shots.take(page, 'upload', { fullPage: true, forDocs: true });
 
     const stored = await images();
@@ -165,6 +166,15 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
     assert.match(page.url(), /[?&]q=nikon/);
     await page.getByLabel('Search').fill('');
     await count('.grid .tile', 6);
+
+    await page.locator('.tile', { hasText: 'DSCN0010.jpg' }).getByRole('link').click();
+    await heading('DSCN0010.jpg').waitFor();
+    await page.setViewportSize({ width: 1024, height: 760 }); // a smaller photo keeps the PNG under 300 KB
+    await page.waitForFunction(picturesShown, '.detail-media');
+    await shots.take(page, 'detail', { forDocs: true });
+    await page.setViewportSize(WIDE);
+    await page.getByRole('link', { name: '← Gallery' }).click();
+    await count('.grid .tile', 6);
   });
 
   it('shows the details of an image, changes its description and visibility, and shares it privately', async () => {
@@ -192,7 +202,7 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Create share link' }).click();
     const shareUrl = await page.getByLabel(/Anyone with this link/).inputValue();
     assert.match(shareUrl, /\?expires=\d+&sig=/);
-    await shots.take(page, 'detail', { fullPage: true, forDocs: true });
+    await shots.take(page, 'detail-private', { fullPage: true });
 
     // Chromium's own image viewer, not imgd's UI: its console is not watched.
     const stranger = await browser.newContext();
@@ -217,6 +227,23 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
     await heading('Your images').waitFor();
     await count('.grid .tile', 5);
     assert.equal((await images()).some((i) => i.original_name === 'Canon_40D.jpg'), false);
+  });
+
+  it('can be used with the keyboard alone: skip link, navigation, tiles', async () => {
+    await go('/app/gallery');
+    await count('.grid .tile', 5);
+    const focused = () => page.evaluate('document.activeElement?.textContent ?? ""') as Promise<string>;
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Skip to content');
+    const seen: string[] = [];
+    for (let i = 0; i < 40 && !seen.includes('pasted.jpg'); i += 1) {
+      await page.keyboard.press('Tab');
+      seen.push((await focused()).replace(/\d.*$/, '').trim());
+    }
+    for (const stop of ['imgd', 'Upload', 'Gallery', 'API keys', 'Sign out', 'Apply']) assert.ok(seen.includes(stop), `Tab reaches ${stop}: ${seen.join(' | ')}`);
+    assert.match(seen.at(-1) ?? '', /pasted\.jpg/, 'Tab reaches the image tiles');
+    await page.keyboard.press('Enter');
+    await heading('pasted.jpg').waitFor();
   });
 
   it('creates an API key with chosen scopes, shows it once to copy, and revokes it', async () => {
@@ -254,6 +281,8 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
     const latest = page.locator('.key-latest');
     await latest.getByText('DSCN0029.jpg').waitFor();
     await page.locator('.history').getByText('DSCN0027.jpg').waitFor();
+    await page.waitForFunction(picturesShown, '.key-latest');
+    await page.waitForFunction(picturesShown, '.history');
     const keyed = await images('&key=product%2F42%2Fmain');
     assert.deepEqual(keyed.map((i) => i.original_name), ['DSCN0029.jpg', 'DSCN0027.jpg']);
     await shots.take(page, 'key', { fullPage: true });

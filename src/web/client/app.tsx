@@ -7,7 +7,7 @@ import { KeyPage } from './pages/key';
 import { KeysPage } from './pages/keys';
 import { RegisterPage, SignInPage } from './pages/signin';
 import { UploadPage } from './pages/upload';
-import { keyFromPath, Link, navigate, useLocation, type Location } from './router';
+import { keyFromPath, Link, navigate, takeNavigationFocus, useLocation, type Location } from './router';
 import { isAdmin, signOut, useSession, type Session } from './session';
 
 function Redirect({ to }: { to: string }) {
@@ -129,8 +129,10 @@ export function App() {
     document.title = title ? `${title} · imgd` : 'imgd';
   }, [location.path]);
 
-  // After an in-app navigation, move focus to the new page's heading so screen readers announce it.
+  // After a navigation the person made, move focus to the new page's heading so screen readers announce it.
+  // A page just loaded keeps the focus at its start, where the first Tab reaches the skip link.
   useEffect(() => {
+    if (!takeNavigationFocus()) return;
     if (document.activeElement && document.activeElement !== document.body && !document.activeElement.closest('.topbar')) return;
     const heading = document.querySelector<HTMLElement>('main h1');
     heading?.focus({ preventScroll: true });

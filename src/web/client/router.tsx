@@ -14,10 +14,19 @@ const notify = () => {
 };
 window.addEventListener('popstate', notify);
 
+/** Set by a navigation the person made (a link, a button), so the new page's heading takes the focus. */
+let movedByUser = false;
+export const takeNavigationFocus = (): boolean => {
+  const moved = movedByUser;
+  movedByUser = false;
+  return moved;
+};
+
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   if (to === location.pathname + location.search) return;
   if (options.replace) history.replaceState(null, '', to);
   else history.pushState(null, '', to);
+  movedByUser = !options.replace;
   notify();
   if (!options.replace) window.scrollTo(0, 0);
 }

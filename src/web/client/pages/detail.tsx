@@ -29,7 +29,7 @@ const EXIF_FIELDS: Record<string, [string, (v: number) => string]> = {
   f_number: ['Aperture', (v) => `f/${v}`],
   iso: ['ISO', (v) => String(v)],
   focal_length: ['Focal length', (v) => `${v} mm`],
-  focal_length_35mm: ['Focal length (35 mm equivalent)', (v) => `${v} mm`],
+  focal_length_35mm: ['Focal length (35 mm eq.)', (v) => `${v} mm`],
   width: ['Width (camera)', (v) => `${v} px`],
   height: ['Height (camera)', (v) => `${v} px`],
 };
@@ -132,15 +132,16 @@ function ImageDetail({ image, onChange }: { image: Image; onChange: (image: Imag
                 {variants.map((v) => (
                   <li key={v}>
                     <Picture image={image} variant={v} alt={`${v} variant`} cover />
-                    <span>
+                    <span class="variant-name">
                       {v}
                       {image.visibility === 'public' && (
                         <>
                           {' '}
-                          · <a href={image.variants[v]}>open</a> · <CopyButton label="Copy URL" text={image.variants[v] ?? ''} what={`the URL of the ${v} variant`} />
+                          · <a href={image.variants[v]}>open</a>
                         </>
                       )}
                     </span>
+                    {image.visibility === 'public' && <CopyButton label="Copy URL" text={image.variants[v] ?? ''} what={`the URL of the ${v} variant`} />}
                   </li>
                 ))}
               </ul>
