@@ -70,6 +70,9 @@ export interface App extends Core {
   publicUrl(): string;
 }
 
+/** The repeat job of GC_INTERVAL_SECONDS. */
+const GC_JOB = 'gc';
+
 export interface CoreOptions {
   readonly logger?: Logger;
   /** Run job handlers whatever RUN_WORKERS says (`imgd worker`). */
@@ -104,6 +107,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         concurrency: config.jobs.concurrency,
         runWorkers: options.worker ?? config.jobs.runWorkers,
         relayMs: config.jobs.pollMs,
+        lockMs: config.jobs.lockMs,
+        repeats: config.gcIntervalSeconds > 0 ? [{ type: GC_JOB, everyMs: config.gcIntervalSeconds * 1000 }] : [],
       })
     : createLocalQueue(db, jobLogger, {
         pollMs: config.jobs.pollMs,
@@ -176,6 +181,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   };
   const accounts = createAccounts(accountsRepo, { registration: config.auth.registration, audit });
   const tempDirs = storeTmpDir ? [stagingDir, storeTmpDir] : [stagingDir];
+  // The scheduled gc runs on whichever worker takes it: the shared store's blobs, and that machine's temp files.
+  queue.register(GC_JOB, async () => {
+    await collectGarbage({ catalog, store, tempDirs, graceSeconds: config.gcGraceSeconds, logger });
+  }, { maxAttempts: 1 });
 
   return {
     config,

@@ -52,6 +52,8 @@ const Settings = Type.Object({
   RUN_WORKERS: Type.Boolean({ default: true }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_-]{1,64}$', default: 'imgd' }),
+  JOB_LOCK_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  GC_INTERVAL_SECONDS: Type.Integer({ minimum: 0, default: 0 }),
   GC_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 }),
   REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('invite')], { default: 'closed' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
@@ -132,8 +134,12 @@ export interface Config {
     /** BullMQ on this Redis when set; the in-process, database-backed runner otherwise. */
     readonly redisUrl: string | undefined;
     readonly redisPrefix: string;
+    /** BullMQ: how long a job stays locked to a worker that stopped answering before another worker takes it over. */
+    readonly lockMs: number;
   };
   readonly gcGraceSeconds: number;
+  /** With Redis, `gc` runs this often as one BullMQ job scheduler shared by every instance; 0 leaves it to `imgd gc`. */
+  readonly gcIntervalSeconds: number;
   readonly auth: {
     readonly registration: 'open' | 'closed' | 'invite';
     /** Signs JWTs and share URLs; generated into DATA_DIR when unset. */
@@ -372,8 +378,10 @@ function toConfig(raw: RawSettings): Config {
       runWorkers: raw.RUN_WORKERS,
       redisUrl: raw.REDIS_URL,
       redisPrefix: raw.REDIS_PREFIX,
+      lockMs: raw.JOB_LOCK_MS,
     },
     gcGraceSeconds: raw.GC_GRACE_SECONDS,
+    gcIntervalSeconds: raw.GC_INTERVAL_SECONDS,
     auth: {
       registration: raw.REGISTRATION,
       jwtSecret: raw.JWT_SECRET,

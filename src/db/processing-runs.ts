@@ -56,7 +56,8 @@ export function createProcessingRuns(db: Db): ProcessingRuns {
               selectFrom('jobs')
                 .select('jobs.id')
                 .where('jobs.type', '=', jobType)
-                .where('jobs.status', 'in', ['pending', 'running'])
+                // 'queued': handed to Redis and not yet run (BullMQ); such an image is not orphaned either.
+                .where('jobs.status', 'in', ['pending', 'queued', 'running'])
                 .where('jobs.payload', '=', sql<string>`'{"imageId":"' || images.id || '"}'`),
             ),
           ),

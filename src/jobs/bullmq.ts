@@ -16,6 +16,10 @@ export interface BullQueueOptions {
   readonly runWorkers: boolean;
   /** How often the outbox is retried while Redis does not answer. */
   readonly relayMs: number;
+  /** How long a job stays locked to a worker that stopped answering (killed, hung) before another takes it over. */
+  readonly lockMs: number;
+  /** Jobs that run every everyMs: one BullMQ job scheduler per type, shared by every instance on the prefix. */
+  readonly repeats?: ReadonlyArray<{ readonly type: string; readonly everyMs: number }>;
 }
 
 interface Registered {
@@ -65,6 +69,10 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
   let worker: Worker | undefined;
   let workerConnection: Redis | undefined;
   let running = false;
+  let repeatsScheduled = false;
+  producer.on('ready', () => {
+    repeatsScheduled = false;
+  });
   let relaying: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
@@ -76,8 +84,24 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
       .execute();
   }
 
+  /**
+   * Every instance upserts the same scheduler ids, so a repeat job runs once per period whatever the
+   * number of instances. Done again after each reconnect, in case Redis came back without its data.
+   */
+  async function scheduleRepeats(): Promise<void> {
+    if (repeatsScheduled) return;
+    for (const { type, everyMs } of options.repeats ?? []) {
+      await withTimeout(
+        queue.upsertJobScheduler(`repeat:${type}`, { every: everyMs }, { name: type, data: {}, opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } }),
+        ADD_TIMEOUT_MS,
+      );
+    }
+    repeatsScheduled = true;
+  }
+
   /** Hands outbox rows to Redis; the row id is the BullMQ job id, so a second handoff is a no-op. */
   async function relayOnce(): Promise<void> {
+    await scheduleRepeats();
     for (;;) {
       const rows = await db.selectFrom('jobs').selectAll().where('status', '=', OUTBOX).orderBy('created_at').limit(100).execute();
       if (rows.length === 0) return;
@@ -177,7 +201,13 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
       if (options.runWorkers) {
         workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
         workerConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis (worker) unavailable'));
-        worker = new Worker(QUEUE, runJob, { connection: workerConnection, prefix: options.prefix, concurrency: options.concurrency });
+        worker = new Worker(QUEUE, runJob, {
+          connection: workerConnection,
+          prefix: options.prefix,
+          concurrency: options.concurrency,
+          lockDuration: options.lockMs,
+          stalledInterval: options.lockMs,
+        });
         worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'));
       }
       void relay();

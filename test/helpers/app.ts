@@ -4,8 +4,11 @@ import { openAsBlob } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { createApp, type App, type CoreOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { ORIGINALS_PREFIX } from '../../src/store/blob-store.js';
+import { provisionScale, SCALE, type ScaleServices } from './scale.js';
 import { waitFor } from './wait.js';
 
 export const TOKEN = 'test-admin-token-0123456789abcdef';
@@ -18,10 +21,14 @@ export interface TestApp {
   readonly url: string;
   readonly dataDir: string;
   readonly auth: { authorization: string };
+  /** The settings of the profile's services (DATABASE_URL, REDIS_*, S3_*), empty when embedded: give them to a CLI run on the same data. */
+  readonly settings: Readonly<Record<string, string>>;
   /** Uploads files (paths or [name, bytes]) as multipart to POST /api/v1/images. */
   upload(files: ReadonlyArray<string | [string, Uint8Array]>, fields?: Record<string, string>, headers?: Record<string, string>): Promise<Response>;
-  /** Counts what is stored: image rows, original blobs on disk, and temp files, once background jobs are idle. */
+  /** Counts what is stored: image rows, original blobs (files on disk, or objects in the bucket), and temp files, once background jobs are idle. */
   stored(): Promise<{ images: number; blobs: number; temp: number }>;
+  /** The keys the blob store holds under a prefix (`originals/`, `variants/…`), whichever store it is. */
+  blobKeys(prefix: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -44,24 +51,53 @@ async function countFiles(dir: string): Promise<number> {
   return n;
 }
 
+/** Services of the scale profile by data dir: a restart on the same dir finds the same database, prefix and bucket. */
+const scaleByDir = new Map<string, ScaleServices>();
+// What tests that bring their own data dir leave behind is dropped once the file's tests are done.
+if (SCALE) {
+  after(async () => {
+    for (const services of scaleByDir.values()) await services.release();
+    scaleByDir.clear();
+  });
+}
+
+/** The settings of the profile's services for a data dir (provisioned on first use; empty when embedded), for a CLI run on it. */
+export async function servicesFor(dir: string): Promise<Readonly<Record<string, string>>> {
+  if (!SCALE) return {};
+  let scale = scaleByDir.get(dir);
+  if (!scale) {
+    scale = await provisionScale();
+    scaleByDir.set(dir, scale);
+  }
+  return scale.settings;
+}
+
 /** `options.logger` replaces the silent default, e.g. to capture log lines (createLogger('debug', destination)). */
 export async function startApp(env: Record<string, string> = {}, dataDir?: string, options: CoreOptions = {}): Promise<TestApp> {
   const dir = dataDir ?? (await makeDataDir());
-  const config = loadConfig({ DATA_DIR: dir, PORT: '0', AUTH_TOKEN: TOKEN, LOG_LEVEL: 'silent', JOB_POLL_MS: '50', SHUTDOWN_TIMEOUT_MS: '2000', ...env });
+  const settings = await servicesFor(dir);
+  const scale = scaleByDir.get(dir);
+  const config = loadConfig({ DATA_DIR: dir, PORT: '0', AUTH_TOKEN: TOKEN, LOG_LEVEL: 'silent', JOB_POLL_MS: '50', SHUTDOWN_TIMEOUT_MS: '2000', ...settings, ...env });
   const app = await createApp(config, options);
   const url = await app.listen();
   const auth = { authorization: `Bearer ${TOKEN}` };
+  const blobKeys = async (prefix: string): Promise<string[]> => {
+    const keys: string[] = [];
+    for await (const blob of app.store.list(prefix)) keys.push(blob.key);
+    return keys.sort();
+  };
   return {
     app,
     url,
     dataDir: dir,
     auth,
+    settings,
     async upload(files, fields = {}, headers = auth) {
       const form = new FormData();
       for (const [name, value] of Object.entries(fields)) form.append(name, value);
       for (const file of files) {
         if (typeof file === 'string') form.append('file', await openAsBlob(file), path.basename(file));
-        else form.append('file', new Blob([file[1]]), file[0]);
+        else form.append('file', new Blob([new Uint8Array(file[1])]), file[0]);
       }
       return fetch(`${url}/api/v1/images`, { method: 'POST', body: form, headers });
     },
@@ -73,15 +109,19 @@ export async function startApp(env: Record<string, string> = {}, dataDir?: strin
         return counts.pending + counts.running === 0 ? true : undefined;
       });
       const page = await app.catalog.listImages({}, 100, undefined);
-      return {
-        images: page.items.length,
-        blobs: await countFiles(path.join(dir, 'blobs', 'originals')),
-        temp: (await countFiles(path.join(dir, 'tmp'))) + (await countFiles(path.join(dir, 'blobs', '.tmp'))),
-      };
+      // On disk every file counts, a stray partial one included; in a bucket, every object.
+      const blobs = config.storage.kind === 'fs' ? await countFiles(path.join(config.storage.dir, 'originals')) : (await blobKeys(ORIGINALS_PREFIX)).length;
+      const storeTemp = config.storage.kind === 'fs' ? await countFiles(path.join(config.storage.dir, '.tmp')) : 0;
+      return { images: page.items.length, blobs, temp: (await countFiles(path.join(dir, 'tmp'))) + storeTemp };
     },
+    blobKeys,
     async close() {
       await app.close();
-      if (!dataDir) await rm(dir, { recursive: true, force: true });
+      if (!dataDir) {
+        await rm(dir, { recursive: true, force: true });
+        await scale?.release();
+        scaleByDir.delete(dir);
+      }
     },
   };
 }

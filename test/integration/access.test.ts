@@ -147,7 +147,7 @@ describe('two users and their images', () => {
   });
 
   it("lets an admin user see and list everyone's images, filter by owner, and change them", async () => {
-    const out = runCli(['user', 'add', 'root', '--admin', '--password-stdin'], { DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN }, 'root password 1\n');
+    const out = runCli(['user', 'add', 'root', '--admin', '--password-stdin'], { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN }, 'root password 1\n');
     assert.equal(out.status, 0, out.stderr);
     const admin = bearer(await login(t, 'root', 'root password 1'));
     assert.equal((await getImage(t, bobPrivate.id, admin)).status, 200);
@@ -531,6 +531,7 @@ describe('minted upload tokens', () => {
 
   it('mints with `imgd token --minted` a bound, single-use token the running app accepts', async () => {
     const out = runCli(['token', '--minted', '--key', 'cli/box', '--max-bytes', '10000', '--single-use', '--expires-in', '600'], {
+      ...t.settings,
       DATA_DIR: t.dataDir,
       AUTH_TOKEN: TOKEN,
     });
@@ -546,7 +547,7 @@ describe('minted upload tokens', () => {
   });
 
   it('mints with `imgd token --minted` a token that uploads once into its key', async () => {
-    const out = runCli(['token', '--minted', '--key', 'cli/once', '--single-use'], { DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN });
+    const out = runCli(['token', '--minted', '--key', 'cli/once', '--single-use'], { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN });
     assert.equal(out.status, 0, out.stderr);
     const token = out.stdout.trim();
     const image = await uploadAs(t, bearer(token));

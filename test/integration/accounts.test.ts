@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { makeDataDir, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import { makeDataDir, servicesFor, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import {
   bearer,
   createKey,
@@ -366,7 +366,7 @@ describe('imgd user add (CLI)', () => {
     const dir = await makeDataDir();
     const t = await startApp({ RATE_LIMIT_LOGIN: '0' }, dir);
     try {
-      const out = runCli(['user', 'add', 'root', '--admin', '--password-stdin'], { DATA_DIR: dir, AUTH_TOKEN: TOKEN }, 'cli admin password\n');
+      const out = runCli(['user', 'add', 'root', '--admin', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir, AUTH_TOKEN: TOKEN }, 'cli admin password\n');
       assert.equal(out.status, 0, out.stderr);
       assert.match(out.stdout, /^created admin root \(id \S+\)/);
       assert.ok(!out.stdout.includes('cli admin password'), 'a password from stdin is not echoed');
@@ -386,7 +386,7 @@ describe('imgd user add (CLI)', () => {
   it('creates a user in a fresh data dir that an app started on it later accepts', async () => {
     const dir = await makeDataDir();
     try {
-      const out = runCli(['user', 'add', 'nina', '--password-stdin'], { DATA_DIR: dir }, 'nina cli password\n');
+      const out = runCli(['user', 'add', 'nina', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir }, 'nina cli password\n');
       assert.equal(out.status, 0, out.stderr);
       assert.match(out.stdout, /^created user nina /);
       const t = await startApp({}, dir);
@@ -404,10 +404,10 @@ describe('imgd user add (CLI)', () => {
   it('refuses a password that is too short and creates nobody', async () => {
     const dir = await makeDataDir();
     try {
-      const out = runCli(['user', 'add', 'oscar', '--password-stdin'], { DATA_DIR: dir }, 'short\n');
+      const out = runCli(['user', 'add', 'oscar', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir }, 'short\n');
       assert.equal(out.status, 1);
       assert.match(out.stderr, /password must be/);
-      const list = runCli(['user', 'list'], { DATA_DIR: dir });
+      const list = runCli(['user', 'list'], { ...(await servicesFor(dir)), DATA_DIR: dir });
       assert.equal(list.status, 0, list.stderr);
       assert.equal(list.stdout, '');
     } finally {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { originalKey } from '../../src/store/blob-store.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
+import { readAll } from '../helpers/blob-store-contract.js';
 import { expectProblem } from '../helpers/accounts.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -70,17 +71,6 @@ async function current(t: TestApp, id: string): Promise<ImageView> {
   return (await res.json()) as ImageView;
 }
 
-const blobPath = (t: TestApp, sha: string): string => path.join(t.dataDir, 'blobs', 'originals', sha.slice(0, 2), sha.slice(2, 4), sha);
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
 
 describe('listing images', () => {
   let t: TestApp;
@@ -343,10 +333,10 @@ describe('one image: get, change, delete', () => {
 
   it('removes the stored bytes with the last image that refers to them', async () => {
     const image = await uploadReady(fixture('jpg/orientation/landscape_2.jpg'));
-    const file = blobPath(t, image.sha256);
-    assert.deepEqual(await readFile(file), await readFile(fixture('jpg/orientation/landscape_2.jpg')));
+    const key = originalKey(image.sha256);
+    assert.deepEqual(await readAll(await t.app.store.get(key)), await readFile(fixture('jpg/orientation/landscape_2.jpg')));
     assert.equal((await deleteImage(t, image.id)).status, 204);
-    assert.equal(await exists(file), false, `${file} is removed`);
+    assert.equal(await t.app.store.exists(key), false, `${key} is removed`);
   });
 
   it('keeps bytes shared by two images until the second is deleted', async () => {
@@ -356,17 +346,17 @@ describe('one image: get, change, delete', () => {
     const second = await uploadReady(file);
     assert.equal(first.sha256, second.sha256);
     assert.notEqual(first.filename, second.filename);
-    const blob = blobPath(t, first.sha256);
+    const blob = originalKey(first.sha256);
 
     assert.equal((await deleteImage(t, first.id)).status, 204);
-    assert.equal(await exists(blob), true, 'the second image still needs the bytes');
+    assert.equal(await t.app.store.exists(blob), true, 'the second image still needs the bytes');
     await expectProblem(await fetch(first.url), 404, 'not_found');
     const served = await fetch(second.url);
     assert.equal(served.status, 200);
     assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
 
     assert.equal((await deleteImage(t, second.id)).status, 204);
-    assert.equal(await exists(blob), false, 'the last reference took the bytes with it');
+    assert.equal(await t.app.store.exists(blob), false, 'the last reference took the bytes with it');
     await expectProblem(await fetch(second.url), 404, 'not_found');
   });
 

@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logging.js';
 import { fixture, makeDataDir, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/accounts.js';
+import { deadEndpoint } from '../helpers/s3rver.js';
+import { SCALE } from '../helpers/scale.js';
 import { sample } from '../helpers/prometheus.js';
 
 interface ImageView {
@@ -185,6 +187,11 @@ describe('readiness when storage is unusable', () => {
   let dir: string;
   before(async () => {
     dir = await makeDataDir();
+    if (SCALE) {
+      // S3 that does not answer.
+      t = await startApp({ S3_ENDPOINT: await deadEndpoint() }, dir);
+      return;
+    }
     // A regular file where a folder must go: mkdir fails even for root, unlike permission bits.
     const occupied = path.join(dir, 'occupied');
     await writeFile(occupied, 'not a folder');

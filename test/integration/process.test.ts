@@ -1,149 +1,28 @@
 // The real CLI as a child process: first start, restarts, crashes mid-upload, gc, graceful shutdown, migrate, bad settings.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { fixture, makeDataDir } from '../helpers/app.js';
+import { EXIT_TIMEOUT_MS, runCli, startServer as startCli, within, type Server } from '../helpers/processes.js';
+import { SCALE } from '../helpers/scale.js';
 import { waitFor } from '../helpers/wait.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
-/** Generous: tsx compiles the whole app on every start. A broken server fails the test, it does not hang it. */
-const START_TIMEOUT_MS = 90_000;
-const EXIT_TIMEOUT_MS = 30_000;
 const TOKEN = 'process-test-admin-token-0123456789';
-
-const children = new Set<ChildProcess>();
 const dataDirs: string[] = [];
 
-after(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+after(() => Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+const startServer = (dataDir: string, settings: Record<string, string> = { AUTH_TOKEN: TOKEN }): Promise<Server> => startCli(dataDir, settings);
 
 async function tempDataDir(): Promise<string> {
   const dir = await makeDataDir();
   dataDirs.push(dir);
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
-}
-
-/** Only what a child needs, so settings of the machine running the tests (AUTH_TOKEN, CONFIG_FILE, …) cannot leak in. */
-function childEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'SYSTEMROOT']) {
-    if (process.env[name] !== undefined) env[name] = process.env[name];
-  }
-  return { ...env, LOG_LEVEL: 'info', ...settings };
-}
-
-/** Rejects after ms with a message naming what was awaited. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
-
-interface Proc {
-  readonly child: ChildProcess;
-  readonly exited: Promise<Exit>;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the first match of pattern in stdout; rejects if the process exits first or on timeout. */
-  waitForStdout(pattern: RegExp, what: string, timeoutMs?: number): Promise<RegExpMatchArray>;
-}
-
-function spawnCli(args: readonly string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    child,
-    exited,
-    stdout: () => out,
-    stderr: () => err,
-    waitForStdout(pattern, what, timeoutMs = START_TIMEOUT_MS) {
-      const found = new Promise<RegExpMatchArray>((resolve, reject) => {
-        const check = (): void => {
-          const match = pattern.exec(out);
-          if (match) {
-            child.stdout.off('data', check);
-            resolve(match);
-          }
-        };
-        child.stdout.on('data', check);
-        check();
-        void exited.then(() => {
-          check();
-          reject(new Error(`the process exited before printing ${what}\nstdout:\n${out}\nstderr:\n${err}`));
-        });
-      });
-      return within(found, timeoutMs, `${what}\nstdout so far:\n${out}\nstderr so far:\n${err}`);
-    },
-  };
-}
-
-/** Runs a CLI command to its end. */
-async function runCli(args: readonly string[], env: Record<string, string>): Promise<Exit & { stdout: string; stderr: string }> {
-  const proc = spawnCli(args, env);
-  const exit = await within(proc.exited, START_TIMEOUT_MS, `imgd ${args.join(' ')} to exit`).catch((err: unknown) => {
-    proc.child.kill('SIGKILL');
-    throw err;
-  });
-  return { ...exit, stdout: proc.stdout(), stderr: proc.stderr() };
-}
-
-interface Server extends Proc {
-  readonly url: string;
-  readonly port: number;
-  /** Sends a signal and waits for the exit. */
-  stop(signal?: NodeJS.Signals): Promise<Exit>;
-}
-
-/** `imgd serve` on a free port; resolves once the whole banner is out. */
-async function startServer(dataDir: string, settings: Record<string, string> = { AUTH_TOKEN: TOKEN }): Promise<Server> {
-  const port = await freePort();
-  const proc = spawnCli(['serve'], { DATA_DIR: dataDir, PORT: String(port), ...settings });
-  const match = await proc.waitForStdout(/imgd is listening on (\S+)\n(?:.*\n)*? {2}upload .*\n/, 'the "imgd is listening on" banner');
-  return {
-    ...proc,
-    url: match[1]!,
-    port,
-    async stop(signal = 'SIGTERM') {
-      proc.child.kill(signal);
-      return within(proc.exited, EXIT_TIMEOUT_MS, `the server to exit after ${signal}`);
-    },
-  };
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -221,7 +100,9 @@ function openUpload(server: Server, filename: string, contentLength: number): { 
 const writeChunk = (request: http.ClientRequest, chunk: Uint8Array): Promise<void> =>
   new Promise((resolve, reject) => request.write(chunk, (err) => (err ? reject(err) : resolve())));
 
-describe('imgd as a process', () => {
+// Embedded only: these are about one process on its own data dir (SQLite, blobs and staged files on disk, SIGKILL
+// mid-upload on disk); processes on PostgreSQL, Redis and S3 are scale-out.test.ts's subject.
+describe('imgd as a process', { skip: SCALE && 'embedded profile only (scale-out.test.ts runs the processes on the shared services)' }, () => {
   it('generates the admin token on first start, prints it once, and keeps accepting it after a restart', async () => {
     const dir = await tempDataDir();
     const first = await startServer(dir, {});

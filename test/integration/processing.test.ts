@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { thumbHashToRGBA } from 'thumbhash';
+import { originalKey } from '../../src/store/blob-store.js';
 import { fixture, FIXTURES, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -46,7 +47,7 @@ describe('background processing', () => {
     const decoded = thumbHashToRGBA(hash);
     assert.ok(decoded.w > 0 && decoded.h > 0, 'the placeholder decodes as a ThumbHash');
     // Presets were made by the job, in WebP and JPEG, before anyone asked.
-    const cached = await readdir(`${t.dataDir}/blobs/variants/${image.sha256.slice(0, 2)}/${image.sha256.slice(2, 4)}/${image.sha256}`);
+    const cached = await t.blobKeys(`variants/${image.sha256.slice(0, 2)}/${image.sha256.slice(2, 4)}/${image.sha256}/`);
     assert.equal(cached.filter((name) => name.endsWith('.webp')).length, 2);
     assert.equal(cached.filter((name) => name.endsWith('.jpg')).length, 2);
   });
@@ -99,8 +100,8 @@ describe('background processing', () => {
 
   it('fails a job that keeps failing after its retries, with a reason, and goes on with others', async () => {
     const doomed = await upload(t, fixture('jpg/xmp/BlueSquare.jpg'));
-    // The bytes vanish under the job (a disk fault): every try fails the same way.
-    await rm(`${t.dataDir}/blobs/originals/${doomed.sha256.slice(0, 2)}/${doomed.sha256.slice(2, 4)}/${doomed.sha256}`);
+    // The bytes vanish under the job (a storage fault): every try fails the same way.
+    await t.app.store.delete(originalKey(doomed.sha256));
     const failed = await settled(t, doomed.id);
     assert.equal(failed.status, 'failed');
     assert.match(String(failed.error), /blob|no such|not found/i);

@@ -1,113 +1,18 @@
 // The S3 blob store against s3rver, a real S3 wire-protocol server on loopback: the shared contract plus S3-only behaviour.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { createServer, type AddressInfo } from 'node:net';
-import os from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { isImgdError } from '../../src/core/errors.js';
 import { createS3Store, type S3StoreOptions } from '../../src/store/s3.js';
 import { blobStoreContract, failingSource, isNotFound, PHOTO, readAll } from '../helpers/blob-store-contract.js';
+import { deadEndpoint, startS3rver, type FakeS3 } from '../helpers/s3rver.js';
 
 const BUCKET = 'imgd-test';
 const MiB = 1024 * 1024;
-
-// s3rver on loopback, reporting its port and every request ("METHOD /url") as JSON lines,
-// and answering "sync" on stdin once every earlier line is out. It exits when its stdin closes.
-const S3RVER_SCRIPT = `
-const http = require('node:http');
-const readline = require('node:readline');
-const [, main, directory, bucket] = process.argv;
-const S3rver = require(main);
-const say = (message) => process.stdout.write(JSON.stringify(message) + '\\n');
-const s3rver = new S3rver({ directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
-s3rver.configureBuckets().then(() => {
-  const handle = s3rver.callback();
-  const server = http.createServer((req, res) => {
-    say({ request: req.method + ' ' + req.url });
-    handle(req, res);
-  });
-  server.listen(0, '127.0.0.1', () => say({ port: server.address().port }));
-});
-readline.createInterface({ input: process.stdin }).on('line', () => say({ synced: true })).on('close', () => process.exit(0));
-`;
-
-interface FakeS3 {
-  readonly endpoint: string;
-  readonly directory: string;
-  /** "METHOD /url" of every request received so far. */
-  requests(): Promise<string[]>;
-  close(): Promise<void>;
-}
-
-interface S3rverLine {
-  readonly port?: number;
-  readonly request?: string;
-  readonly synced?: boolean;
-}
-
-/**
- * Starts s3rver in a child process: its ListObjectsV2 continuation tokens are DES-encrypted,
- * and Node's OpenSSL 3 offers DES only with --openssl-legacy-provider.
- */
-async function startS3rver(): Promise<FakeS3> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), 'imgd-s3rver-'));
-  const main = createRequire(import.meta.url).resolve('s3rver');
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', S3RVER_SCRIPT, main, directory, BUCKET], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const log: string[] = [];
-  const waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  let exitCode: number | null | undefined;
-  const lines = createInterface({ input: child.stdout });
-  const port = new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => {
-      exitCode = code;
-      const err = new Error(`s3rver exited with ${code}`);
-      reject(err);
-      for (const waiter of waiting.splice(0)) waiter.reject(err);
-    });
-    lines.on('line', (text) => {
-      const line = JSON.parse(text) as S3rverLine;
-      if (line.port !== undefined) resolve(line.port);
-      if (line.request !== undefined) log.push(line.request);
-      if (line.synced) waiting.shift()?.resolve();
-    });
-  });
-  return {
-    endpoint: `http://127.0.0.1:${await port}`,
-    directory,
-    async requests() {
-      if (exitCode !== undefined) throw new Error(`s3rver exited with ${exitCode}`);
-      const synced = new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
-      child.stdin.write('sync\n');
-      await synced;
-      return [...log];
-    },
-    async close() {
-      const exited = once(child, 'exit');
-      child.stdin.end();
-      await exited;
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-}
-
-/** A loopback port nothing listens on. */
-async function deadEndpoint(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
 
 function storeOptions(s3: FakeS3, overrides: Partial<S3StoreOptions> = {}): S3StoreOptions {
   return {
@@ -153,7 +58,7 @@ async function unfinishedUploads(s3: FakeS3): Promise<string[]> {
 
 // A small page size makes the contract's listings span several ListObjectsV2 pages.
 blobStoreContract('S3 store', async () => {
-  const s3 = await startS3rver();
+  const s3 = await startS3rver([BUCKET]);
   return { store: createS3Store(storeOptions(s3, { prefix: 'contract-run/', pageSize: 3 })), cleanup: () => s3.close() };
 });
 
@@ -161,7 +66,7 @@ describe('S3 store: S3-only behaviour', () => {
   let s3: FakeS3;
   let photo: Buffer;
   before(async () => {
-    s3 = await startS3rver();
+    s3 = await startS3rver([BUCKET]);
     photo = await readFile(PHOTO);
   });
   after(() => s3.close());

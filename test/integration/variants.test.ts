@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { signOptions } from '../../src/core/variant-options.js';
@@ -167,7 +166,7 @@ describe('variants', () => {
     assert.equal(unknownPreset.status, 404);
     assert.equal(((await unknownPreset.json()) as { code: string }).code, 'not_found');
     // Nothing was rendered for the refused requests: only the one good variant is cached.
-    const cached = await readdir(`${t.dataDir}/blobs/variants`, { recursive: true });
+    const cached = await t.blobKeys('variants/');
     assert.ok(!cached.some((name) => name.includes('w123') || name.includes('w99999')));
   });
 

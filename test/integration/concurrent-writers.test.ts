@@ -1,0 +1,101 @@
+// Concurrent writers on one database (PostgreSQL in the scale profile): names and reference counts are decided by the database.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { originalKey } from '../../src/store/blob-store.js';
+import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
+import { readAll } from '../helpers/blob-store-contract.js';
+import { PROFILE, SCALE } from '../helpers/scale.js';
+
+interface ImageView {
+  id: string;
+  filename: string;
+  sha256: string;
+}
+
+const PHOTO = fixture('jpg/orientation/landscape_6.jpg');
+const UPLOADS = 20;
+
+async function refCount(t: TestApp, sha256: string): Promise<number | undefined> {
+  const row = await t.app.db.selectFrom('blobs').select('ref_count').where('sha256', '=', sha256).executeTakeFirst();
+  return row === undefined ? undefined : Number(row.ref_count);
+}
+
+describe(`concurrent writers on one database (${PROFILE} profile)`, () => {
+  let dir: string;
+  // Scale profile: two instances on the same database, bucket and Redis prefix. Embedded: one, since two SQLite
+  // connections in one process block each other (better-sqlite3 waits for a lock synchronously, stalling the event loop).
+  let a: TestApp;
+  let b: TestApp;
+  before(async () => {
+    dir = await makeDataDir();
+    a = await startApp({ RATE_LIMIT_UPLOAD: '0' }, dir);
+    b = SCALE ? await startApp({ RATE_LIMIT_UPLOAD: '0' }, dir) : a;
+  });
+  after(async () => {
+    await a.close();
+    if (b !== a) await b.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`gives ${UPLOADS} simultaneous uploads of the same name and bytes distinct names, one blob and a reference count of ${UPLOADS}`, async () => {
+    const bytes = await readFile(PHOTO);
+    const answers = await Promise.all(
+      Array.from({ length: UPLOADS }, (_, i) => (i % 2 === 0 ? a : b).upload([['same-name.jpg', bytes]])),
+    );
+    const images: ImageView[] = [];
+    for (const res of answers) {
+      assert.equal(res.status, 201, await res.clone().text());
+      images.push((await res.json()) as ImageView);
+    }
+    const names = images.map((i) => i.filename);
+    assert.equal(new Set(names).size, UPLOADS, `all names distinct: ${names.join(', ')}`);
+    assert.ok(names.includes('same-name.jpg'), 'one upload got the name as given');
+    for (const name of names) assert.match(name, /^same-name(_\d{8}T\d{12}Z)?\.jpg$/);
+    const sha256 = images[0]!.sha256;
+    assert.ok(images.every((i) => i.sha256 === sha256));
+    assert.equal(await refCount(a, sha256), UPLOADS);
+    assert.deepEqual(await a.blobKeys('originals/'), [originalKey(sha256)], 'the bytes are stored once');
+    assert.deepEqual(await readAll(await b.app.store.get(originalKey(sha256))), bytes);
+
+    // Deleting all but one at once, through both instances: the count goes down by exactly that many.
+    const doomed = images.slice(1);
+    const deletes = await Promise.all(
+      doomed.map((image, i) => fetch(`${(i % 2 === 0 ? a : b).url}/api/v1/images/${image.id}`, { method: 'DELETE', headers: a.auth })),
+    );
+    for (const res of deletes) assert.equal(res.status, 204, await res.clone().text());
+    assert.equal(await refCount(b, sha256), 1);
+    assert.deepEqual(await b.blobKeys('originals/'), [originalKey(sha256)], 'the last image still has its bytes');
+
+    // A new upload of the same bytes racing the delete of the last image: either way the bytes stay with whoever holds them.
+    const [lastDelete, again] = await Promise.all([
+      fetch(`${a.url}/api/v1/images/${images[0]!.id}`, { method: 'DELETE', headers: a.auth }),
+      b.upload([['same-name.jpg', bytes]]),
+    ]);
+    assert.equal(lastDelete.status, 204);
+    assert.equal(again.status, 201, await again.clone().text());
+    const survivor = (await again.json()) as ImageView;
+    assert.equal(await refCount(a, sha256), 1);
+    const served = await fetch(`${a.url}/i/${survivor.filename}`);
+    assert.equal(served.status, 200);
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
+
+    const stored = await a.stored();
+    assert.deepEqual(stored, { images: 1, blobs: 1, temp: 0 });
+  });
+
+  it('gives simultaneous uploads of different bytes under one name distinct names', async () => {
+    const files = ['jpg/gps/DSCN0010.jpg', 'jpg/gps/DSCN0012.jpg', 'jpg/gps/DSCN0021.jpg', 'jpg/gps/DSCN0025.jpg', 'jpg/gps/DSCN0027.jpg', 'jpg/gps/DSCN0029.jpg'];
+    const answers = await Promise.all(
+      files.map(async (file, i) => (i % 2 === 0 ? a : b).upload([['shared.jpg', await readFile(fixture(file))]])),
+    );
+    const names: string[] = [];
+    for (const res of answers) {
+      assert.equal(res.status, 201, await res.clone().text());
+      names.push(((await res.json()) as ImageView).filename);
+    }
+    assert.equal(new Set(names).size, files.length, names.join(', '));
+    assert.equal(names.filter((n) => n === 'shared.jpg').length, 1);
+  });
+});
