@@ -7,6 +7,7 @@ import { bearer, createKey, login, signUp } from '../helpers/accounts.js';
 import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { imgd } from '../helpers/cli.js';
 import { postgresDatabase, postgresMissing } from '../helpers/live-services.js';
+import { S3RVER_KEY, startS3rver } from '../helpers/s3rver.js';
 
 const PHOTOS = ['jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'tiff/Arbitro.tiff'].map(fixture);
 const OPEN = { REGISTRATION: 'open', RATE_LIMIT_LOGIN: '0', RATE_LIMIT_REGISTER: '0', RATE_LIMIT_UPLOAD: '0' };
@@ -107,22 +108,48 @@ describe('imgd export and import', () => {
     assert.match(again.stderr, /not empty \(.*3 images.*\).*nothing was imported/);
   });
 
-  it('moves everything from SQLite into PostgreSQL', async (context) => {
+  it('moves everything from SQLite and disk into PostgreSQL and S3, and from there back again', async (context) => {
     const missing = await postgresMissing();
     if (missing) return context.skip(missing);
     const database = await postgresDatabase('import');
+    const s3 = await startS3rver(['imgd-import']);
     try {
       const target = await newDir();
-      const settings = { ...embedded(target), DATABASE_URL: database.url };
-      const run = await imgd(['import', archive], settings);
+      const scaled = {
+        DATA_DIR: target,
+        DATABASE_URL: database.url,
+        STORAGE: 's3',
+        S3_BUCKET: 'imgd-import',
+        S3_ENDPOINT: s3.endpoint,
+        S3_ACCESS_KEY_ID: S3RVER_KEY,
+        S3_SECRET_ACCESS_KEY: S3RVER_KEY,
+        S3_FORCE_PATH_STYLE: 'true',
+      };
+      const run = await imgd(['import', archive], scaled);
       assert.equal(run.code, 0, run.stderr);
-      const t = await startApp({ ...OPEN, ...settings }, target);
+      assert.match(run.stdout, /into S3 \(s3:\/\/imgd-import\//);
+      const t = await startApp({ ...OPEN, ...scaled }, target);
       try {
         await assertSameDeployment(t);
       } finally {
         await t.close();
       }
+
+      const back = path.join(await newDir(), 'from-postgres.tar');
+      const exported = await imgd(['export', back], scaled);
+      assert.equal(exported.code, 0, exported.stderr);
+      assert.match(exported.stdout, /exporting PostgreSQL metadata and blobs from S3/);
+      const home = await newDir();
+      const imported = await imgd(['import', back], embedded(home));
+      assert.equal(imported.code, 0, imported.stderr);
+      const again = await startApp({ ...OPEN, ...embedded(home) }, home);
+      try {
+        await assertSameDeployment(again);
+      } finally {
+        await again.close();
+      }
     } finally {
+      await s3.close();
       await database.drop();
     }
   });
