@@ -114,7 +114,7 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
 
     const refused = page.locator('.result[data-file="notes.jpg"]');
     await page.locator('.result[data-file="notes.jpg"][data-state="error"]').waitFor();
-    assert.match(await refused.innerText(), /Not uploaded:.*(not an image|not a supported|unsupported|recogni)/i);
+    assert.match(await refused.innerText(), /Not uploaded: The file is not an image in a format this server accepts\. unsupported_format/);
     await page.waitForFunction(picturesShown, '.result.done');
     await shots.take(page, 'upload', { fullPage: true, forDocs: true });
 
@@ -270,7 +270,7 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
     assert.equal((await fetch(`${t.url}/api/v1/auth/me`, { headers: bearer(secret) })).status, 401);
   });
 
-  it('uploads into a key on its own page and shows the latest image and the history', async () => {
+  it('uploads into a key on its own page, shows its latest image and history, and takes uploads from a token link', async () => {
     await go('/k/product/42/main');
     await heading(/Key/).waitFor();
     await page.getByText('Nothing uploaded under this key yet.').waitFor();
@@ -286,6 +286,22 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
     const keyed = await images('&key=product%2F42%2Fmain');
     assert.deepEqual(keyed.map((i) => i.original_name), ['DSCN0029.jpg', 'DSCN0027.jpg']);
     await shots.take(page, 'key', { fullPage: true });
+
+    // A link with an upload token bound to the key lets someone who is not signed in upload into it.
+    const minted = await fetch(`${t.url}/api/v1/upload-tokens`, {
+      method: 'POST',
+      headers: { ...t.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'product/42/main', single_use: true }),
+    });
+    const { token } = (await minted.json()) as { token: string };
+    const visitor = errors.watchContext(await newContext(browser));
+    const guest = await visitor.newPage();
+    await guest.goto(`${t.url}/k/product/42/main?token=${encodeURIComponent(token)}`);
+    await guest.getByText('Signed out: this link can upload').waitFor();
+    await guest.locator('.uppy-Dashboard-input').first().setInputFiles(fixture('jpg/gps/DSCN0038.jpg'));
+    await guest.locator('.result[data-file="DSCN0038.jpg"][data-state="done"]').waitFor();
+    await visitor.close();
+    assert.deepEqual((await images('&key=product%2F42%2Fmain')).map((i) => i.original_name), ['DSCN0038.jpg', 'DSCN0029.jpg', 'DSCN0027.jpg']);
   });
 
   it('lets the admin token sign in to the dashboard: charts over time, storage, queue and users', async () => {
@@ -300,8 +316,8 @@ describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
       await page.locator(`[data-chart="${chart}"] .bar rect`).first().waitFor();
     }
     const today = new Date().toISOString().slice(0, 10);
-    assert.match((await page.locator(`[data-chart="uploads"] .bar[data-day="${today}"] title`).textContent()) ?? '', /succeeded 8, failed 1/);
-    assert.match(await page.locator('.stat', { hasText: 'Storage used' }).innerText(), /7 images/);
+    assert.match((await page.locator(`[data-chart="uploads"] .bar[data-day="${today}"] title`).textContent()) ?? '', /succeeded 9, failed 1/);
+    assert.match(await page.locator('.stat', { hasText: 'Storage used' }).innerText(), /8 images/);
     await page.locator('[data-queue="pending"]').waitFor();
     await page.getByRole('row', { name: new RegExp(USER.name) }).waitFor();
     await shots.take(page, 'dashboard', { fullPage: true, forDocs: true });

@@ -4,7 +4,7 @@ import Uppy, { type UppyFile } from '@uppy/core';
 import Dashboard from '@uppy/dashboard';
 import XHRUpload from '@uppy/xhr-upload';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { authHeader, getCredential, serverSettings } from '../api';
+import { ApiError, authHeader, getCredential, serverSettings } from '../api';
 import { formatBytes } from '../format';
 import { Link } from '../router';
 import type { Image, Visibility } from '../types';
@@ -30,21 +30,29 @@ interface Row {
   state: 'uploading' | 'done' | 'error';
   image?: Image;
   error?: string;
+  /** The server's stable error code, for those who look it up in the API docs. */
+  code?: string | undefined;
 }
 
-/** The problem+json `detail` of a refused upload, else something a person can act on. */
-function uploadError(xhr: XMLHttpRequest): Error {
+/** The problem+json `detail` and `code` of a refused upload, else something a person can act on. */
+function uploadError(xhr: XMLHttpRequest): ApiError {
   let detail = '';
+  let code = `http_${xhr.status}`;
   try {
-    const body = JSON.parse(xhr.responseText) as { detail?: unknown; title?: unknown };
+    const body = JSON.parse(xhr.responseText) as { detail?: unknown; title?: unknown; code?: unknown };
     if (typeof body.detail === 'string') detail = body.detail;
     else if (typeof body.title === 'string') detail = body.title;
+    if (typeof body.code === 'string') code = body.code;
   } catch {
     detail = '';
   }
   if (detail === '') detail = xhr.status === 0 ? 'The connection to the server was lost.' : `The server answered ${xhr.status}.`;
-  return new Error(detail);
+  return new ApiError(xhr.status, code, detail);
 }
+
+/** Uppy may hand the error on as the cause of its own. */
+const codeOf = (error: Error): string | undefined =>
+  error instanceof ApiError ? error.code : error.cause instanceof ApiError ? error.cause.code : undefined;
 
 interface UploaderProps {
   fields: UploadFields;
@@ -120,7 +128,7 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
       latest.current.onUploaded?.(image);
     });
     uppy.on('upload-error', (file, error) => {
-      if (file) update(file.id, { state: 'error', error: error.message });
+      if (file) update(file.id, { state: 'error', error: error.message, code: codeOf(error) });
     });
     uppy.on('file-removed', (file) => setRows((all) => all.filter((row) => row.id !== file.id || row.state !== 'uploading')));
     // Finished files leave the dashboard (the list below keeps them), so it is ready for the next ones and a
@@ -210,7 +218,7 @@ function UploadRow({ row }: { row: Row }) {
         )}
         {row.state === 'error' && (
           <p class="error-text" role="alert">
-            <strong>Not uploaded:</strong> {row.error}
+            <strong>Not uploaded:</strong> {row.error} {row.code && <code class="error-code">{row.code}</code>}
           </p>
         )}
         {row.image && <CopyButtons image={row.image} name={row.name} />}
