@@ -4,7 +4,9 @@ import type { FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ImgdError } from '../../core/errors.js';
 import { decideServe, type ServeDecision } from '../../core/serve-rules.js';
+import { originalKey } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
+import { HotCache, type HotBlob } from '../hot-cache.js';
 
 /**
  * A 416 is an error like any other, so it is answered as problem+json with the code range_not_satisfiable
@@ -16,7 +18,11 @@ function refuseUnsatisfiable(reply: FastifyReply, decision: ServeDecision): void
   throw new ImgdError('range_not_satisfiable', 'The requested range lies outside the file; Content-Range gives its size.');
 }
 
-export function serveRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
+/** The bytes a decision asks for, out of a blob held in memory. */
+const bodyOf = (blob: HotBlob, decision: ServeDecision): Buffer =>
+  decision.range ? blob.body.subarray(decision.range.start, decision.range.end + 1) : blob.body;
+
+export function serveRoutes(ctx: HttpContext, hot = new HotCache()): FastifyPluginAsyncTypebox {
   const publicCache = `public, max-age=${ctx.config.cacheMaxAge}`;
   return async (app) => {
     app.route({
@@ -48,12 +54,16 @@ export function serveRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
         const { variant: name } = request.params;
         const plan = ctx.variants.plan(image, name === 'custom' ? undefined : name, transform, request.headers.accept);
-        const variant = await ctx.variants.get(image, plan);
+        // Only public bytes are kept in memory; the access check above runs on every request either way.
+        const isPublic = image.visibility === 'public';
+        const cached = isPublic ? hot.get(plan.key) : undefined;
+        const variant = cached ? undefined : await ctx.variants.get(image, plan);
+        const facts = variant ?? { etag: cached!.etag, size: cached!.body.length, contentType: cached!.contentType };
         const decision = decideServe(request, {
-          etag: variant.etag,
+          etag: facts.etag,
           lastModified: new Date(image.createdAt),
-          size: variant.size,
-          contentType: variant.contentType,
+          size: facts.size,
+          contentType: facts.contentType,
           cacheControl: image.visibility === 'public' ? publicCache : 'private, no-cache',
         });
         refuseUnsatisfiable(reply, decision);
@@ -61,6 +71,10 @@ export function serveRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         if (plan.negotiated) reply.header('vary', image.visibility === 'private' ? 'Accept, Authorization' : 'Accept');
         else if (image.visibility === 'private') reply.header('vary', 'Authorization');
         if (!decision.sendBody) return reply.send();
+        if (!variant) return reply.send(bodyOf(cached!, decision));
+        if (isPublic && hot.admits(variant.size)) {
+          return reply.send(bodyOf(await hot.load(variant.key, variant, () => variant.open()), decision));
+        }
         return reply.send(await variant.open(decision.range));
       },
     });
@@ -83,8 +97,9 @@ export function serveRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const { expires, sig } = request.query;
         const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
         const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
+        const etag = `"${image.sha256}"`;
         const decision = decideServe(request, {
-          etag: `"${image.sha256}"`,
+          etag,
           lastModified: new Date(image.createdAt),
           size: image.bytes,
           contentType: image.contentType,
@@ -95,6 +110,10 @@ export function serveRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         reply.header('content-disposition', `inline; filename="${image.filename}"`);
         if (image.visibility === 'private') reply.header('vary', 'Authorization');
         if (!decision.sendBody) return reply.send();
+        if (image.visibility === 'public' && hot.admits(image.bytes)) {
+          const blob = await hot.load(originalKey(image.sha256), { contentType: image.contentType, etag }, () => ctx.images.openOriginal(image));
+          return reply.send(bodyOf(blob, decision));
+        }
         return reply.send(await ctx.images.openOriginal(image, decision.range));
       },
     });

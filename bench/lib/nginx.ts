@@ -1,0 +1,62 @@
+// Debian's nginx as a peer: one worker on the server core, sendfile and open_file_cache, image_filter for resizing.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { commandExists, freePort, spawnPinned, waitForHttp, type Child } from './procs.js';
+
+const MODULE = '/usr/lib/nginx/modules/ngx_http_image_filter_module.so';
+
+export interface Nginx {
+  readonly url: string;
+  readonly imageFilter: boolean;
+  stop(): Promise<void>;
+}
+
+/** Why nginx cannot run here, or undefined when it can. */
+export function nginxMissing(): string | undefined {
+  return commandExists('nginx') ? undefined : 'nginx is not installed (apt-get install nginx libnginx-mod-http-image-filter): nginx peer skipped';
+}
+
+export async function startNginx(root: string, workDir: string, cores: string | undefined): Promise<Nginx> {
+  mkdirSync(workDir, { recursive: true });
+  const port = await freePort();
+  const imageFilter = existsSync(MODULE);
+  const isRoot = process.getuid?.() === 0;
+  const conf = `
+${imageFilter ? `load_module ${MODULE};` : ''}
+${isRoot ? 'user root;' : ''}
+worker_processes 1;
+daemon off;
+pid ${workDir}/nginx.pid;
+error_log ${workDir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  open_file_cache max=20000 inactive=120s;
+  open_file_cache_valid 120s;
+  types { image/jpeg jpg jpeg; image/png png; image/webp webp; }
+  default_type image/jpeg;
+  client_body_temp_path ${workDir}/body;
+  proxy_temp_path ${workDir}/proxy;
+  fastcgi_temp_path ${workDir}/fastcgi;
+  uwsgi_temp_path ${workDir}/uwsgi;
+  scgi_temp_path ${workDir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    location = /healthz { return 200 ok; }
+    ${imageFilter ? `location /resize/ { alias ${root}/; image_filter resize 256 256; image_filter_buffer 100M; image_filter_jpeg_quality 80; }` : ''}
+  }
+}
+`;
+  const confFile = path.join(workDir, 'nginx.conf');
+  writeFileSync(confFile, conf);
+  const child: Child = spawnPinned('nginx', 'nginx', ['-p', workDir, '-c', confFile], { cores });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/healthz`, child, 15_000);
+  return { url, imageFilter, stop: () => child.stop() };
+}

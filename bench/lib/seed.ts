@@ -1,0 +1,75 @@
+// Seeds an imgd data directory with many image rows through the project's own database layer, in bulk.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDatabase } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+
+export const KEYS = 1000;
+const SHA = 'ab'.repeat(32);
+const seeded = new Map<number, Promise<string>>();
+
+/** A data directory holding `rows` ready images (one shared blob row), keys album-0..album-999; made once per process. */
+export function seededDataDir(rows: number, log: (m: string) => void): Promise<string> {
+  let pending = seeded.get(rows);
+  if (!pending) {
+    pending = seed(rows, log);
+    seeded.set(rows, pending);
+  }
+  return pending;
+}
+
+async function seed(rows: number, log: (m: string) => void): Promise<string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'imgd-bench-seed-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const started = performance.now();
+  const db = openDatabase({ kind: 'sqlite', file: path.join(dir, 'imgd.sqlite') });
+  try {
+    await migrateToLatest(db);
+    const t0 = Date.parse('2024-01-01T00:00:00Z');
+    await db
+      .insertInto('blobs')
+      .values({ sha256: SHA, bytes: 161_713, format: 'jpeg', content_type: 'image/jpeg', width: 640, height: 480, ref_count: rows, created_at: new Date(t0).toISOString() })
+      .execute();
+    const BATCH = 1000;
+    for (let start = 0; start < rows; start += 50_000) {
+      await db.transaction().execute(async (trx) => {
+        for (let b = start; b < Math.min(rows, start + 50_000); b += BATCH) {
+          const values = [];
+          for (let i = b; i < Math.min(rows, b + BATCH); i += 1) {
+            const at = new Date(t0 + i * 1000).toISOString();
+            values.push({
+              id: `img${i.toString(36).padStart(8, '0')}`,
+              filename: `photo-${i}.jpg`,
+              original_name: `photo-${i}.jpg`,
+              sha256: SHA,
+              format: 'jpeg',
+              content_type: 'image/jpeg',
+              bytes: 161_713,
+              width: 640,
+              height: 480,
+              frames: 1,
+              status: 'ready',
+              error: null,
+              visibility: 'public',
+              key: `album-${i % KEYS}`,
+              description: null,
+              owner_id: null,
+              exif: null,
+              placeholder: null,
+              has_alpha: 0,
+              caption: null,
+              created_at: at,
+              updated_at: at,
+            });
+          }
+          await trx.insertInto('images').values(values).execute();
+        }
+      });
+    }
+  } finally {
+    await db.destroy();
+  }
+  log(`  seeded ${rows.toLocaleString('en')} image rows through src/db in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return dir;
+}

@@ -1,0 +1,115 @@
+// S3, S4, S4b: serving originals and cached variants, against nginx (sendfile) and a bare Node server from memory.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { compareLoad, pick, type Contender } from '../lib/compare.js';
+import { distinctJpeg, photo, PHOTO_PATH } from '../lib/fixtures.js';
+import { startImgd, uploadAll, type ImgdServer } from '../lib/imgd.js';
+import { nginxMissing, startNginx, type Nginx } from '../lib/nginx.js';
+import { freePort, spawnPinned, waitForHttp } from '../lib/procs.js';
+import { info, versus, type Row, type Scenario, type ScenarioContext } from '../lib/scenario.js';
+
+const originalPath = (sha: string): string => `/originals/${sha.slice(0, 2)}/${sha.slice(2, 4)}/${sha}`;
+
+async function withServers<T>(
+  ctx: ScenarioContext,
+  body: (imgd: ImgdServer, nginx: Nginx | undefined, skipped: string | undefined) => Promise<T>,
+): Promise<T> {
+  const imgd = await startImgd({ dataDir: path.join(ctx.tmp, 'imgd'), cores: ctx.pin.server, env: { RUN_WORKERS: 'false' }, profileDir: ctx.profileDir });
+  const skipped = nginxMissing();
+  let nginx: Nginx | undefined;
+  try {
+    if (!skipped) nginx = await startNginx(path.join(ctx.tmp, 'imgd', 'blobs'), path.join(ctx.tmp, 'nginx'), ctx.pin.server);
+    else ctx.log(`  ${skipped}`);
+    return await body(imgd, nginx, skipped);
+  } finally {
+    await nginx?.stop();
+    await imgd.stop();
+  }
+}
+
+export const s3: Scenario = {
+  id: 'S3',
+  title: 'GET a public original (161 KB), 64 connections',
+  async run(ctx) {
+    return withServers(ctx, async (imgd, nginx, skipped) => {
+      const [image] = await uploadAll(imgd.url, [{ bytes: photo(), name: path.basename(PHOTO_PATH), type: 'image/jpeg' }]);
+      const stored = path.join(imgd.dataDir, 'blobs', originalPath(image!.sha256));
+      const port = await freePort();
+      const bare = spawnPinned('bare node', process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../peers/floor.ts')], {
+        cores: ctx.pin.server,
+        env: { PORT: String(port), MEM_FILE: stored },
+      });
+      try {
+        await waitForHttp(`http://127.0.0.1:${port}/healthz`, bare);
+        const contenders: Contender[] = [
+          { name: 'imgd', spec: { baseUrl: imgd.url, paths: [`/i/${image!.filename}`], connections: 64 } },
+          { name: 'bare node (memory)', spec: { baseUrl: `http://127.0.0.1:${port}`, paths: ['/mem/photo'], connections: 64 } },
+        ];
+        if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: [originalPath(image!.sha256)], connections: 64 } });
+        const res = await compareLoad(ctx, contenders);
+        const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
+        const p99 = (n: string): number[] => pick(res.get(n), (r) => r.p99Ms);
+        const rows: Row[] = [
+          versus('S3', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.8 }),
+          info('S3', 'req/s', rps('imgd'), 'bare node (memory)', rps('bare node (memory)')),
+          info('S3', 'p99 ms', p99('imgd'), nginx ? 'nginx' : 'bare node (memory)', p99(nginx ? 'nginx' : 'bare node (memory)')),
+        ];
+        return { rows, notes: [`${readFileSync(stored).length} bytes served (GPS removed at ingest)`], raw: Object.fromEntries(res) };
+      } finally {
+        await bare.stop();
+      }
+    });
+  },
+};
+
+export const s4: Scenario = {
+  id: 'S4',
+  title: 'GET a cached 256 px variant, 64 connections',
+  async run(ctx) {
+    return withServers(ctx, async (imgd, nginx, skipped) => {
+      const [image] = await uploadAll(imgd.url, [{ bytes: photo(), name: path.basename(PHOTO_PATH), type: 'image/jpeg' }]);
+      const variantPath = `/i/${image!.filename}/small`;
+      const res0 = await fetch(`${imgd.url}${variantPath}`);
+      if (!res0.ok) throw new Error(`variant answered ${res0.status}`);
+      const bytes = Buffer.from(await res0.arrayBuffer());
+      writeFileSync(path.join(imgd.dataDir, 'blobs', 'variant.jpg'), bytes);
+      const contenders: Contender[] = [{ name: 'imgd', spec: { baseUrl: imgd.url, paths: [variantPath], connections: 64 } }];
+      if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: ['/variant.jpg'], connections: 64 } });
+      const res = await compareLoad(ctx, contenders);
+      const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
+      const rows: Row[] = [
+        versus('S4', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.7 }),
+        info('S4', 'p99 ms', pick(res.get('imgd'), (r) => r.p99Ms), nginx ? 'nginx' : undefined, nginx ? pick(res.get('nginx'), (r) => r.p99Ms) : undefined),
+      ];
+      return { rows, notes: [`variant of ${bytes.length} bytes (${res0.headers.get('content-type')})`], raw: Object.fromEntries(res) };
+    });
+  },
+};
+
+export const s4b: Scenario = {
+  id: 'S4B',
+  title: 'GET distinct originals in random order (more than the hot cache), 64 connections',
+  async run(ctx) {
+    const count = ctx.options.quick ? 1000 : 5000;
+    return withServers(ctx, async (imgd, nginx, skipped) => {
+      const base = photo();
+      const files = Array.from({ length: count }, (_, i) => ({ bytes: distinctJpeg(base, i), name: `photo-${i}.jpg`, type: 'image/jpeg' }));
+      const started = performance.now();
+      const images = await uploadAll(imgd.url, files, 2, 20);
+      ctx.log(`  uploaded ${count} distinct originals in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      const distinct = new Set(images.map((i) => i.sha256)).size;
+      if (distinct !== count) throw new Error(`expected ${count} distinct blobs, got ${distinct}`);
+      const contenders: Contender[] = [{ name: 'imgd', spec: { baseUrl: imgd.url, paths: images.map((i) => `/i/${i.filename}`), connections: 64 } }];
+      if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: images.map((i) => originalPath(i.sha256)), connections: 64 } });
+      const res = await compareLoad(ctx, contenders);
+      const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
+      const rows: Row[] = [
+        versus('S4b', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.4 }),
+        info('S4b', 'p99 ms', pick(res.get('imgd'), (r) => r.p99Ms), nginx ? 'nginx' : undefined, nginx ? pick(res.get('nginx'), (r) => r.p99Ms) : undefined),
+      ];
+      const notes = [`${count} distinct originals of ~${Math.round(base.length / 1024)} KB (${((count * base.length) / 2 ** 20).toFixed(0)} MB in all)`];
+      if (ctx.options.quick) notes.push('--quick: 1,000 originals instead of 5,000 (still more than the in-memory cache holds)');
+      return { rows, notes, raw: Object.fromEntries(res) };
+    });
+  },
+};

@@ -1,0 +1,132 @@
+// S8: a soak mixing uploads (S1), original GETs (S3) and first variant renders (S5), under three allocator settings side by side.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { distinctJpeg, photo } from '../lib/fixtures.js';
+import { startImgd, TOKEN, type ImgdServer } from '../lib/imgd.js';
+import { rssOf } from '../lib/procs.js';
+import { info, type Row, type Scenario, type ScenarioContext } from '../lib/scenario.js';
+import { figure } from '../lib/stats.js';
+
+const JEMALLOC = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((f) => existsSync(f));
+/** Widths the default VARIANT_SIZES allowlist holds that are smaller than the photo. */
+const WIDTHS = [32, 64, 128, 256, 320, 480, 512];
+/** Per server and second: uploads, original GETs, variant GETs. */
+const RATES = { uploads: 4, originals: 80, variants: 4 };
+
+interface Setting {
+  readonly name: string;
+  readonly env: Record<string, string | undefined>;
+  readonly shipped: boolean;
+}
+
+interface Soaked {
+  readonly setting: Setting;
+  readonly samples: { t: number; rss: number }[];
+  errors: number;
+  requests: number;
+  skipped: number;
+}
+
+async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, seconds: number, serial: { n: number }): Promise<void> {
+  const base = photo();
+  const uploaded: string[] = [];
+  let inFlight = 0;
+  const started = performance.now();
+  const fire = (work: () => Promise<Response>): void => {
+    if (inFlight >= 64) {
+      soaked.skipped += 1;
+      return;
+    }
+    inFlight += 1;
+    soaked.requests += 1;
+    work()
+      .then(async (res) => {
+        await res.arrayBuffer();
+        if (!res.ok) soaked.errors += 1;
+        return res;
+      })
+      .catch(() => {
+        soaked.errors += 1;
+      })
+      .finally(() => {
+        inFlight -= 1;
+      });
+  };
+  const upload = async (): Promise<Response> => {
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(distinctJpeg(base, serial.n++))], { type: 'image/jpeg' }), 'soak.jpg');
+    const res = await fetch(`${server.url}/api/v1/images`, { method: 'POST', body: form, headers: { authorization: `Bearer ${TOKEN}` } });
+    if (res.status === 201) {
+      const body = (await res.clone().json()) as { filename: string };
+      uploaded.push(body.filename);
+      if (uploaded.length > 2000) uploaded.shift();
+    }
+    return res;
+  };
+  const any = (): string => uploaded[Math.floor(Math.random() * uploaded.length)]!;
+  const acc = { uploads: 0, originals: 0, variants: 0 };
+  const tick = 0.1;
+  while ((performance.now() - started) / 1000 < seconds) {
+    acc.uploads += RATES.uploads * tick;
+    acc.originals += RATES.originals * tick;
+    acc.variants += RATES.variants * tick;
+    for (; acc.uploads >= 1; acc.uploads -= 1) fire(upload);
+    if (uploaded.length > 0) {
+      for (; acc.originals >= 1; acc.originals -= 1) fire(() => fetch(`${server.url}/i/${any()}`));
+      for (; acc.variants >= 1; acc.variants -= 1) fire(() => fetch(`${server.url}/i/${any()}/custom?w=${WIDTHS[Math.floor(Math.random() * WIDTHS.length)]}&format=webp`));
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    if (soaked.samples.length === 0 || elapsed - soaked.samples.at(-1)!.t >= 1) soaked.samples.push({ t: elapsed, rss: rssOf(server.child.pid) });
+    await sleep(tick * 1000);
+  }
+  while (inFlight > 0) await sleep(50);
+  ctx.log(`  ${soaked.setting.name}: ${soaked.requests} requests, ${soaked.errors} errors, ${soaked.skipped} skipped (64 in flight)`);
+}
+
+/** RSS growth after warm-up: median RSS of the last tenth against the median of the tenth right after warm-up. */
+function growthPercent(samples: readonly { t: number; rss: number }[], warmup: number, seconds: number): { percent: number; after: number; end: number } {
+  const window = Math.max(2, seconds / 10);
+  const after = figure(samples.filter((s) => s.t >= warmup && s.t < warmup + window).map((s) => s.rss)).median;
+  const end = figure(samples.filter((s) => s.t >= seconds - window).map((s) => s.rss)).median;
+  return { percent: ((end - after) / after) * 100, after, end };
+}
+
+export const s8: Scenario = {
+  id: 'S8',
+  title: 'soak mixing uploads, original GETs and variant renders; RSS growth and errors per allocator',
+  async run(ctx) {
+    const seconds = ctx.options.quick ? 20 : 600;
+    const warmup = ctx.options.quick ? 5 : 60;
+    const settings: Setting[] = [
+      { name: 'MALLOC_ARENA_MAX=2 (shipped)', env: {}, shipped: true },
+      { name: 'glibc default', env: { MALLOC_ARENA_MAX: undefined }, shipped: false },
+    ];
+    const notes: string[] = [
+      `${seconds} s with ${warmup} s of warm-up; all settings side by side (each its own server on the server core, the same load each: ${RATES.uploads} uploads/s of distinct photos processed by the server's workers, ${RATES.originals} original GETs/s, ${RATES.variants} new variant renders/s)`,
+    ];
+    if (JEMALLOC) settings.push({ name: 'jemalloc', env: { MALLOC_ARENA_MAX: undefined, LD_PRELOAD: JEMALLOC }, shipped: false });
+    else notes.push('jemalloc not installed (apt-get install libjemalloc2): that setting skipped');
+    if (ctx.options.quick) notes.push('--quick: 20 s instead of 10 minutes');
+    const servers = await Promise.all(
+      settings.map((s, i) => startImgd({ dataDir: path.join(ctx.tmp, `imgd-${i}`), cores: ctx.pin.server, env: s.env, name: s.name, profileDir: ctx.profileDir })),
+    );
+    const soaked: Soaked[] = settings.map((setting) => ({ setting, samples: [], errors: 0, requests: 0, skipped: 0 }));
+    try {
+      await Promise.all(servers.map((server, i) => drive(ctx, server, soaked[i]!, seconds, { n: i * 10_000_000 })));
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+    const rows: Row[] = [];
+    for (const s of soaked) {
+      const g = growthPercent(s.samples, warmup, seconds);
+      ctx.log(`  ${s.setting.name}: RSS ${(g.after / 2 ** 20).toFixed(0)} MB after warm-up, ${(g.end / 2 ** 20).toFixed(0)} MB at the end (${g.percent.toFixed(1)} %)`);
+      const growth = info('S8', `RSS growth % (${s.setting.name})`, [g.percent]);
+      const errors = info('S8', `errors (${s.setting.name})`, [s.errors]);
+      if (s.setting.shipped) {
+        rows.push({ ...growth, target: '< 10 %', met: g.percent < 10 }, { ...errors, target: '0', met: s.errors === 0 });
+      } else rows.push(growth, errors);
+    }
+    return { rows, notes, raw: soaked.map((s) => ({ setting: s.setting.name, requests: s.requests, errors: s.errors, skipped: s.skipped, samples: s.samples })) };
+  },
+};
