@@ -89,8 +89,14 @@ export function SignInPage({ next, notice }: { next: string | null; notice?: str
       </details>
 
       <p class="muted">
-        {registration === 'closed' ? 'Accounts on this server are made by an admin. ' : 'No account yet? '}
-        <Link href="/app/register">Create an account</Link>
+        {registration === 'closed' ? (
+          'Accounts on this server are made by an admin.'
+        ) : (
+          <>
+            {registration === 'invite' ? 'Have an invite? ' : 'No account yet? '}
+            <Link href="/app/register">Create an account</Link>
+          </>
+        )}
       </p>
     </div>
   );
