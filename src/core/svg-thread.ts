@@ -12,7 +12,8 @@ export const SVG_SANITIZE_TIMEOUT_MS = 15_000;
 const WORKER_HEAP_MB = 512;
 
 interface Reply {
-  readonly id: number;
+  readonly ready?: true;
+  readonly id?: number;
   readonly text?: string;
   readonly error?: { code: ErrorCode; message: string; extra: Record<string, unknown> };
 }
@@ -20,11 +21,14 @@ interface Reply {
 interface Job {
   readonly id: number;
   readonly bytes: Buffer;
+  readonly timeoutMs: number;
   readonly resolve: (text: string) => void;
   readonly reject: (err: Error) => void;
 }
 
 let worker: Worker | undefined;
+/** Whether the worker has loaded: its start-up (seconds under tsx on a busy machine) is not charged to a file. */
+let ready = false;
 let next = 0;
 const queue: Job[] = [];
 let current: { job: Job; timer: NodeJS.Timeout } | undefined;
@@ -39,7 +43,13 @@ function spawn(): Worker {
     ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(file.href)}); });`, { eval: true, resourceLimits })
     : new Worker(file, { resourceLimits });
   w.unref();
+  ready = false;
   w.on('message', (reply: Reply) => {
+    if (reply.ready) {
+      ready = true;
+      pump();
+      return;
+    }
     if (!current || current.job.id !== reply.id) return;
     const { job } = finish();
     if (reply.error) job.reject(new ImgdError(reply.error.code, reply.error.message, reply.error.extra));
@@ -51,6 +61,10 @@ function spawn(): Worker {
     if (worker !== w) return;
     worker = undefined;
     if (current) finish().job.reject(new ImgdError('svg_too_complex', `The SVG could not be sanitized: ${why}.`));
+    else if (!ready) {
+      // It never started: starting another would fail the same way, so the waiting files fail instead.
+      for (const job of queue.splice(0)) job.reject(new ImgdError('internal', `The SVG sanitizer could not start: ${why}.`));
+    }
     pump();
   };
   w.on('error', (err) => died(err.message));
@@ -66,26 +80,26 @@ function finish(): { job: Job } {
 }
 
 function pump(): void {
-  if (current) return;
-  const job = queue.shift();
-  if (!job) return;
+  if (current || queue.length === 0) return;
   worker ??= spawn();
+  if (!ready) return; // its ready message pumps again
+  const job = queue.shift()!;
   const timer = setTimeout(() => {
     const w = worker;
     worker = undefined;
-    finish().job.reject(new ImgdError('svg_too_complex', `The SVG took longer than ${SVG_SANITIZE_TIMEOUT_MS / 1000} s to sanitize.`));
+    finish().job.reject(new ImgdError('svg_too_complex', `The SVG took longer than ${job.timeoutMs / 1000} s to sanitize.`));
     void w?.terminate();
     pump();
-  }, SVG_SANITIZE_TIMEOUT_MS);
+  }, job.timeoutMs);
   timer.unref();
   current = { job, timer };
   worker.postMessage({ id: job.id, bytes: job.bytes });
 }
 
 /** The sanitized SVG document, computed on the worker thread. */
-export function sanitizeSvgOffThread(bytes: Buffer): Promise<string> {
+export function sanitizeSvgOffThread(bytes: Buffer, timeoutMs = SVG_SANITIZE_TIMEOUT_MS): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    queue.push({ id: next++, bytes, resolve, reject });
+    queue.push({ id: next++, bytes, timeoutMs, resolve, reject });
     pump();
   });
 }
