@@ -119,7 +119,9 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
           }),
           ADD_TIMEOUT_MS,
         );
-        await markRow(row.id, RELAYED);
+        // Only a row still in the outbox: every instance relays, and a worker may already have run this job
+        // (a late relayer would otherwise set a running or done job back to queued, and it would look pending for good).
+        await db.updateTable('jobs').set({ status: RELAYED, updated_at: iso() }).where('id', '=', row.id).where('status', '=', OUTBOX).execute();
       }
     }
   }

@@ -264,7 +264,9 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
     }
   });
 
-  it('hands a job of a worker killed mid-job to another worker', async () => {
+  it('hands a job of a worker killed mid-job to another worker', async (t) => {
+    const started = Date.now();
+    const mark = (what: string): void => t.diagnostic(`${what} after ${Date.now() - started} ms`);
     // Earlier tests' jobs done first, so the one request the model holds is this test's.
     await waitFor('earlier jobs to finish', async () =>
       (await db.query("SELECT id FROM jobs WHERE status NOT IN ('done', 'failed')")).rowCount === 0 ? true : undefined, SETTLE_MS, 200);
@@ -277,12 +279,15 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
     await waitFor('the caption job to run', async () =>
       (await jobRows(id)).some((job) => job.type === 'image.caption' && job.status === 'running') ? true : undefined, SETTLE_MS);
     await waitFor('the caption request to reach the model', async () => (model.requests > before ? true : undefined), SETTLE_MS);
+    mark('the caption job is running');
     worker.child.kill('SIGKILL');
     await within(worker.exited, 10_000, 'the killed worker to exit');
     model.hang = false;
 
     worker = await startWorker();
+    mark('a new worker is up');
     const image = await settled(a, id, (i) => i.status !== 'processing' && i.caption !== null);
+    mark('the image has its caption');
     assert.equal(image.status, 'ready');
     assert.match(String(image.caption), /^caption \d+$/, 'the caption came from a second try');
     assert.ok(model.requests >= before + 2);
