@@ -26,7 +26,7 @@ interface ImageJson {
   key: string | null;
 }
 
-describe('the web UI', { skip: browserMissing(), timeout: 120_000 }, () => {
+describe('the web UI', { skip: browserMissing(), timeout: 180_000 }, () => {
   let t: TestApp;
   let browser: Browser;
   let context: BrowserContext;
