@@ -69,6 +69,13 @@ async function drainVerified(store: BlobStore, blob: BlobInfo): Promise<void> {
   for await (const chunk of await verifiedRead(store, blob)) void chunk;
 }
 
+/** What imgd keeps in a store; anything else in a shared bucket is not ours to copy. */
+const PREFIXES = ['originals/', 'variants/'];
+
+async function* imgdBlobs(store: BlobStore): AsyncGenerator<BlobInfo> {
+  for (const prefix of PREFIXES) yield* store.list(prefix);
+}
+
 export async function migrateStorage(source: BlobStore, target: BlobStore, options: MigrationOptions): Promise<MigrationReport> {
   const problems: MigrationProblem[] = [];
   let seen = 0;
@@ -114,7 +121,7 @@ export async function migrateStorage(source: BlobStore, target: BlobStore, optio
   }
 
   const running = new Set<Promise<void>>();
-  for await (const blob of source.list('')) {
+  for await (const blob of imgdBlobs(source)) {
     const task = copyOne(blob)
       .catch((err: unknown) => report(blob.key, err))
       .finally(() => {

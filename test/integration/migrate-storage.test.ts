@@ -152,9 +152,10 @@ describe('imgd migrate-storage', () => {
     assert.deepEqual(await contents(target), source);
   });
 
-  it('copies back from S3 to disk (STORAGE_DIR) with --to fs', async () => {
+  it('copies back from S3 to disk (STORAGE_DIR) with --to fs, leaving objects that are not imgd\'s alone', async () => {
     const back = await makeDataDir();
     cleanup.push(back);
+    await s3Store('moved').put('notes/readme.txt', Readable.from([Buffer.from('someone else keeps this here')]));
     const run = await imgd(['migrate-storage', '--to', 'fs', '--verify-existing'], { DATA_DIR: dir, STORAGE: 's3', ...s3Env('moved'), STORAGE_DIR: back });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(await contents(createFsStore(back)), await contents(diskStore()));
