@@ -329,6 +329,21 @@ describe('the web UI', { skip: browserMissing(), timeout: 180_000 }, () => {
     await count('.grid .tile', 7);
   });
 
+  it('loads the next page of the gallery when its end scrolls into view', async () => {
+    const canon = await readFile(fixture('jpg/Canon_40D.jpg'));
+    for (const batch of [0, 1]) {
+      const files = Array.from({ length: 15 }, (_, i): [string, Uint8Array] => [`many-${batch}-${i}.jpg`, canon]);
+      const res = await t.upload(files);
+      assert.equal(res.status, 201, await res.text());
+    }
+    await go('/app/gallery');
+    await count('.grid .tile', 30);
+    await page.getByText('more load as you scroll').waitFor();
+    await page.locator('.more').scrollIntoViewIfNeeded();
+    await count('.grid .tile', 38);
+    await page.getByText('38 images').waitFor();
+  });
+
   it('works on a phone-sized screen without sideways scrolling', async () => {
     const phone = errors.watchContext(await newContext(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }));
     const small = await phone.newPage();
