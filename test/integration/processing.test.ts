@@ -135,6 +135,11 @@ describe('processing across a restart', () => {
     const second = await startApp({}, dir);
     try {
       for (const id of ids) assert.equal((await settled(second, id)).status, 'ready');
+      // Jobs already waiting (in the database, or handed to Redis) are not queued a second time by the restart.
+      for (const id of ids) {
+        const jobs = await second.app.db.selectFrom('jobs').select('status').where('type', '=', 'image.process').where('payload', '=', JSON.stringify({ imageId: id })).execute();
+        assert.deepEqual(jobs.map((j) => j.status), ['done'], id);
+      }
     } finally {
       await second.close();
       await rm(dir, { recursive: true, force: true });
