@@ -56,10 +56,11 @@ function clampSuffixes(rangeHeader: string, size: number): string {
 }
 
 /**
- * Every stored file is sandboxed (no script, no same-origin access). An SVG original renders as a document when
- * opened directly, so it may keep its inline styles and data: images; it can load nothing else.
+ * Every stored file is sandboxed (no script, no same-origin access). Inline styles are allowed for the browser's own
+ * image viewer (a raster image opened in a tab) and an SVG's own styles; an SVG may also use data: images. Nothing
+ * can be loaded from elsewhere.
  */
-const RASTER_CSP = "default-src 'none'; sandbox";
+const RASTER_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox";
 
 export function decideServe(req: ServeRequest, item: Servable): ServeDecision {
