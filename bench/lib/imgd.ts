@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './fixtures.js';
-import { freePort, spawnPinned, waitForHttp, type Child } from './procs.js';
+import { freePort, spawnPinned, waitForHttp, waitForQuiet, type Child } from './procs.js';
 
 export const TOKEN = 'bench-admin-token-0123456789abcdef';
 export const CLI = path.join(REPO_ROOT, 'dist/cli.js');
@@ -54,6 +54,7 @@ export async function startImgd(options: ImgdStart): Promise<ImgdServer> {
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${url}/healthz`, child);
+    await waitForQuiet(child.pid);
   } catch (err) {
     await child.stop();
     throw err;

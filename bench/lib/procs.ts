@@ -172,3 +172,29 @@ export function sampleRss(pid: number, intervalMs = 100): { stop(): number[] } {
     },
   };
 }
+
+/** CPU time (user + system) a process has used, in seconds (Linux /proc), or NaN elsewhere. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Waits until a process has settled after start-up: less than 5 % of a core used over half a second (or timeoutMs).
+ * A server answering /healthz may still be loading modules and starting worker threads in the background.
+ */
+export async function waitForQuiet(pid: number, timeoutMs = 30_000): Promise<number> {
+  const started = performance.now();
+  let last = cpuSeconds(pid);
+  while (performance.now() - started < timeoutMs) {
+    await sleep(500);
+    const now = cpuSeconds(pid);
+    if (!Number.isFinite(now) || now - last < 0.025) break;
+    last = now;
+  }
+  return performance.now() - started;
+}

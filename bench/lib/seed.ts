@@ -1,9 +1,11 @@
 // Seeds an imgd data directory with many image rows through the project's own database layer, in bulk.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import type { Db } from '../../src/db/database.js';
 
 export const KEYS = 1000;
 const SHA = 'ab'.repeat(32);
@@ -17,6 +19,65 @@ export function seededDataDir(rows: number, log: (m: string) => void): Promise<s
     seeded.set(rows, pending);
   }
   return pending;
+}
+
+/** An images row as imgd writes it for a ready, public 640x480 JPEG. */
+function imageRow(i: number, sha256: string, bytes: number, at: string) {
+  return {
+    id: `img${i.toString(36).padStart(8, '0')}`,
+    filename: `photo-${i}.jpg`,
+    original_name: `photo-${i}.jpg`,
+    sha256,
+    format: 'jpeg',
+    content_type: 'image/jpeg',
+    bytes,
+    width: 640,
+    height: 480,
+    frames: 1,
+    status: 'ready',
+    error: null,
+    visibility: 'public',
+    key: `album-${i % KEYS}`,
+    description: null,
+    owner_id: null,
+    exif: null,
+    placeholder: null,
+    has_alpha: 0,
+    caption: null,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+/**
+ * Stores distinct JPEGs as imgd's disk store lays them out (blobs/originals/ab/cd/<sha256>) and adds their rows
+ * through src/db: the catalog of thousands of uploads without thousands of uploads. Answers filename and sha256.
+ */
+export async function seedOriginals(dataDir: string, files: readonly Buffer[]): Promise<{ filename: string; sha256: string }[]> {
+  const db: Db = openDatabase({ kind: 'sqlite', file: path.join(dataDir, 'imgd.sqlite') });
+  const out: { filename: string; sha256: string }[] = [];
+  try {
+    await migrateToLatest(db);
+    const at = new Date().toISOString();
+    await db.transaction().execute(async (trx) => {
+      for (const [i, bytes] of files.entries()) {
+        const sha256 = createHash('sha256').update(bytes).digest('hex');
+        const dir = path.join(dataDir, 'blobs', 'originals', sha256.slice(0, 2), sha256.slice(2, 4));
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(path.join(dir, sha256), bytes);
+        await trx
+          .insertInto('blobs')
+          .values({ sha256, bytes: bytes.length, format: 'jpeg', content_type: 'image/jpeg', width: 640, height: 480, ref_count: 1, created_at: at })
+          .execute();
+        const row = imageRow(i, sha256, bytes.length, at);
+        await trx.insertInto('images').values(row).execute();
+        out.push({ filename: row.filename, sha256 });
+      }
+    });
+  } finally {
+    await db.destroy();
+  }
+  return out;
 }
 
 async function seed(rows: number, log: (m: string) => void): Promise<string> {
@@ -38,30 +99,7 @@ async function seed(rows: number, log: (m: string) => void): Promise<string> {
           const values = [];
           for (let i = b; i < Math.min(rows, b + BATCH); i += 1) {
             const at = new Date(t0 + i * 1000).toISOString();
-            values.push({
-              id: `img${i.toString(36).padStart(8, '0')}`,
-              filename: `photo-${i}.jpg`,
-              original_name: `photo-${i}.jpg`,
-              sha256: SHA,
-              format: 'jpeg',
-              content_type: 'image/jpeg',
-              bytes: 161_713,
-              width: 640,
-              height: 480,
-              frames: 1,
-              status: 'ready',
-              error: null,
-              visibility: 'public',
-              key: `album-${i % KEYS}`,
-              description: null,
-              owner_id: null,
-              exif: null,
-              placeholder: null,
-              has_alpha: 0,
-              caption: null,
-              created_at: at,
-              updated_at: at,
-            });
+            values.push(imageRow(i, SHA, 161_713, at));
           }
           await trx.insertInto('images').values(values).execute();
         }

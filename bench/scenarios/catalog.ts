@@ -81,7 +81,7 @@ export const s9: Scenario = {
         await child.stop();
       }
     };
-    await once(process.execPath, [CLI, 'serve']); // warm the page cache and run any migration once
+    if (!ctx.options.quick) await once(process.execPath, [CLI, 'serve']); // warm the page cache and run any migration once
     const node: number[] = [];
     const npm: number[] = [];
     for (let r = 0; r < ctx.repeats; r += 1) {

@@ -76,15 +76,15 @@ export const s2: Scenario = {
     try {
       const post = (url: string, p: string): Contender['spec'] => ({ baseUrl: url, paths: [p], method: 'POST', headers: multipartHeaders, bodyFile, connections: 4 });
       // A 50 MB upload takes seconds on one core: runs must be long enough for several to finish.
-      const seconds = Math.max(ctx.seconds, 8);
+      const seconds = ctx.options.quick ? 4 : Math.max(ctx.seconds, 6);
       const mb = png.length / 2 ** 20;
       const imgdRuns: number[] = [];
       const floorRuns: number[] = [];
       const growth: number[] = [];
       const spec = (c: Contender['spec'], s: number) => ({ ...c, seconds: s, scratchDir: ctx.tmp, generatorCores: ctx.pin.generator });
       // Warm-up both, then take imgd's resting RSS as the baseline for its growth under load.
-      await runLoad(spec(post(imgd.url, '/api/v1/images'), 4));
-      await runLoad(spec(post(floor.url, '/upload'), 4));
+      await runLoad(spec(post(imgd.url, '/api/v1/images'), ctx.warmupSeconds + 1));
+      await runLoad(spec(post(floor.url, '/upload'), ctx.warmupSeconds + 1));
       for (let r = 0; r < ctx.repeats; r += 1) {
         const baseline = rssOf(imgd.child.pid);
         const sampler = sampleRss(imgd.child.pid);

@@ -78,8 +78,8 @@ export const s5: Scenario = {
   async run(ctx) {
     const q = ctx.options.quick;
     const sizes: Size[] = [
-      { label: '3MP', width: 2048, height: 1536, count: q ? 16 : 60, nginxCount: q ? 4 : 12, filterTarget: 4 },
-      { label: '12MP', width: 4000, height: 3000, count: q ? 6 : 20, nginxCount: q ? 2 : 6, filterTarget: 8 },
+      { label: '3MP', width: 2048, height: 1536, count: q ? 8 : 60, nginxCount: q ? 3 : 12, filterTarget: 4 },
+      { label: '12MP', width: 4000, height: 3000, count: q ? 4 : 20, nginxCount: q ? 2 : 6, filterTarget: 8 },
     ];
     const imgd = await startImgd({ dataDir: path.join(ctx.tmp, 'imgd'), cores: ctx.pin.server, env: { RUN_WORKERS: 'false' }, profileDir: ctx.profileDir });
     const skipped = nginxMissing();
