@@ -11,6 +11,7 @@ import { createLogger } from './logging.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
+import { serveWorkerMetrics } from './http/worker-metrics.js';
 import { exportCommand, importCommand } from './ops/archive-command.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
 
@@ -83,6 +84,8 @@ async function worker(): Promise<void> {
   await core.queue.start();
   core.logger.info({ requeued, queue: config.jobs.redisUrl ? 'redis' : 'database' }, 'imgd worker running');
   process.stdout.write(`imgd worker is running jobs (${config.jobs.redisUrl ? 'BullMQ on Redis' : 'database queue'})\n`);
+  const metrics = config.jobs.workerMetricsPort === undefined ? undefined : await serveWorkerMetrics(core.metrics.registry, config.host, config.jobs.workerMetricsPort);
+  if (metrics) process.stdout.write(`  metrics    http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metrics.port}/metrics\n`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -90,7 +93,7 @@ async function worker(): Promise<void> {
     core.logger.info({ signal }, 'worker shutting down: finishing running jobs');
     const force = setTimeout(() => process.exit(1), config.http.shutdownTimeoutMs);
     force.unref();
-    core.close().then(
+    Promise.all([metrics?.close(), core.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         core.logger.error({ err }, 'worker shutdown failed');

@@ -52,6 +52,7 @@ const Settings = Type.Object({
   RUN_WORKERS: Type.Boolean({ default: true }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_-]{1,64}$', default: 'imgd' }),
+  WORKER_METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   JOB_LOCK_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   GC_INTERVAL_SECONDS: Type.Integer({ minimum: 0, default: 0 }),
   GC_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 }),
@@ -134,6 +135,8 @@ export interface Config {
     /** BullMQ on this Redis when set; the in-process, database-backed runner otherwise. */
     readonly redisUrl: string | undefined;
     readonly redisPrefix: string;
+    /** `imgd worker` serves /metrics on this port (on HOST) when set: the job outcomes are counted where jobs run. */
+    readonly workerMetricsPort: number | undefined;
     /** BullMQ: how long a job stays locked to a worker that stopped answering before another worker takes it over. */
     readonly lockMs: number;
   };
@@ -378,6 +381,7 @@ function toConfig(raw: RawSettings): Config {
       runWorkers: raw.RUN_WORKERS,
       redisUrl: raw.REDIS_URL,
       redisPrefix: raw.REDIS_PREFIX,
+      workerMetricsPort: raw.WORKER_METRICS_PORT,
       lockMs: raw.JOB_LOCK_MS,
     },
     gcGraceSeconds: raw.GC_GRACE_SECONDS,

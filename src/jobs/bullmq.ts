@@ -236,7 +236,7 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
       return counts;
     },
 
-    depth: () => jobDepth(db),
+    depth: () => jobDepth(db, handlers.keys()),
 
     async check() {
       await db.selectFrom('jobs').select('id').limit(1).execute();

@@ -6,15 +6,16 @@ import type { JobDepth, JobStatus } from './queue.js';
 const PENDING_ALIASES = new Set(['queued']);
 const SHOWN: readonly JobStatus[] = ['pending', 'running', 'failed'];
 
-/** Pending, running and failed jobs by type; every type seen gets all three states, zeros included. */
-export async function jobDepth(db: Db): Promise<JobDepth[]> {
+/** Pending, running and failed jobs by type: every type registered or seen gets all three states, zeros included. */
+export async function jobDepth(db: Db, registered: Iterable<string> = []): Promise<JobDepth[]> {
   const rows = await db
     .selectFrom('jobs')
     .select(['type', 'status', (eb) => eb.fn.countAll<number>().as('n')])
     .where('status', '!=', 'done')
     .groupBy(['type', 'status'])
     .execute();
-  const byType = new Map<string, Map<JobStatus, number>>();
+  // A type with nothing waiting still shows its zeros, so a dashboard sees the queue drain rather than vanish.
+  const byType = new Map<string, Map<JobStatus, number>>([...registered].map((type) => [type, new Map<JobStatus, number>()]));
   for (const row of rows) {
     const status = (PENDING_ALIASES.has(row.status) ? 'pending' : row.status) as JobStatus;
     if (!SHOWN.includes(status)) continue;

@@ -209,7 +209,7 @@ export function createLocalQueue(db: Db, logger: Logger, options: LocalQueueOpti
       return counts;
     },
 
-    depth: () => jobDepth(db),
+    depth: () => jobDepth(db, handlers.keys()),
 
     async check() {
       await db.selectFrom('jobs').select('id').limit(1).execute();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bearer, createKey, login, signUp } from '../helpers/accounts.js';
 import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
-import { imgd } from '../helpers/cli.js';
+import { runCli } from '../helpers/processes.js';
 import { postgresDatabase, postgresMissing } from '../helpers/live-services.js';
 import { S3RVER_KEY, startS3rver } from '../helpers/s3rver.js';
 
@@ -67,7 +67,7 @@ describe('imgd export and import', () => {
     }
     await t.close();
     archive = path.join(await newDir(), 'deployment.tar');
-    const run = await imgd(['export', archive], embedded(source));
+    const run = await runCli(['export', archive], embedded(source));
     assert.equal(run.code, 0, run.stderr);
     for (const part of [/^exported .*\b3 images\b/m, /\b2 users\b/, /; 3 original\(s\) and \d+ variant\(s\)/]) assert.match(run.stdout, part);
   });
@@ -92,7 +92,7 @@ describe('imgd export and import', () => {
 
   it('moves everything into a fresh data dir: same ids, same bytes, users sign in, keys work', async () => {
     const target = await newDir();
-    const run = await imgd(['import', archive], embedded(target));
+    const run = await runCli(['import', archive], embedded(target));
     assert.equal(run.code, 0, run.stderr);
     for (const part of [/\b3 images\b/, /\b2 users\b/, /\b1 api_keys\b/, /and \d+ blob\(s\)/]) assert.match(run.stdout, part);
     const t = await startApp({ ...OPEN, ...embedded(target) }, target);
@@ -103,7 +103,7 @@ describe('imgd export and import', () => {
     }
 
     // A second import into the same, now full, deployment is refused and changes nothing.
-    const again = await imgd(['import', archive], embedded(target));
+    const again = await runCli(['import', archive], embedded(target));
     assert.equal(again.code, 1);
     assert.match(again.stderr, /not empty \(.*3 images.*\).*nothing was imported/);
   });
@@ -111,7 +111,7 @@ describe('imgd export and import', () => {
   it('moves everything from SQLite and disk into PostgreSQL and S3, and from there back again', async (context) => {
     const missing = await postgresMissing();
     if (missing) return context.skip(missing);
-    const database = await postgresDatabase('import');
+    const database = await postgresDatabase();
     const s3 = await startS3rver(['imgd-import']);
     try {
       const target = await newDir();
@@ -125,7 +125,7 @@ describe('imgd export and import', () => {
         S3_SECRET_ACCESS_KEY: S3RVER_KEY,
         S3_FORCE_PATH_STYLE: 'true',
       };
-      const run = await imgd(['import', archive], scaled);
+      const run = await runCli(['import', archive], scaled);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /into S3 \(s3:\/\/imgd-import\//);
       const t = await startApp({ ...OPEN, ...scaled }, target);
@@ -136,11 +136,11 @@ describe('imgd export and import', () => {
       }
 
       const back = path.join(await newDir(), 'from-postgres.tar');
-      const exported = await imgd(['export', back], scaled);
+      const exported = await runCli(['export', back], scaled);
       assert.equal(exported.code, 0, exported.stderr);
       assert.match(exported.stdout, /exporting PostgreSQL metadata and blobs from S3/);
       const home = await newDir();
-      const imported = await imgd(['import', back], embedded(home));
+      const imported = await runCli(['import', back], embedded(home));
       assert.equal(imported.code, 0, imported.stderr);
       const again = await startApp({ ...OPEN, ...embedded(home) }, home);
       try {
@@ -157,13 +157,13 @@ describe('imgd export and import', () => {
   /** Imports a damaged archive into a fresh deployment: refused, with no row and no blob left behind. */
   async function assertRefused(damaged: string, message: RegExp): Promise<void> {
     const target = await newDir();
-    const run = await imgd(['import', damaged], embedded(target));
+    const run = await runCli(['import', damaged], embedded(target));
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stderr, message);
     assert.match(run.stderr, /nothing was imported/);
     assert.deepEqual(await files(path.join(target, 'blobs', 'originals')), [], 'no original left behind');
     assert.deepEqual(await files(path.join(target, 'blobs', 'variants')), [], 'no variant left behind');
-    const users = await imgd(['user', 'list'], embedded(target));
+    const users = await runCli(['user', 'list'], embedded(target));
     assert.equal(users.code, 0, users.stderr);
     assert.equal(users.stdout.trim(), '', 'no user row');
   }
@@ -191,7 +191,7 @@ describe('imgd export and import', () => {
     const text = path.join(path.dirname(archive), 'notes.txt');
     await writeFile(text, 'these are notes, not an archive\n'.repeat(100));
     await assertRefused(text, /not an imgd export archive|damaged/);
-    const missing = await imgd(['import', path.join(path.dirname(archive), 'nope.tar')], embedded(await newDir()));
+    const missing = await runCli(['import', path.join(path.dirname(archive), 'nope.tar')], embedded(await newDir()));
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ENOENT|no such file/);
   });
@@ -202,7 +202,7 @@ describe('imgd export and import', () => {
     await rm(original);
     try {
       const out = path.join(path.dirname(archive), 'broken.tar');
-      const run = await imgd(['export', out], embedded(source));
+      const run = await runCli(['export', out], embedded(source));
       assert.equal(run.code, 1, run.stdout);
       assert.match(run.stderr, new RegExp(`No blob originals/.*${images[1]!.sha256}.*no archive was written`));
       assert.deepEqual((await readdir(path.dirname(out))).filter((f) => f.startsWith('broken')), []);

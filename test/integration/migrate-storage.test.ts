@@ -10,7 +10,7 @@ import { createFsStore } from '../../src/store/fs.js';
 import { createS3Store } from '../../src/store/s3.js';
 import { fixture, makeDataDir, startApp } from '../helpers/app.js';
 import { readAll } from '../helpers/blob-store-contract.js';
-import { imgd } from '../helpers/cli.js';
+import { runCli } from '../helpers/processes.js';
 import { S3RVER_KEY, startS3rver, type FakeS3 } from '../helpers/s3rver.js';
 
 const BUCKET = 'imgd-migrate';
@@ -83,19 +83,19 @@ describe('imgd migrate-storage', () => {
 
   it('refuses bad flags and a missing or identical target, naming the problem, and copies nothing', async () => {
     const base = { DATA_DIR: dir, STORAGE: 'fs' };
-    const noTo = await imgd(['migrate-storage'], base);
+    const noTo = await runCli(['migrate-storage'], base);
     assert.notEqual(noTo.code, 0);
     assert.match(noTo.stderr, /--to <kind>/);
-    const wrongKind = await imgd(['migrate-storage', '--to', 'gcs'], base);
+    const wrongKind = await runCli(['migrate-storage', '--to', 'gcs'], base);
     assert.notEqual(wrongKind.code, 0);
     assert.match(wrongKind.stderr, /gcs.*(invalid|choices)|Allowed choices are s3, fs/i);
-    const same = await imgd(['migrate-storage', '--to', 'fs'], base);
+    const same = await runCli(['migrate-storage', '--to', 'fs'], base);
     assert.equal(same.code, 2);
     assert.match(same.stderr, /already on fs/);
-    const noBucket = await imgd(['migrate-storage', '--to', 's3'], base);
+    const noBucket = await runCli(['migrate-storage', '--to', 's3'], base);
     assert.equal(noBucket.code, 2);
     assert.match(noBucket.stderr, /target store is not configured: .*S3_BUCKET/);
-    const badConcurrency = await imgd(['migrate-storage', '--to', 's3', '--concurrency', 'many'], { ...base, ...s3Env('never') });
+    const badConcurrency = await runCli(['migrate-storage', '--to', 's3', '--concurrency', 'many'], { ...base, ...s3Env('never') });
     assert.equal(badConcurrency.code, 2);
     assert.match(badConcurrency.stderr, /--concurrency/);
     assert.equal((await contents(s3Store('never'))).size, 0);
@@ -104,7 +104,7 @@ describe('imgd migrate-storage', () => {
   it('copies every original and variant to S3, and the app on STORAGE=s3 serves the same bytes without the local copies', async () => {
     const source = await contents(diskStore());
     assert.ok([...source.keys()].some((k) => k.startsWith('variants/')), 'the source has cached variants');
-    const run = await imgd(['migrate-storage', '--to', 's3'], { DATA_DIR: dir, ...s3Env('moved') });
+    const run = await runCli(['migrate-storage', '--to', 's3'], { DATA_DIR: dir, ...s3Env('moved') });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, new RegExp(`summary: ${source.size} blob\\(s\\): ${source.size} copied .* 0 already in the target, ${images.length} original\\(s\\) checked by SHA-256, 0 problem`));
     assert.match(run.stdout, /progress: /);
@@ -112,7 +112,7 @@ describe('imgd migrate-storage', () => {
     assert.deepEqual(await contents(s3Store('moved')), source, 'same keys, same bytes');
 
     // A second run finds everything there.
-    const again = await imgd(['migrate-storage', '--to', 's3'], { DATA_DIR: dir, ...s3Env('moved') });
+    const again = await runCli(['migrate-storage', '--to', 's3'], { DATA_DIR: dir, ...s3Env('moved') });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, new RegExp(`${source.size} blob\\(s\\): 0 copied .* ${source.size} already in the target`));
 
@@ -146,7 +146,7 @@ describe('imgd migrate-storage', () => {
     // What a run stopped part-way leaves: one object finished; and one written short by some other tool.
     await target.put(first!, Readable.from([await readFile(path.join(dir, 'blobs', first!))]));
     await target.put(second!, Readable.from([Buffer.from('only the first bytes')]));
-    const run = await imgd(['migrate-storage', '--to', 's3', '--concurrency', '2'], { DATA_DIR: dir, ...s3Env('resumed') });
+    const run = await runCli(['migrate-storage', '--to', 's3', '--concurrency', '2'], { DATA_DIR: dir, ...s3Env('resumed') });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, new RegExp(`${source.size} blob\\(s\\): ${source.size - 1} copied \\([\\d.]+ MiB, 1 replacing a different size\\), 1 already in the target`));
     assert.deepEqual(await contents(target), source);
@@ -156,7 +156,7 @@ describe('imgd migrate-storage', () => {
     const back = await makeDataDir();
     cleanup.push(back);
     await s3Store('moved').put('notes/readme.txt', Readable.from([Buffer.from('someone else keeps this here')]));
-    const run = await imgd(['migrate-storage', '--to', 'fs', '--verify-existing'], { DATA_DIR: dir, STORAGE: 's3', ...s3Env('moved'), STORAGE_DIR: back });
+    const run = await runCli(['migrate-storage', '--to', 'fs', '--verify-existing'], { DATA_DIR: dir, STORAGE: 's3', ...s3Env('moved'), STORAGE_DIR: back });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(await contents(createFsStore(back)), await contents(diskStore()));
   });
@@ -170,7 +170,7 @@ describe('imgd migrate-storage', () => {
     bad[Math.floor(bad.length / 2)]! ^= 0xff; // same size, one byte flipped: only the hash can tell
     await writeFile(file, bad);
     try {
-      const run = await imgd(['migrate-storage', '--to', 's3'], { DATA_DIR: dir, ...s3Env('damaged') });
+      const run = await runCli(['migrate-storage', '--to', 's3'], { DATA_DIR: dir, ...s3Env('damaged') });
       assert.equal(run.code, 1, run.stdout);
       assert.match(run.stderr, new RegExp(`MISMATCH ${damaged}: content hashes to ${sha256(bad)}, not to its name`));
       assert.match(run.stderr, /1 blob\(s\) were not copied/);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { originalKey } from '../../src/store/blob-store.js';
-import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
+import { fixture, makeDataDir, servicesFor, startApp, type TestApp } from '../helpers/app.js';
+import { freePort, spawnCli } from '../helpers/processes.js';
 import { sample } from '../helpers/prometheus.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -72,5 +73,26 @@ describe('queue depth and job outcomes in /metrics', () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it('has `imgd worker` serve the outcomes of the jobs it ran on WORKER_METRICS_PORT', async () => {
+    const dir = await makeDataDir();
+    dirs.push(dir);
+    const producer = await startApp({ RUN_WORKERS: 'false' }, dir);
+    await uploadOne(producer, fixture('jpg/Canon_40D.jpg'));
+    await producer.close();
+
+    const port = await freePort();
+    const worker = spawnCli(['worker'], { ...(await servicesFor(dir)), DATA_DIR: dir, WORKER_METRICS_PORT: String(port), JOB_POLL_MS: '50' });
+    await worker.waitForStdout(/metrics {4}http:\/\/127\.0\.0\.1:\d+\/metrics/, 'the address of the worker metrics');
+    const text = await waitFor('the worker to run the job', async () => {
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return sample(body, 'imgd_job_runs_total', { type: PROCESS, outcome: 'done' }) === 1 ? body : undefined;
+    });
+    assert.equal(sample(text, 'imgd_jobs', { type: PROCESS, status: 'pending' }), 0);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/api/v1/images`)).status, 404, 'nothing but metrics and health');
+    worker.child.kill('SIGTERM');
+    assert.deepEqual(await worker.exited, { code: 0, signal: null });
   });
 });

@@ -1,22 +1,16 @@
 // With REDIS_URL set, instances share their rate limits through Redis, and /readyz checks that Redis answers.
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { expectProblem } from '../helpers/accounts.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { REDIS_URL, redisMissing, redisPrefix } from '../helpers/live-services.js';
+import { deadEndpoint } from '../helpers/s3rver.js';
 
 const skip = await redisMissing();
 const PHOTO = fixture('jpg/Canon_40D.jpg');
 
 /** A redis:// URL on a loopback port nothing listens on. */
-async function closedRedisUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `redis://127.0.0.1:${port}`;
-}
+const closedRedisUrl = async (): Promise<string> => (await deadEndpoint()).replace(/^http:/, 'redis:');
 
 interface Readiness {
   status: string;
