@@ -29,12 +29,15 @@ export async function missingServices(): Promise<string[]> {
     await client.end().catch(() => undefined);
   }
   const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => {
+    cause ??= err;
+  });
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
-    missing.push(`Redis at ${REDIS_URL}: ${(err as Error).message}`);
+    missing.push(`Redis at ${REDIS_URL}: ${(cause ?? (err as Error)).message}`);
   } finally {
     redis.disconnect();
   }
