@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { openStore } from '../app.js';
 import type { Config } from '../config.js';
+import { isImgdError } from '../core/errors.js';
 import { openDatabase } from '../db/database.js';
 import { appliedMigrations } from '../db/dump.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -31,7 +32,8 @@ const summarize = (rows: Readonly<Record<string, number>>): string =>
     .join(', ') || 'no rows';
 
 function fail(command: string, err: unknown, suffix = ''): never {
-  const expected = err instanceof ArchiveError || err instanceof IntegrityError || (err as NodeJS.ErrnoException).code === 'ENOENT';
+  // Problems with the data or the file get one line; anything else is a bug worth its stack.
+  const expected = err instanceof ArchiveError || err instanceof IntegrityError || isImgdError(err) || (err as NodeJS.ErrnoException).code === 'ENOENT';
   process.stderr.write(`imgd ${command}: ${(err as Error).message}${suffix}\n`);
   if (!expected) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
   process.exit(1);

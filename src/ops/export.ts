@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack as createPack } from 'tar-stream';
-import { isImgdError } from '../core/errors.js';
+import { ImgdError, isImgdError } from '../core/errors.js';
 import type { Db } from '../db/database.js';
 import { appliedMigrations, dataTables, tableRows } from '../db/dump.js';
 import { originalKey, type BlobStore } from '../store/blob-store.js';
@@ -87,7 +87,11 @@ export async function exportDeployment(source: ExportSource, out: Writable, stag
     for (const [i, original] of snap.originals.entries()) {
       const key = originalKey(original.sha256);
       const blob = { key, size: original.bytes, modifiedAt: new Date(0) };
-      await addEntry(pack, BLOBS_DIR + key, blob.size, await verifiedRead(source.store, blob));
+      const body = await verifiedRead(source.store, blob).catch((err: unknown) => {
+        if (!isImgdError(err) || err.code !== 'not_found') throw err;
+        throw new ImgdError('not_found', `${err.message} It has a row in the snapshot: deleted during the export? Run it again (best with uploads stopped).`);
+      });
+      await addEntry(pack, BLOBS_DIR + key, blob.size, body);
       bytes += blob.size;
       if ((i + 1) % 100 === 0) onProgress?.(`progress: ${i + 1} of ${snap.originals.length} original(s)\n`);
     }
