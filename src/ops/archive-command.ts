@@ -1,6 +1,6 @@
 // `imgd export <file>` and `imgd import <file>` on the command line ('-' for standard output / input).
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { openStore } from '../app.js';
@@ -9,7 +9,7 @@ import { isImgdError } from '../core/errors.js';
 import { openDatabase } from '../db/database.js';
 import { appliedMigrations } from '../db/dump.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { ArchiveError } from './archive-format.js';
+import { ArchiveError, SECRET_NAMES, type SecretName } from './archive-format.js';
 import { exportDeployment } from './export.js';
 import { importDeployment } from './import.js';
 import { IntegrityError } from './migrate-storage.js';
@@ -39,6 +39,31 @@ function fail(command: string, err: unknown, suffix = ''): never {
   process.exit(1);
 }
 
+/** The generated signing key travels with the data (sessions, share links and signed URLs stay valid); one from JWT_SECRET is the operator's to set. */
+async function secretsToCarry(config: Config): Promise<Map<SecretName, Buffer>> {
+  const found = new Map<SecretName, Buffer>();
+  if (config.auth.jwtSecret) return found;
+  for (const name of SECRET_NAMES) {
+    const bytes = await readFile(path.join(config.dataDir, name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (bytes) found.set(name, bytes);
+  }
+  return found;
+}
+
+async function placeSecrets(config: Config, secrets: ReadonlyMap<SecretName, Buffer>): Promise<string> {
+  if (secrets.size === 0) return '';
+  if (config.auth.jwtSecret) return '; the archive\'s signing key was not used (JWT_SECRET is set here): sessions and share links from before need the old JWT_SECRET\n';
+  for (const [name, bytes] of secrets) {
+    const file = path.join(config.dataDir, name);
+    await writeFile(file, bytes, { mode: 0o600 });
+    await chmod(file, 0o600);
+  }
+  return '; the signing key came along: sessions and share links stay valid\n';
+}
+
 export async function exportCommand(config: Config, file: string): Promise<void> {
   const toStdout = file === '-';
   const say = (line: string): boolean => (toStdout ? process.stderr : process.stdout).write(line);
@@ -47,7 +72,7 @@ export async function exportCommand(config: Config, file: string): Promise<void>
   try {
     const out: Writable = toStdout ? process.stdout : createWriteStream(partial);
     say(`exporting ${config.database.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} metadata and blobs from ${describeStorage(config.storage)}\n`);
-    const report = await exportDeployment({ db, store, database: config.database.kind }, out, stagingDir, say);
+    const report = await exportDeployment({ db, store, database: config.database.kind, secrets: await secretsToCarry(config) }, out, stagingDir, say);
     // Only a finished archive gets the name asked for: a cut one never passes for whole.
     if (!toStdout) await rename(partial, file);
     say(`exported ${summarize(report.rows)}; ${report.originals} original(s) and ${report.variants} variant(s), ${(report.bytes / MiB).toFixed(1)} MiB of blobs${toStdout ? '' : ` to ${file}`}\n`);
@@ -64,7 +89,8 @@ export async function importCommand(config: Config, file: string): Promise<void>
   try {
     const input: Readable = file === '-' ? process.stdin : createReadStream(file);
     const report = await importDeployment({ db, store, migrations: await appliedMigrations(db) }, input, stagingDir);
-    process.stdout.write(`imported ${summarize(report.rows)} and ${report.blobs} blob(s) into ${describeStorage(config.storage)}\n`);
+    const secrets = await placeSecrets(config, report.secrets);
+    process.stdout.write(`imported ${summarize(report.rows)} and ${report.blobs} blob(s) into ${describeStorage(config.storage)}${secrets || '\n'}`);
   } catch (err) {
     fail('import', err, '; nothing was imported');
   } finally {

@@ -6,6 +6,10 @@ export const HEADER_ENTRY = 'imgd-export.json';
 export const TRAILER_ENTRY = 'imgd-export-end.json';
 export const TABLES_DIR = 'tables/';
 export const BLOBS_DIR = 'blobs/';
+/** Small files of the data dir that a deployment needs to stay the same (the generated signing key). */
+export const SECRETS_DIR = 'secrets/';
+export const SECRET_NAMES = ['signing_key'] as const;
+export type SecretName = (typeof SECRET_NAMES)[number];
 export const FORMAT = 'imgd-export';
 export const VERSION = 1;
 

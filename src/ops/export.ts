@@ -15,11 +15,13 @@ import {
   BLOBS_DIR,
   FORMAT,
   HEADER_ENTRY,
+  SECRETS_DIR,
   tableEntry,
   TRAILER_ENTRY,
   VERSION,
   type ArchiveHeader,
   type ArchiveTrailer,
+  type SecretName,
 } from './archive-format.js';
 import { verifiedRead } from './migrate-storage.js';
 
@@ -27,6 +29,8 @@ export interface ExportSource {
   readonly db: Db;
   readonly store: BlobStore;
   readonly database: 'sqlite' | 'postgres';
+  /** Data-dir secrets to carry over (the generated signing key), by name. */
+  readonly secrets?: ReadonlyMap<SecretName, Buffer>;
 }
 
 export interface ExportReport {
@@ -80,6 +84,7 @@ export async function exportDeployment(source: ExportSource, out: Writable, stag
     const snap = await snapshot(source, dir);
     const header: ArchiveHeader = { format: FORMAT, version: VERSION, created_at: new Date().toISOString(), database: source.database, migrations: snap.migrations };
     await addEntry(pack, HEADER_ENTRY, Buffer.byteLength(JSON.stringify(header)), Buffer.from(JSON.stringify(header)));
+    for (const [name, bytes] of source.secrets ?? []) await addEntry(pack, SECRETS_DIR + name, bytes.length, bytes);
     for (const table of snap.tables) {
       await addEntry(pack, tableEntry(table.name), (await stat(table.file)).size, createReadStream(table.file));
     }

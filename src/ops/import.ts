@@ -16,11 +16,14 @@ import {
   FORMAT,
   HEADER_ENTRY,
   isSafeBlobKey,
+  SECRET_NAMES,
+  SECRETS_DIR,
   TABLES_DIR,
   TRAILER_ENTRY,
   VERSION,
   type ArchiveHeader,
   type ArchiveTrailer,
+  type SecretName,
 } from './archive-format.js';
 import { verifier } from './migrate-storage.js';
 
@@ -34,6 +37,8 @@ export interface ImportTarget {
 export interface ImportReport {
   readonly rows: Readonly<Record<string, number>>;
   readonly blobs: number;
+  /** Data-dir secrets the archive carried, for the caller to put in place once the import has succeeded. */
+  readonly secrets: ReadonlyMap<SecretName, Buffer>;
 }
 
 const MAX_JSON_ENTRY = 1024 * 1024;
@@ -43,6 +48,7 @@ interface Received {
   trailer?: ArchiveTrailer;
   readonly tables: Map<string, { file: string; sha256: string }>;
   readonly originals: Set<string>;
+  readonly secrets: Map<SecretName, Buffer>;
   blobs: number;
 }
 
@@ -92,7 +98,7 @@ async function stageTable(file: string, body: AsyncIterable<Buffer>): Promise<st
 
 /** Reads the archive: blobs go to the store (recorded in `written`), tables to files in dir. */
 async function receive(input: Readable, target: ImportTarget, dir: string, written: string[]): Promise<Received> {
-  const got: Received = { tables: new Map(), originals: new Set(), blobs: 0 };
+  const got: Received = { tables: new Map(), originals: new Set(), secrets: new Map(), blobs: 0 };
   const extract = createExtract();
   // When the archive itself fails (cut short, garbled), the entry being read only says "Stream was destroyed": keep the real reason.
   let broken: Error | undefined;
@@ -115,6 +121,11 @@ async function receive(input: Readable, target: ImportTarget, dir: string, writt
         const table = name.slice(TABLES_DIR.length, -'.ndjson'.length);
         const file = path.join(dir, `${table}.ndjson`);
         got.tables.set(table, { file, sha256: await stageTable(file, body) });
+      } else if (name.startsWith(SECRETS_DIR) && SECRET_NAMES.includes(name.slice(SECRETS_DIR.length) as SecretName)) {
+        const chunks: Buffer[] = [];
+        if (size > 4096) throw new ArchiveError(`${name} is ${size} bytes: too large to be a key`);
+        for await (const chunk of body) chunks.push(chunk);
+        got.secrets.set(name.slice(SECRETS_DIR.length) as SecretName, Buffer.concat(chunks));
       } else if (name.startsWith(BLOBS_DIR) && isSafeBlobKey(name.slice(BLOBS_DIR.length))) {
         const key = name.slice(BLOBS_DIR.length);
         const sha = shaFromOriginalKey(key);
@@ -198,7 +209,7 @@ export async function importDeployment(target: ImportTarget, input: Readable, st
         if (rows[table] !== trailer.tables[table]!.rows) throw new ArchiveError(`table ${table} holds ${rows[table]} row(s) where the end marker lists ${trailer.tables[table]!.rows}`);
       }
     });
-    return { rows, blobs: got.blobs };
+    return { rows, blobs: got.blobs, secrets: got.secrets };
   } catch (err) {
     // Nothing half-imported: the rows were never committed, and the blobs this run added go again.
     for (const key of written) await target.store.delete(key).catch(() => undefined);

@@ -34,6 +34,8 @@ describe('imgd export and import', () => {
   let archive: string;
   let images: ImageView[];
   let apiKey: string;
+  /** A session token alice got from the source deployment. */
+  let session: string;
   /** URL path -> bytes the source served. */
   const served = new Map<string, Buffer>();
 
@@ -51,6 +53,7 @@ describe('imgd export and import', () => {
     const alice = await signUp(t, 'alice');
     await signUp(t, 'bob');
     apiKey = (await createKey(t, alice.auth, ['read', 'upload'], 'laptop')).key;
+    session = alice.token;
     images = [];
     for (const [i, photo] of PHOTOS.entries()) {
       const res = await t.upload([photo], {}, i === 0 ? bearer(apiKey) : t.auth);
@@ -88,13 +91,16 @@ describe('imgd export and import', () => {
     assert.equal(me.status, 200);
     const who = (await me.json()) as { username: string; credential: string };
     assert.deepEqual([who.username, who.credential], ['alice', 'api_key']);
+    // The generated signing key came along: a session from the old deployment is still good.
+    const still = await fetch(`${t.url}/api/v1/auth/me`, { headers: bearer(session) });
+    assert.equal(still.status, 200, 'alice stays signed in');
   }
 
   it('moves everything into a fresh data dir: same ids, same bytes, users sign in, keys work', async () => {
     const target = await newDir();
     const run = await runCli(['import', archive], embedded(target));
     assert.equal(run.code, 0, run.stderr);
-    for (const part of [/\b3 images\b/, /\b2 users\b/, /\b1 api_keys\b/, /and \d+ blob\(s\)/]) assert.match(run.stdout, part);
+    for (const part of [/\b3 images\b/, /\b2 users\b/, /\b1 api_keys\b/, /and \d+ blob\(s\)/, /signing key came along/]) assert.match(run.stdout, part);
     const t = await startApp({ ...OPEN, ...embedded(target) }, target);
     try {
       await assertSameDeployment(t);
