@@ -12,7 +12,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ImgdError } from '../core/errors.js';
+import { ImgdError, isImgdError } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ByteRange } from './blob-store.js';
 
 export interface S3StoreOptions {
@@ -85,6 +85,15 @@ function asReadable(body: unknown, key: string): Readable {
   throw new Error(`S3 returned no readable body for ${key}.`);
 }
 
+/** The S3 service failing (unreachable, timing out, answering 5xx) as clients should see it: 503; the cause goes to the log. */
+function outage(err: unknown): unknown {
+  const status = httpStatus(err);
+  if (isImgdError(err) || (status !== undefined && status < 500)) return err;
+  const unavailable = new ImgdError('unavailable', 'The image store cannot be reached right now; try again later.');
+  unavailable.cause = err;
+  return unavailable;
+}
+
 /** The source stream's own failure explains a failed upload better than a later failure to abort it. */
 function sourceFirst(sourceError: unknown, uploadError: unknown): unknown {
   if (sourceError === undefined || sourceError === uploadError) return uploadError;
@@ -117,7 +126,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       await transfer.done();
     } catch (err) {
       body.destroy();
-      throw sourceFirst(sourceError, err);
+      throw sourceError === undefined ? outage(err) : sourceFirst(sourceError, err);
     }
   }
 
@@ -138,7 +147,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       return { key, size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
     } catch (err) {
       if (isMissingKey(err)) return undefined;
-      throw err;
+      throw outage(err);
     }
   }
 
@@ -158,7 +167,7 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       } catch (err) {
         if (isMissingKey(err)) throw new ImgdError('not_found', `No blob ${key}.`);
         if (httpStatus(err) === 416) throw new ImgdError('range_not_satisfiable', `Range ${rangeHeader(range)} is outside blob ${key}.`);
-        throw err;
+        throw outage(err);
       }
     },
 
@@ -169,7 +178,9 @@ export function createS3Store(options: S3StoreOptions): S3Store {
     },
 
     async delete(key) {
-      await client.send(new DeleteObjectCommand({ Bucket, Key: fullKey(key) }));
+      await client.send(new DeleteObjectCommand({ Bucket, Key: fullKey(key) })).catch((err: unknown) => {
+        throw outage(err);
+      });
     },
 
     async *list(prefix) {
