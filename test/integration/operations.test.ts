@@ -24,7 +24,7 @@ interface Stats {
   failed: number;
   success_rate: number | null;
   average_processing_ms: number | null;
-  per_day: { day: string; total: number; failed: number }[];
+  per_day: { day: string; total: number; failed: number; bytes: number; average_processing_ms: number | null }[];
 }
 
 const GOOD = ['jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'tiff/Arbitro.tiff'].map(fixture);
@@ -63,10 +63,13 @@ describe('upload statistics and metrics', () => {
     assert.equal(stats.success_rate, 3 / 5);
     assert.ok(stats.average_processing_ms !== null && stats.average_processing_ms > 0, `average ${stats.average_processing_ms}`);
     const today = new Date().toISOString().slice(0, 10);
+    const day = stats.per_day.find((d) => d.day === today);
     assert.deepEqual(
-      stats.per_day.find((d) => d.day === today),
-      { day: today, total: 5, failed: 2 },
+      day && { day: day.day, total: day.total, failed: day.failed, bytes: day.bytes },
+      { day: today, total: 5, failed: 2, bytes: stored.reduce((n, image) => n + image.bytes, 0) },
+      'bytes counts the stored uploads only',
     );
+    assert.ok(day?.average_processing_ms != null && day.average_processing_ms > 0);
     assert.equal(
       stats.per_day.reduce((n, d) => n + d.total, 0),
       5,
