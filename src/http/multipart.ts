@@ -68,10 +68,12 @@ export async function readMultipart(request: FastifyRequest, ingest: Ingest, max
       stream.once('end', () => open.delete(stream));
       // abortOpen() may end the stream before stage() has piped it anywhere: the staging then fails, not the process.
       stream.on('error', () => undefined);
+      // Staging ends in any order (fsync); the answer lists files in the order they were sent.
+      const index = pending.length;
       pending.push(
         ingest.stage(stream, name, maxBytes).then(
           (s) => {
-            staged.push(s);
+            staged[index] = s;
           },
           (err: unknown) => {
             fail(err instanceof ImgdError ? err : new ImgdError('malformed_multipart', `The upload was cut short: ${(err as Error).message}`), name);
@@ -121,11 +123,12 @@ export async function readMultipart(request: FastifyRequest, ingest: Ingest, max
     request.raw.resume();
   }
   await Promise.allSettled(pending);
+  const inOrder = staged.filter((s) => s !== undefined);
 
   if (failure) {
-    await Promise.all(staged.map((s) => ingest.discard(s)));
+    await Promise.all(inOrder.map((s) => ingest.discard(s)));
     await ingest.recordFailure(failure.name, failure.error, startedAt);
     throw failure.error;
   }
-  return { staged, fields };
+  return { staged: inOrder, fields };
 }

@@ -65,6 +65,17 @@ describe('uploading images', () => {
     assert.equal(body.errors[0]?.original_name, 'notes.png');
   });
 
+  it('answers the items of a batch in the order the files were sent, a large one first', async () => {
+    const names = ['jpg/Reconyx_HC500_Hyperfire.jpg', 'jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'jpg/orientation/landscape_2.jpg', 'jpg/tests/32-lens_data.jpeg'];
+    const res = await t.upload(names.map((name) => fixture(name)));
+    assert.equal(res.status, 201);
+    const body = (await res.json()) as { items: { original_name: string }[] };
+    assert.deepEqual(
+      body.items.map((i) => i.original_name),
+      names.map((name) => name.split('/').at(-1)),
+    );
+  });
+
   it('takes a raw PUT body and detects the format from the bytes', async () => {
     const bytes = await readFile(fixture('jpg/Nikon_D70.jpg'));
     const res = await fetch(`${t.url}/api/v1/images?filename=My%20Holiday%20Photo.jpeg&key=product/42/main&visibility=private`, {
