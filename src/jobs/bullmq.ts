@@ -2,9 +2,9 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { newId } from '../core/ids.js';
 import type { Db } from '../db/database.js';
 import { jobDepth } from './depth.js';
+import { insertJob, iso, registered, type Registered } from './job-rows.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue, JobStatus } from './queue.js';
 
 export interface BullQueueOptions {
@@ -22,20 +22,11 @@ export interface BullQueueOptions {
   readonly repeats?: ReadonlyArray<{ readonly type: string; readonly everyMs: number }>;
 }
 
-interface Registered {
-  readonly handler: JobHandler<unknown>;
-  readonly maxAttempts: number;
-  readonly backoffMs: number;
-  readonly onFailed: ((payload: unknown, error: Error) => Promise<void>) | undefined;
-}
-
 const QUEUE = 'imgd';
 const OUTBOX = 'pending';
 const RELAYED = 'queued';
 /** A handoff to Redis that takes longer than this is treated as Redis being down. */
 const ADD_TIMEOUT_MS = 2000;
-
-const iso = (ms: number = Date.now()): string => new Date(ms).toISOString();
 
 /** The Redis URL without its password, for messages that reach /readyz and logs. */
 function redactedUrl(url: string): string {
@@ -166,32 +157,11 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
 
   return {
     register<P>(type: string, handler: JobHandler<P>, opts: HandlerOptions<P> = {}) {
-      handlers.set(type, {
-        handler: handler as JobHandler<unknown>,
-        maxAttempts: opts.maxAttempts ?? 3,
-        backoffMs: opts.backoffMs ?? 1000,
-        onFailed: opts.onFailed as Registered['onFailed'],
-      });
+      handlers.set(type, registered(handler, opts));
     },
 
     async enqueue<P>(type: string, payload: P, opts: EnqueueOptions = {}) {
-      const id = newId();
-      const now = Date.now();
-      await db
-        .insertInto('jobs')
-        .values({
-          id,
-          type,
-          payload: JSON.stringify(payload),
-          status: OUTBOX,
-          max_attempts: handlers.get(type)?.maxAttempts ?? 3,
-          run_at: iso(now + (opts.delayMs ?? 0)),
-          locked_until: null,
-          last_error: null,
-          created_at: iso(now),
-          updated_at: iso(now),
-        })
-        .execute();
+      const id = await insertJob(db, handlers, type, payload, OUTBOX, opts);
       if (running) void relay();
       return id;
     },

@@ -1,10 +1,10 @@
 // The in-process job runner: jobs are rows in the metadata database, so they survive restarts.
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Logger } from 'pino';
-import { newId } from '../core/ids.js';
 import type { Db } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { jobDepth } from './depth.js';
+import { insertJob, iso, registered, type Registered } from './job-rows.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue, JobStatus } from './queue.js';
 
 export interface LocalQueueOptions {
@@ -15,15 +15,6 @@ export interface LocalQueueOptions {
   /** Hand back jobs a crashed process was running (safe when one process owns the database). */
   readonly reclaimOnStart?: boolean;
 }
-
-interface Registered {
-  readonly handler: JobHandler<unknown>;
-  readonly maxAttempts: number;
-  readonly backoffMs: number;
-  readonly onFailed: ((payload: unknown, error: Error) => Promise<void>) | undefined;
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function createLocalQueue(db: Db, logger: Logger, options: LocalQueueOptions): JobQueue {
   const handlers = new Map<string, Registered>();
@@ -148,32 +139,11 @@ export function createLocalQueue(db: Db, logger: Logger, options: LocalQueueOpti
 
   return {
     register<P>(type: string, handler: JobHandler<P>, opts: HandlerOptions<P> = {}) {
-      handlers.set(type, {
-        handler: handler as JobHandler<unknown>,
-        maxAttempts: opts.maxAttempts ?? 3,
-        backoffMs: opts.backoffMs ?? 1000,
-        onFailed: opts.onFailed as Registered['onFailed'],
-      });
+      handlers.set(type, registered(handler, opts));
     },
 
     async enqueue<P>(type: string, payload: P, opts: EnqueueOptions = {}) {
-      const id = newId();
-      const now = Date.now();
-      await db
-        .insertInto('jobs')
-        .values({
-          id,
-          type,
-          payload: JSON.stringify(payload),
-          status: 'pending',
-          max_attempts: handlers.get(type)?.maxAttempts ?? 3,
-          run_at: iso(now + (opts.delayMs ?? 0)),
-          locked_until: null,
-          last_error: null,
-          created_at: iso(now),
-          updated_at: iso(now),
-        })
-        .execute();
+      const id = await insertJob(db, handlers, type, payload, 'pending', opts);
       if (running && !opts.delayMs) void pump();
       return id;
     },
