@@ -22,7 +22,6 @@ import { migrateToLatest } from './db/migrate.js';
 import type { HttpContext } from './http/context.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { buildHttp } from './http/server.js';
-import { createBullQueue } from './jobs/bullmq.js';
 import { createLocalQueue } from './jobs/local.js';
 import { observeOutcomes } from './jobs/observed.js';
 import { createCaptioner } from './captions/providers.js';
@@ -36,7 +35,6 @@ import type { JobQueue } from './jobs/queue.js';
 import { createLogger } from './logging.js';
 import type { BlobStore } from './store/blob-store.js';
 import { createFsStore } from './store/fs.js';
-import { createS3Store } from './store/s3.js';
 
 export interface Core {
   readonly config: Config;
@@ -79,12 +77,14 @@ export interface CoreOptions {
   readonly worker?: boolean;
 }
 
-export function openStore(storage: Config['storage']): { store: BlobStore; storeTmpDir: string | undefined } {
+/** The configured blob store; the AWS SDK is loaded only when S3 is configured (it takes a while to load). */
+export async function openStore(storage: Config['storage']): Promise<{ store: BlobStore; storeTmpDir: string | undefined }> {
   if (storage.kind === 'fs') {
     const fsStore = createFsStore(storage.dir);
     return { store: fsStore, storeTmpDir: fsStore.tmpDir };
   }
   const { kind: _kind, ...options } = storage;
+  const { createS3Store } = await import('./store/s3.js');
   return { store: createS3Store(options), storeTmpDir: undefined };
 }
 
@@ -98,10 +98,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const db = openDatabase(config.database);
   await migrateToLatest(db);
   const catalog = createCatalog(db);
-  const { store, storeTmpDir } = openStore(config.storage);
+  const { store, storeTmpDir } = await openStore(config.storage);
   const jobLogger = logger.child({ component: 'jobs' });
+  // BullMQ and ioredis are loaded only when Redis is configured.
   const runner = config.jobs.redisUrl
-    ? createBullQueue(db, jobLogger, {
+    ? (await import('./jobs/bullmq.js')).createBullQueue(db, jobLogger, {
         redisUrl: config.jobs.redisUrl,
         prefix: config.jobs.redisPrefix,
         concurrency: config.jobs.concurrency,

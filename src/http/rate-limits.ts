@@ -1,6 +1,6 @@
 // Rate limits (@fastify/rate-limit): per client, on the routes that ask for one, answered as problem+json; in Redis when configured.
 import rateLimit from '@fastify/rate-limit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ImgdError } from '../core/errors.js';
 import { describeActor } from '../core/types.js';
@@ -23,7 +23,9 @@ export interface SharedLimits {
 }
 
 /** A client for the counters that gives up fast: a request never waits long on a Redis that is away. */
-function counterClient(app: FastifyInstance, shared: SharedLimits): Redis {
+async function counterClient(app: FastifyInstance, shared: SharedLimits): Promise<Redis> {
+  // Loaded only when Redis is configured.
+  const { Redis } = await import('ioredis');
   const client = new Redis(shared.redisUrl, { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 });
   client.on('error', (err) => app.log.debug({ err: err.message }, 'redis (rate limits) unavailable'));
   app.addHook('onClose', async () => {
@@ -37,7 +39,7 @@ export async function registerRateLimits(app: FastifyInstance, shared?: SharedLi
   await app.register(rateLimit, {
     global: false,
     ...(shared && {
-      redis: counterClient(app, shared),
+      redis: await counterClient(app, shared),
       nameSpace: `${shared.prefix}:rate-limit:`,
       // While Redis is away requests go through unlimited rather than fail: uploads keep working.
       skipOnError: true,

@@ -22,7 +22,7 @@ async function openDeployment(config: Config) {
   await migrateToLatest(db);
   const stagingDir = path.join(config.dataDir, 'tmp');
   await mkdir(stagingDir, { recursive: true });
-  return { db, store: openStore(config.storage).store, stagingDir };
+  return { db, store: (await openStore(config.storage)).store, stagingDir };
 }
 
 const summarize = (rows: Readonly<Record<string, number>>): string =>

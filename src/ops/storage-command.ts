@@ -41,8 +41,8 @@ export async function migrateStorageCommand(config: Config, flags: MigrateStorag
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) fail('--concurrency takes a whole number from 1 to 64', 2);
   const targetConfig = targetSettings(config, flags.to);
-  const source = openStore(config.storage).store;
-  const target = openStore(targetConfig).store;
+  const source = (await openStore(config.storage)).store;
+  const target = (await openStore(targetConfig)).store;
   for (const [side, store] of [['source', source], ['target', target]] as const) {
     await store.check().catch((err: unknown) => fail(`the ${side} store cannot be used: ${(err as Error).message}`, 1));
   }
