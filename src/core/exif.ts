@@ -103,6 +103,11 @@ function exifrInput(bytes: Buffer): Buffer | undefined {
   return undefined;
 }
 
+/** Whether all readExif looks at lies within these first bytes of a file: a JPEG whose header ends inside them. */
+export function exifWithin(head: Buffer): boolean {
+  return detectFormat(head.subarray(0, SNIFF_BYTES)) === 'jpeg' && jpegHeaderEnd(head) < head.length;
+}
+
 /**
  * Where the first scan starts: every APPn segment (EXIF, XMP) precedes it, the compressed image follows.
  * The 4 bytes of the SOS marker are included: exifr calls a segment that ends exactly at the end of
