@@ -3,6 +3,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf, serverSettings } from '../api';
+import { ConfirmDialog } from '../components/confirm';
 import { CopyButton, SnippetFields } from '../components/copy';
 import { Picture } from '../components/picture';
 import { formatBytes, formatDate, imageName } from '../format';
@@ -296,43 +297,23 @@ function ShareForm({ image }: { image: Image }) {
 
 function DeleteButton({ image }: { image: Image }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const remove = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await api(`/api/v1/images/${encodeURIComponent(image.id)}`, { method: 'DELETE' });
-      dialog.current?.close();
-      navigate('/app/gallery');
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-    }
-  };
   return (
     <section aria-labelledby="delete-title" class="danger-zone">
       <h2 id="delete-title">Delete</h2>
       <button type="button" class="danger" onClick={() => dialog.current?.showModal()}>
         Delete image…
       </button>
-      <dialog ref={dialog} aria-labelledby="delete-dialog-title" aria-describedby="delete-dialog-text">
-        <h2 id="delete-dialog-title">Delete {imageName(image)}?</h2>
-        <p id="delete-dialog-text">Its URL and every variant stop working at once. This cannot be undone.</p>
-        {error && (
-          <p class="error-text" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="inline end">
-          <button type="button" onClick={() => dialog.current?.close()} autoFocus>
-            Cancel
-          </button>
-          <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
-            {busy ? 'Deleting…' : 'Delete'}
-          </button>
-        </div>
-      </dialog>
+      <ConfirmDialog
+        dialog={dialog}
+        id="delete-dialog"
+        title={`Delete ${imageName(image)}?`}
+        confirmLabel="Delete"
+        busyLabel="Deleting…"
+        action={() => api(`/api/v1/images/${encodeURIComponent(image.id)}`, { method: 'DELETE' }).then(() => undefined)}
+        onDone={() => navigate('/app/gallery')}
+      >
+        Its URL and every variant stop working at once. This cannot be undone.
+      </ConfirmDialog>
     </section>
   );
 }

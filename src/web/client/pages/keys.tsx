@@ -1,6 +1,7 @@
 // API keys: create one with chosen scopes (its secret is shown once), see them with prefix and last use, revoke.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
+import { ConfirmDialog } from '../components/confirm';
 import { CopyButton } from '../components/copy';
 import { Hidden, Table } from '../components/table';
 import { formatDate } from '../format';
@@ -133,17 +134,6 @@ function CreateKey({ admin, onCreated }: { admin: boolean; onCreated: (key: ApiK
 
 function KeyRow({ apiKey, onRevoked }: { apiKey: ApiKey; onRevoked: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const [error, setError] = useState<string | null>(null);
-  const revoke = async () => {
-    try {
-      await api(`/api/v1/api-keys/${encodeURIComponent(apiKey.id)}`, { method: 'DELETE' });
-      dialog.current?.close();
-      onRevoked();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
-  const titleId = `revoke-${apiKey.id}`;
   return (
     <tr data-key-name={apiKey.name}>
       <th scope="row">{apiKey.name}</th>
@@ -157,23 +147,17 @@ function KeyRow({ apiKey, onRevoked }: { apiKey: ApiKey; onRevoked: () => void }
         <button type="button" class="danger small" onClick={() => dialog.current?.showModal()} aria-label={`Revoke ${apiKey.name}`}>
           Revoke
         </button>
-        <dialog ref={dialog} aria-labelledby={titleId}>
-          <h2 id={titleId}>Revoke “{apiKey.name}”?</h2>
-          <p>Anything using this key is refused from now on.</p>
-          {error && (
-            <p class="error-text" role="alert">
-              {error}
-            </p>
-          )}
-          <div class="inline end">
-            <button type="button" onClick={() => dialog.current?.close()} autoFocus>
-              Cancel
-            </button>
-            <button type="button" class="danger" onClick={() => void revoke()}>
-              Revoke key
-            </button>
-          </div>
-        </dialog>
+        <ConfirmDialog
+          dialog={dialog}
+          id={`revoke-${apiKey.id}`}
+          title={`Revoke “${apiKey.name}”?`}
+          confirmLabel="Revoke key"
+          busyLabel="Revoking…"
+          action={() => api(`/api/v1/api-keys/${encodeURIComponent(apiKey.id)}`, { method: 'DELETE' }).then(() => undefined)}
+          onDone={onRevoked}
+        >
+          Anything using this key is refused from now on.
+        </ConfirmDialog>
       </td>
     </tr>
   );
