@@ -58,6 +58,28 @@ describe('the database-backed job queue', () => {
     return q;
   }
 
+  /** What a process killed mid-job leaves: the row claimed (one attempt spent), its lease ending `leaseMs` from now; a new queue must run it again. */
+  async function expectRerunOfCrashedJob(leaseMs: number, options: Partial<LocalQueueOptions>): Promise<void> {
+    const first = await open();
+    const id = await queue(first).enqueue('crashy', { lease: leaseMs });
+    await first
+      .updateTable('jobs')
+      .set({ status: 'running', attempts: 1, locked_until: new Date(Date.now() + leaseMs).toISOString() })
+      .where('id', '=', id)
+      .execute();
+    await first.destroy();
+    opened.splice(opened.indexOf(first), 1);
+
+    const q = queue(await open(), options);
+    const seen = deferred<JobContext>();
+    q.register('crashy', async (_payload, context) => seen.resolve(context));
+    await q.start();
+    const context = await within(seen.promise, 'the reclaimed job');
+    assert.equal(context.jobId, id);
+    assert.equal(context.attempt, 2);
+    await settled(q, { done: 1 });
+  }
+
   /** Polls counts() until the queue has settled into the expected state. */
   async function settled(q: JobQueue, expected: Partial<Record<JobStatus, number>>): Promise<void> {
     const want = { ...noCounts, ...expected };
@@ -194,46 +216,11 @@ describe('the database-backed job queue', () => {
   });
 
   it('runs again a job a crashed process left running once its lease has expired', async () => {
-    const first = await open();
-    const id = await queue(first).enqueue('crashy', { n: 1 });
-    // What a process killed mid-job leaves: the row claimed (one attempt spent), its lease now over.
-    await first
-      .updateTable('jobs')
-      .set({ status: 'running', attempts: 1, locked_until: new Date(Date.now() - 60_000).toISOString() })
-      .where('id', '=', id)
-      .execute();
-    await first.destroy();
-    opened.splice(opened.indexOf(first), 1);
-
-    const q = queue(await open());
-    const seen = deferred<JobContext>();
-    q.register('crashy', async (_payload, context) => seen.resolve(context));
-    await q.start();
-    const context = await within(seen.promise, 'the reclaimed job');
-    assert.equal(context.jobId, id);
-    assert.equal(context.attempt, 2);
-    await settled(q, { done: 1 });
+    await expectRerunOfCrashedJob(-60_000, {});
   });
 
   it('with reclaimOnStart, runs again a job left running whose lease has not expired yet', async () => {
-    const first = await open();
-    const id = await queue(first).enqueue('crashy', { n: 2 });
-    await first
-      .updateTable('jobs')
-      .set({ status: 'running', attempts: 1, locked_until: new Date(Date.now() + 3_600_000).toISOString() })
-      .where('id', '=', id)
-      .execute();
-    await first.destroy();
-    opened.splice(opened.indexOf(first), 1);
-
-    const q = queue(await open(), { reclaimOnStart: true });
-    const seen = deferred<JobContext>();
-    q.register('crashy', async (_payload, context) => seen.resolve(context));
-    await q.start();
-    const context = await within(seen.promise, 'the reclaimed job');
-    assert.equal(context.jobId, id);
-    assert.equal(context.attempt, 2);
-    await settled(q, { done: 1 });
+    await expectRerunOfCrashedJob(3_600_000, { reclaimOnStart: true });
   });
 
   it('never runs more handlers at once than its concurrency', async () => {
