@@ -89,10 +89,12 @@ export function createProcessing(deps: ProcessingDeps): Processing {
     async process(imageId) {
       const image = await catalog.getImage(imageId);
       if (!image) return; // deleted meanwhile: nothing left to do
-      const read = await timed(imageId, 'exif', async () => deps.extractExif(await readAll(await store.get(originalKey(image.sha256)))));
+      // The original is read once, for the EXIF and every preset.
+      const original = await readAll(await store.get(originalKey(image.sha256)));
+      const read = await timed(imageId, 'exif', () => deps.extractExif(original));
       // A location taken out at ingest lives only in the metadata read then: keep it.
       const exif = keepLocation(read, image.exif);
-      await timed(imageId, 'variants', () => variants.pregenerate(image, formatsFor(image)));
+      await timed(imageId, 'variants', () => variants.pregenerate(image, formatsFor(image), original));
       const presets = variants.presetNames();
       const placeholder = presets[0] === undefined ? null : await timed(imageId, 'placeholder', async () => thumbHash(await presetBytes(image, presets[0]!, 'webp')));
       await catalog.updateImage(imageId, { exif: exif ?? null, placeholder, status: 'ready', error: null });

@@ -78,8 +78,8 @@ export interface Variants {
   plan(image: ImageRecord, preset: string | undefined, query: TransformQuery, accept: string | undefined): VariantRequest;
   /** The cached variant, rendered now if it is not cached yet (once, however many ask at the same time). */
   get(image: ImageRecord, request: VariantRequest): Promise<RenderedVariant>;
-  /** Renders the presets in the given formats ahead of requests. */
-  pregenerate(image: ImageRecord, formats: readonly OutputFormat[]): Promise<void>;
+  /** Renders the presets in the given formats ahead of requests; `original` spares reading the stored bytes again. */
+  pregenerate(image: ImageRecord, formats: readonly OutputFormat[], original?: Buffer): Promise<void>;
   presetNames(): string[];
   /** The query string of a signed on-the-fly URL for these parameters (any size within the bounds). */
   signedQuery(image: ImageRecord, query: TransformQuery): string;
@@ -97,30 +97,39 @@ export function createVariants(deps: VariantDeps): Variants {
     open: (range) => store.get(key, range),
   });
 
-  /** A source already decoded to pixels, reused across the renders of one image. */
-  type Decoded = () => Sharp;
+  /** Where renders take their pixels from: the original's bytes, read once, or what a decoder made of them. */
+  interface Source {
+    readonly bytes: Buffer;
+    readonly decoded?: () => Sharp;
+  }
 
-  async function input(image: ImageRecord, options: VariantOptions, format: OutputFormat, decoded?: Decoded): Promise<Sharp> {
-    if (decoded) return decoded();
-    const bytes = await readAll(await store.get(originalKey(image.sha256)));
+  /** Formats with their own decoder (HEIC) are slow to decode: decoded once here, for every render that shares the source. */
+  async function sourceOf(image: ImageRecord, original?: Buffer): Promise<Source> {
+    const bytes = original ?? (await readAll(await store.get(originalKey(image.sha256))));
     const decoder = deps.decoders?.[image.format];
-    if (decoder) return decoder(bytes, image);
+    if (!decoder) return { bytes };
+    const { data, info } = await (await decoder(bytes, image)).raw().toBuffer({ resolveWithObject: true });
+    return { bytes, decoded: () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }) };
+  }
+
+  function input(image: ImageRecord, options: VariantOptions, format: OutputFormat, source: Source): Sharp {
+    if (source.decoded) return source.decoded();
     if (image.format === 'svg') {
       // Drawn at the variant's size (never as SVG): vectors scale up cleanly, within the pixel limit.
       const density = svgDensity(image, options, deps.pixelLimit);
-      return sharp(bytes, { limitInputPixels: deps.pixelLimit, density, failOn: 'none' });
+      return sharp(source.bytes, { limitInputPixels: deps.pixelLimit, density, failOn: 'none' });
     }
     // Only formats that animate get every frame; the others take the first.
     const animated = image.frames > 1 && (format === 'webp' || format === 'gif');
-    return sharp(bytes, { limitInputPixels: deps.pixelLimit, animated, failOn: 'none' });
+    return sharp(source.bytes, { limitInputPixels: deps.pixelLimit, animated, failOn: 'none' });
   }
 
-  async function render(image: ImageRecord, request: VariantRequest, decoded?: Decoded): Promise<RenderedVariant> {
+  async function render(image: ImageRecord, request: VariantRequest, shared?: Source): Promise<RenderedVariant> {
     const { options, format } = request;
-    let pipeline: Sharp;
     try {
+      const source = shared ?? (await sourceOf(image));
       // Orientation first (EXIF), then a thumbnail-style resize so shrink-on-load applies.
-      pipeline = (await input(image, options, format, decoded))
+      const pipeline = input(image, options, format, source)
         .rotate()
         .resize({ width: options.width ?? undefined, height: options.height ?? undefined, fit: options.fit, withoutEnlargement: true });
       const bytes = await encode(pipeline, format, options.quality).toBuffer();
@@ -133,20 +142,11 @@ export function createVariants(deps: VariantDeps): Variants {
     }
   }
 
-  async function decodedOnce(image: ImageRecord): Promise<Decoded | undefined> {
-    const decoder = deps.decoders?.[image.format];
-    if (!decoder) return undefined;
-    const bytes = await readAll(await store.get(originalKey(image.sha256)));
-    const { data, info } = await (await decoder(bytes, image)).raw().toBuffer({ resolveWithObject: true });
-    return () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
-  }
-
-  async function cachedOrRendered(image: ImageRecord, request: VariantRequest, decoded?: Decoded): Promise<RenderedVariant> {
-    const cached = await store.stat(request.key);
-    if (cached) return described(request.key, cached.size, request.format);
+  /** Renders a variant known not to be cached, once however many ask for it at the same time. */
+  function renderOnce(image: ImageRecord, request: VariantRequest, source?: Source): Promise<RenderedVariant> {
     let pending = inFlight.get(request.key);
     if (!pending) {
-      pending = render(image, request, decoded).finally(() => inFlight.delete(request.key));
+      pending = render(image, request, source).finally(() => inFlight.delete(request.key));
       inFlight.set(request.key, pending);
     }
     return pending;
@@ -167,16 +167,18 @@ export function createVariants(deps: VariantDeps): Variants {
       return { options, format, key: variantKey(image.sha256, options, format), negotiated: options.format === 'auto' };
     },
 
-    get: (image, request) => cachedOrRendered(image, request),
+    async get(image, request) {
+      const cached = await store.stat(request.key);
+      return cached ? described(request.key, cached.size, request.format) : renderOnce(image, request);
+    },
 
-    async pregenerate(image, formats) {
+    async pregenerate(image, formats, original) {
       const plans = Object.keys(rules.presets).flatMap((name) => formats.map((format) => api.plan(image, name, { format }, undefined)));
-      let decoded: Decoded | undefined;
+      let source: Source | undefined;
       for (const plan of plans) {
         if (await store.stat(plan.key)) continue;
-        // Formats with their own decoder (HEIC) are slow to decode: decode once for all the presets.
-        decoded ??= await decodedOnce(image);
-        await cachedOrRendered(image, plan, decoded);
+        source ??= await sourceOf(image, original);
+        await renderOnce(image, plan, source);
       }
     },
 
