@@ -1,5 +1,4 @@
 // The Fastify app: logging, request ids, errors, credentials, OpenAPI docs, metrics and the routes.
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -17,9 +16,11 @@ import { accountRoutes } from './routes/accounts.js';
 import { webRoutes } from './routes/web.js';
 import { registerRateLimits } from './rate-limits.js';
 import cors from '@fastify/cors';
+import { FastServe, installFastServe } from './fast-serve.js';
+import { HotCache } from './hot-cache.js';
+import { requestIdOf } from './request-id.js';
+import { SECURITY_HEADERS, resourcePolicyFor } from './security-headers.js';
 import formbody from '@fastify/formbody';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<FastifyInstance> {
   const { config } = ctx;
@@ -28,10 +29,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
     // Not 'x-request-id': with a header name set, Fastify takes any value of that header as the id and never calls
     // genReqId, so the check below did not run (300-character or spaced ids were echoed and logged as given).
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: requestIdOf,
     requestTimeout: config.http.requestTimeoutMs,
     connectionTimeout: config.http.connectionTimeoutMs,
     trustProxy: config.http.trustProxy,
@@ -73,14 +71,8 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    // Images are meant to be embedded by other sites; everything else stays on this origin.
-    if (!reply.hasHeader('cross-origin-resource-policy')) {
-      reply.header('cross-origin-resource-policy', request.url.startsWith('/i/') ? 'cross-origin' : 'same-origin');
-    }
+    reply.headers(SECURITY_HEADERS);
+    if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', resourcePolicyFor(request.url));
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -93,7 +85,10 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
 
   await app.register(healthRoutes(ctx));
   await app.register(imageRoutes(ctx));
-  await app.register(serveRoutes(ctx));
+  const hot = new HotCache();
+  const fast = new FastServe(hot, ctx.metrics, logger, { corsEnabled: config.corsOrigins.length > 0 });
+  installFastServe(app, fast);
+  await app.register(serveRoutes(ctx, hot, fast));
   await app.register(statsRoutes(ctx));
   await app.register(accountRoutes(ctx));
   await app.register(webRoutes(ctx));

@@ -7,6 +7,8 @@ import { decideServe, type ServeDecision } from '../../core/serve-rules.js';
 import { originalKey } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
 import { HotCache, type HotBlob } from '../hot-cache.js';
+import type { FastServe } from '../fast-serve.js';
+import { SECURITY_HEADERS, resourcePolicyFor } from '../security-headers.js';
 
 /**
  * A 416 is an error like any other, so it is answered as problem+json with the code range_not_satisfiable
@@ -22,7 +24,17 @@ function refuseUnsatisfiable(reply: FastifyReply, decision: ServeDecision): void
 const bodyOf = (blob: HotBlob, decision: ServeDecision): Buffer =>
   decision.range ? blob.body.subarray(decision.range.start, decision.range.end + 1) : blob.body;
 
-export function serveRoutes(ctx: HttpContext, hot = new HotCache()): FastifyPluginAsyncTypebox {
+/** Every header of a full answer, as the fast lane replays it: the decision's, the route's own, the security ones. */
+function replayedHeaders(decision: ServeDecision, reply: FastifyReply, url: string): string[] {
+  const all: Record<string, string> = { ...SECURITY_HEADERS, 'cross-origin-resource-policy': resourcePolicyFor(url), ...decision.headers };
+  for (const name of ['content-disposition', 'vary']) {
+    const value = reply.getHeader(name);
+    if (typeof value === 'string') all[name] = value;
+  }
+  return Object.entries(all).flat();
+}
+
+export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastServe): FastifyPluginAsyncTypebox {
   const publicCache = `public, max-age=${ctx.config.cacheMaxAge}`;
   return async (app) => {
     app.route({
@@ -51,6 +63,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache()): FastifyPlug
         if (!ctx.config.processing.enabled) throw new ImgdError('not_found', 'Variants are off on this server (PROCESSING=false).');
         const { expires, sig, ...transform } = request.query;
         const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
+        const decidedAt = fast?.version ?? 0;
         const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
         const { variant: name } = request.params;
         const plan = ctx.variants.plan(image, name === 'custom' ? undefined : name, transform, request.headers.accept);
@@ -70,10 +83,20 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache()): FastifyPlug
         reply.code(decision.status).headers(decision.headers);
         if (plan.negotiated) reply.header('vary', image.visibility === 'private' ? 'Accept, Authorization' : 'Accept');
         else if (image.visibility === 'private') reply.header('vary', 'Authorization');
+        const replay = (): void => {
+          if (isPublic && decision.status === 200) {
+            fast?.remember(request.raw, { headers: replayedHeaders(decision, reply, request.url), etag: facts.etag, blobKey: plan.key, route: '/i/:filename/:variant' }, decidedAt);
+          }
+        };
         if (!decision.sendBody) return reply.send();
-        if (!variant) return reply.send(bodyOf(cached!, decision));
+        if (!variant) {
+          replay();
+          return reply.send(bodyOf(cached!, decision));
+        }
         if (isPublic && hot.admits(variant.size)) {
-          return reply.send(bodyOf(await hot.load(variant.key, variant, () => variant.open()), decision));
+          const blob = await hot.load(variant.key, variant, () => variant.open());
+          replay();
+          return reply.send(bodyOf(blob, decision));
         }
         return reply.send(await variant.open(decision.range));
       },
@@ -96,6 +119,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache()): FastifyPlug
       handler: async (request, reply) => {
         const { expires, sig } = request.query;
         const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
+        const decidedAt = fast?.version ?? 0;
         const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
         const etag = `"${image.sha256}"`;
         const decision = decideServe(request, {
@@ -111,7 +135,9 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache()): FastifyPlug
         if (image.visibility === 'private') reply.header('vary', 'Authorization');
         if (!decision.sendBody) return reply.send();
         if (image.visibility === 'public' && hot.admits(image.bytes)) {
-          const blob = await hot.load(originalKey(image.sha256), { contentType: image.contentType, etag }, () => ctx.images.openOriginal(image));
+          const key = originalKey(image.sha256);
+          const blob = await hot.load(key, { contentType: image.contentType, etag }, () => ctx.images.openOriginal(image));
+          if (decision.status === 200) fast?.remember(request.raw, { headers: replayedHeaders(decision, reply, request.url), etag, blobKey: key, route: '/i/:filename' }, decidedAt);
           return reply.send(bodyOf(blob, decision));
         }
         return reply.send(await ctx.images.openOriginal(image, decision.range));

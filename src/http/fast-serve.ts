@@ -1,0 +1,163 @@
+// The fast lane for hot public bytes: a GET that the router answered a moment ago with a public image held in the
+// hot cache is answered again straight from the socket's request event, without Fastify's per-request pipeline.
+import { performance } from 'node:perf_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { HotCache } from './hot-cache.js';
+import type { Metrics } from './metrics.js';
+import { requestIdOf } from './request-id.js';
+
+/**
+ * What the router decided for one URL (and Accept header): every response header but the request id, and where the
+ * body lives. An entry only ever describes a full 200 of a public image to an anonymous request.
+ */
+export interface FastAnswer {
+  /** Response headers as a flat [name, value, ...] list, Content-Length included. */
+  readonly headers: readonly string[];
+  readonly etag: string;
+  /** The hot-cache key of the body: when the cache lets it go, the request takes the router again. */
+  readonly blobKey: string;
+  /** The route pattern, for the request metrics. */
+  readonly route: string;
+}
+
+interface Entry extends FastAnswer {
+  readonly notModified: readonly string[];
+  readonly expiresAt: number;
+}
+
+export interface FastServeOptions {
+  /**
+   * How long an access decision is reused. Changes made through this process clear every entry at once; this bounds
+   * how long a change made elsewhere (another instance, the CLI) takes to be seen here.
+   */
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  /** With CORS configured, requests that carry an Origin need the CORS plugin: they take the router. */
+  readonly corsEnabled: boolean;
+}
+
+const DEFAULTS: FastServeOptions = { ttlMs: 1000, maxEntries: 10_000, corsEnabled: false };
+
+/** Request headers whose handling belongs to the full pipeline (credentials, ranges, date conditions). */
+const ROUTED_HEADERS = ['authorization', 'range', 'if-range', 'if-modified-since', 'if-match', 'if-unmodified-since'] as const;
+
+export class FastServe {
+  private readonly entries = new Map<string, Entry>();
+  private readonly options: FastServeOptions;
+  private open = true;
+  private generation = 0;
+
+  constructor(
+    private readonly hot: HotCache,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    options: Partial<FastServeOptions> = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  /** Whether a request may be answered from an entry at all (the router decides for everything else). */
+  static eligible(req: IncomingMessage, corsEnabled: boolean): boolean {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const url = req.url;
+    if (url === undefined || !url.startsWith('/i/') || url.includes('?')) return false;
+    const headers = req.headers;
+    for (const name of ROUTED_HEADERS) if (headers[name] !== undefined) return false;
+    return !(corsEnabled && headers.origin !== undefined);
+  }
+
+  private static keyOf(url: string, accept: string | undefined): string {
+    return accept === undefined ? url : `${url}\n${accept}`;
+  }
+
+  /** Read before an access check and handed to remember(): an answer decided before a change is not kept. */
+  get version(): number {
+    return this.generation;
+  }
+
+  /** Called by the router after it answered a public image in full; the next identical request skips the router. */
+  remember(req: IncomingMessage, answer: FastAnswer, decidedAt: number): void {
+    if (!this.open || decidedAt !== this.generation || !FastServe.eligible(req, this.options.corsEnabled)) return;
+    const key = FastServe.keyOf(req.url!, req.headers.accept);
+    const notModified: string[] = [];
+    for (let i = 0; i < answer.headers.length; i += 2) {
+      if (answer.headers[i] !== 'content-length') notModified.push(answer.headers[i]!, answer.headers[i + 1]!);
+    }
+    this.entries.delete(key);
+    if (this.entries.size >= this.options.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(key, { ...answer, notModified, expiresAt: performance.now() + this.options.ttlMs });
+  }
+
+  /** Something changed through this process (an upload, a delete, a visibility change): decide everything anew. */
+  forget(): void {
+    this.generation += 1;
+    this.entries.clear();
+  }
+
+  /** From the moment the server starts closing, every request takes the router (which answers 503). */
+  close(): void {
+    this.open = false;
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Answers the request when an entry holds; false leaves it untouched for the router. */
+  tryServe(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.open || this.entries.size === 0 || !FastServe.eligible(req, this.options.corsEnabled)) return false;
+    const started = performance.now();
+    const key = FastServe.keyOf(req.url!, req.headers.accept);
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    if (entry.expiresAt <= started) {
+      this.entries.delete(key);
+      return false;
+    }
+    const ifNoneMatch = req.headers['if-none-match'];
+    let status = 200;
+    if (ifNoneMatch !== undefined) {
+      // Exactly our tag is a 304; a list or a weak form is left to the router's full comparison.
+      if (ifNoneMatch === entry.etag) status = 304;
+      else if (ifNoneMatch.includes(entry.etag.slice(1, -1)) || ifNoneMatch.includes('*')) return false;
+    }
+    const blob = status === 200 && req.method === 'GET' ? this.hot.get(entry.blobKey) : undefined;
+    if (status === 200 && req.method === 'GET' && !blob) return false;
+    const id = requestIdOf(req);
+    res.writeHead(status, [...(status === 304 ? entry.notModified : entry.headers), 'x-request-id', id]);
+    res.end(blob?.body);
+    const seconds = (performance.now() - started) / 1000;
+    this.metrics.requests.inc({ method: req.method!, route: entry.route, status: String(status) });
+    this.metrics.latency.observe({ method: req.method!, route: entry.route }, seconds);
+    if (this.log.isLevelEnabled('info')) {
+      this.log.info({ reqId: id, req: { method: req.method, url: req.url }, res: { statusCode: status }, responseTime: seconds * 1000 }, 'request completed');
+    }
+    return true;
+  }
+}
+
+/**
+ * Puts the fast lane in front of Fastify's request handler on the server Fastify made (so its timeouts and options
+ * stay as configured), clears it after every request that may have changed something, and closes it on shutdown.
+ */
+export function installFastServe(app: FastifyInstance, fast: FastServe): void {
+  const server = app.server;
+  const routed = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (fast.tryServe(req, res)) return;
+    for (const listener of routed) listener(req, res);
+  });
+  app.addHook('onResponse', async (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') fast.forget();
+  });
+  app.addHook('preClose', async () => {
+    fast.close();
+  });
+}
