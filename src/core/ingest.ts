@@ -14,6 +14,7 @@ import type { UploadFields } from './fields.js';
 import { FORMATS, SNIFF_BYTES, declaredSize, detectFormat } from './formats.js';
 import { newId } from './ids.js';
 import { collisionName, slugStem, storedName } from './naming.js';
+import { readHead } from './file-head.js';
 import { removeLocation } from './location.js';
 import { SVG_MAX_BYTES, sanitizeSvgFile } from './svg-thread.js';
 import { checkDeclaredSize, probeImage, type ProbeLimits } from './probe.js';
@@ -188,7 +189,10 @@ export function createIngest(deps: IngestDeps): Ingest {
     const key = originalKey(staged.sha256);
     const info = FORMATS[format];
     const ensureBytes = async (): Promise<void> => {
-      if (!(await store.exists(key))) await store.putFile(key, staged.tempPath);
+      if (await store.exists(key)) return;
+      // Flushed once, here, after every rewrite (sanitizing, location) and only when the bytes are kept.
+      await fsyncPath(staged.tempPath);
+      await store.putFile(key, staged.tempPath);
     };
     // The bytes are in place before any row points at them.
     await ensureBytes();
@@ -236,7 +240,6 @@ export function createIngest(deps: IngestDeps): Ingest {
       const inspector = new UploadInspector(Math.min(limits.fileSize, maxBytes ?? Infinity), deps.allowedFormats, limits);
       try {
         await pipeline(source, inspector, createWriteStream(tempPath, { flags: 'wx' }));
-        await fsyncPath(tempPath);
       } catch (err) {
         await unlink(tempPath).catch(() => undefined);
         throw err;
@@ -259,8 +262,10 @@ export function createIngest(deps: IngestDeps): Ingest {
         if (!format) throw new ImgdError('unsupported_format', 'The file is not an image in a format this server accepts.');
         // An SVG is stored sanitized, so its hash (and dedupe) are of the sanitized bytes; librsvg only ever sees those.
         const sanitized = format === 'svg' ? await sanitizeSvgFile(staged.tempPath) : undefined;
-        const dims = await probeImage(staged.tempPath, format, limits);
-        const cleaned = deps.stripLocation && !sanitized ? await removeLocation(staged.tempPath) : undefined;
+        // Read once for both checks; small uploads (most) are then checked from memory.
+        const head = await readHead(staged.tempPath);
+        const dims = await probeImage(head.whole ? head.bytes : staged.tempPath, format, limits);
+        const cleaned = deps.stripLocation && !sanitized ? await removeLocation(staged.tempPath, head) : undefined;
         const rewritten = sanitized ?? cleaned;
         const stored = rewritten ? { ...staged, sha256: rewritten.sha256, bytes: rewritten.bytes } : staged;
         const image = await publish(stored, format, dims, fields, owner, cleaned?.exif ?? null);

@@ -1,9 +1,9 @@
 // Privacy at ingest: a staged upload that carries a GPS location is stored without it; the location goes to metadata.
 import { createHash } from 'node:crypto';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { fsyncPath } from '../store/fsync.js';
 import { exifWithin, readExif, type ExifSummary } from './exif.js';
+import { readHead, type FileHead } from './file-head.js';
 import { scrubGps } from './privacy.js';
 
 export interface LocationOutcome {
@@ -18,27 +18,20 @@ export interface LocationOutcome {
 const located = (exif: ExifSummary | null): boolean =>
   exif?.gps != null && (exif.gps.latitude !== null || exif.gps.longitude !== null);
 
-/** JPEG metadata precedes the image data: a head this size holds all of it in practice. */
-const HEAD_BYTES = 512 * 1024;
-
-async function readHead(file: string): Promise<Buffer> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
+/**
+ * Rewrites the staged file without its location; undefined when it had none (and was left untouched). The rewrite is
+ * not flushed: the caller flushes the staged file once, before publishing it. `head` spares reading the start again.
+ */
+export async function removeLocation(file: string, head?: FileHead): Promise<LocationOutcome | undefined> {
+  const start = head ?? (await readHead(file));
+  // Most uploads carry no location: when the head holds all the metadata (or all the file), nothing more is read.
+  let exif: ExifSummary | null | undefined;
+  if (start.whole || exifWithin(start.bytes)) {
+    exif = await readExif(start.bytes);
+    if (!located(exif)) return undefined;
   }
-}
-
-/** Rewrites the staged file without its location; undefined when it had none (and was left untouched). */
-export async function removeLocation(file: string): Promise<LocationOutcome | undefined> {
-  // Most uploads carry no location: when the head shows all the metadata, a large file is not read whole for nothing.
-  const head = await readHead(file);
-  if (exifWithin(head) && !located(await readExif(head))) return undefined;
-  const original = await readFile(file);
-  const exif = await readExif(original);
+  const original = start.whole ? start.bytes : await readFile(file);
+  if (exif === undefined) exif = await readExif(original);
   if (!exif || !located(exif)) return undefined;
   let clean = scrubGps(original).bytes;
   let reencoded = false;
@@ -48,6 +41,5 @@ export async function removeLocation(file: string): Promise<LocationOutcome | un
     reencoded = true;
   }
   await writeFile(file, clean);
-  await fsyncPath(file);
   return { sha256: createHash('sha256').update(clean).digest('hex'), bytes: clean.length, exif, reencoded };
 }

@@ -69,8 +69,8 @@ export function checkDeclaredSize(width: number, height: number, limits: ProbeLi
 }
 
 /** sharp reads a HEIC header but cannot decode HEVC: the size comes from the boxes, the decode from libheif. */
-async function probeHeic(file: string, limits: ProbeLimits): Promise<ProbeResult> {
-  const bytes = await readFile(file);
+async function probeHeic(input: string | Buffer, limits: ProbeLimits): Promise<ProbeResult> {
+  const bytes = typeof input === 'string' ? await readFile(input) : input;
   const size = heicSize(bytes);
   if (!size) throw new ImgdError('corrupt_image', 'The file starts like HEIC but its structure cannot be read.');
   checkLimits(size.width, size.height, 1, limits);
@@ -78,11 +78,12 @@ async function probeHeic(file: string, limits: ProbeLimits): Promise<ProbeResult
   return { format: 'heic', width: decoded.width, height: decoded.height, frames: 1, hasAlpha: false };
 }
 
-export async function probeImage(file: string, expected: ImageFormat, limits: ProbeLimits): Promise<ProbeResult> {
-  if (expected === 'heic') return probeHeic(file, limits);
+/** `input` is the staged file, or all of its bytes when they are in memory already. */
+export async function probeImage(input: string | Buffer, expected: ImageFormat, limits: ProbeLimits): Promise<ProbeResult> {
+  if (expected === 'heic') return probeHeic(input, limits);
   let meta: Metadata;
   try {
-    meta = await sharp(file, { limitInputPixels: false }).metadata();
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new ImgdError('corrupt_image', `The ${expected.toUpperCase()} header cannot be read: ${(err as Error).message}`);
   }
@@ -103,7 +104,7 @@ export async function probeImage(file: string, expected: ImageFormat, limits: Pr
   }
   try {
     // Decoding at a small size still reads every byte of every frame; shrink-on-load keeps it cheap.
-    await sharp(file, { limitInputPixels: limits.pixels, failOn: 'error', pages: frames > 1 ? -1 : 1, sequentialRead: true })
+    await sharp(input, { limitInputPixels: limits.pixels, failOn: 'error', pages: frames > 1 ? -1 : 1, sequentialRead: true })
       .resize(64, 64, { fit: 'inside' })
       .raw()
       .toBuffer();
