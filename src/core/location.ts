@@ -4,6 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { exifWithin, readExif, type ExifSummary } from './exif.js';
 import { readHead, type FileHead } from './file-head.js';
+import { SNIFF_BYTES, detectFormat } from './formats.js';
+import { hasMetadataView, metadataView } from './metadata-view.js';
 import { scrubGps } from './privacy.js';
 
 export interface LocationOutcome {
@@ -29,6 +31,14 @@ export async function removeLocation(file: string, head?: FileHead): Promise<Loc
   if (start.whole || exifWithin(start.bytes)) {
     exif = await readExif(start.bytes);
     if (!located(exif)) return undefined;
+  } else {
+    // A large PNG or WebP: its metadata chunks can sit after the pixels; they are gathered without the pixels.
+    const format = detectFormat(start.bytes.subarray(0, SNIFF_BYTES));
+    const view = format && hasMetadataView(format) ? await metadataView(file, format) : undefined;
+    if (view) {
+      exif = await readExif(view);
+      if (!located(exif)) return undefined;
+    }
   }
   const original = start.whole ? start.bytes : await readFile(file);
   if (exif === undefined) exif = await readExif(original);
