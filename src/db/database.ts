@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
@@ -26,7 +26,54 @@ export function openDatabase(database: Config['database']): Db {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withPlainRows(withStatementCache(sqlite)) }) });
+}
+
+/**
+ * Rows as plain objects built in JavaScript from better-sqlite3's arrays (raw mode). better-sqlite3 builds each row
+ * object natively, one property at a time and interning every column name again for every row, into a slow
+ * dictionary-mode object: for a page of 51 images of 22 columns that was about 0.4 ms and 165 KB of garbage per list
+ * request, most of the query's cost. Raw arrays and one object literal per statement take about half the time and
+ * make ordinary (fast-property) objects with the same keys in the same order.
+ */
+function withPlainRows(database: SqliteDatabase): SqliteDatabase {
+  const readers = new WeakMap<SqliteStatement, SqliteStatement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      const statement = database.prepare(sql) as SqliteStatement & Pick<SQLite.Statement, 'raw' | 'columns'>;
+      if (!statement.reader) return statement;
+      let reader = readers.get(statement);
+      if (!reader) {
+        reader = plainRowReader(statement);
+        readers.set(statement, reader);
+      }
+      return reader;
+    },
+  };
+}
+
+function plainRowReader(statement: SqliteStatement & Pick<SQLite.Statement, 'raw' | 'columns'>): SqliteStatement {
+  const names = statement.columns().map((column) => column.name);
+  // A name such as __proto__ would not become an own property in a literal; leave such statements as they are.
+  if (names.some((name) => name === '__proto__')) return statement;
+  // Later duplicates win, as in better-sqlite3's own objects.
+  const fields = names.map((name, i) => `${JSON.stringify(name)}: row[${i}]`).join(', ');
+  const toObject = new Function('row', `return { ${fields} };`) as (row: unknown[]) => Record<string, unknown>;
+  statement.raw(true);
+  return {
+    reader: true,
+    all(parameters) {
+      const rows = statement.all(parameters) as unknown[][];
+      const out = new Array<Record<string, unknown>>(rows.length);
+      for (let i = 0; i < rows.length; i += 1) out[i] = toObject(rows[i]!);
+      return out;
+    },
+    run: (parameters) => statement.run(parameters),
+    *iterate(parameters) {
+      for (const row of statement.iterate(parameters) as IterableIterator<unknown[]>) yield toObject(row);
+    },
+  };
 }
 
 /** True when err is a unique-constraint violation, on either database. */

@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import { checkDescription, checkKey, KEY_PATTERN, parseUploadFields } from '../../core/fields.js';
 import { IMAGE_STATUSES, type Actor, type ImageRecord } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
-import { imageUrl, imageView } from '../image-view.js';
+import { imageUrl, imageView, Nullable } from '../image-view.js';
 import { clientFileName, readMultipart } from '../multipart.js';
 import { problemBody } from '../problem.js';
 import { rateLimited } from '../rate-limits.js';
@@ -181,7 +181,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           summary: 'List images, newest first, with cursor pagination',
           tags: ['images'],
           querystring: ListQuery,
-          response: { 200: Type.Object({ items: Type.Array(ImageRef), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+          response: { 200: Type.Object({ items: Type.Array(ImageRef), next_cursor: Nullable(Type.String()) }), ...problems(400, 401) },
         },
       },
       async (request) => {
