@@ -1,12 +1,11 @@
 // Background processing of a stored image: EXIF, preset variants, placeholder, then ready (or failed with a reason).
-import { buffer as readAll } from 'node:stream/consumers';
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
-import { originalKey, type BlobStore } from '../store/blob-store.js';
+import { originalKey, readBlob, type BlobStore } from '../store/blob-store.js';
 import type { Catalog } from './catalog.js';
 import type { ImageRecord } from './types.js';
 import type { OutputFormat } from './variant-options.js';
-import type { Variants } from './variants.js';
+import type { RenderedVariant, Variants } from './variants.js';
 
 export const PROCESS_JOB = 'image.process';
 export const CAPTION_JOB = 'image.caption';
@@ -20,8 +19,16 @@ export interface StepStats {
   readonly p95Ms: number | null;
 }
 
+export interface StepRun {
+  readonly step: ProcessingStep;
+  readonly ok: boolean;
+  readonly durationMs: number;
+}
+
 export interface ProcessingRuns {
   record(imageId: string, step: ProcessingStep, ok: boolean, durationMs: number): Promise<void>;
+  /** Several steps of one image in one write (one transaction, not one per step). */
+  recordAll(imageId: string, runs: readonly StepRun[]): Promise<void>;
   stats(sinceIso: string): Promise<StepStats[]>;
   /** Images left `processing` with no job queued or running (a crash between storing and queueing). */
   orphanedImages(jobType: string): Promise<string[]>;
@@ -67,37 +74,56 @@ async function thumbHash(bytes: Buffer): Promise<string> {
 export function createProcessing(deps: ProcessingDeps): Processing {
   const { catalog, store, variants, runs } = deps;
 
-  async function timed<T>(imageId: string, step: ProcessingStep, work: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    try {
-      const result = await work();
-      await runs.record(imageId, step, true, performance.now() - started);
-      return result;
-    } catch (err) {
-      await runs.record(imageId, step, false, performance.now() - started);
-      throw err;
-    }
+  /** Times steps; their runs are written together by flush, once per job (each write is a commit). */
+  function timer(imageId: string) {
+    const done: StepRun[] = [];
+    return {
+      async timed<T>(step: ProcessingStep, work: () => Promise<T>): Promise<T> {
+        const started = performance.now();
+        try {
+          const result = await work();
+          done.push({ step, ok: true, durationMs: performance.now() - started });
+          return result;
+        } catch (err) {
+          done.push({ step, ok: false, durationMs: performance.now() - started });
+          throw err;
+        }
+      },
+      flush: async (): Promise<void> => {
+        if (done.length > 0) await runs.recordAll(imageId, done.splice(0));
+      },
+    };
   }
 
   /** The smallest preset, rendered as a still image that sharp reads, for placeholders and captions. */
-  async function presetBytes(image: ImageRecord, preset: string, format: OutputFormat): Promise<Buffer> {
-    const variant = await variants.get(image, variants.plan(image, preset, { format }, undefined));
-    return readAll(await variant.open());
+  async function presetBytes(image: ImageRecord, preset: string, format: OutputFormat, rendered: readonly RenderedVariant[] = []): Promise<Buffer> {
+    const plan = variants.plan(image, preset, { format }, undefined);
+    const variant = rendered.find((v) => v.key === plan.key) ?? (await variants.get(image, plan));
+    return variant.bytes ?? readBlob(store, variant.key);
   }
 
   return {
     async process(imageId) {
       const image = await catalog.getImage(imageId);
       if (!image) return; // deleted meanwhile: nothing left to do
-      // The original is read once, for the EXIF and every preset.
-      const original = await readAll(await store.get(originalKey(image.sha256)));
-      const read = await timed(imageId, 'exif', () => deps.extractExif(original));
-      // A location taken out at ingest lives only in the metadata read then: keep it.
-      const exif = keepLocation(read, image.exif);
-      await timed(imageId, 'variants', () => variants.pregenerate(image, formatsFor(image), original));
-      const presets = variants.presetNames();
-      const placeholder = presets[0] === undefined ? null : await timed(imageId, 'placeholder', async () => thumbHash(await presetBytes(image, presets[0]!, 'webp')));
-      await catalog.updateImage(imageId, { exif: exif ?? null, placeholder, status: 'ready', error: null });
+      const { timed, flush } = timer(imageId);
+      try {
+        // The original is read once, for the EXIF and every preset.
+        const original = await readBlob(store, originalKey(image.sha256));
+        const read = await timed('exif', () => deps.extractExif(original));
+        // A location taken out at ingest lives only in the metadata read then: keep it.
+        const exif = keepLocation(read, image.exif);
+        const rendered = await timed('variants', () => variants.pregenerate(image, formatsFor(image), original));
+        const presets = variants.presetNames();
+        const placeholder =
+          presets[0] === undefined ? null : await timed('placeholder', async () => thumbHash(await presetBytes(image, presets[0]!, 'webp', rendered)));
+        await flush();
+        await catalog.updateImage(imageId, { exif: exif ?? null, placeholder, status: 'ready', error: null });
+      } catch (err) {
+        // A failed step is recorded too; the error itself goes on to the job runner.
+        await flush().catch(() => undefined);
+        throw err;
+      }
     },
 
     async caption(imageId) {
@@ -106,7 +132,8 @@ export function createProcessing(deps: ProcessingDeps): Processing {
       if (!image || !captioner) return;
       const preset = variants.presetNames().at(-1);
       if (preset === undefined) return;
-      const text = await timed(imageId, 'caption', async () => captioner(image, await presetBytes(image, preset, 'jpeg')));
+      const { timed, flush } = timer(imageId);
+      const text = await timed('caption', async () => captioner(image, await presetBytes(image, preset, 'jpeg'))).finally(flush);
       if (text !== undefined) await catalog.updateImage(imageId, { caption: text });
     },
 

@@ -1,9 +1,8 @@
 // Variants: rendered with sharp on first request (or by the processing job), cached in the blob store, computed once per burst.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { buffer as readAll } from 'node:stream/consumers';
 import sharp, { type Sharp } from 'sharp';
-import { originalKey, type BlobStore } from '../store/blob-store.js';
+import { originalKey, readBlob, type BlobStore } from '../store/blob-store.js';
 import { ImgdError } from './errors.js';
 import { svgDensity } from './svg-raster.js';
 import type { ImageRecord } from './types.js';
@@ -33,6 +32,8 @@ export interface RenderedVariant {
   readonly size: number;
   readonly contentType: string;
   readonly etag: string;
+  /** The bytes, when this variant was rendered just now (they are in memory anyway). */
+  readonly bytes?: Buffer;
   open(range?: { start: number; end: number }): Promise<Readable>;
 }
 
@@ -78,8 +79,8 @@ export interface Variants {
   plan(image: ImageRecord, preset: string | undefined, query: TransformQuery, accept: string | undefined): VariantRequest;
   /** The cached variant, rendered now if it is not cached yet (once, however many ask at the same time). */
   get(image: ImageRecord, request: VariantRequest): Promise<RenderedVariant>;
-  /** Renders the presets in the given formats ahead of requests; `original` spares reading the stored bytes again. */
-  pregenerate(image: ImageRecord, formats: readonly OutputFormat[], original?: Buffer): Promise<void>;
+  /** Renders the presets in the given formats ahead of requests; `original` spares reading the stored bytes again. Answers those it rendered. */
+  pregenerate(image: ImageRecord, formats: readonly OutputFormat[], original?: Buffer): Promise<RenderedVariant[]>;
   presetNames(): string[];
   /** The query string of a signed on-the-fly URL for these parameters (any size within the bounds). */
   signedQuery(image: ImageRecord, query: TransformQuery): string;
@@ -89,24 +90,31 @@ export function createVariants(deps: VariantDeps): Variants {
   const { store, rules } = deps;
   const inFlight = new Map<string, Promise<RenderedVariant>>();
 
-  const described = (key: string, size: number, format: OutputFormat): RenderedVariant => ({
+  const described = (key: string, size: number, format: OutputFormat, bytes?: Buffer): RenderedVariant => ({
     key,
     size,
     contentType: CONTENT_TYPES[format],
     etag: etagOf(key),
-    open: (range) => store.get(key, range),
+    ...(bytes && { bytes }),
+    // Just rendered: sent from memory rather than read back from the store.
+    open: async (range) => (bytes ? Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]) : store.get(key, range)),
   });
 
-  /** Where renders take their pixels from: the original's bytes, read once, or what a decoder made of them. */
+  /** Where renders take their pixels from: the original's file or bytes, read once, or what a decoder made of them. */
   interface Source {
-    readonly bytes: Buffer;
+    /** A local file of the original, which libvips reads itself (no copy of it in JavaScript). */
+    readonly file?: string;
+    readonly bytes?: Buffer;
     readonly decoded?: () => Sharp;
   }
 
   /** Formats with their own decoder (HEIC) are slow to decode: decoded once here, for every render that shares the source. */
   async function sourceOf(image: ImageRecord, original?: Buffer): Promise<Source> {
-    const bytes = original ?? (await readAll(await store.get(originalKey(image.sha256))));
+    const key = originalKey(image.sha256);
     const decoder = deps.decoders?.[image.format];
+    // On the disk store libvips opens the file itself; SVG and decoded formats need the bytes in memory.
+    if (original === undefined && !decoder && image.format !== 'svg' && store.localPath) return { file: store.localPath(key) };
+    const bytes = original ?? (await readBlob(store, key));
     if (!decoder) return { bytes };
     const { data, info } = await (await decoder(bytes, image)).raw().toBuffer({ resolveWithObject: true });
     return { bytes, decoded: () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }) };
@@ -114,30 +122,38 @@ export function createVariants(deps: VariantDeps): Variants {
 
   function input(image: ImageRecord, options: VariantOptions, format: OutputFormat, source: Source): Sharp {
     if (source.decoded) return source.decoded();
+    const from = source.file ?? source.bytes!;
     if (image.format === 'svg') {
       // Drawn at the variant's size (never as SVG): vectors scale up cleanly, within the pixel limit.
       const density = svgDensity(image, options, deps.pixelLimit);
-      return sharp(source.bytes, { limitInputPixels: deps.pixelLimit, density, failOn: 'none' });
+      return sharp(from, { limitInputPixels: deps.pixelLimit, density, failOn: 'none' });
     }
     // Only formats that animate get every frame; the others take the first.
     const animated = image.frames > 1 && (format === 'webp' || format === 'gif');
-    return sharp(source.bytes, { limitInputPixels: deps.pixelLimit, animated, failOn: 'none' });
+    return sharp(from, { limitInputPixels: deps.pixelLimit, animated, failOn: 'none' });
   }
 
   async function render(image: ImageRecord, request: VariantRequest, shared?: Source): Promise<RenderedVariant> {
     const { options, format } = request;
+    let source: Source | undefined;
     try {
-      const source = shared ?? (await sourceOf(image));
+      source = shared ?? (await sourceOf(image));
       // Orientation first (EXIF), then a thumbnail-style resize so shrink-on-load applies.
       const pipeline = input(image, options, format, source)
         .rotate()
         .resize({ width: options.width ?? undefined, height: options.height ?? undefined, fit: options.fit, withoutEnlargement: true });
       const bytes = await encode(pipeline, format, options.quality).toBuffer();
-      await store.put(request.key, Readable.from([bytes]));
+      // A variant is derived data, made again from the original whenever it is missing: the atomic rename of the
+      // store is enough, it is not fsync'ed (see the disk store's put).
+      await store.put(request.key, Readable.from([bytes]), { durable: false });
       deps.onRendered?.(format);
-      return described(request.key, bytes.length, format);
+      return described(request.key, bytes.length, format, bytes);
     } catch (err) {
       if (err instanceof ImgdError) throw err;
+      // libvips read the file itself: an original that is gone is not_found, as when the store reads it.
+      if (source?.file !== undefined && !(await store.stat(originalKey(image.sha256)))) {
+        throw new ImgdError('not_found', `No blob ${originalKey(image.sha256)}.`);
+      }
       throw new ImgdError('corrupt_image', `The variant cannot be made: ${(err as Error).message}`);
     }
   }
@@ -169,17 +185,21 @@ export function createVariants(deps: VariantDeps): Variants {
 
     async get(image, request) {
       const cached = await store.stat(request.key);
-      return cached ? described(request.key, cached.size, request.format) : renderOnce(image, request);
+      // Empty: what a power loss can leave of a variant written just before (they are not fsync'ed); no render is empty.
+      return cached && cached.size > 0 ? described(request.key, cached.size, request.format) : renderOnce(image, request);
     },
 
     async pregenerate(image, formats, original) {
       const plans = Object.keys(rules.presets).flatMap((name) => formats.map((format) => api.plan(image, name, { format }, undefined)));
       let source: Source | undefined;
+      const rendered: RenderedVariant[] = [];
       for (const plan of plans) {
-        if (await store.stat(plan.key)) continue;
+        const cached = await store.stat(plan.key);
+        if (cached && cached.size > 0) continue;
         source ??= await sourceOf(image, original);
-        await renderOnce(image, plan, source);
+        rendered.push(await renderOnce(image, plan, source));
       }
+      return rendered;
     },
 
     presetNames: () => Object.keys(rules.presets),

@@ -1,7 +1,7 @@
 // Processing step runs on Kysely: one row per step, for durations per step (average, p95).
 import { sql } from 'kysely';
 import { newId } from '../core/ids.js';
-import type { ProcessingRuns, StepStats } from '../core/processing.js';
+import type { ProcessingRuns, StepRun, StepStats } from '../core/processing.js';
 import type { Db } from './database.js';
 
 /** Enough recent runs per step for a stable p95 without reading a whole history. */
@@ -13,13 +13,19 @@ function percentile(sorted: readonly number[], p: number): number | null {
 }
 
 export function createProcessingRuns(db: Db): ProcessingRuns {
+  /** One multi-row INSERT: one statement, one commit (and fsync) for all the steps of a job. */
+  async function recordAll(imageId: string, runs: readonly StepRun[]): Promise<void> {
+    if (runs.length === 0) return;
+    const at = new Date().toISOString();
+    await db
+      .insertInto('processing_runs')
+      .values(runs.map((run) => ({ id: newId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at })))
+      .execute();
+  }
+
   return {
-    async record(imageId, step, ok, durationMs) {
-      await db
-        .insertInto('processing_runs')
-        .values({ id: newId(), image_id: imageId, step, ok: ok ? 1 : 0, duration_ms: durationMs, at: new Date().toISOString() })
-        .execute();
-    },
+    record: (imageId, step, ok, durationMs) => recordAll(imageId, [{ step, ok, durationMs }]),
+    recordAll,
 
     async stats(sinceIso) {
       const steps = await db.selectFrom('processing_runs').select('step').distinct().where('at', '>=', sinceIso).execute();

@@ -1,6 +1,5 @@
-// The local-disk blob store: temp file, fsync, rename, fsync of the directory; reads as streams.
-import { createWriteStream } from 'node:fs';
-import { access, constants, copyFile, link, mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
+// The local-disk blob store: temp file, fsync, rename, fsync of the directory (derived bytes skip the fsyncs); reads as streams.
+import { access, constants, copyFile, link, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -26,10 +25,23 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
     return path.join(root, key);
   };
 
-  async function publish(tmp: string, target: string): Promise<void> {
-    await mkdir(path.dirname(target), { recursive: true });
-    await rename(tmp, target);
-    await fsyncPath(path.dirname(target));
+  /**
+   * Runs a step that needs a folder to exist, making the folder only when the step finds it missing: most writes
+   * land in folders that exist already, and a mkdir per write is a thread-pool round trip (two system calls) for nothing.
+   */
+  async function inFolder<T>(folder: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw err;
+      await mkdir(folder, { recursive: true });
+      return step();
+    }
+  }
+
+  async function publish(tmp: string, target: string, durable = true): Promise<void> {
+    await inFolder(path.dirname(target), () => rename(tmp, target));
+    if (durable) await fsyncPath(path.dirname(target));
   }
 
   const tmpName = (): string => path.join(tmpDir, randomUUID());
@@ -39,10 +51,9 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
 
     async putFile(key, localPath) {
       const target = resolve(key);
-      await mkdir(tmpDir, { recursive: true });
       const tmp = tmpName();
       try {
-        await link(localPath, tmp);
+        await inFolder(tmpDir, () => link(localPath, tmp));
       } catch (err) {
         if (!isCode(err, 'EXDEV') && !isCode(err, 'EPERM')) throw err;
         await copyFile(localPath, tmp);
@@ -56,15 +67,25 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
       }
     },
 
-    async put(key, body: Readable) {
+    async put(key, body: Readable, options) {
       const target = resolve(key);
-      await mkdir(tmpDir, { recursive: true });
+      // Derived bytes (variants) skip both fsyncs: the rename alone keeps readers from ever seeing a partial file
+      // while the machine is up (a crash of the process included). A power loss or kernel crash may lose a variant
+      // written in the last seconds, or leave it empty or cut short: a lost or empty one is simply rendered again
+      // (variants treat an empty blob as absent); a cut-short one stays until its variants are removed.
+      const durable = options?.durable ?? true;
       const tmp = tmpName();
+      let handle;
       try {
-        const out = createWriteStream(tmp, { flags: 'wx' });
-        await pipeline(body, out);
-        await fsyncPath(tmp);
-        await publish(tmp, target);
+        handle = await inFolder(tmpDir, () => open(tmp, 'wx'));
+      } catch (err) {
+        body.destroy();
+        throw err;
+      }
+      try {
+        await pipeline(body, handle.createWriteStream());
+        if (durable) await fsyncPath(tmp);
+        await publish(tmp, target, durable);
       } catch (err) {
         await unlink(tmp).catch(() => undefined);
         throw err;
@@ -88,6 +109,18 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
       }
       return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
     },
+
+    async read(key) {
+      try {
+        return await readFile(resolve(key));
+      } catch (err) {
+        // EISDIR: a folder of blobs, not one.
+        if (isAbsent(err) || isCode(err, 'EISDIR')) throw new ImgdError('not_found', `No blob ${key}.`);
+        throw err;
+      }
+    },
+
+    localPath: (key) => resolve(key),
 
     async stat(key) {
       try {
