@@ -143,9 +143,9 @@ export function createVariants(deps: VariantDeps): Variants {
         .rotate()
         .resize({ width: options.width ?? undefined, height: options.height ?? undefined, fit: options.fit, withoutEnlargement: true });
       const bytes = await encode(pipeline, format, options.quality).toBuffer();
-      // A variant is derived data, made again from the original whenever it is missing: the atomic rename of the
-      // store is enough, it is not fsync'ed (see the disk store's put).
-      await store.put(request.key, Readable.from([bytes]), { durable: false });
+      // Flushed like an original: a variant torn by a power loss would be served (and cached by clients, under a
+      // strong ETag) as it is, since nothing checks a stored variant again.
+      await store.put(request.key, Readable.from([bytes]));
       deps.onRendered?.(format);
       return described(request.key, bytes.length, format, bytes);
     } catch (err) {
@@ -185,8 +185,7 @@ export function createVariants(deps: VariantDeps): Variants {
 
     async get(image, request) {
       const cached = await store.stat(request.key);
-      // Empty: what a power loss can leave of a variant written just before (they are not fsync'ed); no render is empty.
-      return cached && cached.size > 0 ? described(request.key, cached.size, request.format) : renderOnce(image, request);
+      return cached ? described(request.key, cached.size, request.format) : renderOnce(image, request);
     },
 
     async pregenerate(image, formats, original) {
@@ -195,7 +194,7 @@ export function createVariants(deps: VariantDeps): Variants {
       const rendered: RenderedVariant[] = [];
       for (const plan of plans) {
         const cached = await store.stat(plan.key);
-        if (cached && cached.size > 0) continue;
+        if (cached) continue;
         source ??= await sourceOf(image, original);
         rendered.push(await renderOnce(image, plan, source));
       }

@@ -17,7 +17,7 @@ export interface BlobStore {
   /** Publishes a complete local file under key, atomically: readers see all of it or nothing. */
   putFile(key: string, localPath: string): Promise<void>;
   /** Writes a stream under key, atomically. */
-  put(key: string, body: Readable, options?: PutOptions): Promise<void>;
+  put(key: string, body: Readable): Promise<void>;
   /** The bytes of key (or of a range of it); rejects with a not_found ImgdError when absent. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** All the bytes of key in one buffer, when the store has a cheaper way than `get` (use readBlob); not_found when absent. */
@@ -32,15 +32,6 @@ export interface BlobStore {
   list(prefix: string): AsyncIterable<BlobInfo>;
   /** Throws when the store cannot be used (for /readyz). */
   check(): Promise<void>;
-}
-
-export interface PutOptions {
-  /**
-   * false for derived bytes (variants) that can be made again from the original: still published atomically
-   * (readers see all of it or nothing while the process runs), but not flushed to disk before that, so after a
-   * power loss the blob may be missing, empty or torn. Defaults to true (originals: fsync before publishing).
-   */
-  readonly durable?: boolean;
 }
 
 /** All the bytes of a blob in one buffer: the store's own way when it has one, else its stream gathered with one copy. */

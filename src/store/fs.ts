@@ -1,4 +1,4 @@
-// The local-disk blob store: temp file, fsync, rename, fsync of the directory (derived bytes skip the fsyncs); reads as streams.
+// The local-disk blob store: temp file, fsync, rename, fsync of the directory; reads as streams.
 import { access, constants, copyFile, link, mkdir, open, opendir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -39,9 +39,9 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
     }
   }
 
-  async function publish(tmp: string, target: string, durable = true): Promise<void> {
+  async function publish(tmp: string, target: string): Promise<void> {
     await inFolder(path.dirname(target), () => rename(tmp, target));
-    if (durable) await fsyncPath(path.dirname(target));
+    await fsyncPath(path.dirname(target));
   }
 
   const tmpName = (): string => path.join(tmpDir, randomUUID());
@@ -67,13 +67,8 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
       }
     },
 
-    async put(key, body: Readable, options) {
+    async put(key, body: Readable) {
       const target = resolve(key);
-      // Derived bytes (variants) skip both fsyncs: the rename alone keeps readers from ever seeing a partial file
-      // while the machine is up (a crash of the process included). A power loss or kernel crash may lose a variant
-      // written in the last seconds, or leave it empty or cut short: a lost or empty one is simply rendered again
-      // (variants treat an empty blob as absent); a cut-short one stays until its variants are removed.
-      const durable = options?.durable ?? true;
       const tmp = tmpName();
       let handle;
       try {
@@ -84,8 +79,8 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
       }
       try {
         await pipeline(body, handle.createWriteStream());
-        if (durable) await fsyncPath(tmp);
-        await publish(tmp, target, durable);
+        await fsyncPath(tmp);
+        await publish(tmp, target);
       } catch (err) {
         await unlink(tmp).catch(() => undefined);
         throw err;
