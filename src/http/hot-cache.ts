@@ -1,6 +1,4 @@
 // An in-memory LRU of small, hot blobs (public originals and rendered variants), so serving them touches no disk.
-import { buffer as readAll } from 'node:stream/consumers';
-import type { Readable } from 'node:stream';
 
 /**
  * Entries are keyed by blob key. The bytes under a key never change (originals are named by their SHA-256,
@@ -45,13 +43,12 @@ export class HotCache {
   }
 
   /** The cached blob, or the store's bytes read once (however many ask at the same time) and kept. */
-  async load(key: string, meta: Omit<HotBlob, 'body'>, open: () => Promise<Readable>): Promise<HotBlob> {
+  async load(key: string, meta: Omit<HotBlob, 'body'>, read: () => Promise<Buffer>): Promise<HotBlob> {
     const hit = this.get(key);
     if (hit) return hit;
     let pending = this.loading.get(key);
     if (!pending) {
-      pending = open()
-        .then((stream) => readAll(stream))
+      pending = read()
         .then((body) => {
           const blob: HotBlob = { ...meta, body };
           this.put(key, blob);

@@ -1,6 +1,5 @@
 // The in-memory cache of hot blobs: least recently used out first, large blobs never kept, one read per burst.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { HotCache } from '../../src/http/hot-cache.js';
 
@@ -8,12 +7,12 @@ const meta = { contentType: 'image/jpeg', etag: '"x"' };
 const bytes = (n: number, fill = 1): Buffer => Buffer.alloc(n, fill);
 
 describe('hot cache', () => {
-  it('keeps what was loaded and answers it without opening the store again', async () => {
+  it('keeps what was loaded and answers it without reading the store again', async () => {
     const cache = new HotCache({ maxBytes: 100, maxItemBytes: 50 });
     let opens = 0;
     const open = async () => {
       opens += 1;
-      return Readable.from([bytes(10)]);
+      return bytes(10);
     };
     const first = await cache.load('a', meta, open);
     const second = await cache.load('a', meta, open);
@@ -27,7 +26,7 @@ describe('hot cache', () => {
     let opens = 0;
     const open = async () => {
       opens += 1;
-      return Readable.from([bytes(10)]);
+      return bytes(10);
     };
     await Promise.all([cache.load('a', meta, open), cache.load('a', meta, open), cache.load('a', meta, open)]);
     assert.equal(opens, 1);
@@ -35,9 +34,9 @@ describe('hot cache', () => {
 
   it('drops the least recently used blobs when over its size', async () => {
     const cache = new HotCache({ maxBytes: 30, maxItemBytes: 30 });
-    for (const key of ['a', 'b', 'c']) await cache.load(key, meta, async () => Readable.from([bytes(10)]));
+    for (const key of ['a', 'b', 'c']) await cache.load(key, meta, async () => bytes(10));
     assert.ok(cache.get('a')); // a is now the most recently used
-    await cache.load('d', meta, async () => Readable.from([bytes(10)]));
+    await cache.load('d', meta, async () => bytes(10));
     assert.equal(cache.get('b'), undefined);
     assert.ok(cache.get('a'));
     assert.ok(cache.get('c'));
@@ -48,7 +47,7 @@ describe('hot cache', () => {
   it('serves a blob larger than its item limit but does not keep it', async () => {
     const cache = new HotCache({ maxBytes: 100, maxItemBytes: 5 });
     assert.equal(cache.admits(6), false);
-    const blob = await cache.load('big', meta, async () => Readable.from([bytes(6)]));
+    const blob = await cache.load('big', meta, async () => bytes(6));
     assert.equal(blob.body.length, 6);
     assert.equal(cache.get('big'), undefined);
   });
@@ -57,7 +56,7 @@ describe('hot cache', () => {
     const cache = new HotCache();
     await assert.rejects(cache.load('gone', meta, async () => Promise.reject(new Error('no blob'))));
     assert.equal(cache.get('gone'), undefined);
-    const blob = await cache.load('gone', meta, async () => Readable.from([bytes(3)]));
+    const blob = await cache.load('gone', meta, async () => bytes(3));
     assert.equal(blob.body.length, 3);
   });
 });

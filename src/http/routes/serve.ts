@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ImgdError } from '../../core/errors.js';
 import { decideServe, type ServeDecision } from '../../core/serve-rules.js';
-import { originalKey } from '../../store/blob-store.js';
+import { originalKey, readBlob } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
 import { HotCache, type HotBlob } from '../hot-cache.js';
 import type { FastServe } from '../fast-serve.js';
@@ -94,7 +94,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
           return reply.send(bodyOf(cached!, decision));
         }
         if (isPublic && hot.admits(variant.size)) {
-          const blob = await hot.load(variant.key, variant, () => variant.open());
+          const blob = await hot.load(variant.key, variant, async () => variant.bytes ?? readBlob(ctx.store, variant.key));
           replay();
           return reply.send(bodyOf(blob, decision));
         }
@@ -136,7 +136,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
         if (!decision.sendBody) return reply.send();
         if (image.visibility === 'public' && hot.admits(image.bytes)) {
           const key = originalKey(image.sha256);
-          const blob = await hot.load(key, { contentType: image.contentType, etag }, () => ctx.images.openOriginal(image));
+          const blob = await hot.load(key, { contentType: image.contentType, etag }, () => readBlob(ctx.store, key));
           if (decision.status === 200) fast?.remember(request.raw, { headers: replayedHeaders(decision, reply, request.url), etag, blobKey: key, route: '/i/:filename' }, decidedAt);
           return reply.send(bodyOf(blob, decision));
         }
