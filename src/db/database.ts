@@ -14,9 +14,15 @@ export type Db = Kysely<Database>;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
-export function openDatabase(database: Config['database']): Db {
+/**
+ * `onIdleError` hears of pooled PostgreSQL connections that broke while idle (a server restart, a terminated
+ * backend, a network cut). pg drops such a connection and the next query opens a new one; without a listener, pg
+ * would throw the error out of the event loop and end the process.
+ */
+export function openDatabase(database: Config['database'], onIdleError: (err: Error) => void = () => undefined): Db {
   if (database.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: database.url, max: 10 });
+    pool.on('error', onIdleError);
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   mkdirSync(path.dirname(database.file), { recursive: true });
