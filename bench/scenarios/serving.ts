@@ -30,6 +30,21 @@ async function withServers<T>(
   }
 }
 
+/** floor.ts answering `file`'s bytes from memory with three precomputed headers: what any Node server costs at least. */
+async function withBareNode<T>(ctx: ScenarioContext, file: string, body: (baseUrl: string) => Promise<T>): Promise<T> {
+  const port = await freePort();
+  const bare = spawnPinned('bare node', process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../peers/floor.ts')], {
+    cores: ctx.pin.server,
+    env: { PORT: String(port), MEM_FILE: file },
+  });
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, bare);
+    return await body(`http://127.0.0.1:${port}`);
+  } finally {
+    await bare.stop();
+  }
+}
+
 export const s3: Scenario = {
   id: 'S3',
   title: 'GET a public original (161 KB), 64 connections',
@@ -37,16 +52,10 @@ export const s3: Scenario = {
     return withServers(ctx, async (imgd, nginx, skipped) => {
       const [image] = await uploadAll(imgd.url, [{ bytes: photo(), name: path.basename(PHOTO_PATH), type: 'image/jpeg' }]);
       const stored = path.join(imgd.dataDir, 'blobs', originalPath(image!.sha256));
-      const port = await freePort();
-      const bare = spawnPinned('bare node', process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../peers/floor.ts')], {
-        cores: ctx.pin.server,
-        env: { PORT: String(port), MEM_FILE: stored },
-      });
-      try {
-        await waitForHttp(`http://127.0.0.1:${port}/healthz`, bare);
+      return withBareNode(ctx, stored, async (bareUrl) => {
         const contenders: Contender[] = [
           { name: 'imgd', spec: { baseUrl: imgd.url, paths: [`/i/${image!.filename}`], connections: 64 } },
-          { name: 'bare node (memory)', spec: { baseUrl: `http://127.0.0.1:${port}`, paths: ['/mem/photo'], connections: 64 } },
+          { name: 'bare node (memory)', spec: { baseUrl: bareUrl, paths: ['/mem/photo'], connections: 64 } },
         ];
         if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: [originalPath(image!.sha256)], connections: 64 } });
         const res = await compareLoad(ctx, contenders);
@@ -58,9 +67,7 @@ export const s3: Scenario = {
           info('S3', 'p99 ms', p99('imgd'), nginx ? 'nginx' : 'bare node (memory)', p99(nginx ? 'nginx' : 'bare node (memory)')),
         ];
         return { rows, notes: [`${readFileSync(stored).length} bytes served (GPS removed at ingest)`], raw: Object.fromEntries(res) };
-      } finally {
-        await bare.stop();
-      }
+      });
     });
   },
 };
@@ -75,16 +82,23 @@ export const s4: Scenario = {
       const res0 = await fetch(`${imgd.url}${variantPath}`);
       if (!res0.ok) throw new Error(`variant answered ${res0.status}`);
       const bytes = Buffer.from(await res0.arrayBuffer());
-      writeFileSync(path.join(imgd.dataDir, 'blobs', 'variant.jpg'), bytes);
-      const contenders: Contender[] = [{ name: 'imgd', spec: { baseUrl: imgd.url, paths: [variantPath], connections: 64 } }];
-      if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: ['/variant.jpg'], connections: 64 } });
-      const res = await compareLoad(ctx, contenders);
-      const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
-      const rows: Row[] = [
-        versus('S4', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.7 }),
-        info('S4', 'p99 ms', pick(res.get('imgd'), (r) => r.p99Ms), nginx ? 'nginx' : undefined, nginx ? pick(res.get('nginx'), (r) => r.p99Ms) : undefined),
-      ];
-      return { rows, notes: [`variant of ${bytes.length} bytes (${res0.headers.get('content-type')})`], raw: Object.fromEntries(res) };
+      const file = path.join(imgd.dataDir, 'blobs', 'variant.jpg');
+      writeFileSync(file, bytes);
+      return withBareNode(ctx, file, async (bareUrl) => {
+        const contenders: Contender[] = [
+          { name: 'imgd', spec: { baseUrl: imgd.url, paths: [variantPath], connections: 64 } },
+          { name: 'bare node (memory)', spec: { baseUrl: bareUrl, paths: ['/mem/variant'], connections: 64 } },
+        ];
+        if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: ['/variant.jpg'], connections: 64 } });
+        const res = await compareLoad(ctx, contenders);
+        const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
+        const rows: Row[] = [
+          versus('S4', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.7 }),
+          info('S4', 'req/s', rps('imgd'), 'bare node (memory)', rps('bare node (memory)')),
+          info('S4', 'p99 ms', pick(res.get('imgd'), (r) => r.p99Ms), nginx ? 'nginx' : undefined, nginx ? pick(res.get('nginx'), (r) => r.p99Ms) : undefined),
+        ];
+        return { rows, notes: [`variant of ${bytes.length} bytes (${res0.headers.get('content-type')})`], raw: Object.fromEntries(res) };
+      });
     });
   },
 };
