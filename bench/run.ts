@@ -38,7 +38,7 @@ const machine = {
 };
 const repeats = options.quick ? 1 : 3;
 const seconds = options.quick ? 3 : 10;
-const warmupSeconds = options.quick ? 2 : 5;
+const warmupSeconds = options.quick ? 1 : 5;
 
 log(`imgd benchmarks (${options.quick ? 'quick: 1 measured run per contender, short runs' : `full: ${repeats} measured runs per contender`})`);
 log(`machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);

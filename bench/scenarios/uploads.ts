@@ -76,7 +76,7 @@ export const s2: Scenario = {
     try {
       const post = (url: string, p: string): Contender['spec'] => ({ baseUrl: url, paths: [p], method: 'POST', headers: multipartHeaders, bodyFile, connections: 4 });
       // A 50 MB upload takes seconds on one core: runs must be long enough for several to finish.
-      const seconds = ctx.options.quick ? 8 : Math.max(ctx.seconds, 6);
+      const seconds = ctx.options.quick ? 5 : Math.max(ctx.seconds, 6);
       const mb = png.length / 2 ** 20;
       const imgdRuns: number[] = [];
       const floorRuns: number[] = [];
