@@ -86,28 +86,33 @@ async function seed(rows: number, log: (m: string) => void): Promise<string> {
   const started = performance.now();
   const db = openDatabase({ kind: 'sqlite', file: path.join(dir, 'imgd.sqlite') });
   try {
-    await migrateToLatest(db);
-    const t0 = Date.parse('2024-01-01T00:00:00Z');
-    await db
-      .insertInto('blobs')
-      .values({ sha256: SHA, bytes: 161_713, format: 'jpeg', content_type: 'image/jpeg', width: 640, height: 480, ref_count: rows, created_at: new Date(t0).toISOString() })
-      .execute();
-    const BATCH = 1000;
-    for (let start = 0; start < rows; start += 50_000) {
-      await db.transaction().execute(async (trx) => {
-        for (let b = start; b < Math.min(rows, start + 50_000); b += BATCH) {
-          const values = [];
-          for (let i = b; i < Math.min(rows, b + BATCH); i += 1) {
-            const at = new Date(t0 + i * 1000).toISOString();
-            values.push(imageRow(i, SHA, 161_713, at));
-          }
-          await trx.insertInto('images').values(values).execute();
-        }
-      });
-    }
+    await seedCatalog(db, rows);
   } finally {
     await db.destroy();
   }
   log(`  seeded ${rows.toLocaleString('en')} image rows through src/db in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return dir;
+}
+
+/** Migrates `db` and writes `rows` ready images sharing one blob row, keys album-0..album-999, in bulk. */
+export async function seedCatalog(db: Db, rows: number): Promise<void> {
+  await migrateToLatest(db);
+  const t0 = Date.parse('2024-01-01T00:00:00Z');
+  await db
+    .insertInto('blobs')
+    .values({ sha256: SHA, bytes: 161_713, format: 'jpeg', content_type: 'image/jpeg', width: 640, height: 480, ref_count: rows, created_at: new Date(t0).toISOString() })
+    .execute();
+  const BATCH = 1000;
+  for (let start = 0; start < rows; start += 50_000) {
+    await db.transaction().execute(async (trx) => {
+      for (let b = start; b < Math.min(rows, start + 50_000); b += BATCH) {
+        const values = [];
+        for (let i = b; i < Math.min(rows, b + BATCH); i += 1) {
+          const at = new Date(t0 + i * 1000).toISOString();
+          values.push(imageRow(i, SHA, 161_713, at));
+        }
+        await trx.insertInto('images').values(values).execute();
+      }
+    });
+  }
 }

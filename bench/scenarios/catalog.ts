@@ -1,11 +1,14 @@
-// S7 and S9: listing a page by key among 1,000,000 images, and start-up to a ready /healthz with that catalog.
+// S7 and S9: listing a page by key among 1,000,000 images (SQLite and PostgreSQL), and start-up to a ready /healthz with that catalog.
 import { cpSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { CLI, imgdEnv, startImgd, TOKEN } from '../lib/imgd.js';
 import { freePort, spawnPinned, waitForHttp } from '../lib/procs.js';
 import { absolute, info, type Row, type Scenario, type ScenarioContext } from '../lib/scenario.js';
-import { KEYS, seededDataDir } from '../lib/seed.js';
+import { sql } from 'kysely';
+import { openDatabase } from '../../src/db/database.js';
+import { benchDatabase } from '../lib/postgres.js';
+import { KEYS, seedCatalog, seededDataDir } from '../lib/seed.js';
 import { percentile } from '../lib/stats.js';
 import { REPO_ROOT } from '../lib/fixtures.js';
 
@@ -43,65 +46,116 @@ function sequentialClient(base: string, headers: Record<string, string>) {
   return { get, close: () => agent.destroy() };
 }
 
-export const s7: Scenario = {
-  id: 'S7',
-  title: 'list a page of 50 by key among 1,000,000 images (SQLite)',
-  async run(ctx) {
-    const { rows, dataDir } = await seededCopy(ctx);
-    const imgd = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false' }, profileDir: ctx.profileDir });
+interface Listing {
+  readonly p99: number[];
+  readonly p50: number[];
+  readonly raw: number[][];
+}
+
+const page = (i: number): string => `/api/v1/images?key=album-${(i * 7919) % KEYS}&limit=50`;
+
+/** `count` list requests one at a time after 200 untimed ones, per repeat: the latency of a page, not of a queue. */
+async function timeListing(ctx: ScenarioContext, client: ReturnType<typeof sequentialClient>, label: string): Promise<Listing> {
+  const count = ctx.options.quick ? 1000 : 2000;
+  // Warm-up, not timed: the first request builds the response serializer, the first pages of each key are read from disk.
+  for (let i = 0; i < 200; i += 1) await client.get(page(i));
+  const listing: Listing = { p99: [], p50: [], raw: [] };
+  for (let r = 0; r < ctx.repeats; r += 1) {
+    const ms: number[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const res = await client.get(page(i));
+      if (res.status !== 200) throw new Error(`list request answered ${res.status}: ${res.body.toString('utf8', 0, 300)}`);
+      ms.push(res.ms);
+    }
+    listing.raw.push(ms.map((x) => Math.round(x * 1000) / 1000));
+    listing.p99.push(percentile(ms, 99));
+    listing.p50.push(percentile(ms, 50));
+    ctx.log(`  ${label} run ${r + 1}/${ctx.repeats}: p50 ${listing.p50.at(-1)!.toFixed(2)} ms, p99 ${listing.p99.at(-1)!.toFixed(2)} ms, max ${Math.max(...ms).toFixed(2)} ms over ${count} requests`);
+  }
+  return listing;
+}
+
+/** A deep page: follow the cursor up to 10 pages into one key (as deep as the key goes), for several keys. */
+async function timeDeepPages(client: ReturnType<typeof sequentialClient>): Promise<{ label: string; ms: number[]; depth: number }> {
+  const ms: number[] = [];
+  let depth = 0;
+  for (const key of [1, 2, 3, 4, 5]) {
+    let cursor: string | null = null;
+    let pageMs = 0;
+    let pages = 0;
+    while (pages < 10) {
+      const res = await client.get(`/api/v1/images?key=album-${key}&limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      if (res.status !== 200) throw new Error(`list request answered ${res.status}`);
+      pageMs = res.ms;
+      pages += 1;
+      cursor = (JSON.parse(res.body.toString('utf8')) as { next_cursor: string | null }).next_cursor;
+      if (!cursor) break;
+    }
+    ms.push(pageMs);
+    depth = pages;
+  }
+  return { label: depth === 10 ? '10th page ms' : `page ${depth} ms (last of its key)`, ms, depth };
+}
+
+/** The same catalog in a fresh PostgreSQL database, listed by an imgd pointed at it; a note instead when there is none. */
+async function postgresListing(ctx: ScenarioContext, rows: number): Promise<{ listing?: Listing; note: string }> {
+  const database = await benchDatabase();
+  if (typeof database === 'string') return { note: database };
+  try {
+    const started = performance.now();
+    const db = openDatabase({ kind: 'postgres', url: database.url });
+    try {
+      await seedCatalog(db, rows);
+      await sql`ANALYZE images`.execute(db);
+    } finally {
+      await db.destroy();
+    }
+    ctx.log(`  seeded ${rows.toLocaleString('en')} image rows in PostgreSQL through src/db in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const dataDir = path.join(ctx.tmp, 'imgd-postgres');
+    const imgd = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false', DATABASE_URL: database.url } });
     const client = sequentialClient(imgd.url, { authorization: `Bearer ${TOKEN}` });
     try {
-      const count = ctx.options.quick ? 1000 : 2000;
-      const page = (i: number): string => `/api/v1/images?key=album-${(i * 7919) % KEYS}&limit=50`;
-      // Warm-up, not timed: the first request builds the response serializer, the first pages of each key are read from disk.
-      for (let i = 0; i < 200; i += 1) await client.get(page(i));
-      const p99: number[] = [];
-      const p50: number[] = [];
-      const raw: number[][] = [];
-      for (let r = 0; r < ctx.repeats; r += 1) {
-        // One request at a time: the latency of a page, not of a queue.
-        const ms: number[] = [];
-        for (let i = 0; i < count; i += 1) {
-          const res = await client.get(page(i));
-          if (res.status !== 200) throw new Error(`list request answered ${res.status}: ${res.body.toString('utf8', 0, 300)}`);
-          ms.push(res.ms);
-        }
-        raw.push(ms.map((x) => Math.round(x * 1000) / 1000));
-        p99.push(percentile(ms, 99));
-        p50.push(percentile(ms, 50));
-        ctx.log(`  run ${r + 1}/${ctx.repeats}: p50 ${p50.at(-1)!.toFixed(2)} ms, p99 ${p99.at(-1)!.toFixed(2)} ms, max ${Math.max(...ms).toFixed(2)} ms over ${count} requests`);
-      }
-      // A deep page: follow the cursor up to 10 pages into one key (as deep as the key goes), for several keys.
-      const deepMs: number[] = [];
-      let depth = 0;
-      for (const key of [1, 2, 3, 4, 5]) {
-        let cursor: string | null = null;
-        let pageMs = 0;
-        let pages = 0;
-        while (pages < 10) {
-          const res = await client.get(`/api/v1/images?key=album-${key}&limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-          if (res.status !== 200) throw new Error(`list request answered ${res.status}`);
-          pageMs = res.ms;
-          pages += 1;
-          cursor = (JSON.parse(res.body.toString('utf8')) as { next_cursor: string | null }).next_cursor;
-          if (!cursor) break;
-        }
-        deepMs.push(pageMs);
-        depth = pages;
-      }
-      const deepLabel = depth === 10 ? '10th page ms' : `page ${depth} ms (last of its key)`;
-      const out: Row[] = [absolute('S7', 'p99 ms (SQLite)', p99, 5, 'ms'), info('S7', 'p50 ms (SQLite)', p50), info('S7', deepLabel, [percentile(deepMs, 50)])];
-      const notes = [
-        ...quickNote(ctx),
-        `${rows.toLocaleString('en')} rows over ${KEYS} keys; latency measured by the client (node:http, one keep-alive connection, one request at a time, after 200 untimed warm-up requests) over HTTP on loopback (JSON of 50 image objects)`,
-        `${deepLabel.replace(/ ms.*/, '')}: median over 5 keys of the time of that page, following next_cursor from the first${depth < 10 ? `; a key has only ${depth} page(s) here` : ''}`,
-        'PostgreSQL: not measured by this suite (no server started by the bench); the same queries use the same indexes',
-      ];
-      return { rows: out, notes, raw: { latenciesMs: raw, deepPageMs: deepMs } };
+      return { listing: await timeListing(ctx, client, 'PostgreSQL'), note: 'PostgreSQL: the same rows in a fresh database on the local server (pooled, 10 connections), ANALYZEd after seeding' };
     } finally {
       client.close();
       await imgd.stop();
     }
+  } finally {
+    await database.drop();
+  }
+}
+
+export const s7: Scenario = {
+  id: 'S7',
+  title: 'list a page of 50 by key among 1,000,000 images (SQLite and PostgreSQL)',
+  async run(ctx) {
+    const { rows, dataDir } = await seededCopy(ctx);
+    const imgd = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false' }, profileDir: ctx.profileDir });
+    const client = sequentialClient(imgd.url, { authorization: `Bearer ${TOKEN}` });
+    let sqlite: Listing;
+    let deep: Awaited<ReturnType<typeof timeDeepPages>>;
+    try {
+      sqlite = await timeListing(ctx, client, 'SQLite');
+      deep = await timeDeepPages(client);
+    } finally {
+      client.close();
+      await imgd.stop();
+    }
+    const postgres = await postgresListing(ctx, rows);
+    if (!postgres.listing) ctx.log(`  ${postgres.note}`);
+    const out: Row[] = [
+      absolute('S7', 'p99 ms (SQLite)', sqlite.p99, 5, 'ms'),
+      info('S7', 'p50 ms (SQLite)', sqlite.p50),
+      info('S7', deep.label, [percentile(deep.ms, 50)]),
+      ...(postgres.listing ? [absolute('S7', 'p99 ms (PostgreSQL)', postgres.listing.p99, 5, 'ms'), info('S7', 'p50 ms (PostgreSQL)', postgres.listing.p50)] : []),
+    ];
+    const notes = [
+      ...quickNote(ctx),
+      `${rows.toLocaleString('en')} rows over ${KEYS} keys; latency measured by the client (node:http, one keep-alive connection, one request at a time, after 200 untimed warm-up requests) over HTTP on loopback (JSON of 50 image objects)`,
+      `${deep.label.replace(/ ms.*/, '')}: median over 5 keys of the time of that page (SQLite), following next_cursor from the first${deep.depth < 10 ? `; a key has only ${deep.depth} page(s) here` : ''}`,
+      postgres.note,
+    ];
+    return { rows: out, notes, raw: { latenciesMs: sqlite.raw, deepPageMs: deep.ms, postgresLatenciesMs: postgres.listing?.raw ?? null } };
   },
 };
 
