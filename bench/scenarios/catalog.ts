@@ -75,6 +75,19 @@ async function timeListing(ctx: ScenarioContext, client: ReturnType<typeof seque
   return listing;
 }
 
+/** The same client on the cheapest route there is: what this machine and loopback HTTP add to any request's tail. */
+async function timeHealthz(ctx: ScenarioContext, client: ReturnType<typeof sequentialClient>): Promise<number[]> {
+  const count = ctx.options.quick ? 1000 : 2000;
+  for (let i = 0; i < 200; i += 1) await client.get('/healthz');
+  const p99: number[] = [];
+  for (let r = 0; r < ctx.repeats; r += 1) {
+    const ms: number[] = [];
+    for (let i = 0; i < count; i += 1) ms.push((await client.get('/healthz')).ms);
+    p99.push(percentile(ms, 99));
+  }
+  return p99;
+}
+
 /** A deep page: follow the cursor up to 10 pages into one key (as deep as the key goes), for several keys. */
 async function timeDeepPages(client: ReturnType<typeof sequentialClient>): Promise<{ label: string; ms: number[]; depth: number }> {
   const ms: number[] = [];
@@ -134,9 +147,11 @@ export const s7: Scenario = {
     const client = sequentialClient(imgd.url, { authorization: `Bearer ${TOKEN}` });
     let sqlite: Listing;
     let deep: Awaited<ReturnType<typeof timeDeepPages>>;
+    let healthz: number[];
     try {
       sqlite = await timeListing(ctx, client, 'SQLite');
       deep = await timeDeepPages(client);
+      healthz = await timeHealthz(ctx, client);
     } finally {
       client.close();
       await imgd.stop();
@@ -147,12 +162,14 @@ export const s7: Scenario = {
       absolute('S7', 'p99 ms (SQLite)', sqlite.p99, 5, 'ms'),
       info('S7', 'p50 ms (SQLite)', sqlite.p50),
       info('S7', deep.label, [percentile(deep.ms, 50)]),
+      info('S7', 'p99 ms of GET /healthz (baseline)', healthz),
       ...(postgres.listing ? [absolute('S7', 'p99 ms (PostgreSQL)', postgres.listing.p99, 5, 'ms'), info('S7', 'p50 ms (PostgreSQL)', postgres.listing.p50)] : []),
     ];
     const notes = [
       ...quickNote(ctx),
       `${rows.toLocaleString('en')} rows over ${KEYS} keys; latency measured by the client (node:http, one keep-alive connection, one request at a time, after 200 untimed warm-up requests) over HTTP on loopback (JSON of 50 image objects)`,
       `${deep.label.replace(/ ms.*/, '')}: median over 5 keys of the time of that page (SQLite), following next_cursor from the first${deep.depth < 10 ? `; a key has only ${deep.depth} page(s) here` : ''}`,
+      'baseline: the same client and server on GET /healthz (no database, a few bytes of JSON): the tail any request has here',
       postgres.note,
     ];
     return { rows: out, notes, raw: { latenciesMs: sqlite.raw, deepPageMs: deep.ms, postgresLatenciesMs: postgres.listing?.raw ?? null } };
