@@ -117,6 +117,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         reclaimOnStart: config.database.kind === 'sqlite',
       });
   const metrics = createMetrics({ queueDepth: () => runner.depth() });
+  // sharp reports its operation cache in MB.
+  metrics.caches.track('libvips', () => sharp.cache().memory.current * 1024 * 1024);
   const queue = observeOutcomes(runner, (type, outcome) => metrics.jobOutcomes.inc({ type, outcome }));
   const stagingDir = path.join(config.dataDir, 'tmp');
   // One secret signs sessions, share links and transform URLs, each under its own label.

@@ -11,6 +11,12 @@ export interface Metrics {
   readonly rejections: Counter<'code'>;
   readonly variantsRendered: Counter<'format'>;
   readonly jobOutcomes: Counter<'type' | 'outcome'>;
+  /** In-memory caches whose size `imgd_cache_bytes{cache}` reports, read at scrape time. */
+  readonly caches: CacheSizes;
+}
+
+export interface CacheSizes {
+  track(cache: string, bytes: () => number): void;
 }
 
 export interface MetricsSources {
@@ -41,11 +47,26 @@ function queueDepthGauge(registry: Registry, read: () => Promise<JobDepth[]>): v
   });
 }
 
+function cacheGauge(registry: Registry): CacheSizes {
+  const readers = new Map<string, () => number>();
+  new Gauge({
+    name: 'imgd_cache_bytes',
+    help: 'Bytes held by in-memory caches: hot (public blobs served from memory), libvips (sharp operation cache)',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      for (const [cache, read] of readers) this.set({ cache }, read());
+    },
+  });
+  return { track: (cache, bytes) => void readers.set(cache, bytes) };
+}
+
 export function createMetrics(sources: MetricsSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   if (sources.queueDepth) queueDepthGauge(registry, sources.queueDepth);
   return {
+    caches: cacheGauge(registry),
     registry,
     requests: new Counter({
       name: 'imgd_http_requests_total',

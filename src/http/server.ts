@@ -86,6 +86,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   await app.register(healthRoutes(ctx));
   await app.register(imageRoutes(ctx));
   const hot = new HotCache();
+  ctx.metrics.caches.track('hot', () => hot.size.bytes);
   const fast = new FastServe(hot, ctx.metrics, logger, { corsEnabled: config.corsOrigins.length > 0 });
   installFastServe(app, fast);
   await app.register(serveRoutes(ctx, hot, fast));

@@ -144,6 +144,16 @@ describe('repeated GETs of public images (the fast lane)', () => {
     await expectProblem(await fetch(image.url), 404, 'not_found');
   });
 
+  it('reports the bytes the hot cache holds in /metrics', async () => {
+    const image = await uploadPublic('cached.jpg');
+    await (await fetch(image.url)).arrayBuffer();
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    const hot = /^imgd_cache_bytes\{cache="hot"\} (\d+)$/m.exec(text);
+    assert.ok(hot, 'a hot cache gauge');
+    assert.ok(Number(hot[1]) >= bytes.length, `${hot[1]} bytes held after serving ${bytes.length}`);
+    assert.match(text, /^imgd_cache_bytes\{cache="libvips"\} \d+$/m);
+  });
+
   it('counts repeated GETs in the request metrics like any other request', async () => {
     const image = await uploadPublic('counted.jpg');
     await (await fetch(image.url)).arrayBuffer();
