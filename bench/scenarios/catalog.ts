@@ -56,7 +56,7 @@ const page = (i: number): string => `/api/v1/images?key=album-${(i * 7919) % KEY
 
 /** `count` list requests one at a time after 200 untimed ones, per repeat: the latency of a page, not of a queue. */
 async function timeListing(ctx: ScenarioContext, client: ReturnType<typeof sequentialClient>, label: string): Promise<Listing> {
-  const count = ctx.options.quick ? 1000 : 2000;
+  const count = ctx.options.quick ? 500 : 2000;
   // Warm-up, not timed: the first request builds the response serializer, the first pages of each key are read from disk.
   for (let i = 0; i < 200; i += 1) await client.get(page(i));
   const listing: Listing = { p99: [], p50: [], raw: [] };
@@ -77,7 +77,7 @@ async function timeListing(ctx: ScenarioContext, client: ReturnType<typeof seque
 
 /** The same client on the cheapest route there is: what this machine and loopback HTTP add to any request's tail. */
 async function timeHealthz(ctx: ScenarioContext, client: ReturnType<typeof sequentialClient>): Promise<number[]> {
-  const count = ctx.options.quick ? 1000 : 2000;
+  const count = ctx.options.quick ? 500 : 2000;
   for (let i = 0; i < 200; i += 1) await client.get('/healthz');
   const p99: number[] = [];
   for (let r = 0; r < ctx.repeats; r += 1) {

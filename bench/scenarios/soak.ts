@@ -113,7 +113,7 @@ export const s8: Scenario = {
   id: 'S8',
   title: 'soak mixing uploads, original GETs and variant renders; RSS growth and errors per allocator',
   async run(ctx) {
-    const seconds = ctx.options.quick ? 10 : 600;
+    const seconds = ctx.options.quick ? 8 : 600;
     const warmup = ctx.options.quick ? 2 : 60;
     const settings: Setting[] = [
       { name: 'MALLOC_ARENA_MAX=2 (shipped)', env: {}, shipped: true },
@@ -125,7 +125,7 @@ export const s8: Scenario = {
     ];
     if (JEMALLOC) settings.push({ name: 'jemalloc', env: { MALLOC_ARENA_MAX: undefined, LD_PRELOAD: JEMALLOC }, shipped: false });
     else notes.push('jemalloc not installed (apt-get install libjemalloc2): that setting skipped');
-    if (ctx.options.quick) notes.push('--quick: 10 s instead of 10 minutes (growth figures meaningless at that length)');
+    if (ctx.options.quick) notes.push('--quick: 8 s instead of 10 minutes (growth figures meaningless at that length)');
     const servers = await Promise.all(
       settings.map((s, i) => startImgd({ dataDir: path.join(ctx.tmp, `imgd-${i}`), cores: ctx.pin.server, env: s.env, name: s.name, profileDir: ctx.profileDir })),
     );
