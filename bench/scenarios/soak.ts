@@ -25,6 +25,9 @@ interface Sample {
   readonly rss: number;
   /** Bytes the server's in-memory caches held (hot cache and libvips'), from its latest /metrics scrape. */
   readonly caches: number;
+  /** V8 heap in use and memory outside it held by JS objects (Buffers), from the same scrape. */
+  readonly heap: number;
+  readonly external: number;
 }
 
 interface Soaked {
@@ -73,10 +76,14 @@ async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, s
   };
   const any = (): string => uploaded[Math.floor(Math.random() * uploaded.length)]!;
   let caches = 0;
+  let heap = 0;
+  let external = 0;
   let scraped = -Infinity;
   const scrapeCaches = async (): Promise<void> => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     caches = [...text.matchAll(/^imgd_cache_bytes\{cache="[^"]+"\} (\d+(?:\.\d+)?)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    heap = Number(/^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)$/m.exec(text)?.[1] ?? 0);
+    external = Number(/^nodejs_external_memory_bytes (\d+(?:\.\d+)?)$/m.exec(text)?.[1] ?? 0);
   };
   const acc = { uploads: 0, originals: 0, variants: 0 };
   const tick = 0.1;
@@ -94,7 +101,7 @@ async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, s
       scraped = elapsed;
       void scrapeCaches().catch(() => undefined);
     }
-    if (soaked.samples.length === 0 || elapsed - soaked.samples.at(-1)!.t >= 1) soaked.samples.push({ t: elapsed, rss: rssOf(server.child.pid), caches });
+    if (soaked.samples.length === 0 || elapsed - soaked.samples.at(-1)!.t >= 1) soaked.samples.push({ t: elapsed, rss: rssOf(server.child.pid), caches, heap, external });
     await sleep(tick * 1000);
   }
   while (inFlight > 0) await sleep(50);
@@ -140,7 +147,9 @@ export const s8: Scenario = {
       const g = growthPercent(s.samples, warmup, seconds);
       const net = growthPercent(s.samples, warmup, seconds, (x) => x.rss - x.caches);
       const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
-      ctx.log(`  ${s.setting.name}: RSS ${mb(g.after)} MB after warm-up, ${mb(g.end)} MB at the end (${g.percent.toFixed(1)} %); without the caches ${mb(net.after)} -> ${mb(net.end)} MB (${net.percent.toFixed(1)} %)`);
+      const heap = growthPercent(s.samples, warmup, seconds, (x) => x.heap);
+      const external = growthPercent(s.samples, warmup, seconds, (x) => x.external);
+      ctx.log(`  ${s.setting.name}: RSS ${mb(g.after)} MB after warm-up, ${mb(g.end)} MB at the end (${g.percent.toFixed(1)} %); without the caches ${mb(net.after)} -> ${mb(net.end)} MB (${net.percent.toFixed(1)} %); V8 heap used ${mb(heap.after)} -> ${mb(heap.end)} MB, external ${mb(external.after)} -> ${mb(external.end)} MB`);
       const growth = info('S8', `RSS growth % (${s.setting.name})`, [g.percent]);
       const netRow = info('S8', `RSS growth % without the caches (${s.setting.name})`, [net.percent]);
       const errors = info('S8', `errors (${s.setting.name})`, [s.errors]);
