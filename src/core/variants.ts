@@ -159,10 +159,17 @@ export function createVariants(deps: VariantDeps): Variants {
   }
 
   /** Renders a variant known not to be cached, once however many ask for it at the same time. */
+  /**
+   * The stored variant, or one render of it however many ask at the same time. The store is looked up inside the
+   * shared promise: a caller that looked before a render finished and arrives after it must find it, not render again.
+   */
   function renderOnce(image: ImageRecord, request: VariantRequest, source?: Source): Promise<RenderedVariant> {
     let pending = inFlight.get(request.key);
     if (!pending) {
-      pending = render(image, request, source).finally(() => inFlight.delete(request.key));
+      pending = (async () => {
+        const cached = await store.stat(request.key);
+        return cached ? described(request.key, cached.size, request.format) : render(image, request, source);
+      })().finally(() => inFlight.delete(request.key));
       inFlight.set(request.key, pending);
     }
     return pending;
@@ -183,10 +190,7 @@ export function createVariants(deps: VariantDeps): Variants {
       return { options, format, key: variantKey(image.sha256, options, format), negotiated: options.format === 'auto' };
     },
 
-    async get(image, request) {
-      const cached = await store.stat(request.key);
-      return cached ? described(request.key, cached.size, request.format) : renderOnce(image, request);
-    },
+    get: (image, request) => renderOnce(image, request),
 
     async pregenerate(image, formats, original) {
       const plans = Object.keys(rules.presets).flatMap((name) => formats.map((format) => api.plan(image, name, { format }, undefined)));
