@@ -1,7 +1,6 @@
 // A modal that asks before something that cannot be undone, and shows the server's refusal if it fails.
 import type { ComponentChildren, RefObject } from 'preact';
-import { useState } from 'preact/hooks';
-import { messageOf } from '../api';
+import { useAction } from './use-action';
 
 interface ConfirmProps {
   readonly dialog: RefObject<HTMLDialogElement>;
@@ -17,18 +16,9 @@ interface ConfirmProps {
 }
 
 export function ConfirmDialog({ dialog, id, title, children, confirmLabel, busyLabel, action, onDone }: ConfirmProps) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction(action);
   const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-      return;
-    }
+    if (!(await run())) return;
     dialog.current?.close();
     onDone();
   };

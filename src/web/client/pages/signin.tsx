@@ -1,27 +1,19 @@
 // Signing in (password, or a token: the admin token or an API key) and creating an account where the server allows it.
 import { useState } from 'preact/hooks';
-import { api, messageOf, serverSettings } from '../api';
+import { api, serverSettings } from '../api';
+import { useAction } from '../components/use-action';
 import { Link, navigate } from '../router';
 import { signIn, signInWithToken } from '../session';
 
 const afterSignIn = (next: string | null) => navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/app/upload', { replace: true });
 
 function useSubmit(action: () => Promise<void>) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const submit = async (event: Event) => {
+  const { busy, error, run } = useAction(action);
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    void run();
   };
-  return { busy, error, submit: (event: Event) => void submit(event) };
+  return { busy, error, submit };
 }
 
 function ErrorText({ id, error }: { id: string; error: string | null }) {
