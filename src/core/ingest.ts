@@ -265,7 +265,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         // Read once for both checks; small uploads (most) are then checked from memory.
         const head = await readHead(staged.tempPath);
         const dims = await probeImage(head.whole ? head.bytes : staged.tempPath, format, limits);
-        const cleaned = deps.stripLocation && !sanitized ? await removeLocation(staged.tempPath, head) : undefined;
+        const cleaned = deps.stripLocation && !sanitized ? await removeLocation(staged.tempPath, format, head) : undefined;
         const rewritten = sanitized ?? cleaned;
         const stored = rewritten ? { ...staged, sha256: rewritten.sha256, bytes: rewritten.bytes } : staged;
         const image = await publish(stored, format, dims, fields, owner, cleaned?.exif ?? null);

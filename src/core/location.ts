@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { exifWithin, readExif, type ExifSummary } from './exif.js';
-import { readHead, type FileHead } from './file-head.js';
-import { SNIFF_BYTES, detectFormat } from './formats.js';
+import type { ImageFormat } from '../config.js';
+import type { FileHead } from './file-head.js';
 import { hasMetadataView, metadataView } from './metadata-view.js';
 import { scrubGps } from './privacy.js';
 
@@ -22,10 +22,9 @@ const located = (exif: ExifSummary | null): boolean =>
 
 /**
  * Rewrites the staged file without its location; undefined when it had none (and was left untouched). The rewrite is
- * not flushed: the caller flushes the staged file once, before publishing it. `head` spares reading the start again.
+ * not flushed: the caller flushes the staged file once, before publishing it. `start` is the head ingest read already.
  */
-export async function removeLocation(file: string, head?: FileHead): Promise<LocationOutcome | undefined> {
-  const start = head ?? (await readHead(file));
+export async function removeLocation(file: string, format: ImageFormat, start: FileHead): Promise<LocationOutcome | undefined> {
   // Most uploads carry no location: when the head holds all the metadata (or all the file), nothing more is read.
   let exif: ExifSummary | null | undefined;
   if (start.whole || exifWithin(start.bytes)) {
@@ -33,8 +32,7 @@ export async function removeLocation(file: string, head?: FileHead): Promise<Loc
     if (!located(exif)) return undefined;
   } else {
     // A large PNG or WebP: its metadata chunks can sit after the pixels; they are gathered without the pixels.
-    const format = detectFormat(start.bytes.subarray(0, SNIFF_BYTES));
-    const view = format && hasMetadataView(format) ? await metadataView(file, format) : undefined;
+    const view = hasMetadataView(format) ? await metadataView(file, format) : undefined;
     if (view) {
       exif = await readExif(view);
       if (!located(exif)) return undefined;

@@ -2,7 +2,6 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { fsyncPath } from '../store/fsync.js';
 import { ImgdError, type ErrorCode } from './errors.js';
 
 /** Sanitizing builds a DOM many times the file's size, so SVGs get a smaller size limit than raster images. */
@@ -109,11 +108,13 @@ export interface SanitizedFile {
   readonly bytes: number;
 }
 
-/** Rewrites a staged SVG with its sanitized form; the stored original (and so its hash) is the sanitized bytes. */
+/**
+ * Rewrites a staged SVG with its sanitized form; the stored original (and so its hash) is the sanitized bytes. Not
+ * flushed here: ingest flushes the staged file once, before publishing it.
+ */
 export async function sanitizeSvgFile(file: string): Promise<SanitizedFile> {
   const clean = Buffer.from(await sanitizeSvgOffThread(await readFile(file)), 'utf8');
   await writeFile(file, clean);
-  await fsyncPath(file);
   return { sha256: createHash('sha256').update(clean).digest('hex'), bytes: clean.length };
 }
 
