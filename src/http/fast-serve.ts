@@ -77,9 +77,14 @@ export class FastServe {
     return this.generation;
   }
 
+  /** Whether remember() would keep an answer to this request decided at `decidedAt` (so its headers are worth building). */
+  accepts(req: IncomingMessage, decidedAt: number): boolean {
+    return this.open && decidedAt === this.generation && FastServe.eligible(req, this.options.corsEnabled);
+  }
+
   /** Called by the router after it answered a public image in full; the next identical request skips the router. */
   remember(req: IncomingMessage, answer: FastAnswer, decidedAt: number): void {
-    if (!this.open || decidedAt !== this.generation || !FastServe.eligible(req, this.options.corsEnabled)) return;
+    if (!this.accepts(req, decidedAt)) return;
     const key = FastServe.keyOf(req.url!, req.headers.accept);
     const notModified: string[] = [];
     for (let i = 0; i < answer.headers.length; i += 2) {

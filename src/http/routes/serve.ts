@@ -1,13 +1,13 @@
 // Serving original bytes by their stable URL, with ETag, Last-Modified, 304, HEAD and ranges.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ImgdError } from '../../core/errors.js';
 import { decideServe, type ServeDecision } from '../../core/serve-rules.js';
 import { originalKey, readBlob } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
 import { HotCache, type HotBlob } from '../hot-cache.js';
-import type { FastServe } from '../fast-serve.js';
+import type { FastAnswer, FastServe } from '../fast-serve.js';
 import { SECURITY_HEADERS, resourcePolicyFor } from '../security-headers.js';
 
 /**
@@ -32,6 +32,19 @@ function replayedHeaders(decision: ServeDecision, reply: FastifyReply, url: stri
     if (typeof value === 'string') all[name] = value;
   }
   return Object.entries(all).flat();
+}
+
+/** Hands a full 200 of a public image to the fast lane, when it would keep it. */
+function offerToFastLane(
+  fast: FastServe | undefined,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  decision: ServeDecision,
+  answer: Omit<FastAnswer, 'headers'>,
+  decidedAt: number,
+): void {
+  if (!fast || decision.status !== 200 || !fast.accepts(request.raw, decidedAt)) return;
+  fast.remember(request.raw, { ...answer, headers: replayedHeaders(decision, reply, request.url) }, decidedAt);
 }
 
 export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastServe): FastifyPluginAsyncTypebox {
@@ -84,9 +97,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
         if (plan.negotiated) reply.header('vary', image.visibility === 'private' ? 'Accept, Authorization' : 'Accept');
         else if (image.visibility === 'private') reply.header('vary', 'Authorization');
         const replay = (): void => {
-          if (isPublic && decision.status === 200) {
-            fast?.remember(request.raw, { headers: replayedHeaders(decision, reply, request.url), etag: facts.etag, blobKey: plan.key, route: '/i/:filename/:variant' }, decidedAt);
-          }
+          if (isPublic) offerToFastLane(fast, request, reply, decision, { etag: facts.etag, blobKey: plan.key, route: '/i/:filename/:variant' }, decidedAt);
         };
         if (!decision.sendBody) return reply.send();
         if (!variant) {
@@ -137,7 +148,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
         if (image.visibility === 'public' && hot.admits(image.bytes)) {
           const key = originalKey(image.sha256);
           const blob = await hot.load(key, { contentType: image.contentType, etag }, () => readBlob(ctx.store, key));
-          if (decision.status === 200) fast?.remember(request.raw, { headers: replayedHeaders(decision, reply, request.url), etag, blobKey: key, route: '/i/:filename' }, decidedAt);
+          offerToFastLane(fast, request, reply, decision, { etag, blobKey: key, route: '/i/:filename' }, decidedAt);
           return reply.send(bodyOf(blob, decision));
         }
         return reply.send(await ctx.images.openOriginal(image, decision.range));
