@@ -103,14 +103,3 @@ export function pythonHmacToken(secret: string, offsetSeconds = 0): string {
   assert.equal(out.status, 0, out.stderr);
   return out.stdout.trim();
 }
-
-/** Runs the CLI (src/cli.ts through tsx) with the given environment and standard input. */
-export function runCli(args: string[], env: Record<string, string>, input = ''): { status: number | null; stdout: string; stderr: string } {
-  const out = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    input,
-    encoding: 'utf8',
-  });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}

@@ -64,9 +64,11 @@ export interface Proc {
   waitForStdout(pattern: RegExp, what: string, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
-export function spawnCli(args: readonly string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the CLI; `input`, if any, is its whole standard input. */
+export function spawnCli(args: readonly string[], env: Record<string, string>, input?: string): Proc {
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: 'pipe' });
   children.add(child);
+  child.stdin.end(input ?? '');
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -99,8 +101,12 @@ export function spawnCli(args: readonly string[], env: Record<string, string>): 
 }
 
 /** Runs a CLI command to its end. */
-export async function runCli(args: readonly string[], env: Record<string, string>): Promise<Exit & { stdout: string; stderr: string }> {
-  const proc = spawnCli(args, env);
+/**
+ * Runs a CLI command to its end. Asynchronous on purpose: an app under test in this process keeps
+ * serving (and finishing its own database work) while the command runs beside it, as it would in use.
+ */
+export async function runCli(args: readonly string[], env: Record<string, string>, input?: string): Promise<Exit & { stdout: string; stderr: string }> {
+  const proc = spawnCli(args, env, input);
   const exit = await within(proc.exited, START_TIMEOUT_MS, `imgd ${args.join(' ')} to exit`).catch((err: unknown) => {
     proc.child.kill('SIGKILL');
     throw err;

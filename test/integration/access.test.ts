@@ -10,10 +10,10 @@ import {
   json,
   login,
   pythonHmacToken,
-  runCli,
   signUp,
   type ApiKeyView,
 } from '../helpers/accounts.js';
+import { runCli } from '../helpers/processes.js';
 
 const SMALL = fixture('jpg/Canon_40D.jpg'); // 7,958 bytes
 const MEDIUM = fixture('jpg/Nikon_D70.jpg'); // 14,034 bytes
@@ -147,8 +147,8 @@ describe('two users and their images', () => {
   });
 
   it("lets an admin user see and list everyone's images, filter by owner, and change them", async () => {
-    const out = runCli(['user', 'add', 'root', '--admin', '--password-stdin'], { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN }, 'root password 1\n');
-    assert.equal(out.status, 0, out.stderr);
+    const out = await runCli(['user', 'add', 'root', '--admin', '--password-stdin'], { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN }, 'root password 1\n');
+    assert.equal(out.code, 0, out.stderr);
     const admin = bearer(await login(t, 'root', 'root password 1'));
     assert.equal((await getImage(t, bobPrivate.id, admin)).status, 200);
     assert.equal((await fetch(bobPrivate.url, { headers: admin })).status, 200);
@@ -530,12 +530,12 @@ describe('minted upload tokens', () => {
   });
 
   it('mints with `imgd token --minted` a bound, single-use token the running app accepts', async () => {
-    const out = runCli(['token', '--minted', '--key', 'cli/box', '--max-bytes', '10000', '--single-use', '--expires-in', '600'], {
+    const out = await runCli(['token', '--minted', '--key', 'cli/box', '--max-bytes', '10000', '--single-use', '--expires-in', '600'], {
       ...t.settings,
       DATA_DIR: t.dataDir,
       AUTH_TOKEN: TOKEN,
     });
-    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.code, 0, out.stderr);
     const token = out.stdout.trim();
     assert.match(token, /^imgd_u_[\w-]+$/);
     const before = await t.stored();
@@ -547,8 +547,8 @@ describe('minted upload tokens', () => {
   });
 
   it('mints with `imgd token --minted` a token that uploads once into its key', async () => {
-    const out = runCli(['token', '--minted', '--key', 'cli/once', '--single-use'], { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN });
-    assert.equal(out.status, 0, out.stderr);
+    const out = await runCli(['token', '--minted', '--key', 'cli/once', '--single-use'], { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN });
+    assert.equal(out.code, 0, out.stderr);
     const token = out.stdout.trim();
     const image = await uploadAs(t, bearer(token));
     assert.equal(image.key, 'cli/once');

@@ -13,10 +13,10 @@ import {
   loginRequest,
   register,
   registerRequest,
-  runCli,
   signUp,
   type UserView,
 } from '../helpers/accounts.js';
+import { runCli } from '../helpers/processes.js';
 
 /** Open registration and no rate limits: these tests sign in many times from one address. */
 const OPEN = { REGISTRATION: 'open', RATE_LIMIT_LOGIN: '0', RATE_LIMIT_REGISTER: '0' };
@@ -366,8 +366,8 @@ describe('imgd user add (CLI)', () => {
     const dir = await makeDataDir();
     const t = await startApp({ RATE_LIMIT_LOGIN: '0' }, dir);
     try {
-      const out = runCli(['user', 'add', 'root', '--admin', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir, AUTH_TOKEN: TOKEN }, 'cli admin password\n');
-      assert.equal(out.status, 0, out.stderr);
+      const out = await runCli(['user', 'add', 'root', '--admin', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir, AUTH_TOKEN: TOKEN }, 'cli admin password\n');
+      assert.equal(out.code, 0, out.stderr);
       assert.match(out.stdout, /^created admin root \(id \S+\)/);
       assert.ok(!out.stdout.includes('cli admin password'), 'a password from stdin is not echoed');
       const session = bearer(await login(t, 'root', 'cli admin password'));
@@ -386,8 +386,8 @@ describe('imgd user add (CLI)', () => {
   it('creates a user in a fresh data dir that an app started on it later accepts', async () => {
     const dir = await makeDataDir();
     try {
-      const out = runCli(['user', 'add', 'nina', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir }, 'nina cli password\n');
-      assert.equal(out.status, 0, out.stderr);
+      const out = await runCli(['user', 'add', 'nina', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir }, 'nina cli password\n');
+      assert.equal(out.code, 0, out.stderr);
       assert.match(out.stdout, /^created user nina /);
       const t = await startApp({}, dir);
       try {
@@ -404,11 +404,11 @@ describe('imgd user add (CLI)', () => {
   it('refuses a password that is too short and creates nobody', async () => {
     const dir = await makeDataDir();
     try {
-      const out = runCli(['user', 'add', 'oscar', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir }, 'short\n');
-      assert.equal(out.status, 1);
+      const out = await runCli(['user', 'add', 'oscar', '--password-stdin'], { ...(await servicesFor(dir)), DATA_DIR: dir }, 'short\n');
+      assert.equal(out.code, 1);
       assert.match(out.stderr, /password must be/);
-      const list = runCli(['user', 'list'], { ...(await servicesFor(dir)), DATA_DIR: dir });
-      assert.equal(list.status, 0, list.stderr);
+      const list = await runCli(['user', 'list'], { ...(await servicesFor(dir)), DATA_DIR: dir });
+      assert.equal(list.code, 0, list.stderr);
       assert.equal(list.stdout, '');
     } finally {
       await rm(dir, { recursive: true, force: true });
