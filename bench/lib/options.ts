@@ -8,6 +8,8 @@ export interface BenchOptions {
   readonly keep: boolean;
   /** Write V8 CPU profiles of the imgd server to bench/results/profiles. */
   readonly profile: boolean;
+  /** S8's length in seconds, when not the default (600, or 8 with --quick). */
+  readonly soakSeconds: number | undefined;
 }
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -15,19 +17,24 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let only: Set<string> | undefined;
   let keep = false;
   let profile = false;
+  let soakSeconds: number | undefined;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     if (arg === '--quick') quick = true;
     else if (arg === '--keep') keep = true;
     else if (arg === '--profile') profile = true;
-    else if (arg === '--only' || arg.startsWith('--only=')) {
+    else if (arg === '--soak' || arg.startsWith('--soak=')) {
+      const value = Number(arg === '--soak' ? argv[++i] : arg.slice('--soak='.length));
+      if (!Number.isInteger(value) || value < 8) throw new Error('--soak takes whole seconds, at least 8');
+      soakSeconds = value;
+    } else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
       if (!value) throw new Error('--only needs a list such as S3,S5');
       only = new Set(value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean));
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: npm run bench -- [--quick] [--only S1,S3] [--keep] [--profile]\n');
+      process.stdout.write('usage: npm run bench -- [--quick] [--only S1,S3] [--keep] [--profile] [--soak SECONDS]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${arg}`);
   }
-  return { quick, only, keep, profile };
+  return { quick, only, keep, profile, soakSeconds };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { distinctJpeg, photo } from '../lib/fixtures.js';
 import { startImgd, TOKEN, type ImgdServer } from '../lib/imgd.js';
-import { rssOf } from '../lib/procs.js';
+import { cpuSeconds, rssOf } from '../lib/procs.js';
 import { info, type Row, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { figure } from '../lib/stats.js';
 
@@ -12,7 +12,7 @@ const JEMALLOC = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch6
 /** Widths the default VARIANT_SIZES allowlist holds that are smaller than the photo. */
 const WIDTHS = [32, 64, 128, 256, 320, 480, 512];
 /** Per server and second: uploads, original GETs, variant GETs. */
-const RATES = { uploads: 4, originals: 80, variants: 4 };
+const RATES = { uploads: 1, originals: 80, variants: 3 };
 
 interface Setting {
   readonly name: string;
@@ -28,6 +28,8 @@ interface Sample {
   /** V8 heap in use and memory outside it held by JS objects (Buffers), from the same scrape. */
   readonly heap: number;
   readonly external: number;
+  /** Jobs waiting (pending) in the server's queue: a backlog that keeps growing means the server cannot keep up. */
+  readonly backlog: number;
 }
 
 interface Soaked {
@@ -36,6 +38,8 @@ interface Soaked {
   errors: number;
   requests: number;
   skipped: number;
+  /** Share of one core the server used over the soak, in %. */
+  cpuPercent: number;
 }
 
 async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, seconds: number, serial: { n: number }): Promise<void> {
@@ -43,6 +47,7 @@ async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, s
   const uploaded: string[] = [];
   let inFlight = 0;
   const started = performance.now();
+  const cpuAtStart = cpuSeconds(server.child.pid);
   const fire = (work: () => Promise<Response>): void => {
     if (inFlight >= 64) {
       soaked.skipped += 1;
@@ -78,12 +83,14 @@ async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, s
   let caches = 0;
   let heap = 0;
   let external = 0;
+  let backlog = 0;
   let scraped = -Infinity;
   const scrapeCaches = async (): Promise<void> => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     caches = [...text.matchAll(/^imgd_cache_bytes\{cache="[^"]+"\} (\d+(?:\.\d+)?)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
     heap = Number(/^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)$/m.exec(text)?.[1] ?? 0);
     external = Number(/^nodejs_external_memory_bytes (\d+(?:\.\d+)?)$/m.exec(text)?.[1] ?? 0);
+    backlog = [...text.matchAll(/^imgd_jobs\{[^}]*status="pending"[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
   const acc = { uploads: 0, originals: 0, variants: 0 };
   const tick = 0.1;
@@ -101,11 +108,12 @@ async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, s
       scraped = elapsed;
       void scrapeCaches().catch(() => undefined);
     }
-    if (soaked.samples.length === 0 || elapsed - soaked.samples.at(-1)!.t >= 1) soaked.samples.push({ t: elapsed, rss: rssOf(server.child.pid), caches, heap, external });
+    if (soaked.samples.length === 0 || elapsed - soaked.samples.at(-1)!.t >= 1) soaked.samples.push({ t: elapsed, rss: rssOf(server.child.pid), caches, heap, external, backlog });
     await sleep(tick * 1000);
   }
+  soaked.cpuPercent = ((cpuSeconds(server.child.pid) - cpuAtStart) / ((performance.now() - started) / 1000)) * 100;
   while (inFlight > 0) await sleep(50);
-  ctx.log(`  ${soaked.setting.name}: ${soaked.requests} requests, ${soaked.errors} errors, ${soaked.skipped} skipped (64 in flight)`);
+  ctx.log(`  ${soaked.setting.name}: ${soaked.requests} requests, ${soaked.errors} errors, ${soaked.skipped} skipped (64 in flight), ${soaked.cpuPercent.toFixed(0)} % of a core`);
 }
 
 /** Growth after warm-up: median of the last tenth against the median of the tenth right after warm-up. */
@@ -120,8 +128,8 @@ export const s8: Scenario = {
   id: 'S8',
   title: 'soak mixing uploads, original GETs and variant renders; RSS growth and errors per allocator',
   async run(ctx) {
-    const seconds = ctx.options.quick ? 8 : 600;
-    const warmup = ctx.options.quick ? 2 : 60;
+    const seconds = ctx.options.soakSeconds ?? (ctx.options.quick ? 8 : 600);
+    const warmup = Math.min(60, Math.round(seconds / 5));
     const settings: Setting[] = [
       { name: 'MALLOC_ARENA_MAX=2 (shipped)', env: {}, shipped: true },
       { name: 'glibc default', env: { MALLOC_ARENA_MAX: undefined }, shipped: false },
@@ -136,7 +144,7 @@ export const s8: Scenario = {
     const servers = await Promise.all(
       settings.map((s, i) => startImgd({ dataDir: path.join(ctx.tmp, `imgd-${i}`), cores: ctx.pin.server, env: s.env, name: s.name, profileDir: ctx.profileDir })),
     );
-    const soaked: Soaked[] = settings.map((setting) => ({ setting, samples: [], errors: 0, requests: 0, skipped: 0 }));
+    const soaked: Soaked[] = settings.map((setting) => ({ setting, samples: [], errors: 0, requests: 0, skipped: 0, cpuPercent: Number.NaN }));
     try {
       await Promise.all(servers.map((server, i) => drive(ctx, server, soaked[i]!, seconds, { n: i * 10_000_000 })));
     } finally {
@@ -149,6 +157,8 @@ export const s8: Scenario = {
       const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
       const heap = growthPercent(s.samples, warmup, seconds, (x) => x.heap);
       const external = growthPercent(s.samples, warmup, seconds, (x) => x.external);
+      const tenths = Array.from({ length: 10 }, (_, k) => s.samples.find((x) => x.t >= (seconds * (k + 1)) / 10 - 1)).filter((x) => x !== undefined);
+      ctx.log(`  ${s.setting.name}: RSS at each tenth of the run ${tenths.map((x) => mb(x.rss)).join(' ')} MB; without the caches ${tenths.map((x) => mb(x.rss - x.caches)).join(' ')} MB; jobs pending ${tenths.map((x) => x.backlog).join(' ')}`);
       ctx.log(`  ${s.setting.name}: RSS ${mb(g.after)} MB after warm-up, ${mb(g.end)} MB at the end (${g.percent.toFixed(1)} %); without the caches ${mb(net.after)} -> ${mb(net.end)} MB (${net.percent.toFixed(1)} %); V8 heap used ${mb(heap.after)} -> ${mb(heap.end)} MB, external ${mb(external.after)} -> ${mb(external.end)} MB`);
       const growth = info('S8', `RSS growth % (${s.setting.name})`, [g.percent]);
       const netRow = info('S8', `RSS growth % without the caches (${s.setting.name})`, [net.percent]);
@@ -157,6 +167,8 @@ export const s8: Scenario = {
         rows.push({ ...growth, target: '< 10 %', met: g.percent < 10 }, netRow, { ...errors, target: '0', met: s.errors === 0 });
       } else rows.push(growth, netRow, errors);
     }
-    return { rows, notes, raw: soaked.map((s) => ({ setting: s.setting.name, requests: s.requests, errors: s.errors, skipped: s.skipped, samples: s.samples })) };
+    const busy = soaked.reduce((sum, s) => sum + s.cpuPercent, 0);
+    rows.push(info('S8', '% of the server core used (all settings together)', [busy]));
+    return { rows, notes, raw: soaked.map((s) => ({ setting: s.setting.name, requests: s.requests, errors: s.errors, skipped: s.skipped, cpuPercent: s.cpuPercent, samples: s.samples })) };
   },
 };
