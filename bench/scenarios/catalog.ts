@@ -65,11 +65,11 @@ async function listHistogram(url: string): Promise<{ within: number; all: number
 const PAGES = Array.from({ length: KEYS }, (_, k) => `/api/v1/images?key=album-${k}&limit=50`);
 
 /**
- * One connection, one request at a time, for `ctx.seconds` per run (2 s with --quick) after a warm-up run: the latency of a page, not
- * of a queue. Timed by wrk (C, pinned to the generator core) when it is installed. A Node client in this process
- * was the first choice and measured itself: reading 50 KB answers, it ran a full (mark-compact) collection every
- * 150-200 ms, each pausing it 1-7 ms, which was most of the p99 it reported (about 6 ms, where wrk saw 1.2-3.4 ms
- * against the same server).
+ * One connection, one request at a time, for `ctx.seconds` per run (2 s with --quick) after a warm-up run: the
+ * latency of a page, not of a queue. Timed by wrk (C, pinned to the generator core) when it is installed. A Node
+ * client in this process was the first choice and measured itself: reading 50 KB answers, it ran a full
+ * (mark-compact) collection every 150-200 ms, each pausing it 1-7 ms, which was most of the p99 it reported (about
+ * 6 ms, where wrk saw 1.1-2.4 ms against the same server).
  */
 async function timeLatency(ctx: ScenarioContext, url: string, paths: readonly string[], label: string): Promise<Latency> {
   const spec = (seconds: number) => ({
