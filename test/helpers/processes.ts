@@ -68,6 +68,8 @@ export interface Proc {
 export function spawnCli(args: readonly string[], env: Record<string, string>, input?: string): Proc {
   const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: 'pipe' });
   children.add(child);
+  // A command that exits before reading its input closes the pipe: that is its answer, not the test's failure.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(input ?? '');
   let out = '';
   let err = '';
@@ -100,7 +102,6 @@ export function spawnCli(args: readonly string[], env: Record<string, string>, i
   };
 }
 
-/** Runs a CLI command to its end. */
 /**
  * Runs a CLI command to its end. Asynchronous on purpose: an app under test in this process keeps
  * serving (and finishing its own database work) while the command runs beside it, as it would in use.
