@@ -15,7 +15,7 @@ import { derivedPublicUrl, type Config } from './config.js';
 import type { Catalog } from './core/catalog.js';
 import { collectGarbage, type GcReport } from './core/gc.js';
 import { createImages, type Images } from './core/images.js';
-import { createIngest, type Ingest } from './core/ingest.js';
+import { createUploads, type Uploads } from './core/uploads.js';
 import { createCatalog } from './db/catalog.js';
 import { openDatabase, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -26,7 +26,9 @@ import { createLocalQueue } from './jobs/local.js';
 import { observeOutcomes } from './jobs/observed.js';
 import { createCaptioner } from './captions/providers.js';
 import { readExif } from './core/exif.js';
-import { CAPTION_JOB, createProcessing, PROCESS_JOB, type Processing, type StepStats } from './core/processing.js';
+import { createProcessing, type Processing, type StepStats } from './core/processing.js';
+import { CAPTION_JOB, GC_JOB, PROCESS_JOB, type JobRequest } from './core/jobs.js';
+import { createJobsRepo } from './db/jobs.js';
 import { createVariants, type Variants } from './core/variants.js';
 import { heicPipeline, stopHeicDecoder } from './core/heic-decoder.js';
 import { stopSvgSanitizer } from './core/svg-thread.js';
@@ -43,7 +45,7 @@ export interface Core {
   readonly catalog: Catalog;
   readonly store: BlobStore;
   readonly queue: JobQueue;
-  readonly ingest: Ingest;
+  readonly uploads: Uploads;
   readonly images: Images;
   readonly metrics: Metrics;
   readonly accounts: Accounts;
@@ -52,8 +54,6 @@ export interface Core {
   /** Signs sessions, share links and transform URLs (each under its own label). */
   readonly signingSecret: string;
   processingStats(sinceIso: string): Promise<StepStats[]>;
-  /** Queues processing for images a crash left without a job. */
-  requeueOrphans(): Promise<number>;
   /** Folders whose stale files `gc` removes. */
   readonly tempDirs: readonly string[];
   gc(graceSeconds?: number): Promise<GcReport>;
@@ -68,8 +68,8 @@ export interface App extends Core {
   publicUrl(): string;
 }
 
-/** The repeat job of GC_INTERVAL_SECONDS. */
-const GC_JOB = 'gc';
+/** Bytes uploads in flight may hold in memory together; past it they stream to staged files from the start. */
+const UPLOAD_MEMORY_BYTES = 64 * 1024 * 1024;
 
 export interface CoreOptions {
   readonly logger?: Logger;
@@ -97,12 +97,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
 
   const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost while idle; the next query opens a new one'));
   await migrateToLatest(db);
-  const catalog = createCatalog(db);
+  const catalog = createCatalog(db, { groupCommits: config.database.kind === 'sqlite' });
+  const jobsRepo = createJobsRepo(db);
   const { store, storeTmpDir } = await openStore(config.storage);
   const jobLogger = logger.child({ component: 'jobs' });
   // BullMQ and ioredis are loaded only when Redis is configured.
   const runner = config.jobs.redisUrl
-    ? (await import('./jobs/bullmq.js')).createBullQueue(db, jobLogger, {
+    ? (await import('./jobs/bullmq.js')).createBullQueue(jobsRepo, jobLogger, {
         redisUrl: config.jobs.redisUrl,
         prefix: config.jobs.redisPrefix,
         concurrency: config.jobs.concurrency,
@@ -111,7 +112,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         lockMs: config.jobs.lockMs,
         repeats: config.gcIntervalSeconds > 0 ? [{ type: GC_JOB, everyMs: config.gcIntervalSeconds * 1000 }] : [],
       })
-    : createLocalQueue(db, jobLogger, {
+    : createLocalQueue(jobsRepo, jobLogger, {
         pollMs: config.jobs.pollMs,
         concurrency: config.jobs.concurrency,
         reclaimOnStart: config.database.kind === 'sqlite',
@@ -152,26 +153,6 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       backoffMs: config.jobs.backoffMs,
     });
   }
-  const ingest = createIngest({
-    catalog,
-    store,
-    stagingDir,
-    limits: config.limits,
-    allowedFormats: config.allowedFormats,
-    initialStatus: processingOn ? 'processing' : 'ready',
-    stripLocation: config.processing.stripGps,
-    onStored: processingOn
-      ? async (image) => {
-          await queue.enqueue(PROCESS_JOB, { imageId: image.id });
-          if (config.captions.provider !== 'none') await queue.enqueue(CAPTION_JOB, { imageId: image.id });
-        }
-      : undefined,
-    onAttempt: (outcome, code, bytes) => {
-      metrics.uploads.inc({ outcome });
-      if (outcome === 'success') metrics.uploadBytes.inc(bytes);
-      else metrics.rejections.inc({ code: code ?? 'unknown' });
-    },
-  });
   const images = createImages(catalog, store);
   const accountsRepo = createAccountsRepo(db);
   const auditLogger = logger.child({ component: 'audit' });
@@ -183,6 +164,31 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     },
   };
   const accounts = createAccounts(accountsRepo, { registration: config.auth.registration, audit });
+  const jobsFor = (imageId: string): JobRequest[] => {
+    if (!processingOn) return [];
+    const jobs: JobRequest[] = [{ type: PROCESS_JOB, payload: { imageId }, maxAttempts: config.jobs.attempts }];
+    if (config.captions.provider !== 'none') jobs.push({ type: CAPTION_JOB, payload: { imageId }, maxAttempts: Math.min(2, config.jobs.attempts) });
+    return jobs;
+  };
+  const uploads = createUploads({
+    catalog,
+    store,
+    stagingDir,
+    limits: config.limits,
+    allowedFormats: config.allowedFormats,
+    stripLocation: config.processing.stripGps,
+    initialStatus: processingOn ? 'processing' : 'ready',
+    jobsFor,
+    spendGrant: (actor) => accounts.spendUploadGrant(actor),
+    onCommitted: () => queue.wake(),
+    onAttempt: (outcome, code, bytes) => {
+      metrics.uploads.inc({ outcome });
+      if (outcome === 'success') metrics.uploadBytes.inc(bytes);
+      else metrics.rejections.inc({ code: code ?? 'unknown' });
+    },
+    logAudit: ({ details, ...entry }) => auditLogger.info({ audit: { ...entry, ...details } }, entry.action),
+    memoryBudget: UPLOAD_MEMORY_BYTES,
+  });
   const tempDirs = storeTmpDir ? [stagingDir, storeTmpDir] : [stagingDir];
   // The scheduled gc runs on whichever worker takes it: the shared store's blobs, and that machine's temp files.
   queue.register(GC_JOB, async () => {
@@ -196,7 +202,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     catalog,
     store,
     queue,
-    ingest,
+    uploads,
     images,
     metrics,
     accounts,
@@ -204,12 +210,6 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     processing,
     signingSecret: signing.value,
     processingStats: (since) => runs.stats(since),
-    async requeueOrphans() {
-      if (!processingOn) return 0;
-      const ids = await runs.orphanedImages(PROCESS_JOB);
-      for (const imageId of ids) await queue.enqueue(PROCESS_JOB, { imageId });
-      return ids.length;
-    },
     tempDirs,
     gc: (graceSeconds = config.gcGraceSeconds) => collectGarbage({ catalog, store, tempDirs, graceSeconds, logger }),
     async close() {
@@ -249,7 +249,6 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
       await http.listen({ port: config.port, host: config.host });
       const address = http.server.address();
       if (!config.publicUrl && address && typeof address === 'object') publicUrl = derivedPublicUrl(config.host, address.port);
-      await core.requeueOrphans();
       // With Redis, start() also hands the outbox over, which every instance does.
       if (config.jobs.runWorkers || config.jobs.redisUrl) await core.queue.start();
       return publicUrl;

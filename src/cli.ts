@@ -80,9 +80,8 @@ async function serve(): Promise<void> {
 async function worker(): Promise<void> {
   const config = configOrExit();
   const core = await createCore(config, { worker: true });
-  const requeued = await core.requeueOrphans();
   await core.queue.start();
-  core.logger.info({ requeued, queue: config.jobs.redisUrl ? 'redis' : 'database' }, 'imgd worker running');
+  core.logger.info({ queue: config.jobs.redisUrl ? 'redis' : 'database' }, 'imgd worker running');
   process.stdout.write(`imgd worker is running jobs (${config.jobs.redisUrl ? 'BullMQ on Redis' : 'database queue'})\n`);
   const metrics = config.jobs.workerMetricsPort === undefined ? undefined : await serveWorkerMetrics(core.metrics.registry, config.host, config.jobs.workerMetricsPort);
   if (metrics) process.stdout.write(`  metrics    http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metrics.port}/metrics\n`);

@@ -68,6 +68,8 @@ export interface AccountsRepo {
   uploadTokenByHash(hash: string): Promise<UploadTokenRecord | undefined>;
   /** Marks a single-use token used; false when it already was. */
   consumeUploadToken(id: string, at: string): Promise<boolean>;
+  /** Gives a single-use token back (the upload it was spent on was refused). */
+  releaseUploadToken(id: string, usedAt: string): Promise<void>;
 
   insertInvite(invite: InviteRecord & { createdBy: string | null }, hash: string): Promise<void>;
   /** Takes an unused, unexpired invite; undefined when there is none. */

@@ -75,8 +75,8 @@ export interface Accounts {
   mintUploadToken(actor: Actor, input: MintUploadTokenInput, ip: string | null): Promise<{ token: UploadTokenRecord; secret: string }>;
   createInvite(actor: Actor, role: Role, expiresIn: number): Promise<{ secret: string; expiresAt: string }>;
   auditLog(actor: Actor, limit: number): Promise<AuditRecord[]>;
-  /** Spends a single-use upload token; refuses one that was spent meanwhile. */
-  useUploadGrant(actor: Actor): Promise<void>;
+  /** Spends a single-use upload token; the function returned gives it back (the upload was refused). */
+  spendUploadGrant(actor: Actor): Promise<() => Promise<void>>;
   audit: Audit;
 }
 
@@ -262,11 +262,14 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
       return repo.auditLog(limit);
     },
 
-    async useUploadGrant(actor) {
-      if (actor.kind !== 'upload_token' || !actor.grant.singleUse || actor.grant.tokenId === null) return;
-      if (!(await repo.consumeUploadToken(actor.grant.tokenId, new Date().toISOString()))) {
+    async spendUploadGrant(actor) {
+      if (actor.kind !== 'upload_token' || !actor.grant.singleUse || actor.grant.tokenId === null) return async () => undefined;
+      const { tokenId } = actor.grant;
+      const at = new Date().toISOString();
+      if (!(await repo.consumeUploadToken(tokenId, at))) {
         throw new ImgdError('unauthorized', 'The upload token was already used.');
       }
+      return () => repo.releaseUploadToken(tokenId, at);
     },
 
     async createInvite(actor, role, expiresIn) {

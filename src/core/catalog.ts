@@ -1,4 +1,7 @@
 // The catalog: what the core needs from the metadata database (implemented in db/).
+import type { AuditEntry } from './accounts-repo.js';
+import type { JobRequest } from './jobs.js';
+import type { StepRun } from './processing.js';
 import type { ImageListFilter, ImageRecord, Page, StorageUsage, UploadAttempt, UploadStats } from './types.js';
 
 export interface BlobFacts {
@@ -12,15 +15,34 @@ export interface BlobFacts {
 
 export type NewImage = Omit<ImageRecord, 'placeholder' | 'caption' | 'updatedAt'>;
 
+/** Everything an accepted upload writes, in one transaction. */
+export interface UploadCommit {
+  readonly image: Omit<NewImage, 'filename'>;
+  /** The filename to try first (attempt 0), then again while the one returned is taken (a few times at most). */
+  readonly filename: (attempt: number) => string;
+  readonly blob: BlobFacts;
+  readonly jobs: readonly JobRequest[];
+  readonly attempt: UploadAttempt;
+  readonly audit: AuditEntry | null;
+  /** Processing steps done at ingest (the EXIF read), for the per-step stats. */
+  readonly steps: readonly StepRun[];
+}
+
+export interface CommittedUpload {
+  readonly image: ImageRecord;
+  /** True when this upload created the blob's row: no other image referred to these bytes. */
+  readonly firstReference: boolean;
+}
+
 export type ImagePatch = Partial<Pick<ImageRecord, 'description' | 'visibility' | 'key' | 'status' | 'error' | 'exif' | 'placeholder' | 'caption'>>;
 
 export interface Catalog {
   /**
-   * In one transaction: takes a reference on the blob row (creating it at 1) and inserts the image.
-   * When the row is new, `ensureBytes` runs inside the transaction, so bytes a concurrent delete
-   * just removed are written again. Rejects with NameTakenError when the filename is in use.
+   * In one transaction: a reference on the blob row (created at 1), the image row, its jobs, the attempt record and
+   * the audit entry. Concurrent commits may share the transaction (and its fsync); each succeeds or fails alone.
+   * Rejects with NameTakenError when every filename tried was in use.
    */
-  insertImage(image: NewImage, blob: BlobFacts, ensureBytes: () => Promise<void>): Promise<ImageRecord>;
+  commitUpload(commit: UploadCommit): Promise<CommittedUpload>;
   getImage(id: string): Promise<ImageRecord | undefined>;
   getImageByFilename(filename: string): Promise<ImageRecord | undefined>;
   listImages(filter: ImageListFilter, limit: number, cursor: string | undefined): Promise<Page<ImageRecord>>;
@@ -31,6 +53,8 @@ export interface Catalog {
    */
   deleteImage(id: string, onLast: (sha256: string) => Promise<void>): Promise<ImageRecord | undefined>;
   recordAttempt(attempt: UploadAttempt): Promise<void>;
+  /** An upload accepted at first whose content later proved unreadable: its image failed, and its attempt with it. */
+  failUpload(imageId: string, code: string, reason: string): Promise<void>;
   uploadStats(days: number): Promise<UploadStats>;
   storageUsage(): Promise<StorageUsage>;
   /** The subset of sha256s that have a blob row (garbage collection keeps their bytes). */

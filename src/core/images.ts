@@ -72,6 +72,8 @@ export function createImages(catalog: Catalog, store: BlobStore): Images {
     async findServable(actor, filename, shared) {
       const image = await catalog.getImageByFilename(filename);
       if (!image || !(mayView(actor, image) || shared?.(image))) throw notFound(JSON.stringify(filename));
+      // Processing found its pixels unreadable: the bytes are not an image after all.
+      if (image.status === 'failed') throw new ImgdError('not_found', `Image ${JSON.stringify(filename)} could not be processed (${image.error ?? 'failed'}) and is not served.`);
       return image;
     },
 

@@ -1,46 +1,45 @@
-// Privacy at ingest: a staged upload that carries a GPS location is stored without it; the location goes to metadata.
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+// Metadata at ingest: the EXIF read once from the bytes ingest already holds, and the upload without its GPS location.
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { exifWithin, readExif, type ExifSummary } from './exif.js';
 import type { ImageFormat } from '../config.js';
-import type { FileHead } from './file-head.js';
 import { hasMetadataView, metadataView } from './metadata-view.js';
 import { scrubGps } from './privacy.js';
 
-export interface LocationOutcome {
-  readonly sha256: string;
-  readonly bytes: number;
-  /** The EXIF as read before the location was taken out, for the owner's eyes. */
-  readonly exif: ExifSummary;
-  /** True when the file had to be re-encoded because the location could not be blanked in place. */
+/** The bytes ingest holds: all of them (`whole`), or the start of a staged file. */
+export interface HeldBytes {
+  readonly head: Buffer;
+  readonly whole: boolean;
+  readonly file: string | undefined;
+}
+
+export interface IngestMetadata {
+  /** The EXIF with any location (for the owner's eyes); null when none was found in what was read. */
+  readonly exif: ExifSummary | null;
+  /** True when the EXIF was read (found or not): the processing job need not read it again. */
+  readonly read: boolean;
+  /** The bytes to store instead, without their location; undefined when they are kept as they came. */
+  readonly clean: Buffer | undefined;
+  /** True when the clean bytes had to be re-encoded because the location could not be blanked in place. */
   readonly reencoded: boolean;
 }
 
 const located = (exif: ExifSummary | null): boolean =>
   exif?.gps != null && (exif.gps.latitude !== null || exif.gps.longitude !== null);
 
-/**
- * Rewrites the staged file without its location; undefined when it had none (and was left untouched). The rewrite is
- * not flushed: the caller flushes the staged file once, before publishing it. `start` is the head ingest read already.
- */
-export async function removeLocation(file: string, format: ImageFormat, start: FileHead): Promise<LocationOutcome | undefined> {
-  // Most uploads carry no location: when the head holds all the metadata (or all the file), nothing more is read.
-  let exif: ExifSummary | null | undefined;
-  if (start.whole || exifWithin(start.bytes)) {
-    exif = await readExif(start.bytes);
-    if (!located(exif)) return undefined;
-  } else {
-    // A large PNG or WebP: its metadata chunks can sit after the pixels; they are gathered without the pixels.
-    const view = hasMetadataView(format) ? await metadataView(file, format) : undefined;
-    if (view) {
-      exif = await readExif(view);
-      if (!located(exif)) return undefined;
-    }
-  }
-  const original = start.whole ? start.bytes : await readFile(file);
-  if (exif === undefined) exif = await readExif(original);
-  if (!exif || !located(exif)) return undefined;
+/** The metadata readExif can see without the whole file: a JPEG's header, or a PNG/WebP's chunks without pixels. */
+async function metadataBytes(held: HeldBytes, format: ImageFormat): Promise<Buffer | undefined> {
+  if (held.whole || exifWithin(held.head)) return held.head;
+  if (held.file && hasMetadataView(format)) return metadataView(held.file, format);
+  return undefined;
+}
+
+export async function readIngestMetadata(held: HeldBytes, format: ImageFormat, stripLocation: boolean): Promise<IngestMetadata> {
+  const view = await metadataBytes(held, format);
+  const exif = view ? await readExif(view) : null;
+  const kept: IngestMetadata = { exif, read: view !== undefined, clean: undefined, reencoded: false };
+  if (!stripLocation || !located(exif)) return kept;
+  const original = held.whole ? held.head : await readFile(held.file!);
   let clean = scrubGps(original).bytes;
   let reencoded = false;
   if (located(await readExif(clean))) {
@@ -48,6 +47,5 @@ export async function removeLocation(file: string, format: ImageFormat, start: F
     clean = await sharp(clean, { failOn: 'none', animated: true }).rotate().toBuffer();
     reencoded = true;
   }
-  await writeFile(file, clean);
-  return { sha256: createHash('sha256').update(clean).digest('hex'), bytes: clean.length, exif, reencoded };
+  return { exif, read: true, clean, reencoded };
 }

@@ -39,7 +39,8 @@ function sharpFormat(meta: Metadata): ImageFormat | undefined {
   }
 }
 
-function checkLimits(width: number, height: number, frames: number, limits: ProbeLimits): void {
+/** Refuses frame counts, sides and pixel counts over the limits. */
+export function checkLimits(width: number, height: number, frames: number, limits: ProbeLimits): void {
   if (frames > limits.frames) {
     throw new ImgdError('too_many_frames', `The image has ${frames} frames; at most ${limits.frames} are accepted.`, {
       frames,
@@ -59,6 +60,17 @@ function checkLimits(width: number, height: number, frames: number, limits: Prob
       height,
       frames,
       limit: limits.pixels,
+    });
+  }
+}
+
+/** Progressive JPEGs hold every coefficient in memory while decoding: they get a lower pixel bound. */
+export function checkProgressive(width: number, height: number, limits: ProbeLimits): void {
+  if (limits.progressivePixels !== undefined && width * height > limits.progressivePixels) {
+    throw new ImgdError('image_too_large', `The image is a progressive JPEG of ${width * height} pixels; progressive JPEGs may have at most ${limits.progressivePixels}.`, {
+      width,
+      height,
+      limit: limits.progressivePixels,
     });
   }
 }
@@ -95,13 +107,7 @@ export async function probeImage(input: string | Buffer, expected: ImageFormat, 
   }
   const frames = Math.max(1, meta.pages ?? 1);
   checkLimits(width, height, frames, limits);
-  if (format === 'jpeg' && meta.isProgressive && limits.progressivePixels !== undefined && width * height > limits.progressivePixels) {
-    throw new ImgdError('image_too_large', `The image is a progressive JPEG of ${width * height} pixels; progressive JPEGs may have at most ${limits.progressivePixels}.`, {
-      width,
-      height,
-      limit: limits.progressivePixels,
-    });
-  }
+  if (format === 'jpeg' && meta.isProgressive) checkProgressive(width, height, limits);
   try {
     // Decoding at a small size still reads every byte of every frame; shrink-on-load keeps it cheap.
     await sharp(input, { limitInputPixels: limits.pixels, failOn: 'error', pages: frames > 1 ? -1 : 1, sequentialRead: true })

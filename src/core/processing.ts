@@ -3,12 +3,11 @@ import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { originalKey, readBlob, type BlobStore } from '../store/blob-store.js';
 import type { Catalog } from './catalog.js';
+import { ImgdError } from './errors.js';
 import type { ImageRecord } from './types.js';
 import type { OutputFormat } from './variant-options.js';
 import type { RenderedVariant, Variants } from './variants.js';
 
-export const PROCESS_JOB = 'image.process';
-export const CAPTION_JOB = 'image.caption';
 export type ProcessingStep = 'exif' | 'variants' | 'placeholder' | 'caption';
 
 export interface StepStats {
@@ -30,8 +29,6 @@ export interface ProcessingRuns {
   /** Several steps of one image in one write (one transaction, not one per step). */
   recordAll(imageId: string, runs: readonly StepRun[]): Promise<void>;
   stats(sinceIso: string): Promise<StepStats[]>;
-  /** Images left `processing` with no job queued or running (a crash between storing and queueing). */
-  orphanedImages(jobType: string): Promise<string[]>;
 }
 
 /** A caption for an image, from some vision model; undefined when none could be made. */
@@ -110,10 +107,20 @@ export function createProcessing(deps: ProcessingDeps): Processing {
       try {
         // The original is read once, for the EXIF and every preset.
         const original = await readBlob(store, originalKey(image.sha256));
-        const read = await timed('exif', () => deps.extractExif(original));
-        // A location taken out at ingest lives only in the metadata read then: keep it.
-        const exif = keepLocation(read, image.exif);
-        const rendered = await timed('variants', () => variants.pregenerate(image, formatsFor(image), original));
+        // Ingest reads the EXIF from the bytes it holds; only what it could not see (metadata past a large file's
+        // start) is read here. A location taken out at ingest lives only in the metadata read then: keep it.
+        const exif = image.exif ?? keepLocation(await timed('exif', () => deps.extractExif(original)), image.exif);
+        let rendered: RenderedVariant[];
+        try {
+          // The first full decode of the original: ingest checked its structure, this proves its pixels.
+          rendered = await timed('variants', () => variants.pregenerate(image, formatsFor(image), original, true));
+        } catch (err) {
+          if (!(err instanceof ImgdError && err.code === 'corrupt_image')) throw err;
+          await flush();
+          // The image's own fault, not the job's: no retry; it stops being served and counts as a failed upload.
+          await catalog.failUpload(imageId, 'corrupt_image', err.message.replace(/^The variant cannot be made/, 'The image cannot be decoded'));
+          return;
+        }
         const presets = variants.presetNames();
         const placeholder =
           presets[0] === undefined ? null : await timed('placeholder', async () => thumbHash(await presetBytes(image, presets[0]!, 'webp', rendered)));

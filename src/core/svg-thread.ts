@@ -1,6 +1,4 @@
 // SVG sanitizing off the event loop: one worker thread, one file at a time, each with a time and memory budget.
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { ImgdError, type ErrorCode } from './errors.js';
 
@@ -101,21 +99,6 @@ export function sanitizeSvgOffThread(bytes: Buffer, timeoutMs = SVG_SANITIZE_TIM
     queue.push({ id: next++, bytes, timeoutMs, resolve, reject });
     pump();
   });
-}
-
-export interface SanitizedFile {
-  readonly sha256: string;
-  readonly bytes: number;
-}
-
-/**
- * Rewrites a staged SVG with its sanitized form; the stored original (and so its hash) is the sanitized bytes. Not
- * flushed here: ingest flushes the staged file once, before publishing it.
- */
-export async function sanitizeSvgFile(file: string): Promise<SanitizedFile> {
-  const clean = Buffer.from(await sanitizeSvgOffThread(await readFile(file)), 'utf8');
-  await writeFile(file, clean);
-  return { sha256: createHash('sha256').update(clean).digest('hex'), bytes: clean.length };
 }
 
 /** Ends the sanitizer thread (tests, shutdown); a later file starts a new one. */

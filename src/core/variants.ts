@@ -80,7 +80,8 @@ export interface Variants {
   /** The cached variant, rendered now if it is not cached yet (once, however many ask at the same time). */
   get(image: ImageRecord, request: VariantRequest): Promise<RenderedVariant>;
   /** Renders the presets in the given formats ahead of requests; `original` spares reading the stored bytes again. Answers those it rendered. */
-  pregenerate(image: ImageRecord, formats: readonly OutputFormat[], original?: Buffer): Promise<RenderedVariant[]>;
+  /** `strict`: an original libvips finds damaged is refused (corrupt_image) instead of rendered as far as it reads. */
+  pregenerate(image: ImageRecord, formats: readonly OutputFormat[], original?: Buffer, strict?: boolean): Promise<RenderedVariant[]>;
   presetNames(): string[];
   /** The query string of a signed on-the-fly URL for these parameters (any size within the bounds). */
   signedQuery(image: ImageRecord, query: TransformQuery): string;
@@ -106,6 +107,8 @@ export function createVariants(deps: VariantDeps): Variants {
     readonly file?: string;
     readonly bytes?: Buffer;
     readonly decoded?: () => Sharp;
+    /** Refuse an original libvips finds damaged rather than render what it can of it (the processing job's check). */
+    readonly strict?: boolean;
   }
 
   /** Formats with their own decoder (HEIC) are slow to decode: decoded once here, for every render that shares the source. */
@@ -128,34 +131,35 @@ export function createVariants(deps: VariantDeps): Variants {
       const density = svgDensity(image, options, deps.pixelLimit);
       return sharp(from, { limitInputPixels: deps.pixelLimit, density, failOn: 'none' });
     }
+    const failOn = source.strict ? 'error' : 'none';
     // Only formats that animate get every frame; the others take the first.
     const animated = image.frames > 1 && (format === 'webp' || format === 'gif');
-    return sharp(from, { limitInputPixels: deps.pixelLimit, animated, failOn: 'none' });
+    return sharp(from, { limitInputPixels: deps.pixelLimit, animated, failOn });
   }
 
   async function render(image: ImageRecord, request: VariantRequest, shared?: Source): Promise<RenderedVariant> {
     const { options, format } = request;
-    let source: Source | undefined;
+    const source = shared ?? (await sourceOf(image));
+    let bytes: Buffer;
     try {
-      source = shared ?? (await sourceOf(image));
       // Orientation first (EXIF), then a thumbnail-style resize so shrink-on-load applies.
       const pipeline = input(image, options, format, source)
         .rotate()
         .resize({ width: options.width ?? undefined, height: options.height ?? undefined, fit: options.fit, withoutEnlargement: true });
-      const bytes = await encode(pipeline, format, options.quality).toBuffer();
-      // Flushed like an original: a variant torn by a power loss would be served (and cached by clients, under a
-      // strong ETag) as it is, since nothing checks a stored variant again.
-      await store.put(request.key, Readable.from([bytes]));
-      deps.onRendered?.(format);
-      return described(request.key, bytes.length, format, bytes);
+      bytes = await encode(pipeline, format, options.quality).toBuffer();
     } catch (err) {
       if (err instanceof ImgdError) throw err;
       // libvips read the file itself: an original that is gone is not_found, as when the store reads it.
-      if (source?.file !== undefined && !(await store.stat(originalKey(image.sha256)))) {
+      if (source.file !== undefined && !(await store.stat(originalKey(image.sha256)))) {
         throw new ImgdError('not_found', `No blob ${originalKey(image.sha256)}.`);
       }
       throw new ImgdError('corrupt_image', `The variant cannot be made: ${(err as Error).message}`);
     }
+    // Flushed like an original: a variant torn by a power loss would be served (and cached by clients, under a
+    // strong ETag) as it is, since nothing checks a stored variant again.
+    await store.putBytes(request.key, bytes);
+    deps.onRendered?.(format);
+    return described(request.key, bytes.length, format, bytes);
   }
 
   /** Renders a variant known not to be cached, once however many ask for it at the same time. */
@@ -192,14 +196,14 @@ export function createVariants(deps: VariantDeps): Variants {
 
     get: (image, request) => renderOnce(image, request),
 
-    async pregenerate(image, formats, original) {
+    async pregenerate(image, formats, original, strict = false) {
       const plans = Object.keys(rules.presets).flatMap((name) => formats.map((format) => api.plan(image, name, { format }, undefined)));
       let source: Source | undefined;
       const rendered: RenderedVariant[] = [];
       for (const plan of plans) {
         const cached = await store.stat(plan.key);
         if (cached) continue;
-        source ??= await sourceOf(image, original);
+        source ??= { ...(await sourceOf(image, original)), strict };
         rendered.push(await renderOnce(image, plan, source));
       }
       return rendered;

@@ -1,11 +1,11 @@
 // Accounts on Kysely: users, API keys, upload tokens, invites and the audit log.
-import type { Selectable } from 'kysely';
-import type { AccountsRepo, ApiKeyRecord, StoredUser, UploadTokenRecord } from '../core/accounts-repo.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { AccountsRepo, ApiKeyRecord, AuditEntry, StoredUser, UploadTokenRecord } from '../core/accounts-repo.js';
 import { NameTakenError } from '../core/catalog.js';
 import { newId } from '../core/ids.js';
 import type { Role, Scope } from '../core/types.js';
 import { isUniqueViolation, type Db } from './database.js';
-import type { ApiKeysTable, UploadTokensTable, UsersTable } from './schema.js';
+import type { ApiKeysTable, Database, UploadTokensTable, UsersTable } from './schema.js';
 
 const toUser = (row: Selectable<UsersTable>): StoredUser => ({
   id: row.id,
@@ -38,6 +38,22 @@ const toUploadToken = (row: Selectable<UploadTokensTable>): UploadTokenRecord =>
   usedAt: row.used_at,
   createdAt: row.created_at,
 });
+
+/** Writes one audit entry; `into` may be a transaction the entry belongs to (an upload's). */
+export async function insertAudit(into: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  await into
+    .insertInto('audit_log')
+    .values({
+      id: newId(),
+      at: new Date().toISOString(),
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target,
+      ip: entry.ip,
+      details: entry.details ? JSON.stringify(entry.details) : null,
+    })
+    .execute();
+}
 
 export function createAccountsRepo(db: Db): AccountsRepo {
   return {
@@ -149,6 +165,9 @@ export function createAccountsRepo(db: Db): AccountsRepo {
       const result = await db.updateTable('upload_tokens').set({ used_at: at }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
+    async releaseUploadToken(id, usedAt) {
+      await db.updateTable('upload_tokens').set({ used_at: null }).where('id', '=', id).where('used_at', '=', usedAt).execute();
+    },
 
     async insertInvite(invite, hash) {
       await db
@@ -181,18 +200,7 @@ export function createAccountsRepo(db: Db): AccountsRepo {
     },
 
     async audit(entry) {
-      await db
-        .insertInto('audit_log')
-        .values({
-          id: newId(),
-          at: new Date().toISOString(),
-          actor: entry.actor,
-          action: entry.action,
-          target: entry.target,
-          ip: entry.ip,
-          details: entry.details ? JSON.stringify(entry.details) : null,
-        })
-        .execute();
+      await insertAudit(db, entry);
     },
     async auditLog(limit) {
       const rows = await db.selectFrom('audit_log').selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();

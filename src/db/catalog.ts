@@ -1,11 +1,15 @@
 // The catalog on Kysely: images, blob reference counts, upload attempts and stats.
-import { sql, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { ImageFormat } from '../config.js';
-import { NameTakenError, type BlobFacts, type Catalog, type ImagePatch, type NewImage } from '../core/catalog.js';
+import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type UploadCommit } from '../core/catalog.js';
 import { ImgdError } from '../core/errors.js';
 import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
 import { isUniqueViolation, type Db } from './database.js';
-import type { ImagesTable } from './schema.js';
+import { insertAudit } from './accounts.js';
+import { createJobsRepo } from './jobs.js';
+import { insertRuns } from './processing-runs.js';
+import type { Database, ImagesTable } from './schema.js';
+import { createWriteGroup } from './write-group.js';
 
 type ImageRow = Selectable<ImagesTable>;
 
@@ -62,58 +66,101 @@ function searchPatterns(search: string | undefined): string[] {
   return words.slice(0, MAX_SEARCH_WORDS).map((w) => `%${w.replace(/[\\%_]/g, '\\$&')}%`);
 }
 
-export function createCatalog(db: Db): Catalog {
+const MAX_NAME_TRIES = 5;
+
+/** Inserts the image under the first filename not taken; a savepoint keeps a taken name from ending the transaction. */
+async function insertNamed(trx: Kysely<Database>, image: UploadCommit['image'], filename: (attempt: number) => string): Promise<ImageRow> {
+  for (let attempt = 0; ; attempt += 1) {
+    const row = toRow({ ...image, filename: filename(attempt) });
+    await sql`savepoint name_try`.execute(trx);
+    try {
+      await trx.insertInto('images').values(row).execute();
+      await sql`release savepoint name_try`.execute(trx);
+      return row;
+    } catch (err) {
+      await sql`rollback to savepoint name_try`.execute(trx);
+      await sql`release savepoint name_try`.execute(trx);
+      if (!isUniqueViolation(err)) throw err;
+      if (attempt + 1 >= MAX_NAME_TRIES) throw new NameTakenError(row.filename);
+    }
+  }
+}
+
+async function insertAttempt(into: Kysely<Database>, a: UploadAttempt): Promise<void> {
+  await into
+    .insertInto('attempts')
+    .values({
+      id: a.id,
+      image_id: a.imageId,
+      original_name: a.originalName,
+      outcome: a.outcome,
+      code: a.code,
+      reason: a.reason,
+      bytes: a.bytes,
+      duration_ms: a.durationMs,
+      created_at: a.createdAt,
+      day: a.createdAt.slice(0, 10),
+    })
+    .execute();
+}
+
+function toRow(image: NewImage): ImageRow {
   return {
-    async insertImage(image: NewImage, blob: BlobFacts, ensureBytes: () => Promise<void>) {
-      const row: ImageRow = {
-        id: image.id,
-        filename: image.filename,
-        original_name: image.originalName,
-        sha256: image.sha256,
-        format: image.format,
-        content_type: image.contentType,
-        bytes: image.bytes,
-        width: image.width,
-        height: image.height,
-        frames: image.frames,
-        status: image.status,
-        error: image.error,
-        visibility: image.visibility,
-        key: image.key,
-        description: image.description,
-        owner_id: image.ownerId,
-        exif: image.exif == null ? null : JSON.stringify(image.exif),
-        placeholder: null,
-        has_alpha: image.hasAlpha ? 1 : 0,
-        caption: null,
-        created_at: image.createdAt,
-        updated_at: image.createdAt,
-      };
-      try {
-        await db.transaction().execute(async (trx) => {
-          const { ref_count } = await trx
-            .insertInto('blobs')
-            .values({
-              sha256: blob.sha256,
-              bytes: blob.bytes,
-              format: blob.format,
-              content_type: blob.contentType,
-              width: blob.width,
-              height: blob.height,
-              ref_count: 1,
-              created_at: image.createdAt,
-            })
-            .onConflict((oc) => oc.column('sha256').doUpdateSet({ ref_count: sql`blobs.ref_count + 1` }))
-            .returning('ref_count')
-            .executeTakeFirstOrThrow();
-          if (ref_count === 1) await ensureBytes();
-          await trx.insertInto('images').values(row).execute();
-        });
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new NameTakenError(image.filename);
-        throw err;
-      }
-      return toRecord(row);
+    id: image.id,
+    filename: image.filename,
+    original_name: image.originalName,
+    sha256: image.sha256,
+    format: image.format,
+    content_type: image.contentType,
+    bytes: image.bytes,
+    width: image.width,
+    height: image.height,
+    frames: image.frames,
+    status: image.status,
+    error: image.error,
+    visibility: image.visibility,
+    key: image.key,
+    description: image.description,
+    owner_id: image.ownerId,
+    exif: image.exif == null ? null : JSON.stringify(image.exif),
+    placeholder: null,
+    has_alpha: image.hasAlpha ? 1 : 0,
+    caption: null,
+    created_at: image.createdAt,
+    updated_at: image.createdAt,
+  };
+}
+
+/** `groupCommits`: SQLite, where concurrent uploads share one transaction and its fsync. */
+export function createCatalog(db: Db, options: { groupCommits: boolean }): Catalog {
+  const writes = createWriteGroup(db, options.groupCommits ? 'sqlite' : 'postgres');
+  const jobs = createJobsRepo(db);
+  return {
+    async commitUpload(commit: UploadCommit) {
+      return writes.run(async (trx) => {
+        const { image, blob } = commit;
+        const { ref_count } = await trx
+          .insertInto('blobs')
+          .values({
+            sha256: blob.sha256,
+            bytes: blob.bytes,
+            format: blob.format,
+            content_type: blob.contentType,
+            width: blob.width,
+            height: blob.height,
+            ref_count: 1,
+            created_at: image.createdAt,
+          })
+          .onConflict((oc) => oc.column('sha256').doUpdateSet({ ref_count: sql`blobs.ref_count + 1` }))
+          .returning('ref_count')
+          .executeTakeFirstOrThrow();
+        const row = await insertNamed(trx, image, commit.filename);
+        await jobs.insert(commit.jobs, trx);
+        await insertAttempt(trx, commit.attempt);
+        if (commit.audit) await insertAudit(trx, commit.audit);
+        await insertRuns(trx, image.id, commit.steps);
+        return { image: toRecord(row), firstReference: ref_count === 1 };
+      });
     },
 
     async getImage(id) {
@@ -180,22 +227,15 @@ export function createCatalog(db: Db): Catalog {
       });
     },
 
-    async recordAttempt(a: UploadAttempt) {
-      await db
-        .insertInto('attempts')
-        .values({
-          id: a.id,
-          image_id: a.imageId,
-          original_name: a.originalName,
-          outcome: a.outcome,
-          code: a.code,
-          reason: a.reason,
-          bytes: a.bytes,
-          duration_ms: a.durationMs,
-          created_at: a.createdAt,
-          day: a.createdAt.slice(0, 10),
-        })
-        .execute();
+    async recordAttempt(attempt: UploadAttempt) {
+      await writes.run((trx) => insertAttempt(trx, attempt));
+    },
+
+    async failUpload(imageId, code, reason) {
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('images').set({ status: 'failed', error: reason.slice(0, 500), updated_at: new Date().toISOString() }).where('id', '=', imageId).execute();
+        await trx.updateTable('attempts').set({ outcome: 'failed', code, reason: reason.slice(0, 500) }).where('image_id', '=', imageId).execute();
+      });
     },
 
     async uploadStats(days) {

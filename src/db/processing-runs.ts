@@ -1,8 +1,9 @@
 // Processing step runs on Kysely: one row per step, for durations per step (average, p95).
-import { sql } from 'kysely';
 import { newId } from '../core/ids.js';
 import type { ProcessingRuns, StepRun, StepStats } from '../core/processing.js';
+import type { Kysely } from 'kysely';
 import type { Db } from './database.js';
+import type { Database } from './schema.js';
 
 /** Enough recent runs per step for a stable p95 without reading a whole history. */
 const SAMPLE = 5000;
@@ -12,16 +13,19 @@ function percentile(sorted: readonly number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** Writes step runs; `into` may be a transaction they belong to (an upload's, for the EXIF read at ingest). */
+export async function insertRuns(into: Kysely<Database>, imageId: string, runs: readonly StepRun[]): Promise<void> {
+  if (runs.length === 0) return;
+  const at = new Date().toISOString();
+  await into
+    .insertInto('processing_runs')
+    .values(runs.map((run) => ({ id: newId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at })))
+    .execute();
+}
+
 export function createProcessingRuns(db: Db): ProcessingRuns {
   /** One multi-row INSERT: one statement, one commit (and fsync) for all the steps of a job. */
-  async function recordAll(imageId: string, runs: readonly StepRun[]): Promise<void> {
-    if (runs.length === 0) return;
-    const at = new Date().toISOString();
-    await db
-      .insertInto('processing_runs')
-      .values(runs.map((run) => ({ id: newId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at })))
-      .execute();
-  }
+  const recordAll = (imageId: string, runs: readonly StepRun[]): Promise<void> => insertRuns(db, imageId, runs);
 
   return {
     record: (imageId, step, ok, durationMs) => recordAll(imageId, [{ step, ok, durationMs }]),
@@ -49,27 +53,6 @@ export function createProcessingRuns(db: Db): ProcessingRuns {
         });
       }
       return result;
-    },
-
-    async orphanedImages(jobType) {
-      const rows = await db
-        .selectFrom('images')
-        .select('id')
-        .where('status', '=', 'processing')
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('jobs')
-                .select('jobs.id')
-                .where('jobs.type', '=', jobType)
-                // 'queued': handed to Redis and not yet run (BullMQ); such an image is not orphaned either.
-                .where('jobs.status', 'in', ['pending', 'queued', 'running'])
-                .where('jobs.payload', '=', sql<string>`'{"imageId":"' || images.id || '"}'`),
-            ),
-          ),
-        )
-        .execute();
-      return rows.map((r) => r.id);
     },
   };
 }

@@ -1,13 +1,8 @@
-// Reads a multipart upload: each file part is staged to disk as it streams; fields are collected.
+// Reads a multipart upload: each file part streams into the upload as it arrives; fields are collected.
 import type { FastifyRequest } from 'fastify';
 import { Busboy } from '@fastify/busboy';
 import { ImgdError } from '../core/errors.js';
-import type { Ingest, StagedUpload } from '../core/ingest.js';
-
-export interface MultipartUpload {
-  readonly staged: readonly StagedUpload[];
-  readonly fields: Readonly<Record<string, string>>;
-}
+import type { UploadBatch } from '../core/uploads.js';
 
 const MAX_FIELD_BYTES = 16 * 1024;
 const FILE_FIELD = 'file';
@@ -22,8 +17,8 @@ export function clientFileName(name: string | undefined): string | null {
   return last ? last.slice(0, 255) : null;
 }
 
-export async function readMultipart(request: FastifyRequest, ingest: Ingest, maxFiles: number, maxBytes: number | null = null): Promise<MultipartUpload> {
-  const startedAt = performance.now();
+/** Feeds every file part to the batch and returns the form fields; a body that cannot be read aborts the batch. */
+export async function readMultipart(request: FastifyRequest, batch: UploadBatch, maxFiles: number): Promise<Record<string, string>> {
   let parser;
   try {
     parser = Busboy({
@@ -33,13 +28,11 @@ export async function readMultipart(request: FastifyRequest, ingest: Ingest, max
   } catch (err) {
     const message = (err as Error).message;
     const code = /boundary/i.test(message) ? 'missing_boundary' : 'malformed_multipart';
-    const failure = new ImgdError(code, `The multipart body cannot be read: ${message}.`);
-    await ingest.recordFailure(null, failure, startedAt);
-    throw failure;
+    throw await batch.abort(new ImgdError(code, `The multipart body cannot be read: ${message}.`));
   }
 
-  const staged: StagedUpload[] = [];
-  const fields: Record<string, string> = {};
+  // No prototype: a part named __proto__ or constructor is a field like any other (and refused as unknown).
+  const fields = Object.create(null) as Record<string, string>;
   const pending: Promise<void>[] = [];
   const open = new Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>();
   /** A body that cannot go on ends the file streams still open, so their staging stops. */
@@ -68,13 +61,9 @@ export async function readMultipart(request: FastifyRequest, ingest: Ingest, max
       stream.once('end', () => open.delete(stream));
       // abortOpen() may end the stream before stage() has piped it anywhere: the staging then fails, not the process.
       stream.on('error', () => undefined);
-      // Staging ends in any order (fsync); the answer lists files in the order they were sent.
-      const index = pending.length;
       pending.push(
-        ingest.stage(stream, name, maxBytes).then(
-          (s) => {
-            staged[index] = s;
-          },
+        batch.receive(stream, name).then(
+          () => undefined,
           (err: unknown) => {
             fail(err instanceof ImgdError ? err : new ImgdError('malformed_multipart', `The upload was cut short: ${(err as Error).message}`), name);
             stream.resume();
@@ -123,12 +112,6 @@ export async function readMultipart(request: FastifyRequest, ingest: Ingest, max
     request.raw.resume();
   }
   await Promise.allSettled(pending);
-  const inOrder = staged.filter((s) => s !== undefined);
-
-  if (failure) {
-    await Promise.all(inOrder.map((s) => ingest.discard(s)));
-    await ingest.recordFailure(failure.name, failure.error, startedAt);
-    throw failure.error;
-  }
-  return { staged: inOrder, fields };
+  if (failure) throw await batch.abort(failure.error, failure.name);
+  return fields;
 }

@@ -2,10 +2,11 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.js';
-import { jobDepth } from './depth.js';
-import { insertJob, iso, registered, type Registered } from './job-rows.js';
-import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue, JobStatus } from './queue.js';
+import type { JobRequest } from '../core/jobs.js';
+import type { JobRowStatus, JobsRepo } from '../db/jobs.js';
+import { countByStatus, jobDepth } from './depth.js';
+import { registered, type Registered } from './registered.js';
+import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
 
 export interface BullQueueOptions {
   readonly redisUrl: string;
@@ -23,8 +24,8 @@ export interface BullQueueOptions {
 }
 
 const QUEUE = 'imgd';
-const OUTBOX = 'pending';
-const RELAYED = 'queued';
+const OUTBOX: JobRowStatus = 'pending';
+const RELAYED: JobRowStatus = 'queued';
 /** A handoff to Redis that takes longer than this is treated as Redis being down. */
 const ADD_TIMEOUT_MS = 2000;
 
@@ -49,7 +50,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-export function createBullQueue(db: Db, logger: Logger, options: BullQueueOptions): JobQueue {
+export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQueueOptions): JobQueue {
   const handlers = new Map<string, Registered>();
   // Producer commands fail at once while Redis is away instead of piling up in memory.
   const producer = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
@@ -67,12 +68,8 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
   let relaying: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  async function markRow(id: string, status: JobStatus | typeof RELAYED, error?: string | null): Promise<void> {
-    await db
-      .updateTable('jobs')
-      .set({ status, updated_at: iso(), ...(error !== undefined && { last_error: error }) })
-      .where('id', '=', id)
-      .execute();
+  async function markRow(id: string, status: JobRowStatus, error?: string | null): Promise<void> {
+    await jobs.mark(id, status, error === undefined ? {} : { error });
   }
 
   /**
@@ -94,16 +91,16 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
   async function relayOnce(): Promise<void> {
     await scheduleRepeats();
     for (;;) {
-      const rows = await db.selectFrom('jobs').selectAll().where('status', '=', OUTBOX).orderBy('created_at').limit(100).execute();
+      const rows = await jobs.outbox(100);
       if (rows.length === 0) return;
       for (const row of rows) {
         const registered = handlers.get(row.type);
-        const delay = Math.max(0, Date.parse(row.run_at) - Date.now());
+        const delay = Math.max(0, Date.parse(row.runAt) - Date.now());
         await withTimeout(
-          queue.add(row.type, JSON.parse(row.payload) as unknown, {
+          queue.add(row.type, row.payload, {
             jobId: row.id,
             delay,
-            attempts: row.max_attempts,
+            attempts: row.maxAttempts,
             backoff: { type: 'exponential', delay: registered?.backoffMs ?? 1000 },
             removeOnComplete: 1000,
             removeOnFail: 5000,
@@ -112,7 +109,7 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
         );
         // Only a row still in the outbox: every instance relays, and a worker may already have run this job
         // (a late relayer would otherwise set a running or done job back to queued, and it would look pending for good).
-        await db.updateTable('jobs').set({ status: RELAYED, updated_at: iso() }).where('id', '=', row.id).where('status', '=', OUTBOX).execute();
+        await jobs.mark(row.id, RELAYED, { onlyFrom: OUTBOX });
       }
     }
   }
@@ -161,9 +158,13 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
     },
 
     async enqueue<P>(type: string, payload: P, opts: EnqueueOptions = {}) {
-      const id = await insertJob(db, handlers, type, payload, OUTBOX, opts);
+      const [id] = await jobs.insert([{ type, payload, maxAttempts: handlers.get(type)?.maxAttempts ?? 3 } as JobRequest], undefined, opts.delayMs);
       if (running) void relay();
-      return id;
+      return id!;
+    },
+
+    wake() {
+      if (running) void relay();
     },
 
     async start() {
@@ -196,20 +197,11 @@ export function createBullQueue(db: Db, logger: Logger, options: BullQueueOption
       workerConnection?.disconnect();
     },
 
-    async counts() {
-      const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
-      const counts: Record<JobStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
-      for (const row of rows) {
-        const status = row.status === RELAYED ? 'pending' : (row.status as JobStatus);
-        counts[status] += Number(row.n);
-      }
-      return counts;
-    },
-
-    depth: () => jobDepth(db, handlers.keys()),
+    counts: () => countByStatus(jobs),
+    depth: () => jobDepth(jobs, handlers.keys()),
 
     async check() {
-      await db.selectFrom('jobs').select('id').limit(1).execute();
+      await jobs.check();
       // The producer fails at once while Redis is away (no offline queue), so this is a real round trip.
       const answer = await withTimeout(producer.ping(), ADD_TIMEOUT_MS).catch((err: unknown) => {
         throw new Error(`Redis at ${redactedUrl(options.redisUrl)} does not answer: ${(err as Error).message}`);

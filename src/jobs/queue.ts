@@ -35,6 +35,8 @@ export interface JobQueue {
   register<P>(type: string, handler: JobHandler<P>, options?: HandlerOptions<P>): void;
   /** Records the job durably and returns its id; handlers may run in this process or another. */
   enqueue<P>(type: string, payload: P, options?: EnqueueOptions): Promise<string>;
+  /** Jobs were recorded elsewhere (in the transaction of an upload): look for them now rather than at the next poll. */
+  wake(): void;
   /** Starts running registered handlers. */
   start(): Promise<void>;
   /** Stops taking jobs and waits for the running ones. */

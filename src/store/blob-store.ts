@@ -18,6 +18,8 @@ export interface BlobStore {
   putFile(key: string, localPath: string): Promise<void>;
   /** Writes a stream under key, atomically. */
   put(key: string, body: Readable): Promise<void>;
+  /** Writes bytes already in memory under key, atomically and durably, in as few calls as the store allows. */
+  putBytes(key: string, bytes: Buffer): Promise<void>;
   /** The bytes of key (or of a range of it); rejects with a not_found ImgdError when absent. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** All the bytes of key in one buffer, when the store has a cheaper way than `get` (use readBlob); not_found when absent. */

@@ -87,6 +87,24 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
       }
     },
 
+    async putBytes(key, bytes) {
+      const target = resolve(key);
+      const tmp = tmpName();
+      const handle = await inFolder(tmpDir, () => open(tmp, 'wx'));
+      try {
+        try {
+          await handle.writeFile(bytes);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await publish(tmp, target);
+      } catch (err) {
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+    },
+
     async get(key, range?: ByteRange) {
       const notFound = new ImgdError('not_found', `No blob ${key}.`);
       let handle;

@@ -7,6 +7,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -158,6 +159,12 @@ export function createS3Store(options: S3StoreOptions): S3Store {
 
     async put(key, body) {
       await upload(key, body);
+    },
+
+    async putBytes(key, bytes) {
+      await client.send(new PutObjectCommand({ Bucket, Key: fullKey(key), Body: bytes, ContentLength: bytes.length })).catch((err: unknown) => {
+        throw outage(err);
+      });
     },
 
     async get(key, range) {

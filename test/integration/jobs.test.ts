@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { openDatabase, type Db } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { createJobsRepo } from '../../src/db/jobs.js';
 import { createLocalQueue, type LocalQueueOptions } from '../../src/jobs/local.js';
 import type { JobContext, JobQueue, JobStatus } from '../../src/jobs/queue.js';
 import { waitFor } from '../helpers/wait.js';
@@ -53,7 +54,7 @@ describe('the database-backed job queue', () => {
   }
 
   function queue(db: Db, options: Partial<LocalQueueOptions> = {}): JobQueue {
-    const q = createLocalQueue(db, logger, { ...FAST, ...options });
+    const q = createLocalQueue(createJobsRepo(db), logger, { ...FAST, ...options });
     queues.push(q);
     return q;
   }

@@ -1,10 +1,9 @@
 // The image routes of the JSON API: upload (multipart and raw), list, get, change, delete.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { canUpload, maySeeLocation, uploadTerms, type UploadTerms } from '../../auth/policy.js';
+import { canUpload, maySeeLocation } from '../../auth/policy.js';
 import { ImgdError } from '../../core/errors.js';
-import type { FastifyRequest } from 'fastify';
-import { checkDescription, checkKey, KEY_PATTERN, parseUploadFields } from '../../core/fields.js';
+import { checkDescription, checkKey, KEY_PATTERN } from '../../core/fields.js';
 import { IMAGE_STATUSES, type Actor, type ImageRecord } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl, imageView, Nullable } from '../image-view.js';
@@ -53,12 +52,9 @@ const PatchBody = Type.Object(
 const toIso = (value: string | undefined): string | undefined => (value === undefined ? undefined : new Date(value).toISOString());
 
 export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
-  const { config, ingest, images, accounts } = ctx;
+  const { config, uploads, images, accounts } = ctx;
   const grantLimit = (request: { actor: Actor }): number | null =>
     request.actor.kind === 'upload_token' ? request.actor.grant.maxBytes : null;
-  const auditUploads = async (request: FastifyRequest, created: readonly ImageRecord[]): Promise<void> => {
-    for (const image of created) await accounts.audit.record(request.actor, 'image.upload', image.id, request.ip, { filename: image.filename, bytes: image.bytes });
-  };
   const presets = ctx.config.processing.enabled ? ctx.variants.presetNames() : [];
   const viewFor = (actor: Actor) => (image: ImageRecord) => imageView(image, ctx.publicUrl(), { presets, showLocation: maySeeLocation(actor, image) });
 
@@ -92,35 +88,24 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        canUpload(request.actor);
+        const upload = { actor: request.actor, ip: request.ip };
         if (!request.headers['content-type']?.toLowerCase().startsWith('multipart/form-data')) {
+          canUpload(request.actor);
           // Refused before any part is read, but still an attempt that /api/v1/stats counts.
-          const failure = new ImgdError('unsupported_media_type', 'Send the images as multipart/form-data, or use PUT with the raw bytes.');
-          await ingest.recordFailure(null, failure, performance.now());
-          throw failure;
+          throw await uploads.refuse(upload, new ImgdError('unsupported_media_type', 'Send the images as multipart/form-data, or use PUT with the raw bytes.'));
         }
-        await accounts.useUploadGrant(request.actor);
-        const { staged, fields: rawFields } = await readMultipart(request, ingest, config.limits.files, grantLimit(request));
-        let terms: UploadTerms;
-        try {
-          if (staged.length === 0) throw new ImgdError('missing_file', 'The form has no "file" part.');
-          terms = uploadTerms(request.actor, parseUploadFields(rawFields, { visibility: 'public' }));
-        } catch (err) {
-          await Promise.all(staged.map((s) => ingest.discard(s)));
-          if (err instanceof ImgdError) await ingest.recordFailure(staged[0]?.originalName ?? null, err, staged[0]?.startedAt ?? performance.now());
-          throw err;
-        }
-        const { items, errors } = await ingest.commitBatch(staged, terms.fields, { ownerId: terms.ownerId });
-        await auditUploads(request, items);
+        const batch = await uploads.begin(upload);
+        const fields = await readMultipart(request, batch, config.limits.files);
+        const { items, errors } = await batch.finish(fields);
         const [first] = items;
-        if (staged.length === 1 && first) return reply.code(201).send(viewFor(request.actor)(first));
+        if (items.length + errors.length === 1 && first) return reply.code(201).send(viewFor(request.actor)(first));
         const errorViews = errors.map((e) => ({
           original_name: e.originalName,
           ...problemBody(request, e.error.code, e.error.status, e.error.message, e.error.extra),
         }));
         const [failure] = errors;
         if (items.length === 0 && failure) {
-          if (staged.length === 1) throw failure.error;
+          if (errors.length === 1) throw failure.error;
           throw new ImgdError(failure.error.code, failure.error.message, { ...failure.error.extra, errors: errorViews });
         }
         return reply.code(201).send({ items: items.map(viewFor(request.actor)), errors: errorViews });
@@ -141,35 +126,26 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        canUpload(request.actor);
-        const { filename, ...rawFields } = request.query as Record<string, string>;
-        const startedAt = performance.now();
+        const { filename, ...fields } = request.query as Record<string, string>;
         const originalName = clientFileName(filename);
+        const upload = { actor: request.actor, ip: request.ip };
+        const batch = await uploads.begin(upload);
         const declared = Number(request.headers['content-length'] ?? NaN);
         const limit = Math.min(config.limits.fileSize, grantLimit(request) ?? Infinity);
-        let terms: UploadTerms;
-        try {
-          if (declared > limit) {
-            reply.header('connection', 'close');
-            throw new ImgdError('file_too_large', `The file is larger than the limit of ${limit} bytes.`, { limit });
-          }
-          terms = uploadTerms(request.actor, parseUploadFields(rawFields, { visibility: 'public' }));
-          await accounts.useUploadGrant(request.actor);
-        } catch (err) {
-          if (err instanceof ImgdError) await ingest.recordFailure(originalName, err, startedAt);
-          throw err;
+        if (declared > limit) {
+          reply.header('connection', 'close');
+          throw await batch.abort(new ImgdError('file_too_large', `The file is larger than the limit of ${limit} bytes.`, { limit }), originalName);
         }
-        let staged;
         try {
-          staged = await ingest.stage(request.raw, originalName, grantLimit(request));
+          await batch.receive(request.raw, originalName);
         } catch (err) {
           const failure = err instanceof ImgdError ? err : new ImgdError('malformed_multipart', 'The upload was cut short.');
           if (failure.code === 'file_too_large') reply.header('connection', 'close');
-          await ingest.recordFailure(originalName, failure, startedAt);
-          throw failure;
+          throw await batch.abort(failure, originalName);
         }
-        const image = await ingest.commit(staged, terms.fields, { ownerId: terms.ownerId });
-        await auditUploads(request, [image]);
+        const { items, errors } = await batch.finish(fields);
+        const [image] = items;
+        if (!image) throw errors[0]!.error;
         return reply.code(201).send(viewFor(request.actor)(image));
       },
     );

@@ -1,0 +1,21 @@
+// The background jobs the product runs, with the payload each one carries.
+
+export const PROCESS_JOB = 'image.process';
+export const CAPTION_JOB = 'image.caption';
+/** The repeat job of GC_INTERVAL_SECONDS. */
+export const GC_JOB = 'gc';
+
+export interface JobPayloads {
+  readonly [PROCESS_JOB]: { readonly imageId: string };
+  readonly [CAPTION_JOB]: { readonly imageId: string };
+  readonly [GC_JOB]: Record<string, never>;
+}
+
+export type JobType = keyof JobPayloads;
+
+/** A job to record, in the same transaction as whatever it is about. */
+export interface JobRequest<T extends JobType = JobType> {
+  readonly type: T;
+  readonly payload: JobPayloads[T];
+  readonly maxAttempts: number;
+}

@@ -1,0 +1,342 @@
+// The upload use case: what happens when images come in, whatever the entry point (multipart, raw PUT, CLI import,
+// compatibility profiles, resumable uploads). Receive in one streaming pass, check, name, store the bytes durably,
+// then one transaction for the image, its blob reference, its jobs, the attempt record and the audit entry.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ImageFormat } from '../config.js';
+import { canUpload, uploadTerms } from '../auth/policy.js';
+import { originalKey, type BlobStore } from '../store/blob-store.js';
+import { fsyncPath } from '../store/fsync.js';
+import type { AuditEntry } from './accounts-repo.js';
+import type { Catalog } from './catalog.js';
+import { ImgdError } from './errors.js';
+import { parseUploadFields } from './fields.js';
+import { FORMATS } from './formats.js';
+import { newId } from './ids.js';
+import type { JobRequest } from './jobs.js';
+import { readIngestMetadata } from './location.js';
+import { collisionName, slugStem, storedName } from './naming.js';
+import { checkLimits, checkProgressive, probeImage, type ProbeLimits } from './probe.js';
+import { sanitizeSvgOffThread } from './svg-thread.js';
+import { describeActor, type Actor, type ImageRecord, type UploadAttempt, type Visibility } from './types.js';
+import { MemoryBudget, UploadReceiver, type Received } from './upload-receiver.js';
+
+export interface UploadLimits extends ProbeLimits {
+  readonly fileSize: number;
+}
+
+export interface UploadsDeps {
+  readonly catalog: Catalog;
+  readonly store: BlobStore;
+  readonly stagingDir: string;
+  readonly limits: UploadLimits;
+  readonly allowedFormats: readonly ImageFormat[];
+  /** Take GPS locations out of stored bytes (they stay in the owner's metadata). */
+  readonly stripLocation: boolean;
+  /** `processing` when background jobs will finish the image, `ready` when none will run. */
+  readonly initialStatus: 'processing' | 'ready';
+  /** The jobs an accepted image gets, written in its transaction. */
+  readonly jobsFor: (imageId: string) => readonly JobRequest[];
+  /** Spends a single-use upload token; the function returned gives it back. */
+  readonly spendGrant: (actor: Actor) => Promise<() => Promise<void>>;
+  /** Runs after each commit: the job runner looks for the new jobs now. */
+  readonly onCommitted: () => void;
+  /** Told about every finished attempt, for metrics. */
+  readonly onAttempt: (outcome: 'success' | 'failed', code: string | null, bytes: number) => void;
+  /** Writes the audit line of an accepted upload to the log (its row is in the upload's transaction). */
+  readonly logAudit: (entry: AuditEntry) => void;
+  /** Bytes all uploads in flight may hold in memory together. */
+  readonly memoryBudget: number;
+}
+
+export interface UploadRequest {
+  /** Who uploads; the native rules apply (canUpload, upload-token grants, owner from the actor). */
+  readonly actor: Actor;
+  /** The client's address, for the audit log. */
+  readonly ip: string | null;
+  /** For fields the client did not send (native default: public). */
+  readonly defaults?: { readonly visibility?: Visibility };
+  /** A lower size limit than MAX_FILE_SIZE; enforced while streaming. */
+  readonly maxBytes?: number;
+  /**
+   * The stored filename when the caller chooses it (profiles): called once the content is known, with attempt 0, then
+   * 1, 2, ... while the name returned is taken. An ImgdError thrown refuses the file. Native naming when absent.
+   */
+  readonly name?: (file: { readonly originalName: string | null; readonly format: ImageFormat; readonly extension: string }, attempt: number) => string;
+}
+
+export interface BatchResult {
+  readonly items: readonly ImageRecord[];
+  readonly errors: ReadonlyArray<{ readonly originalName: string | null; readonly error: ImgdError }>;
+}
+
+export interface UploadBatch {
+  /**
+   * Streams one file in. Resolves once the source is read to its end; a refusal decided from the content is kept for
+   * finish(). Rejects with an ImgdError only for what ends the request (file_too_large, the client went away, I/O).
+   */
+  receive(source: Readable, originalName: string | null): Promise<void>;
+  /** Checks the fields (description, key, visibility; others refused) and commits each received file on its own. */
+  finish(fields: Readonly<Record<string, string>>): Promise<BatchResult>;
+  /** The request cannot go on: drops what was received, records the failure once, returns the error to throw. */
+  abort(error: ImgdError, originalName?: string | null): Promise<ImgdError>;
+}
+
+export interface Uploads {
+  /** Opens an upload; throws (unauthorized, forbidden) when the actor may not upload. */
+  begin(request: UploadRequest): Promise<UploadBatch>;
+  /** Records a refusal decided before any file was read; returns the error to throw. */
+  refuse(request: UploadRequest, error: ImgdError, originalName?: string | null): Promise<ImgdError>;
+}
+
+/** A received file that passed every check: what it is, and the bytes to store. */
+interface Checked {
+  readonly format: ImageFormat;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly hasAlpha: boolean;
+  readonly sha256: string;
+  readonly bytes: number;
+  /** The bytes to store: in memory, or the staged file. */
+  readonly content: Buffer | string;
+  readonly exif: unknown;
+  /** How long reading the EXIF took here, when it was read (the processing job then does not). */
+  readonly exifMs: number | undefined;
+  readonly firstName: string;
+}
+
+const cutShort = (err: unknown): ImgdError =>
+  err instanceof ImgdError ? err : new ImgdError('malformed_multipart', `The upload was cut short: ${(err as Error).message}`);
+
+export function createUploads(deps: UploadsDeps): Uploads {
+  const { catalog, store, limits } = deps;
+  const budget = new MemoryBudget(deps.memoryBudget);
+  let staging: Promise<unknown> | undefined;
+
+  async function recordFailure(originalName: string | null, error: ImgdError, startedAt: number, bytes: number | null): Promise<void> {
+    await catalog.recordAttempt(attemptRecord(null, originalName, startedAt, bytes, error));
+    deps.onAttempt('failed', error.code, bytes ?? 0);
+  }
+
+  function attemptRecord(imageId: string | null, originalName: string | null, startedAt: number, bytes: number | null, error?: ImgdError): UploadAttempt {
+    return {
+      id: newId(),
+      imageId,
+      originalName: originalName?.slice(0, 255) ?? null,
+      outcome: error ? 'failed' : 'success',
+      code: error?.code ?? null,
+      reason: error?.message.slice(0, 500) ?? null,
+      bytes,
+      durationMs: performance.now() - startedAt,
+      createdAt: new Date().toISOString(),
+    };
+  }
+
+  async function discard(received: Received): Promise<void> {
+    received.release();
+    if (received.stagedPath) await unlink(received.stagedPath).catch(() => undefined);
+  }
+
+  /** The content checks after the streaming pass: structure (or a decode), limits, SVG sanitizing, metadata, name. */
+  async function check(received: Received, request: UploadRequest): Promise<Checked> {
+    if (received.rejection) throw received.rejection;
+    const format = received.format;
+    if (!format) throw new ImgdError('unsupported_format', 'The file is not an image in a format this server accepts.');
+    let content: Buffer | string = received.memory ?? received.stagedPath!;
+    let { sha256, bytes } = received;
+    let dims: { width: number; height: number; frames: number; hasAlpha: boolean };
+    let exif: unknown = null;
+    let exifMs: number | undefined;
+    if (format === 'svg') {
+      // Stored sanitized, so its hash (and dedupe) are of the sanitized bytes; librsvg only ever sees those.
+      const clean = Buffer.from(await sanitizeSvgOffThread(received.memory ?? (await readFile(received.stagedPath!))), 'utf8');
+      content = clean;
+      bytes = clean.length;
+      sha256 = createHash('sha256').update(clean).digest('hex');
+      dims = await probeImage(clean, format, limits);
+    } else {
+      const walked = received.structure;
+      if (walked) {
+        checkLimits(walked.width, walked.height, walked.frames, limits);
+        if (format === 'jpeg' && walked.progressive) checkProgressive(walked.width, walked.height, limits);
+        dims = walked;
+      } else {
+        // No walker for this format, or the walk found something odd: a decode decides, as libvips would later.
+        dims = await probeImage(content, format, limits);
+      }
+      const exifStarted = performance.now();
+      const metadata = await readIngestMetadata(
+        { head: received.head, whole: received.memory !== undefined, file: received.stagedPath },
+        format,
+        deps.stripLocation,
+      );
+      exif = metadata.exif;
+      if (metadata.read) exifMs = performance.now() - exifStarted;
+      if (metadata.clean) {
+        content = metadata.clean;
+        bytes = metadata.clean.length;
+        sha256 = createHash('sha256').update(metadata.clean).digest('hex');
+      }
+    }
+    const extension = FORMATS[format].extension;
+    const firstName = request.name ? request.name({ originalName: received.originalName, format, extension }, 0) : storedName(slugStem(received.originalName ?? undefined), extension);
+    return { format, ...pick(dims), sha256, bytes, content, exif, exifMs, firstName };
+  }
+
+  /** Writes the bytes under their hash unless they are there; true when this call wrote them. */
+  async function storeBytes(key: string, content: Buffer | string): Promise<boolean> {
+    if (await store.exists(key)) return false;
+    if (typeof content === 'string') {
+      // Flushed once, here, after every rewrite (sanitizing, location), and only when the bytes are kept.
+      await fsyncPath(content);
+      await store.putFile(key, content);
+    } else {
+      await store.putBytes(key, content);
+    }
+    return true;
+  }
+
+  async function commitOne(received: Received, request: UploadRequest, fields: ReturnType<typeof uploadTerms>): Promise<ImageRecord> {
+    const checked = await check(received, request);
+    const info = FORMATS[checked.format];
+    const key = originalKey(checked.sha256);
+    // The bytes are in place before any row names them.
+    const wrote = await storeBytes(key, checked.content);
+    const id = newId();
+    const createdAt = new Date().toISOString();
+    const stem = slugStem(received.originalName ?? undefined);
+    const filename = (attempt: number): string => {
+      if (attempt === 0) return checked.firstName;
+      return request.name ? request.name({ originalName: received.originalName, format: checked.format, extension: info.extension }, attempt) : collisionName(stem, info.extension);
+    };
+    const audit: AuditEntry = {
+      actor: describeActor(request.actor),
+      action: 'image.upload',
+      target: id,
+      ip: request.ip,
+      details: { bytes: checked.bytes },
+    };
+    const { image, firstReference } = await catalog.commitUpload({
+      image: {
+        id,
+        originalName: received.originalName,
+        sha256: checked.sha256,
+        format: checked.format,
+        contentType: info.contentType,
+        bytes: checked.bytes,
+        width: checked.width,
+        height: checked.height,
+        frames: checked.frames,
+        hasAlpha: checked.hasAlpha,
+        status: deps.initialStatus,
+        error: null,
+        visibility: fields.fields.visibility,
+        key: fields.fields.key,
+        description: fields.fields.description,
+        ownerId: fields.ownerId,
+        exif: checked.exif,
+        createdAt,
+      },
+      filename,
+      blob: { sha256: checked.sha256, bytes: checked.bytes, format: checked.format, contentType: info.contentType, width: checked.width, height: checked.height },
+      jobs: deps.jobsFor(id),
+      attempt: attemptRecord(id, received.originalName, received.startedAt, received.bytes),
+      audit,
+      steps: checked.exifMs === undefined ? [] : [{ step: 'exif', ok: true, durationMs: checked.exifMs }],
+    });
+    // A delete of the last image with these bytes may have removed them between our look and our commit.
+    if (firstReference && !wrote) await storeBytes(key, checked.content);
+    deps.onCommitted();
+    deps.onAttempt('success', null, received.bytes);
+    deps.logAudit({ ...audit, details: { filename: image.filename, bytes: image.bytes } });
+    return image;
+  }
+
+  return {
+    async refuse(_request, error, originalName = null) {
+      await recordFailure(originalName, error, performance.now(), null);
+      return error;
+    },
+
+    async begin(request) {
+      canUpload(request.actor);
+      const giveBack = await deps.spendGrant(request.actor);
+      const grantLimit = request.actor.kind === 'upload_token' ? request.actor.grant.maxBytes : null;
+      const limit = Math.min(limits.fileSize, request.maxBytes ?? Infinity, grantLimit ?? Infinity);
+      const received: Received[] = [];
+      let files = 0;
+      const startedAt = performance.now();
+      let closed = false;
+      staging ??= mkdir(deps.stagingDir, { recursive: true });
+      await staging;
+
+      const dropAll = async (): Promise<void> => {
+        closed = true;
+        await Promise.all(received.map(discard));
+      };
+
+      return {
+        async receive(source, originalName) {
+          // Files may finish in any order; the answer lists them in the order they were sent.
+          const slot = files;
+          files += 1;
+          const receiver = new UploadReceiver(originalName, { limit, allowed: deps.allowedFormats, probeLimits: limits, stagingDir: deps.stagingDir, budget });
+          try {
+            await pipeline(source, receiver);
+          } catch (err) {
+            throw cutShort(err);
+          }
+          const result = receiver.result();
+          if (closed) await discard(result);
+          else received[slot] = result;
+        },
+
+        async finish(rawFields) {
+          const all = received.filter((r) => r !== undefined);
+          let terms;
+          try {
+            if (all.length === 0) throw new ImgdError('missing_file', 'The form has no "file" part.');
+            terms = uploadTerms(request.actor, parseUploadFields(rawFields, { visibility: request.defaults?.visibility ?? 'public' }));
+          } catch (err) {
+            await dropAll();
+            await giveBack();
+            if (err instanceof ImgdError) await recordFailure(all[0]?.originalName ?? null, err, all[0]?.startedAt ?? startedAt, all[0]?.bytes ?? null);
+            throw err;
+          }
+          closed = true;
+          const outcomes = await Promise.allSettled(all.map((file) => commitOne(file, request, terms)));
+          const items: ImageRecord[] = [];
+          const errors: Array<{ originalName: string | null; error: ImgdError }> = [];
+          for (const [i, outcome] of outcomes.entries()) {
+            const file = all[i]!;
+            await discard(file);
+            if (outcome.status === 'fulfilled') {
+              items.push(outcome.value);
+              continue;
+            }
+            const error = outcome.reason instanceof ImgdError ? outcome.reason : new ImgdError('internal', 'The upload could not be stored.');
+            await recordFailure(file.originalName, error, file.startedAt, file.bytes);
+            if (!(outcome.reason instanceof ImgdError)) throw outcome.reason;
+            errors.push({ originalName: file.originalName, error });
+          }
+          if (items.length === 0) await giveBack();
+          return { items, errors };
+        },
+
+        async abort(error, originalName = null) {
+          await dropAll();
+          await giveBack();
+          await recordFailure(originalName, error, startedAt, null);
+          return error;
+        },
+      };
+    },
+  };
+}
+
+function pick(dims: { width: number; height: number; frames: number; hasAlpha: boolean }) {
+  return { width: dims.width, height: dims.height, frames: dims.frames, hasAlpha: dims.hasAlpha };
+}

@@ -1,0 +1,137 @@
+// The jobs table: the durable outbox both runners work from. Every statement on it lives here.
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { newId } from '../core/ids.js';
+import type { JobRequest } from '../core/jobs.js';
+import type { Db } from './database.js';
+import type { Database } from './schema.js';
+
+/** Row states: 'queued' is the BullMQ runner's "handed to Redis, not yet run". */
+export type JobRowStatus = 'pending' | 'queued' | 'running' | 'done' | 'failed';
+
+export interface JobRow {
+  readonly id: string;
+  readonly type: string;
+  readonly payload: unknown;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly runAt: string;
+}
+
+export interface JobsRepo {
+  /** Records jobs as pending; `into` is a transaction when they belong with other writes (an image and its jobs). */
+  insert(jobs: readonly JobRequest[], into?: Kysely<Database>, delayMs?: number): Promise<string[]>;
+  /** Takes the next due job of these types (pending, or running with a lapsed lease) for leaseMs. */
+  claim(types: readonly string[], leaseMs: number): Promise<JobRow | undefined>;
+  /** Sets a job's state; `runAt` reschedules it, `error` records (or with null clears) its last error. */
+  mark(id: string, status: JobRowStatus, change?: { runAt?: number; error?: string | null; onlyFrom?: JobRowStatus }): Promise<void>;
+  /** Jobs a crashed process was running, handed back (safe only when one process owns the database). */
+  reclaimRunning(): Promise<void>;
+  /** The oldest jobs not yet handed to Redis. */
+  outbox(limit: number): Promise<JobRow[]>;
+  countsByStatus(): Promise<Map<string, number>>;
+  /** Counts of jobs not done, by type and row state. */
+  openByType(): Promise<Array<{ type: string; status: string; count: number }>>;
+  check(): Promise<void>;
+}
+
+const iso = (ms: number = Date.now()): string => new Date(ms).toISOString();
+
+type Selected = { id: string; type: string; payload: string; attempts: number; max_attempts: number; run_at: string };
+const toRow = (r: Selected): JobRow => ({
+  id: r.id,
+  type: r.type,
+  payload: JSON.parse(r.payload) as unknown,
+  attempts: r.attempts,
+  maxAttempts: r.max_attempts,
+  runAt: r.run_at,
+});
+const COLUMNS = ['id', 'type', 'payload', 'attempts', 'max_attempts', 'run_at'] as const;
+
+export function createJobsRepo(db: Db): JobsRepo {
+  return {
+    async insert(jobs, into = db, delayMs = 0) {
+      if (jobs.length === 0) return [];
+      const now = Date.now();
+      const rows = jobs.map((job) => ({
+        id: newId(),
+        type: job.type,
+        payload: JSON.stringify(job.payload),
+        status: 'pending',
+        max_attempts: job.maxAttempts,
+        run_at: iso(now + delayMs),
+        locked_until: null,
+        last_error: null,
+        created_at: iso(now),
+        updated_at: iso(now),
+      }));
+      await into.insertInto('jobs').values(rows).execute();
+      return rows.map((r) => r.id);
+    },
+
+    async claim(types, leaseMs) {
+      if (types.length === 0) return undefined;
+      const now = iso();
+      const due = (eb: ExpressionBuilder<Database, 'jobs'>) =>
+        eb.and([
+          eb('type', 'in', types),
+          eb.or([
+            eb.and([eb('status', '=', 'pending'), eb('run_at', '<=', now)]),
+            eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)]),
+          ]),
+        ]);
+      const next = await db.selectFrom('jobs').select('id').where(due).orderBy('run_at').limit(1).executeTakeFirst();
+      if (!next) return undefined;
+      const row = await db
+        .updateTable('jobs')
+        .set({ status: 'running', attempts: sql`attempts + 1`, locked_until: iso(Date.now() + leaseMs), updated_at: now })
+        .where('id', '=', next.id)
+        .where(due)
+        .returning(COLUMNS)
+        .executeTakeFirst();
+      return row && toRow(row);
+    },
+
+    async mark(id, status, change = {}) {
+      let query = db
+        .updateTable('jobs')
+        .set({
+          status,
+          updated_at: iso(),
+          ...(status !== 'running' && { locked_until: null }),
+          ...(change.runAt !== undefined && { run_at: iso(change.runAt) }),
+          ...(change.error !== undefined && { last_error: change.error === null ? null : change.error.slice(0, 2000) }),
+        })
+        .where('id', '=', id);
+      if (change.onlyFrom) query = query.where('status', '=', change.onlyFrom);
+      await query.execute();
+    },
+
+    async reclaimRunning() {
+      await db.updateTable('jobs').set({ status: 'pending', locked_until: null, run_at: iso() }).where('status', '=', 'running').execute();
+    },
+
+    async outbox(limit) {
+      const rows = await db.selectFrom('jobs').select(COLUMNS).where('status', '=', 'pending').orderBy('created_at').limit(limit).execute();
+      return rows.map(toRow);
+    },
+
+    async countsByStatus() {
+      const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+      return new Map(rows.map((r) => [r.status, Number(r.n)]));
+    },
+
+    async openByType() {
+      const rows = await db
+        .selectFrom('jobs')
+        .select(['type', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', '!=', 'done')
+        .groupBy(['type', 'status'])
+        .execute();
+      return rows.map((r) => ({ type: r.type, status: r.status, count: Number(r.n) }));
+    },
+
+    async check() {
+      await db.selectFrom('jobs').select('id').limit(1).execute();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// Group commit: concurrent writes share one transaction, so one fsync of the database serves many uploads.
+import { sql, type Kysely } from 'kysely';
+import type { Db } from './database.js';
+import type { Database } from './schema.js';
+
+export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
+
+export interface WriteGroup {
+  /** Runs work in a transaction, perhaps shared with other work; it commits (or fails) on its own all the same. */
+  run<T>(work: Work<T>): Promise<T>;
+}
+
+interface Queued {
+  readonly work: Work<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * SQLite has one writer and synchronous=FULL makes each commit an fsync. Work that arrives while a group is being
+ * written waits for the next group; each piece runs in a savepoint of its own, so one that fails rolls back alone.
+ * Only the bookkeeping is shared: a piece's result is reported only after the group's COMMIT has returned.
+ */
+function sqliteGroup(db: Db): WriteGroup {
+  let queued: Queued[] = [];
+  let writing: Promise<void> | undefined;
+
+  async function writeGroup(group: Queued[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await db.transaction().execute(async (trx) => {
+        for (const piece of group) {
+          await sql`savepoint piece`.execute(trx);
+          try {
+            outcomes.push({ ok: true, value: await piece.work(trx) });
+            await sql`release savepoint piece`.execute(trx);
+          } catch (error) {
+            await sql`rollback to savepoint piece`.execute(trx);
+            await sql`release savepoint piece`.execute(trx);
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const piece of group) piece.reject(error);
+      return;
+    }
+    group.forEach((piece, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) piece.resolve(outcome.value);
+      else piece.reject(outcome.error);
+    });
+  }
+
+  function flush(): void {
+    if (writing || queued.length === 0) return;
+    const group = queued;
+    queued = [];
+    writing = writeGroup(group).finally(() => {
+      writing = undefined;
+      flush();
+    });
+  }
+
+  return {
+    run<T>(work: Work<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queued.push({ work, resolve: resolve as (value: unknown) => void, reject });
+        // Let the writes that arrive in this same turn of the event loop join the group.
+        if (queued.length === 1) setImmediate(flush);
+      });
+    },
+  };
+}
+
+/** PostgreSQL commits concurrent transactions side by side (and groups their WAL flushes itself). */
+function separateTransactions(db: Db): WriteGroup {
+  return { run: (work) => db.transaction().execute(work) };
+}
+
+export function createWriteGroup(db: Db, kind: 'sqlite' | 'postgres'): WriteGroup {
+  return kind === 'sqlite' ? sqliteGroup(db) : separateTransactions(db);
+}
