@@ -92,7 +92,7 @@ export const s5: Scenario = {
       const filterSkip = skipped ?? (nginx?.imageFilter ? undefined : 'nginx image_filter module missing: skipped');
       for (const [i, size] of sizes.entries()) {
         const got = await measureSize(ctx, imgd, nginx, size, 11 + i);
-        rows.push(versus('S5', `variants/s ${size.label}`, got.imgd, 'raw sharp', got.raw, { min: 0.85 }));
+        rows.push(versus('S5', `variants/s ${size.label}`, got.imgd, 'raw sharp', got.raw, { min: 0.9 }));
         rows.push(versus('S5', `variants/s ${size.label}`, got.imgd, 'nginx image_filter', filterSkip ?? got.filter, { min: size.filterTarget }));
       }
       if (nginx?.imageFilter) notes.push('nginx image_filter (libgd, one worker) measured on the first few files of each run only; it is slow');

@@ -14,6 +14,8 @@ import { SVG_MAX_BYTES } from './svg-thread.js';
 
 /** Uploads up to this size are checked and stored from memory; larger ones also keep this much of their start. */
 export const HEAD_BYTES = 512 * 1024;
+/** A body still arriving after this long goes to disk: slow clients do not hold memory while they trickle. */
+const MEMORY_MS = 100;
 
 /** Bytes all receivers together may hold in memory; past it, uploads go to disk from their first byte. */
 export class MemoryBudget {
@@ -73,15 +75,49 @@ export class UploadReceiver extends Writable {
   private file: FileHandle | undefined;
   private stagedPath: string | undefined;
   private readonly startedAt = performance.now();
+  private readonly slow: NodeJS.Timeout;
+  /** Set once the body took too long: everything goes to the staged file from then on. */
+  private diskOnly = false;
+  private writing = false;
+  /** The move to disk the timer began between two writes, which the next write waits for. */
+  private moving: Promise<void> | undefined;
 
   constructor(
     private readonly originalName: string | null,
     private readonly options: ReceiverOptions,
   ) {
     super({ highWaterMark: 64 * 1024 });
+    this.slow = setTimeout(() => this.toDisk(), MEMORY_MS);
+    this.slow.unref();
+  }
+
+  private toDisk(): void {
+    if (this.rejection || this.stagedPath || this.writableFinished || this.destroyed) return;
+    this.diskOnly = true;
+    if (this.writing) return;
+    this.moving = this.spill(undefined);
+    // Its failure reaches the next write or the end of the stream; a destroyed stream has neither.
+    this.moving.catch(() => undefined);
+  }
+
+  /** Runs a step after any move to disk the timer began; one step at a time, as Writable calls them. */
+  private step(work: (done: (err?: Error | null) => void) => void, done: (err?: Error | null) => void): void {
+    this.writing = true;
+    const finish = (err?: Error | null): void => {
+      this.writing = false;
+      done(err);
+    };
+    const moving = this.moving;
+    this.moving = undefined;
+    if (moving) moving.then(() => work(finish), finish);
+    else work(finish);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.step((finish) => this.take(chunk, finish), done);
+  }
+
+  private take(chunk: Buffer, done: (err?: Error | null) => void): void {
     this.bytes += chunk.length;
     const limit = this.format === 'svg' ? Math.min(this.options.limit, SVG_MAX_BYTES) : this.options.limit;
     if (this.bytes > limit) {
@@ -106,6 +142,11 @@ export class UploadReceiver extends Writable {
   }
 
   override _final(done: (err?: Error | null) => void): void {
+    clearTimeout(this.slow);
+    this.step((finish) => this.endPass(finish), done);
+  }
+
+  private endPass(done: (err?: Error | null) => void): void {
     if (this.format === undefined && this.rejection === undefined && this.sniffedBytes > 0) {
       const start = Buffer.concat(this.sniffed);
       this.sniffed = [];
@@ -117,6 +158,7 @@ export class UploadReceiver extends Writable {
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    clearTimeout(this.slow);
     // A stream that finished is destroyed too (autoDestroy): what it received is kept for result().
     if (!err && this.writableFinished) {
       done(null);
@@ -195,7 +237,7 @@ export class UploadReceiver extends Writable {
       this.head.push(part);
       this.headBytes += part.length;
     }
-    if (!this.stagedPath && this.memoryBytes + chunk.length <= HEAD_BYTES && this.options.budget.take(chunk.length)) {
+    if (!this.diskOnly && !this.stagedPath && this.memoryBytes + chunk.length <= HEAD_BYTES && this.options.budget.take(chunk.length)) {
       this.budgeted += chunk.length;
       this.memory.push(chunk);
       this.memoryBytes += chunk.length;
@@ -205,7 +247,7 @@ export class UploadReceiver extends Writable {
     this.spill(chunk).then(() => done(), done);
   }
 
-  private async spill(chunk: Buffer): Promise<void> {
+  private async spill(chunk: Buffer | undefined): Promise<void> {
     if (!this.file) {
       this.stagedPath = path.join(this.options.stagingDir, `${randomUUID()}.part`);
       this.file = await open(this.stagedPath, 'wx');
@@ -217,7 +259,7 @@ export class UploadReceiver extends Writable {
       // writeFile writes on from the current position, and all of it (write may stop short).
       if (held.length > 0) await this.file.writeFile(Buffer.concat(held));
     }
-    await this.file.writeFile(chunk);
+    if (chunk) await this.file.writeFile(chunk);
   }
 
   private closeFile(done: (err?: Error | null) => void): void {
