@@ -35,7 +35,7 @@ async function receive(req: http.IncomingMessage): Promise<{ sha256: string; byt
         checkLimits(got.structure.width, got.structure.height, got.structure.frames, limits);
         const metadata = await readIngestMetadata({ head: got.head, whole: true, file: undefined }, got.format, true);
         const bytes = metadata.clean ?? got.memory;
-        const sha256 = metadata.clean ? createHash('sha256').update(bytes).digest('hex') : got.sha256;
+        const sha256 = metadata.clean ? createHash('sha256').update(bytes).digest('hex') : got.sha256();
         if (!(await store.exists(originalKey(sha256)))) await store.putBytes(originalKey(sha256), bytes);
         return { sha256, bytes: bytes.length };
       } finally {

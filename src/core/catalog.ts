@@ -43,6 +43,8 @@ export interface Catalog {
    * Rejects with NameTakenError when every filename tried was in use.
    */
   commitUpload(commit: UploadCommit): Promise<CommittedUpload>;
+  /** Whether an image refers to these bytes (so they are in the store: bytes are written before their row). */
+  blobStored(sha256: string): Promise<boolean>;
   getImage(id: string): Promise<ImageRecord | undefined>;
   getImageByFilename(filename: string): Promise<ImageRecord | undefined>;
   listImages(filter: ImageListFilter, limit: number, cursor: string | undefined): Promise<Page<ImageRecord>>;

@@ -113,7 +113,7 @@ export function exifWithin(head: Buffer): boolean {
  * The 4 bytes of the SOS marker are included: exifr calls a segment that ends exactly at the end of
  * its input unreachable, and stops by itself on seeing SOS.
  */
-function jpegHeaderEnd(bytes: Buffer): number {
+export function jpegHeaderEnd(bytes: Buffer): number {
   let at = 2;
   while (at + 4 <= bytes.length && bytes[at] === 0xff) {
     const marker = bytes[at + 1]!;

@@ -1,5 +1,5 @@
 // Takes the GPS location out of image bytes without re-encoding them: GPS is never served publicly.
-import { readExif, webpExifBlock } from './exif.js';
+import { jpegHeaderEnd, readExif, webpExifBlock } from './exif.js';
 import { detectFormat, SNIFF_BYTES } from './formats.js';
 
 export interface ScrubResult {
@@ -215,9 +215,12 @@ const XMP_GPS = /<([\w.-]+:gps[\w.-]*)(?=[\s/>])[^>]*?(?:\/>|>[\s\S]*?<\/\1\s*>)
 /** Spaces are valid wherever an element or attribute stood, and keep every byte where it was. */
 function blankXmpGps(bytes: Buffer): boolean {
   let changed = false;
+  // A JPEG's XMP sits in APP1 segments, before the image data: the compressed pixels need no search.
+  const jpeg = detectFormat(bytes.subarray(0, SNIFF_BYTES)) === 'jpeg';
+  const searched = jpeg ? bytes.subarray(0, jpegHeaderEnd(bytes)) : bytes;
   for (const [open, close] of XMP_PACKETS) {
-    for (let start = bytes.indexOf(open, 0, 'latin1'); start !== -1; start = bytes.indexOf(open, start + 1, 'latin1')) {
-      const end = bytes.indexOf(close, start, 'latin1');
+    for (let start = searched.indexOf(open, 0, 'latin1'); start !== -1; start = searched.indexOf(open, start + 1, 'latin1')) {
+      const end = searched.indexOf(close, start, 'latin1');
       if (end === -1) break;
       changed = blankMatches(bytes, start, bytes.toString('latin1', start, end)) || changed;
     }

@@ -44,7 +44,8 @@ export interface Received {
   readonly originalName: string | null;
   readonly startedAt: number;
   readonly bytes: number;
-  readonly sha256: string;
+  /** SHA-256 of the bytes: hashed as they streamed to disk, or on the first call for uploads held in memory. */
+  sha256(): string;
   readonly format: ImageFormat | undefined;
   /** A refusal decided from the content; the rest of the body was read but not kept. */
   readonly rejection: ImgdError | undefined;
@@ -124,7 +125,6 @@ export class UploadReceiver extends Writable {
       done(new ImgdError('file_too_large', `The ${this.format === 'svg' ? 'SVG ' : ''}file is larger than the limit of ${limit} bytes.`, { limit }));
       return;
     }
-    this.hash.update(chunk);
     if (this.format === undefined && this.rejection === undefined) {
       this.sniffed.push(chunk);
       this.sniffedBytes += chunk.length;
@@ -179,11 +179,13 @@ export class UploadReceiver extends Writable {
     let budgeted = this.budgeted;
     this.memory = [];
     this.head = [];
+    let sha256 = memory ? undefined : this.hash.digest('hex');
     return {
       originalName: this.originalName,
       startedAt: this.startedAt,
       bytes: this.bytes,
-      sha256: this.hash.digest('hex'),
+      // Held in memory, the bytes are hashed once, when known to be the ones kept (GPS removal rewrites them).
+      sha256: () => (sha256 ??= createHash('sha256').update(memory!).digest('hex')),
       format: this.format,
       rejection: refused,
       memory,
@@ -247,11 +249,13 @@ export class UploadReceiver extends Writable {
     this.spill(chunk).then(() => done(), done);
   }
 
+  /** Staged on disk, the bytes are hashed as they pass: the file is never read back to hash it. */
   private async spill(chunk: Buffer | undefined): Promise<void> {
     if (!this.file) {
       this.stagedPath = path.join(this.options.stagingDir, `${randomUUID()}.part`);
       this.file = await open(this.stagedPath, 'wx');
       const held = this.memory;
+      for (const part of held) this.hash.update(part);
       this.memory = [];
       this.memoryBytes = 0;
       this.options.budget.give(this.budgeted);
@@ -259,7 +263,9 @@ export class UploadReceiver extends Writable {
       // writeFile writes on from the current position, and all of it (write may stop short).
       if (held.length > 0) await this.file.writeFile(Buffer.concat(held));
     }
-    if (chunk) await this.file.writeFile(chunk);
+    if (!chunk) return;
+    this.hash.update(chunk);
+    await this.file.writeFile(chunk);
   }
 
   private closeFile(done: (err?: Error | null) => void): void {

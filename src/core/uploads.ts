@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import type { ImageFormat } from '../config.js';
 import { canUpload, uploadTerms } from '../auth/policy.js';
 import { originalKey, type BlobStore } from '../store/blob-store.js';
@@ -146,7 +146,8 @@ export function createUploads(deps: UploadsDeps): Uploads {
     const format = received.format;
     if (!format) throw new ImgdError('unsupported_format', 'The file is not an image in a format this server accepts.');
     let content: Buffer | string = received.memory ?? received.stagedPath!;
-    let { sha256, bytes } = received;
+    let sha256: string | undefined;
+    let { bytes } = received;
     let dims: { width: number; height: number; frames: number; hasAlpha: boolean };
     let exif: unknown = null;
     let exifMs: number | undefined;
@@ -183,12 +184,13 @@ export function createUploads(deps: UploadsDeps): Uploads {
     }
     const extension = FORMATS[format].extension;
     const firstName = request.name ? request.name({ originalName: received.originalName, format, extension }, 0) : storedName(slugStem(received.originalName ?? undefined), extension);
-    return { format, ...pick(dims), sha256, bytes, content, exif, exifMs, firstName };
+    return { format, ...pick(dims), sha256: sha256 ?? received.sha256(), bytes, content, exif, exifMs, firstName };
   }
 
-  /** Writes the bytes under their hash unless they are there; true when this call wrote them. */
-  async function storeBytes(key: string, content: Buffer | string): Promise<boolean> {
-    if (await store.exists(key)) return false;
+  /** Writes the bytes under their hash unless an image has them already; true when this call wrote them. */
+  async function storeBytes(sha256: string, content: Buffer | string, look: 'catalog' | 'store'): Promise<boolean> {
+    const key = originalKey(sha256);
+    if (look === 'catalog' ? await catalog.blobStored(sha256) : await store.exists(key)) return false;
     if (typeof content === 'string') {
       // Flushed once, here, after every rewrite (sanitizing, location), and only when the bytes are kept.
       await fsyncPath(content);
@@ -202,9 +204,8 @@ export function createUploads(deps: UploadsDeps): Uploads {
   async function commitOne(received: Received, request: UploadRequest, fields: ReturnType<typeof uploadTerms>): Promise<ImageRecord> {
     const checked = await check(received, request);
     const info = FORMATS[checked.format];
-    const key = originalKey(checked.sha256);
     // The bytes are in place before any row names them.
-    const wrote = await storeBytes(key, checked.content);
+    const wrote = await storeBytes(checked.sha256, checked.content, 'catalog');
     const id = newId();
     const createdAt = new Date().toISOString();
     const stem = slugStem(received.originalName ?? undefined);
@@ -248,7 +249,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
       steps: checked.exifMs === undefined ? [] : [{ step: 'exif', ok: true, durationMs: checked.exifMs }],
     });
     // A delete of the last image with these bytes may have removed them between our look and our commit.
-    if (firstReference && !wrote) await storeBytes(key, checked.content);
+    if (firstReference && !wrote) await storeBytes(checked.sha256, checked.content, 'store');
     deps.onCommitted();
     deps.onAttempt('success', null, received.bytes);
     deps.logAudit({ ...audit, details: { filename: image.filename, bytes: image.bytes } });
@@ -285,7 +286,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
           files += 1;
           const receiver = new UploadReceiver(originalName, { limit, allowed: deps.allowedFormats, probeLimits: limits, stagingDir: deps.stagingDir, budget });
           try {
-            await pipeline(source, receiver);
+            await pipeInto(source, receiver);
           } catch (err) {
             throw cutShort(err);
           }
@@ -339,4 +340,30 @@ export function createUploads(deps: UploadsDeps): Uploads {
 
 function pick(dims: { width: number; height: number; frames: number; hasAlpha: boolean }) {
   return { width: dims.width, height: dims.height, frames: dims.frames, hasAlpha: dims.hasAlpha };
+}
+
+/**
+ * source.pipe(receiver) until the receiver has everything. Not stream.pipeline: it allocates an AbortController per
+ * call and aborts it on success, building a DOMException with a stack trace for every upload.
+ */
+async function pipeInto(source: Readable, receiver: UploadReceiver): Promise<void> {
+  const fail = (err?: Error): void => {
+    receiver.destroy(err ?? new Error('the upload ended before its last byte'));
+  };
+  // A source that closes without its end (the client went away, the multipart parser gave up) ends the upload.
+  const closed = (): void => {
+    if (!source.readableEnded) fail();
+  };
+  source.once('error', fail);
+  source.once('aborted', fail);
+  source.once('close', closed);
+  source.pipe(receiver);
+  try {
+    await finished(receiver);
+  } finally {
+    source.off('error', fail);
+    source.off('aborted', fail);
+    source.off('close', closed);
+    source.unpipe(receiver);
+  }
 }

@@ -68,22 +68,16 @@ function searchPatterns(search: string | undefined): string[] {
 
 const MAX_NAME_TRIES = 5;
 
-/** Inserts the image under the first filename not taken; a savepoint keeps a taken name from ending the transaction. */
+/** Inserts the image under the first filename not taken (a taken one is skipped by the insert itself, not an error). */
 async function insertNamed(trx: Kysely<Database>, image: UploadCommit['image'], filename: (attempt: number) => string): Promise<ImageRow> {
-  for (let attempt = 0; ; attempt += 1) {
+  let tried = '';
+  for (let attempt = 0; attempt < MAX_NAME_TRIES; attempt += 1) {
     const row = toRow({ ...image, filename: filename(attempt) });
-    await sql`savepoint name_try`.execute(trx);
-    try {
-      await trx.insertInto('images').values(row).execute();
-      await sql`release savepoint name_try`.execute(trx);
-      return row;
-    } catch (err) {
-      await sql`rollback to savepoint name_try`.execute(trx);
-      await sql`release savepoint name_try`.execute(trx);
-      if (!isUniqueViolation(err)) throw err;
-      if (attempt + 1 >= MAX_NAME_TRIES) throw new NameTakenError(row.filename);
-    }
+    tried = row.filename;
+    const inserted = await trx.insertInto('images').values(row).onConflict((oc) => oc.column('filename').doNothing()).returning('id').executeTakeFirst();
+    if (inserted) return row;
   }
+  throw new NameTakenError(tried);
 }
 
 async function insertAttempt(into: Kysely<Database>, a: UploadAttempt): Promise<void> {
@@ -161,6 +155,11 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
         await insertRuns(trx, image.id, commit.steps);
         return { image: toRecord(row), firstReference: ref_count === 1 };
       });
+    },
+
+    async blobStored(sha256) {
+      const row = await db.selectFrom('blobs').select('ref_count').where('sha256', '=', sha256).executeTakeFirst();
+      return row !== undefined && row.ref_count > 0;
     },
 
     async getImage(id) {
