@@ -4,7 +4,7 @@ import type { ImageFormat } from '../config.js';
 import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type UploadCommit } from '../core/catalog.js';
 import { ImgdError } from '../core/errors.js';
 import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
-import { isUniqueViolation, type Db } from './database.js';
+import type { Db } from './database.js';
 import { insertAudit } from './accounts.js';
 import { createJobsRepo } from './jobs.js';
 import { insertRuns } from './processing-runs.js';
