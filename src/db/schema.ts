@@ -81,6 +81,7 @@ export interface UsersTable {
   role: string;
   created_at: string;
   updated_at: string;
+  session_generation: Generated<number>;
 }
 
 export interface ApiKeysTable {

@@ -122,7 +122,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           throw new ImgdError('validation_failed', 'grant_type must be "password".', { field: 'grant_type' });
         }
         const user = await accounts.login(username, password, request.ip);
-        const { token, expiresIn } = await ctx.sessions.sign({ userId: user.id });
+        const { token, expiresIn } = await ctx.sessions.sign({ userId: user.id, generation: user.sessionGeneration });
         return { access_token: token, token_type: 'bearer' as const, expires_in: expiresIn };
       },
     );
