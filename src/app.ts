@@ -95,7 +95,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   sharp.cache({ memory: config.processing.sharpCacheMb, files: 0, items: 200 });
   sharp.concurrency(config.processing.sharpConcurrency);
 
-  const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost while idle; the next query opens a new one'));
+  const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost; the next query opens a new one'));
   await migrateToLatest(db);
   const catalog = createCatalog(db);
   const { store, storeTmpDir } = await openStore(config.storage);
