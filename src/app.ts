@@ -14,6 +14,7 @@ import { createAccountsRepo } from './db/accounts.js';
 import { derivedPublicUrl, type Config } from './config.js';
 import type { Catalog } from './core/catalog.js';
 import { collectGarbage, type GcReport } from './core/gc.js';
+import { createPrivately, tightenDataDir } from './ops/private-files.js';
 import { createImages, type Images } from './core/images.js';
 import { createIngest, type Ingest } from './core/ingest.js';
 import { createCatalog } from './db/catalog.js';
@@ -91,12 +92,14 @@ export async function openStore(storage: Config['storage']): Promise<{ store: Bl
 /** Everything but HTTP: what the CLI's maintenance commands need. */
 export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  createPrivately();
   await mkdir(config.dataDir, { recursive: true });
   sharp.cache({ memory: config.processing.sharpCacheMb, files: 0, items: 200 });
   sharp.concurrency(config.processing.sharpConcurrency);
 
   const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost; the next query opens a new one'));
   await migrateToLatest(db);
+  await tightenDataDir(config.dataDir, { sqlite: config.database.kind === 'sqlite' ? config.database.file : undefined, blobDir: config.storage.kind === 'fs' ? config.storage.dir : undefined });
   const catalog = createCatalog(db);
   const { store, storeTmpDir } = await openStore(config.storage);
   const jobLogger = logger.child({ component: 'jobs' });

@@ -14,10 +14,17 @@ import { migrateToLatest } from './db/migrate.js';
 import { serveWorkerMetrics } from './http/worker-metrics.js';
 import { exportCommand, importCommand } from './ops/archive-command.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
+import { createPrivately, foreignOwnerRefusal } from './ops/private-files.js';
 
 function configOrExit(): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    const refusal = foreignOwnerRefusal(config.dataDir, process.argv.slice(2));
+    if (refusal) {
+      process.stderr.write(`${refusal}\n`);
+      process.exit(2);
+    }
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`imgd: configuration error: ${err.message}\n`);
@@ -219,6 +226,8 @@ async function token(options: TokenOptions): Promise<void> {
   });
 }
 
+// Whatever the command writes (archives, secrets, the database) is the data dir owner's alone.
+createPrivately();
 const program = new Command('imgd').description('Self-hosted image service').showHelpAfterError();
 program.command('serve').description('run the HTTP server (and the in-process job runner)').action(serve);
 program.command('worker').description('run background jobs only (no HTTP)').action(worker);
