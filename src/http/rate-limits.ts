@@ -5,6 +5,7 @@ import { isIPv6 } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError } from '../core/errors.js';
 import { describeActor } from '../core/types.js';
+import { fallbackCounters } from './rate-limit-store.js';
 
 /** Route config for a limit of `max` requests per window; 0 means no limit. */
 export function rateLimited(max: number, windowSeconds: number): { rateLimit: false | { max: number; timeWindow: number } } {
@@ -23,11 +24,14 @@ export interface SharedLimits {
   readonly prefix: string;
 }
 
-/** A client for the counters that gives up fast: a request never waits long on a Redis that is away. */
+/**
+ * A client for the counters that gives up fast: no offline queue (a command fails at once while disconnected) and a
+ * short command timeout, after which the counters fall back to this process's own (see rate-limit-store.ts).
+ */
 async function counterClient(app: FastifyInstance, shared: SharedLimits): Promise<Redis> {
   // Loaded only when Redis is configured.
   const { Redis } = await import('ioredis');
-  const client = new Redis(shared.redisUrl, { connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 1 });
+  const client = new Redis(shared.redisUrl, { connectTimeout: 1000, commandTimeout: 250, maxRetriesPerRequest: 0, enableOfflineQueue: false });
   client.on('error', (err) => app.log.debug({ err: err.message }, 'redis (rate limits) unavailable'));
   app.addHook('onClose', async () => {
     client.disconnect();
@@ -40,10 +44,11 @@ export async function registerRateLimits(app: FastifyInstance, shared?: SharedLi
   await app.register(rateLimit, {
     global: false,
     ...(shared && {
-      redis: await counterClient(app, shared),
-      nameSpace: `${shared.prefix}:rate-limit:`,
-      // While Redis is away requests go through unlimited rather than fail: uploads keep working.
-      skipOnError: true,
+      // While Redis is away each instance counts on its own instead of waiting: limits hold, uploads keep working.
+      store: fallbackCounters(await counterClient(app, shared), `${shared.prefix}:rate-limit:`, {
+        onFallback: (err) => app.log.warn({ err: err.message }, 'rate limits: Redis unavailable, counting in this process'),
+        onRecovered: () => app.log.info('rate limits: counting in Redis again'),
+      }),
     }),
     hook: 'preHandler',
     keyGenerator: clientKey,
