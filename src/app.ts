@@ -32,6 +32,7 @@ import { createVariants, type Variants } from './core/variants.js';
 import { heicPipeline, stopHeicDecoder } from './core/heic-decoder.js';
 import { stopSvgSanitizer } from './core/svg-thread.js';
 import { createProcessingRuns } from './db/processing-runs.js';
+import { createProfileRecords, type ProfileRecords } from './db/profile-records.js';
 import type { JobQueue } from './jobs/queue.js';
 import { createLogger } from './logging.js';
 import type { BlobStore } from './store/blob-store.js';
@@ -50,6 +51,8 @@ export interface Core {
   readonly accounts: Accounts;
   readonly variants: Variants;
   readonly processing: Processing;
+  /** Numbers and attempt records the compatibility profiles read. */
+  readonly profileRecords: ProfileRecords;
   /** Signs sessions, share links and transform URLs (each under its own label). */
   readonly signingSecret: string;
   processingStats(sinceIso: string): Promise<StepStats[]>;
@@ -205,6 +208,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     accounts,
     variants,
     processing,
+    profileRecords: createProfileRecords(db),
     signingSecret: signing.value,
     processingStats: (since) => runs.stats(since),
     async requeueOrphans() {
