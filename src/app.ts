@@ -23,6 +23,8 @@ import { migrateToLatest } from './db/migrate.js';
 import type { HttpContext } from './http/context.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { buildHttp } from './http/server.js';
+import { buildCompat, planListeners } from './http/compat/index.js';
+import type { ProfileName } from './http/compat/profile.js';
 import { createLocalQueue } from './jobs/local.js';
 import { observeOutcomes } from './jobs/observed.js';
 import { createCaptioner } from './captions/providers.js';
@@ -70,6 +72,8 @@ export interface App extends Core {
   /** Listens on the configured host and port; returns the public base URL. */
   listen(): Promise<string>;
   publicUrl(): string;
+  /** Where a COMPAT profile answers once listening: its own listener's address, or the main one's. */
+  profileUrl(name: ProfileName): string | undefined;
 }
 
 /** The repeat job of GC_INTERVAL_SECONDS. */
@@ -228,7 +232,24 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   };
 }
 
+/** Stops accepting, lets in-flight requests finish (uploads included), then closes; a stuck client cannot hold it past timeoutMs. */
+async function drain(http: FastifyInstance, timeoutMs: number): Promise<void> {
+  // Connections busy when close() began are idle moments later: close them as they get there,
+  // and a client that stops reading altogether must not hold the shutdown forever.
+  const sweep = setInterval(() => http.server.closeIdleConnections(), 100);
+  const force = setTimeout(() => http.server.closeAllConnections(), timeoutMs);
+  force.unref();
+  try {
+    await http.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(force);
+  }
+}
+
 export async function createApp(config: Config, options: CoreOptions = {}): Promise<App> {
+  // COMPAT's collisions are refused before anything opens (database, ports).
+  const plan = planListeners(config);
   const core = await createCore(config, options);
   const adminToken = await loadAdminToken(config.dataDir, config.authToken);
   let publicUrl = config.publicUrl ?? derivedPublicUrl(config.host, config.port);
@@ -244,7 +265,8 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
     hmacOwner: config.auth.uploadTokenOwner,
   });
   const context: HttpContext = { ...core, resolveCredential, sessions, shares, publicUrl: () => publicUrl };
-  const http = await buildHttp(context, core.logger);
+  const compat = await buildCompat(context, core.logger, plan);
+  const http = await buildHttp(context, core.logger, compat.main);
   let closing: Promise<void> | undefined;
 
   return {
@@ -252,8 +274,18 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
     http,
     adminToken,
     publicUrl: () => publicUrl,
+    profileUrl(name) {
+      if (!config.compat.profiles.some((p) => p.name === name)) return undefined;
+      const own = compat.listeners.find((l) => l.profiles.includes(name));
+      return own ? derivedPublicUrl(config.host, own.port) : publicUrl;
+    },
     async listen() {
-      await http.listen({ port: config.port, host: config.host });
+      // Profile ports first: one in use refuses start-up before the main port has opened.
+      await compat.listen();
+      await http.listen({ port: config.port, host: config.host }).catch(async (err: unknown) => {
+        await compat.close();
+        throw err;
+      });
       const address = http.server.address();
       if (!config.publicUrl && address && typeof address === 'object') publicUrl = derivedPublicUrl(config.host, address.port);
       await core.requeueOrphans();
@@ -262,19 +294,9 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
       return publicUrl;
     },
     close() {
-      // Stop accepting, let in-flight requests finish (uploads included), then stop jobs and the database.
+      // Every listener drains, then jobs and the database stop.
       closing ??= (async () => {
-        // Connections busy when close() began are idle moments later: close them as they get there,
-        // and a client that stops reading altogether must not hold the shutdown forever.
-        const sweep = setInterval(() => http.server.closeIdleConnections(), 100);
-        const force = setTimeout(() => http.server.closeAllConnections(), config.http.shutdownTimeoutMs);
-        force.unref();
-        try {
-          await http.close();
-        } finally {
-          clearInterval(sweep);
-          clearTimeout(force);
-        }
+        await Promise.all([http, ...compat.listeners.map((l) => l.http)].map((server) => drain(server, config.http.shutdownTimeoutMs)));
         await core.close();
       })();
       return closing;

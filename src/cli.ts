@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // imgd on the command line: serve, worker, migrate, gc, migrate-storage, export, import, user, token.
 import { Command, Option } from 'commander';
+import { pino } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { createApp, createCore, type App, type Core } from './app.js';
 import { mintHmacToken } from './auth/hmac-upload-tokens.js';
@@ -16,6 +17,12 @@ import { exportCommand, importCommand } from './ops/archive-command.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
 import { createPrivately, foreignOwnerRefusal } from './ops/private-files.js';
 
+/** A refused setting (COMPAT collisions included): one JSON log line naming the cause, exit status 2, before any port opens. */
+function refuseStart(err: ConfigError): never {
+  createLogger('info', pino.destination({ fd: 2, sync: true })).fatal({ error: 'configuration' }, err.message);
+  process.exit(2);
+}
+
 function configOrExit(): Config {
   try {
     const config = loadConfig();
@@ -26,10 +33,7 @@ function configOrExit(): Config {
     }
     return config;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`imgd: configuration error: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) refuseStart(err);
     throw err;
   }
 }
@@ -58,8 +62,15 @@ function banner(app: App, url: string): string {
 
 async function serve(): Promise<void> {
   const config = configOrExit();
-  const app = await createApp(config);
-  const url = await app.listen();
+  let app: App;
+  let url: string;
+  try {
+    app = await createApp(config);
+    url = await app.listen();
+  } catch (err) {
+    if (err instanceof ConfigError) refuseStart(err);
+    throw err;
+  }
   process.stdout.write(banner(app, url));
 
   let stopping = false;

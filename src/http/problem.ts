@@ -73,7 +73,8 @@ export function toImgdError(err: FastifyError | Error): ImgdError {
   return new ImgdError('internal', 'Something went wrong on our side; the request id identifies it in the logs.');
 }
 
-export function registerProblemHandlers(app: FastifyInstance): void {
+/** `notFound` answers unknown paths outside /api/v1 (COMPAT profiles on the main listener, in their seed's style). */
+export function registerProblemHandlers(app: FastifyInstance, notFound?: (request: FastifyRequest, reply: FastifyReply) => unknown): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const problem = toImgdError(err);
     if (problem.code === 'unavailable') request.log.warn({ err: err.message, cause: (err.cause as Error | undefined)?.message }, 'request failed: a dependency is unavailable');
@@ -81,9 +82,10 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     else request.log.info({ code: problem.code }, problem.message);
     return sendProblem(request, reply, problem);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new ImgdError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    if (notFound && !/^\/api\/v1(\/|$)/.test(request.url)) return notFound(request, reply);
+    return sendProblem(request, reply, new ImgdError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+  });
 }
 
 export { statusOf };
