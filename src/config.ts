@@ -86,6 +86,10 @@ const Settings = Type.Object({
   CAPTION_PROMPT: Type.String({ minLength: 1, default: 'Describe this image in one short sentence for alt text.' }),
   CAPTION_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
   COMPAT: Type.Optional(Type.String()),
+  /** Seed 002's JWT algorithm: imgd signs HS256 only, so any other value refuses start-up. */
+  ALGORITHM: Type.Optional(Type.Literal('HS256')),
+  /** Seed 004's deployment name, reported by s3_upload's /health. */
+  ENVIRONMENT: Type.String({ minLength: 1, maxLength: 64, default: 'production' }),
 });
 type RawSettings = Static<typeof Settings>;
 
@@ -199,6 +203,10 @@ export interface CompatSettings {
   readonly profiles: readonly CompatProfileSetting[];
   /** The profiles' size limit L: MAX_FILE_SIZE (MAX_BYTES) when set, else the seeds' 10 MiB, whatever imgd's own default. */
   readonly maxFileSize: number;
+  /** attachments' extension list (ALLOWED_EXTENSIONS, lowercased); undefined: the seed's jpg, jpeg, png, gif, webp. */
+  readonly allowedExtensions: readonly string[] | undefined;
+  /** ENVIRONMENT, as s3_upload's /health reports it. */
+  readonly environment: string;
 }
 
 /** Names the seeds used, accepted as aliases for ours. */
@@ -252,7 +260,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   const raw = parseSettings(merged, setAs);
-  return toConfig(raw, merged.MAX_FILE_SIZE !== undefined);
+  // Seed 002's list stays as written for its own check; as an alias it also narrowed ALLOWED_FORMATS above.
+  const extensions = env.ALLOWED_EXTENSIONS?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return toConfig(raw, merged.MAX_FILE_SIZE !== undefined, extensions?.length ? extensions : undefined);
 }
 
 /** Settings whose values are never repeated in an error message (it ends up on stderr and in logs). */
@@ -395,7 +405,7 @@ function parseCompat(value: string | undefined, raw: RawSettings): CompatProfile
   return profiles;
 }
 
-function toConfig(raw: RawSettings, fileSizeSet = false): Config {
+function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: readonly string[]): Config {
   const dataDir = path.resolve(raw.DATA_DIR);
   return Object.freeze({
     port: raw.PORT,
@@ -464,7 +474,12 @@ function toConfig(raw: RawSettings, fileSizeSet = false): Config {
       sharpCacheMb: raw.SHARP_CACHE_MB,
     },
     captions: captionSettings(raw),
-    compat: { profiles: parseCompat(raw.COMPAT, raw), maxFileSize: fileSizeSet ? raw.MAX_FILE_SIZE : SEED_MAX_FILE_SIZE },
+    compat: {
+      profiles: parseCompat(raw.COMPAT, raw),
+      maxFileSize: fileSizeSet ? raw.MAX_FILE_SIZE : SEED_MAX_FILE_SIZE,
+      allowedExtensions,
+      environment: raw.ENVIRONMENT,
+    },
   });
 }
 
