@@ -22,17 +22,13 @@ const title = (code: string): string => {
   return words.charAt(0).toUpperCase() + words.slice(1);
 };
 
+/** The one shape of every error body; `instance` is the path ('' when the request could not be read). */
+export function problemOf(code: string, status: number, detail: string, instance: string, requestId: string, extra: Record<string, unknown> = {}): Problem {
+  return { type: `urn:imgd:problem:${code}`, title: title(code), status, detail, code, instance, request_id: requestId, ...extra };
+}
+
 export function problemBody(request: FastifyRequest, code: string, status: number, detail: string, extra: Record<string, unknown> = {}): Problem {
-  return {
-    type: `urn:imgd:problem:${code}`,
-    title: title(code),
-    status,
-    detail,
-    code,
-    instance: request.url.split('?')[0] ?? request.url,
-    request_id: request.id,
-    ...extra,
-  };
+  return problemOf(code, status, detail, request.url.split('?')[0] ?? request.url, request.id, extra);
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ImgdError): FastifyReply {

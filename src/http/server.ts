@@ -8,6 +8,7 @@ import type { HttpContext } from './context.js';
 import { registerActorResolution } from './actor.js';
 import { ImageSchema, ProblemSchema } from './image-view.js';
 import { registerProblemHandlers } from './problem.js';
+import { answerClientError, answerFrameworkError, answerUnavailableWhileClosing } from './early-errors.js';
 import { healthRoutes } from './routes/health.js';
 import { imageRoutes } from './routes/images.js';
 import { serveRoutes } from './routes/serve.js';
@@ -36,15 +37,22 @@ export async function baseHttp(ctx: HttpContext, logger: Logger): Promise<Fastif
     requestIdHeader: false,
     genReqId: requestIdOf,
     requestTimeout: config.http.requestTimeoutMs,
+    // Node checks request deadlines every 30 s by default: a request over REQUEST_TIMEOUT_MS got its 408 up to 30 s late.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.http.requestTimeoutMs / 4))) },
     connectionTimeout: config.http.connectionTimeoutMs,
     trustProxy: config.http.trustProxy,
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // Answered by answerUnavailableWhileClosing instead, as problem+json with Retry-After.
+    return503OnClosing: false,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
     forceCloseConnections: 'idle',
     // Unknown JSON properties are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-    routerOptions: { constraints: { accept: acceptConstraint } },
+    // Stored names reach 108 characters (an 80-character stem, a collision stamp, the extension); Fastify's default is 100.
+    routerOptions: { constraints: { accept: acceptConstraint }, maxParamLength: 256 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  answerUnavailableWhileClosing(app);
   await registerRateLimits(app, config.jobs.redisUrl ? { redisUrl: config.jobs.redisUrl, prefix: config.jobs.redisPrefix } : undefined);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   app.addHook('onSend', async (request, reply) => {
