@@ -4,7 +4,7 @@ import { ImgdError, statusOf, type ErrorCode } from '../core/errors.js';
 import { isOutage } from '../core/outages.js';
 
 /** Seconds a client is asked to wait before trying again after a 503, unless the error names its own. */
-const RETRY_AFTER_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 5;
 
 export interface Problem {
   type: string;

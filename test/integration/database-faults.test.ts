@@ -1,14 +1,16 @@
 // PostgreSQL dropping imgd's connections (a restart, an administrator, a network cut) costs the requests using them a
 // 503 with Retry-After and the next query a new connection, never the process.
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { isOutage } from '../../src/core/outages.js';
 import { openDatabase } from '../../src/db/database.js';
 import { expectProblem } from '../helpers/accounts.js';
-import { fixture, startApp, type TestApp } from '../helpers/app.js';
+import { fixture, makeDataDir, servicesFor, startApp, startCompatApp, type TestApp } from '../helpers/app.js';
 import { createDatabase, POSTGRES_URL, SCALE } from '../helpers/scale.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Ends every connection to the app's database but the caller's, as `pg_terminate_backend` in a failover script would. */
@@ -126,6 +128,35 @@ describe('a PostgreSQL connection lost while checked out', { skip: !SCALE && 'sc
       await admin.end();
       await db.destroy();
       await database.drop();
+    }
+  });
+});
+
+describe('PostgreSQL unreachable, then back', { skip: !SCALE && 'scale profile only (PostgreSQL)' }, () => {
+  it('answers 503 with Retry-After at once, natively and in a compat profile\'s style, and serves again once it is back', async () => {
+    const dir = await makeDataDir();
+    const settings = await servicesFor(dir);
+    const database = await startTcpProxy(settings.DATABASE_URL!);
+    const t = await startCompatApp('img_handler', { DATABASE_URL: database.via(settings.DATABASE_URL!), PROCESSING: 'false' }, dir);
+    try {
+      const list = (): Promise<Response> => fetch(`${t.url}/api/v1/images`, { headers: t.auth });
+      const seed = (): Promise<Response> => fetch(`${t.url}/image/nothing.jpg`, { headers: t.auth });
+      database.cut();
+      await expectOutage(await list());
+      const away = await seed();
+      assert.equal(away.status, 503);
+      assert.equal(away.headers.get('content-type'), 'application/json');
+      assert.match(away.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+      assert.deepEqual(await away.json(), { detail: 'Service Unavailable' });
+
+      database.restore();
+      assert.equal((await list()).status, 200);
+      assert.equal((await seed()).status, 404);
+    } finally {
+      database.restore();
+      await t.close();
+      await database.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,8 @@
 // The seeds' answer shapes (COMPAT.md §2.3): FastAPI `{"detail": ...}` and Flask `{"error": ...}`, always application/json.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
+import { isOutage } from '../../core/outages.js';
+import { RETRY_AFTER_SECONDS } from '../problem.js';
 import type { CompatProfile, ProfileRoute } from './profile.js';
 
 export type Style = CompatProfile['style'];
@@ -42,8 +44,8 @@ export const missing = (where: 'body' | 'query' | 'path' | 'header', name: strin
 export const sendValidation = (reply: FastifyReply, issues: readonly ValidationIssue[]): FastifyReply => sendJson(reply, 422, { detail: issues });
 
 const WORDS = {
-  fastapi: { notFound: 'Not Found', notAllowed: 'Method Not Allowed', fault: 'Internal Server Error', tooMany: 'Too many requests' },
-  flask: { notFound: 'Resource not found', notAllowed: 'Method not allowed', fault: 'Internal server error', tooMany: 'Too many requests' },
+  fastapi: { notFound: 'Not Found', notAllowed: 'Method Not Allowed', fault: 'Internal Server Error', tooMany: 'Too many requests', away: 'Service Unavailable' },
+  flask: { notFound: 'Resource not found', notAllowed: 'Method not allowed', fault: 'Internal server error', tooMany: 'Too many requests', away: 'Service unavailable' },
 } as const;
 
 /** A profile route's path as a pattern over concrete paths (`:param` is one segment, `*` the rest). */
@@ -90,6 +92,12 @@ export function errorHandler(style: Style): (err: FastifyError, request: Fastify
           return v.keyword === 'required' ? missing(where as 'body', name) : { type: 'value_error', loc: [where, name], msg: v.message ?? 'Invalid value', input: null };
         }),
       );
+    }
+    // The database, the store or Redis away: temporary, as on the native API (problem.ts), never a 500.
+    if (isOutage(err)) {
+      request.log.warn({ err: err.message }, 'request failed: a dependency is unavailable');
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendStyled(reply, style, 503, WORDS[style].away);
     }
     const status = err instanceof ImgdError ? err.status : (err.statusCode ?? 500);
     if (status >= 400 && status < 500) {
