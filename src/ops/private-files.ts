@@ -13,12 +13,15 @@ export function createPrivately(): void {
 
 const isCode = (err: unknown, code: string): boolean => (err as NodeJS.ErrnoException).code === code;
 
-/** chmod that skips what is not there (and what another user owns: the owner check refuses such runs before). */
+/** Errors that leave a path as it was without stopping the start: not there, not a folder, not ours, read-only. */
+const LEFT_AS_IS = ['ENOENT', 'ENOTDIR', 'EPERM', 'EACCES', 'EROFS'];
+
+/** chmod at best: a path it cannot change is reported by whatever uses it (readiness names an unusable store). */
 async function chmodIfThere(file: string, mode: number): Promise<void> {
   try {
     await chmod(file, mode);
   } catch (err) {
-    if (!isCode(err, 'ENOENT') && !isCode(err, 'EPERM')) throw err;
+    if (!LEFT_AS_IS.some((code) => isCode(err, code))) throw err;
   }
 }
 
