@@ -13,7 +13,7 @@ import { describeActor } from './core/types.js';
 import { createAccountsRepo } from './db/accounts.js';
 import { derivedPublicUrl, type Config } from './config.js';
 import type { Catalog } from './core/catalog.js';
-import { collectGarbage, type GcReport } from './core/gc.js';
+import { clearStaleTemp, collectGarbage, type GcReport } from './core/gc.js';
 import { createPrivately, tightenDataDir } from './ops/private-files.js';
 import { createImages, type Images } from './core/images.js';
 import { createIngest, type Ingest } from './core/ingest.js';
@@ -194,6 +194,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   };
   const accounts = createAccounts(accountsRepo, { registration: config.auth.registration, audit });
   const tempDirs = storeTmpDir ? [stagingDir, storeTmpDir] : [stagingDir];
+  // What a crash left staged goes at start, not only at the next gc; younger files may be an upload of another process.
+  // An unusable folder does not stop the start: readiness reports the store.
+  const staleTemp = await clearStaleTemp(tempDirs, config.gcGraceSeconds).catch((err: Error) => {
+    logger.warn({ err: err.message }, 'could not clear stale staged files at start');
+    return 0;
+  });
+  if (staleTemp > 0) logger.info({ tempFiles: staleTemp }, 'removed stale staged files at start');
   // The scheduled gc runs on whichever worker takes it: the shared store's blobs, and that machine's temp files.
   queue.register(GC_JOB, async () => {
     await collectGarbage({ catalog, store, tempDirs, graceSeconds: config.gcGraceSeconds, logger });
