@@ -13,7 +13,8 @@ import { describeActor } from './core/types.js';
 import { createAccountsRepo } from './db/accounts.js';
 import { derivedPublicUrl, type Config } from './config.js';
 import type { Catalog } from './core/catalog.js';
-import { collectGarbage, type GcReport } from './core/gc.js';
+import { clearStaleTemp, collectGarbage, type GcReport } from './core/gc.js';
+import { createPrivately, tightenDataDir } from './ops/private-files.js';
 import { createImages, type Images } from './core/images.js';
 import { createUploads, type Uploads } from './core/uploads.js';
 import { createCatalog } from './db/catalog.js';
@@ -22,6 +23,8 @@ import { migrateToLatest } from './db/migrate.js';
 import type { HttpContext } from './http/context.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { buildHttp } from './http/server.js';
+import { buildCompat, planListeners } from './http/compat/index.js';
+import type { ProfileName } from './http/compat/profile.js';
 import { createLocalQueue } from './jobs/local.js';
 import { observeOutcomes } from './jobs/observed.js';
 import { createCaptioner } from './captions/providers.js';
@@ -33,6 +36,7 @@ import { createVariants, type Variants } from './core/variants.js';
 import { heicPipeline, stopHeicDecoder } from './core/heic-decoder.js';
 import { stopSvgSanitizer } from './core/svg-thread.js';
 import { createProcessingRuns } from './db/processing-runs.js';
+import { createProfileRecords, type ProfileRecords } from './db/profile-records.js';
 import type { JobQueue } from './jobs/queue.js';
 import { createLogger } from './logging.js';
 import type { BlobStore } from './store/blob-store.js';
@@ -51,6 +55,8 @@ export interface Core {
   readonly accounts: Accounts;
   readonly variants: Variants;
   readonly processing: Processing;
+  /** Numbers and attempt records the compatibility profiles read. */
+  readonly profileRecords: ProfileRecords;
   /** Signs sessions, share links and transform URLs (each under its own label). */
   readonly signingSecret: string;
   processingStats(sinceIso: string): Promise<StepStats[]>;
@@ -66,6 +72,8 @@ export interface App extends Core {
   /** Listens on the configured host and port; returns the public base URL. */
   listen(): Promise<string>;
   publicUrl(): string;
+  /** Where a COMPAT profile answers once listening: its own listener's address, or the main one's. */
+  profileUrl(name: ProfileName): string | undefined;
 }
 
 /** Bytes uploads in flight may hold in memory together; past it they stream to staged files from the start. */
@@ -91,12 +99,14 @@ export async function openStore(storage: Config['storage']): Promise<{ store: Bl
 /** Everything but HTTP: what the CLI's maintenance commands need. */
 export async function createCore(config: Config, options: CoreOptions = {}): Promise<Core> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  createPrivately();
   await mkdir(config.dataDir, { recursive: true });
   sharp.cache({ memory: config.processing.sharpCacheMb, files: 0, items: 200 });
   sharp.concurrency(config.processing.sharpConcurrency);
 
-  const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost while idle; the next query opens a new one'));
+  const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost; the next query opens a new one'));
   await migrateToLatest(db);
+  await tightenDataDir(config.dataDir, { sqlite: config.database.kind === 'sqlite' ? config.database.file : undefined, blobDir: config.storage.kind === 'fs' ? config.storage.dir : undefined });
   const catalog = createCatalog(db, { groupCommits: config.database.kind === 'sqlite' });
   const jobsRepo = createJobsRepo(db);
   const { store, storeTmpDir } = await openStore(config.storage);
@@ -190,6 +200,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     memoryBudget: UPLOAD_MEMORY_BYTES,
   });
   const tempDirs = storeTmpDir ? [stagingDir, storeTmpDir] : [stagingDir];
+  // What a crash left staged goes at start, not only at the next gc; younger files may be an upload of another process.
+  // An unusable folder does not stop the start: readiness reports the store.
+  const staleTemp = await clearStaleTemp(tempDirs, config.gcGraceSeconds).catch((err: Error) => {
+    logger.warn({ err: err.message }, 'could not clear stale staged files at start');
+    return 0;
+  });
+  if (staleTemp > 0) logger.info({ tempFiles: staleTemp }, 'removed stale staged files at start');
   // The scheduled gc runs on whichever worker takes it: the shared store's blobs, and that machine's temp files.
   queue.register(GC_JOB, async () => {
     await collectGarbage({ catalog, store, tempDirs, graceSeconds: config.gcGraceSeconds, logger });
@@ -208,6 +225,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     accounts,
     variants,
     processing,
+    profileRecords: createProfileRecords(db),
     signingSecret: signing.value,
     processingStats: (since) => runs.stats(since),
     tempDirs,
@@ -221,7 +239,24 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   };
 }
 
+/** Stops accepting, lets in-flight requests finish (uploads included), then closes; a stuck client cannot hold it past timeoutMs. */
+async function drain(http: FastifyInstance, timeoutMs: number): Promise<void> {
+  // Connections busy when close() began are idle moments later: close them as they get there,
+  // and a client that stops reading altogether must not hold the shutdown forever.
+  const sweep = setInterval(() => http.server.closeIdleConnections(), 100);
+  const force = setTimeout(() => http.server.closeAllConnections(), timeoutMs);
+  force.unref();
+  try {
+    await http.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(force);
+  }
+}
+
 export async function createApp(config: Config, options: CoreOptions = {}): Promise<App> {
+  // COMPAT's collisions are refused before anything opens (database, ports).
+  const plan = planListeners(config);
   const core = await createCore(config, options);
   const adminToken = await loadAdminToken(config.dataDir, config.authToken);
   let publicUrl = config.publicUrl ?? derivedPublicUrl(config.host, config.port);
@@ -237,7 +272,8 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
     hmacOwner: config.auth.uploadTokenOwner,
   });
   const context: HttpContext = { ...core, resolveCredential, sessions, shares, publicUrl: () => publicUrl };
-  const http = await buildHttp(context, core.logger);
+  const compat = await buildCompat(context, core.logger, plan);
+  const http = await buildHttp(context, core.logger, compat.main);
   let closing: Promise<void> | undefined;
 
   return {
@@ -245,8 +281,18 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
     http,
     adminToken,
     publicUrl: () => publicUrl,
+    profileUrl(name) {
+      if (!config.compat.profiles.some((p) => p.name === name)) return undefined;
+      const own = compat.listeners.find((l) => l.profiles.includes(name));
+      return own ? derivedPublicUrl(config.host, own.port) : publicUrl;
+    },
     async listen() {
-      await http.listen({ port: config.port, host: config.host });
+      // Profile ports first: one in use refuses start-up before the main port has opened.
+      await compat.listen();
+      await http.listen({ port: config.port, host: config.host }).catch(async (err: unknown) => {
+        await compat.close();
+        throw err;
+      });
       const address = http.server.address();
       if (!config.publicUrl && address && typeof address === 'object') publicUrl = derivedPublicUrl(config.host, address.port);
       // With Redis, start() also hands the outbox over, which every instance does.
@@ -254,19 +300,9 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
       return publicUrl;
     },
     close() {
-      // Stop accepting, let in-flight requests finish (uploads included), then stop jobs and the database.
+      // Every listener drains, then jobs and the database stop.
       closing ??= (async () => {
-        // Connections busy when close() began are idle moments later: close them as they get there,
-        // and a client that stops reading altogether must not hold the shutdown forever.
-        const sweep = setInterval(() => http.server.closeIdleConnections(), 100);
-        const force = setTimeout(() => http.server.closeAllConnections(), config.http.shutdownTimeoutMs);
-        force.unref();
-        try {
-          await http.close();
-        } finally {
-          clearInterval(sweep);
-          clearTimeout(force);
-        }
+        await Promise.all([http, ...compat.listeners.map((l) => l.http)].map((server) => drain(server, config.http.shutdownTimeoutMs)));
         await core.close();
       })();
       return closing;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // imgd on the command line: serve, worker, migrate, gc, migrate-storage, export, import, user, token.
 import { Command, Option } from 'commander';
+import { pino } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { createApp, createCore, type App, type Core } from './app.js';
 import { mintHmacToken } from './auth/hmac-upload-tokens.js';
@@ -14,15 +15,25 @@ import { migrateToLatest } from './db/migrate.js';
 import { serveWorkerMetrics } from './http/worker-metrics.js';
 import { exportCommand, importCommand } from './ops/archive-command.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
+import { createPrivately, foreignOwnerRefusal } from './ops/private-files.js';
+
+/** A refused setting (COMPAT collisions included): one JSON log line naming the cause, exit status 2, before any port opens. */
+function refuseStart(err: ConfigError): never {
+  createLogger('info', pino.destination({ fd: 2, sync: true })).fatal({ error: 'configuration' }, err.message);
+  process.exit(2);
+}
 
 function configOrExit(): Config {
   try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`imgd: configuration error: ${err.message}\n`);
+    const config = loadConfig();
+    const refusal = foreignOwnerRefusal(config.dataDir, process.argv.slice(2));
+    if (refusal) {
+      process.stderr.write(`${refusal}\n`);
       process.exit(2);
     }
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) refuseStart(err);
     throw err;
   }
 }
@@ -51,8 +62,15 @@ function banner(app: App, url: string): string {
 
 async function serve(): Promise<void> {
   const config = configOrExit();
-  const app = await createApp(config);
-  const url = await app.listen();
+  let app: App;
+  let url: string;
+  try {
+    app = await createApp(config);
+    url = await app.listen();
+  } catch (err) {
+    if (err instanceof ConfigError) refuseStart(err);
+    throw err;
+  }
   process.stdout.write(banner(app, url));
 
   let stopping = false;
@@ -218,6 +236,8 @@ async function token(options: TokenOptions): Promise<void> {
   });
 }
 
+// Whatever the command writes (archives, secrets, the database) is the data dir owner's alone.
+createPrivately();
 const program = new Command('imgd').description('Self-hosted image service').showHelpAfterError();
 program.command('serve').description('run the HTTP server (and the in-process job runner)').action(serve);
 program.command('worker').description('run background jobs only (no HTTP)').action(worker);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variant-options.js';
+import { PROFILE_NAMES, type ProfileName } from './http/compat/profile.js';
 
 export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic', 'svg'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -84,6 +85,11 @@ const Settings = Type.Object({
   CAPTION_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   CAPTION_PROMPT: Type.String({ minLength: 1, default: 'Describe this image in one short sentence for alt text.' }),
   CAPTION_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
+  COMPAT: Type.Optional(Type.String()),
+  /** Seed 002's JWT algorithm: imgd signs HS256 only, so any other value refuses start-up. */
+  ALGORITHM: Type.Optional(Type.Literal('HS256')),
+  /** Seed 004's deployment name, reported by s3_upload's /health. */
+  ENVIRONMENT: Type.String({ minLength: 1, maxLength: 64, default: 'production' }),
 });
 type RawSettings = Static<typeof Settings>;
 
@@ -183,6 +189,24 @@ export interface Config {
         readonly prompt: string;
         readonly timeoutMs: number;
       };
+  /** The seeds' APIs served beside the native one (COMPAT, ../shared/COMPAT.md). */
+  readonly compat: CompatSettings;
+}
+
+export interface CompatProfileSetting {
+  readonly name: ProfileName;
+  /** A listener of its own; undefined (bare, or PORT itself) mounts it on the main listener. */
+  readonly port: number | undefined;
+}
+
+export interface CompatSettings {
+  readonly profiles: readonly CompatProfileSetting[];
+  /** The profiles' size limit L: MAX_FILE_SIZE (MAX_BYTES) when set, else the seeds' 10 MiB, whatever imgd's own default. */
+  readonly maxFileSize: number;
+  /** attachments' extension list (ALLOWED_EXTENSIONS, lowercased); undefined: the seed's jpg, jpeg, png, gif, webp. */
+  readonly allowedExtensions: readonly string[] | undefined;
+  /** ENVIRONMENT, as s3_upload's /health reports it. */
+  readonly environment: string;
 }
 
 /** Names the seeds used, accepted as aliases for ours. */
@@ -236,7 +260,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   const raw = parseSettings(merged, setAs);
-  return toConfig(raw);
+  // Seed 002's list stays as written for its own check; as an alias it also narrowed ALLOWED_FORMATS above.
+  const extensions = env.ALLOWED_EXTENSIONS?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return toConfig(raw, merged.MAX_FILE_SIZE !== undefined, extensions?.length ? extensions : undefined);
 }
 
 /** Settings whose values are never repeated in an error message (it ends up on stderr and in logs). */
@@ -275,6 +301,9 @@ function parseSettings(source: Source, setAs: Record<string, string> = {}): RawS
   return withDefaults as RawSettings;
 }
 
+/** Python's level names (seed 004), in any case, and ours in any case. */
+const SEED_LOG_LEVELS: Record<string, string> = { warning: 'warn', critical: 'fatal' };
+
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
 
 /** Turns environment strings into the types the schema expects; leaves bad values for the schema to name. */
@@ -287,6 +316,7 @@ function coerce(name: string, value: unknown): unknown {
     const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
     return m && unit ? Number(m[1]) * unit : value;
   }
+  if (name === 'LOG_LEVEL') return SEED_LOG_LEVELS[value.trim().toLowerCase()] ?? value.trim().toLowerCase();
   if (name === 'CORS_ORIGINS') return value.split(',').map((s) => s.trim()).filter(Boolean);
   if (name === 'VARIANT_SIZES' || name === 'VARIANT_QUALITIES') {
     return value.split(',').map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : s.trim()));
@@ -346,7 +376,36 @@ function captionSettings(raw: RawSettings): Config['captions'] {
   };
 }
 
-function toConfig(raw: RawSettings): Config {
+/** The seeds' size limit (their "10 MB"). */
+const SEED_MAX_FILE_SIZE = 10 * 1024 * 1024;
+
+/** COMPAT=<profile>[:<port>],...: known profiles, each once, ports in range; PORT itself means the main listener. */
+function parseCompat(value: string | undefined, raw: RawSettings): CompatProfileSetting[] {
+  if (value === undefined || value.trim() === '') return [];
+  const refuse = (why: string): ConfigError => new ConfigError(`invalid setting COMPAT=${JSON.stringify(value)}: ${why}`);
+  const profiles: CompatProfileSetting[] = [];
+  for (const item of value.split(',').map((s) => s.trim())) {
+    const m = /^([^:]*)(?::(.*))?$/.exec(item)!;
+    const name = m[1]!.trim();
+    if (!(PROFILE_NAMES as readonly string[]).includes(name)) {
+      throw refuse(`unknown profile ${JSON.stringify(name)}; the profiles are ${PROFILE_NAMES.join(', ')}`);
+    }
+    if (profiles.some((p) => p.name === name)) throw refuse(`profile ${name} is given twice`);
+    let port: number | undefined;
+    if (m[2] !== undefined) {
+      port = /^\d{1,5}$/.test(m[2].trim()) ? Number(m[2].trim()) : NaN;
+      if (!(port >= 1 && port <= 65535)) throw refuse(`port ${JSON.stringify(m[2])} of ${name} is not a port (1-65535)`);
+      if (port === raw.PORT) port = undefined;
+    }
+    profiles.push({ name: name as ProfileName, port });
+  }
+  if (profiles.some((p) => p.name === 'media_server') && !raw.UPLOAD_TOKEN_SECRET) {
+    throw refuse('media_server needs MEDIA_SERVER_SECRET (or UPLOAD_TOKEN_SECRET), the secret its upload tokens are signed with');
+  }
+  return profiles;
+}
+
+function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: readonly string[]): Config {
   const dataDir = path.resolve(raw.DATA_DIR);
   return Object.freeze({
     port: raw.PORT,
@@ -415,6 +474,12 @@ function toConfig(raw: RawSettings): Config {
       sharpCacheMb: raw.SHARP_CACHE_MB,
     },
     captions: captionSettings(raw),
+    compat: {
+      profiles: parseCompat(raw.COMPAT, raw),
+      maxFileSize: fileSizeSet ? raw.MAX_FILE_SIZE : SEED_MAX_FILE_SIZE,
+      allowedExtensions,
+      environment: raw.ENVIRONMENT,
+    },
   });
 }
 

@@ -34,10 +34,12 @@ export function createCredentialResolver(options: CredentialOptions): ResolveCre
   const { repo } = options;
   const refuse = (message = 'The credential is not valid.'): ImgdError => new ImgdError('unauthorized', message);
 
-  async function asUser(userId: string, scopes: readonly string[] | undefined, apiKeyId: string | null): Promise<Actor> {
+  async function asUser(userId: string, scopes: readonly string[] | undefined, apiKeyId: string | null, generation?: number): Promise<Actor> {
     const user = await repo.userById(userId);
     if (!user) throw refuse();
-    const { passwordHash: _omit, ...visible } = user;
+    // Read with the user anyway, so ending sessions costs the hot path nothing.
+    if (generation !== undefined && generation !== user.sessionGeneration) throw refuse('The session has ended (the password changed); sign in again.');
+    const { passwordHash: _omit, sessionGeneration: _generation, ...visible } = user;
     const allowed = roleScopes(user.role as Role);
     return {
       kind: 'user',
@@ -53,7 +55,7 @@ export function createCredentialResolver(options: CredentialOptions): ResolveCre
     if (looksLikeJwt(token)) {
       const claims = await options.sessions.verify(token);
       if (!claims) throw refuse('The session token is invalid or expired.');
-      return asUser(claims.userId, undefined, null);
+      return asUser(claims.userId, undefined, null, claims.generation);
     }
 
     const kind = opaqueKind(token);

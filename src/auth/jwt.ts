@@ -6,6 +6,8 @@ const ISSUER = 'imgd';
 
 export interface SessionClaims {
   readonly userId: string;
+  /** The user's session generation when signed; a session of an older generation has been ended. */
+  readonly generation: number;
 }
 
 export interface SessionTokens {
@@ -17,8 +19,8 @@ export interface SessionTokens {
 export function createSessionTokens(secret: string, expiresIn: number): SessionTokens {
   const key = new TextEncoder().encode(secret);
   return {
-    async sign({ userId }) {
-      const token = await new SignJWT({})
+    async sign({ userId, generation }) {
+      const token = await new SignJWT({ gen: generation })
         .setProtectedHeader({ alg: ALG, typ: 'JWT' })
         .setSubject(userId)
         .setIssuer(ISSUER)
@@ -30,7 +32,9 @@ export function createSessionTokens(secret: string, expiresIn: number): SessionT
     async verify(token) {
       try {
         const { payload } = await jwtVerify(token, key, { algorithms: [ALG], issuer: ISSUER, requiredClaims: ['exp', 'sub'] });
-        return typeof payload.sub === 'string' ? { userId: payload.sub } : undefined;
+        // Sessions signed before generations existed carry none: they belong to the first.
+        const generation = payload.gen === undefined ? 0 : payload.gen;
+        return typeof payload.sub === 'string' && Number.isSafeInteger(generation) ? { userId: payload.sub, generation: generation as number } : undefined;
       } catch (err) {
         if (err instanceof errors.JOSEError) return undefined;
         throw err;

@@ -3,6 +3,8 @@ import type { Role, Scope, User } from './types.js';
 
 export interface StoredUser extends User {
   readonly passwordHash: string;
+  /** Sessions signed under another generation are over (see endSessions). */
+  readonly sessionGeneration: number;
 }
 
 export interface ApiKeyRecord {
@@ -55,7 +57,10 @@ export interface AccountsRepo {
   userByName(usernameOrEmail: string): Promise<StoredUser | undefined>;
   listUsers(): Promise<User[]>;
   countAdmins(): Promise<number>;
+  /** Sets a new password hash and ends the user's sessions and upload tokens (endSessions), in one transaction. */
   setPassword(userId: string, passwordHash: string): Promise<void>;
+  /** Ends every session (bumps the generation) and unexpired upload token of the user, at once. */
+  endSessions(userId: string): Promise<void>;
 
   insertApiKey(key: ApiKeyRecord, hash: string): Promise<void>;
   apiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;

@@ -2,7 +2,7 @@
 import { hashPassword, verifyPassword, decoyHash, MIN_PASSWORD, MAX_PASSWORD } from '../auth/passwords.js';
 import { hashSecret, mintSecret } from '../auth/opaque-tokens.js';
 import { isAdmin, requireAdmin, requireAuthenticated } from '../auth/policy.js';
-import type { AccountsRepo, ApiKeyRecord, AuditRecord, UploadTokenRecord } from './accounts-repo.js';
+import type { AccountsRepo, ApiKeyRecord, AuditRecord, StoredUser, UploadTokenRecord } from './accounts-repo.js';
 import { NameTakenError } from './catalog.js';
 import { ImgdError } from './errors.js';
 import { checkKey } from './fields.js';
@@ -53,6 +53,12 @@ function checkRegistration(input: RegisterInput): { username: string; email: str
   return { username, email };
 }
 
+/** A user without what only the server needs (password hash, session generation). */
+function visibleUser(stored: StoredUser): User {
+  const { passwordHash: _hash, sessionGeneration: _generation, ...user } = stored;
+  return user;
+}
+
 function checkPassword(password: string, field: string): void {
   if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
     throw invalid(field, `${field} must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
@@ -63,8 +69,8 @@ export interface Accounts {
   register(input: RegisterInput, ip: string | null): Promise<User>;
   /** Creates a user from the CLI or by an admin, whatever the registration mode. */
   addUser(input: RegisterInput, role: Role): Promise<User>;
-  /** The user behind a username (or email) and password; unauthorized otherwise, in the same time. */
-  login(username: string, password: string, ip: string | null): Promise<User>;
+  /** The user behind a username (or email) and password, with the session generation to sign; unauthorized otherwise, in the same time. */
+  login(username: string, password: string, ip: string | null): Promise<User & { sessionGeneration: number }>;
   changePassword(actor: Actor, current: string, next: string, ip: string | null): Promise<void>;
   userById(id: string): Promise<User | undefined>;
   userByName(username: string): Promise<User | undefined>;
@@ -87,7 +93,7 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
     const { username, email } = checkRegistration(input);
     const user = { id: newId(), username, email, role, createdAt: new Date().toISOString() };
     try {
-      await repo.insertUser({ ...user, passwordHash: await hashPassword(input.password) });
+      await repo.insertUser({ ...user, passwordHash: await hashPassword(input.password), sessionGeneration: 0 });
     } catch (err) {
       if (err instanceof NameTakenError) {
         throw new ImgdError('conflict', `That ${err.message} is already registered.`, { field: err.message });
@@ -169,16 +175,12 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
 
     async userById(id) {
       const stored = await repo.userById(id);
-      if (!stored) return undefined;
-      const { passwordHash: _omit, ...user } = stored;
-      return user;
+      return stored && visibleUser(stored);
     },
 
     async userByName(username) {
       const stored = await repo.userByName(username.trim().toLowerCase());
-      if (!stored) return undefined;
-      const { passwordHash: _omit, ...user } = stored;
-      return user;
+      return stored && visibleUser(stored);
     },
 
     async listUsers(actor) {

@@ -24,6 +24,8 @@ const STATUS = {
   svg_entities: 422,
   svg_too_complex: 422,
   request_timeout: 408,
+  uri_too_long: 414,
+  headers_too_large: 431,
   rate_limited: 429,
   internal: 500,
   unavailable: 503,

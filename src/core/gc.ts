@@ -43,10 +43,17 @@ async function removeStaleTemp(dir: string, cutoff: number): Promise<number> {
   return removed;
 }
 
+/** Removes temp files older than the grace period (run at every start, and by each gc); answers how many. */
+export async function clearStaleTemp(tempDirs: readonly string[], graceSeconds: number): Promise<number> {
+  const cutoff = Date.now() - graceSeconds * 1000;
+  let removed = 0;
+  for (const dir of tempDirs) removed += await removeStaleTemp(dir, cutoff);
+  return removed;
+}
+
 export async function collectGarbage(options: GcOptions): Promise<GcReport> {
   const cutoff = Date.now() - options.graceSeconds * 1000;
-  let tempFiles = 0;
-  for (const dir of options.tempDirs) tempFiles += await removeStaleTemp(dir, cutoff);
+  const tempFiles = await clearStaleTemp(options.tempDirs, options.graceSeconds);
 
   let blobs = 0;
   let batch: BlobInfo[] = [];

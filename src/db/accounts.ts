@@ -5,6 +5,7 @@ import { NameTakenError } from '../core/catalog.js';
 import { newId } from '../core/ids.js';
 import type { Role, Scope } from '../core/types.js';
 import { isUniqueViolation, type Db } from './database.js';
+import type { Transaction } from 'kysely';
 import type { ApiKeysTable, Database, UploadTokensTable, UsersTable } from './schema.js';
 
 const toUser = (row: Selectable<UsersTable>): StoredUser => ({
@@ -14,6 +15,7 @@ const toUser = (row: Selectable<UsersTable>): StoredUser => ({
   role: row.role as Role,
   createdAt: row.created_at,
   passwordHash: row.password_hash,
+  sessionGeneration: Number(row.session_generation),
 });
 
 const toKey = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
@@ -55,6 +57,16 @@ export async function insertAudit(into: Kysely<Database>, entry: AuditEntry): Pr
     .execute();
 }
 
+/** Bumps the user's session generation and expires their upload tokens, in the caller's transaction. */
+async function endSessionsIn(trx: Transaction<Database>, userId: string, at: string): Promise<void> {
+  await trx
+    .updateTable('users')
+    .set((eb) => ({ session_generation: eb('session_generation', '+', 1), updated_at: at }))
+    .where('id', '=', userId)
+    .execute();
+  await trx.updateTable('upload_tokens').set({ expires_at: at }).where('owner_id', '=', userId).where('expires_at', '>', at).execute();
+}
+
 export function createAccountsRepo(db: Db): AccountsRepo {
   return {
     async insertUser(user) {
@@ -92,7 +104,7 @@ export function createAccountsRepo(db: Db): AccountsRepo {
     async listUsers() {
       const rows = await db.selectFrom('users').selectAll().orderBy('created_at').execute();
       return rows.map((r) => {
-        const { passwordHash: _omit, ...user } = toUser(r);
+        const { passwordHash: _omit, sessionGeneration: _generation, ...user } = toUser(r);
         return user;
       });
     },
@@ -101,7 +113,13 @@ export function createAccountsRepo(db: Db): AccountsRepo {
       return Number(row.n);
     },
     async setPassword(userId, passwordHash) {
-      await db.updateTable('users').set({ password_hash: passwordHash, updated_at: new Date().toISOString() }).where('id', '=', userId).execute();
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+        await endSessionsIn(trx, userId, new Date().toISOString());
+      });
+    },
+    async endSessions(userId) {
+      await db.transaction().execute((trx) => endSessionsIn(trx, userId, new Date().toISOString()));
     },
 
     async insertApiKey(key, hash) {

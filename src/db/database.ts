@@ -14,15 +14,23 @@ export type Db = Kysely<Database>;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
 
+/** How long a query waits for a connection (a new one, or a free one of the pool) before it fails as an outage. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /**
- * `onIdleError` hears of pooled PostgreSQL connections that broke while idle (a server restart, a terminated
- * backend, a network cut). pg drops such a connection and the next query opens a new one; without a listener, pg
- * would throw the error out of the event loop and end the process.
+ * `onConnectionLost` hears of PostgreSQL connections that broke (a server restart, a terminated backend, a failover,
+ * `idle_session_timeout`, a network cut), idle or in use. pg emits `error` on the broken client; the pool listens
+ * only while a client is idle and Kysely not at all while one is checked out, and an `error` nobody hears ends the
+ * process. So every client gets a listener for its whole life, from the pool's `connect` event. The query in flight
+ * (if any) fails on its own with the same error, and the pool drops the broken client when it comes back: the next
+ * query opens a new connection.
  */
-export function openDatabase(database: Config['database'], onIdleError: (err: Error) => void = () => undefined): Db {
+export function openDatabase(database: Config['database'], onConnectionLost: (err: Error) => void = () => undefined): Db {
   if (database.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: database.url, max: 10 });
-    pool.on('error', onIdleError);
+    const pool = new pg.Pool({ connectionString: database.url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+    pool.on('connect', (client) => client.on('error', onConnectionLost));
+    // The pool re-emits an idle client's error here; the client's own listener has already reported it.
+    pool.on('error', () => undefined);
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   mkdirSync(path.dirname(database.file), { recursive: true });

@@ -9,10 +9,13 @@ export type Row = Record<string, unknown>;
 type Untyped = Kysely<Record<string, Row>>;
 const untyped = (db: AnyDb): Untyped => db as unknown as Untyped;
 
-/** Tables others refer to come first, so that rows go in without breaking a foreign key. */
-const FIRST = ['users', 'blobs', 'images'];
+/**
+ * Tables others refer to come first, so that rows go in without breaking a foreign key. The numbers of images and
+ * users go in before them: their insert triggers then keep the numbers the archive carries (migration 005).
+ */
+const FIRST = ['image_numbers', 'user_numbers', 'users', 'blobs', 'images'];
 /** The column each table is read in order of (keyset pages, never OFFSET); 'id' unless named here. */
-const KEYS: Record<string, string> = { blobs: 'sha256' };
+const KEYS: Record<string, string> = { blobs: 'sha256', image_numbers: 'number', user_numbers: 'number' };
 const PAGE = 1000;
 /** Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values. */
 const INSERT_BATCH = 100;

@@ -4,11 +4,15 @@ import type { Db } from './database.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_accounts.js';
 import * as m003 from './migrations/003_processing.js';
+import * as m004 from './migrations/004_session_generation.js';
+import * as m005 from './migrations/005_compat.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': m001,
   '002_accounts': m002,
   '003_processing': m003,
+  '004_session_generation': m004,
+  '005_compat': m005,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

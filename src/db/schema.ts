@@ -81,6 +81,7 @@ export interface UsersTable {
   role: string;
   created_at: string;
   updated_at: string;
+  session_generation: Generated<number>;
 }
 
 export interface ApiKeysTable {
@@ -129,6 +130,24 @@ export interface AuditLogTable {
   details: string | null;
 }
 
+/** Seed 002's integer ids, given by an insert trigger (migration 005); kept when the image or user goes. */
+export interface ImageNumbersTable {
+  number: number;
+  image_id: string;
+}
+
+export interface UserNumbersTable {
+  number: number;
+  user_id: string;
+}
+
+/** An upload attempt (its id in `attempts`) that came through a compatibility profile. */
+export interface ProfileAttemptsTable {
+  id: string;
+  profile: string;
+  created_at: string;
+}
+
 export interface Database {
   blobs: BlobsTable;
   images: ImagesTable;
@@ -140,4 +159,7 @@ export interface Database {
   invites: InvitesTable;
   audit_log: AuditLogTable;
   processing_runs: ProcessingRunsTable;
+  image_numbers: ImageNumbersTable;
+  user_numbers: UserNumbersTable;
+  profile_attempts: ProfileAttemptsTable;
 }

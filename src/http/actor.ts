@@ -8,6 +8,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor;
   }
+  interface FastifyContextConfig {
+    /** COMPAT profile routes read their credentials themselves, to refuse them in their seed's words. */
+    ownCredentials?: boolean;
+  }
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -29,6 +33,7 @@ export function registerActorResolution(app: FastifyInstance, resolve: ResolveCr
   app.decorateRequest('actor' as never, null as never);
   app.addHook('onRequest', async (request) => {
     request.actor = ANONYMOUS;
+    if (request.routeOptions.config?.ownCredentials) return;
     const header = bearerToken(request);
     if (header !== undefined) {
       request.actor = await resolve(header);

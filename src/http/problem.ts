@@ -1,6 +1,10 @@
 // Every error as application/problem+json with a stable code; the one place statuses are shaped.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError, statusOf, type ErrorCode } from '../core/errors.js';
+import { isOutage } from '../core/outages.js';
+
+/** Seconds a client is asked to wait before trying again after a 503, unless the error names its own. */
+export const RETRY_AFTER_SECONDS = 5;
 
 export interface Problem {
   type: string;
@@ -18,25 +22,25 @@ const title = (code: string): string => {
   return words.charAt(0).toUpperCase() + words.slice(1);
 };
 
+/** The one shape of every error body; `instance` is the path ('' when the request could not be read). */
+export function problemOf(code: string, status: number, detail: string, instance: string, requestId: string, extra: Record<string, unknown> = {}): Problem {
+  return { type: `urn:imgd:problem:${code}`, title: title(code), status, detail, code, instance, request_id: requestId, ...extra };
+}
+
 export function problemBody(request: FastifyRequest, code: string, status: number, detail: string, extra: Record<string, unknown> = {}): Problem {
-  return {
-    type: `urn:imgd:problem:${code}`,
-    title: title(code),
-    status,
-    detail,
-    code,
-    instance: request.url.split('?')[0] ?? request.url,
-    request_id: request.id,
-    ...extra,
-  };
+  return problemOf(code, status, detail, request.url.split('?')[0] ?? request.url, request.id, extra);
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ImgdError): FastifyReply {
   if (err.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
-  return reply
-    .code(err.status)
-    .type('application/problem+json')
-    .send(problemBody(request, err.code, err.status, err.message, err.extra));
+  let extra = err.extra;
+  // Every 503 is temporary by definition: say when to come back.
+  if (err.status === 503) {
+    const seconds = typeof extra.retry_after === 'number' ? extra.retry_after : RETRY_AFTER_SECONDS;
+    reply.header('retry-after', String(seconds));
+    extra = { ...extra, retry_after: seconds };
+  }
+  return reply.code(err.status).type('application/problem+json').send(problemBody(request, err.code, err.status, err.message, extra));
 }
 
 /** Fastify's own errors, by code, in our vocabulary. */
@@ -60,19 +64,24 @@ export function toImgdError(err: FastifyError | Error): ImgdError {
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
   if (mapped) return new ImgdError(mapped, err.message);
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new ImgdError('bad_request', err.message);
+  // A database, Redis or store connection that failed is the service's state, not a bug: 503, never 500.
+  if (isOutage(err)) return new ImgdError('unavailable', 'A service this server depends on cannot be reached right now; try again shortly.');
   return new ImgdError('internal', 'Something went wrong on our side; the request id identifies it in the logs.');
 }
 
-export function registerProblemHandlers(app: FastifyInstance): void {
+/** `notFound` answers unknown paths outside /api/v1 (COMPAT profiles on the main listener, in their seed's style). */
+export function registerProblemHandlers(app: FastifyInstance, notFound?: (request: FastifyRequest, reply: FastifyReply) => unknown): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const problem = toImgdError(err);
-    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    if (problem.code === 'unavailable') request.log.warn({ err: err.message, cause: (err.cause as Error | undefined)?.message }, 'request failed: a dependency is unavailable');
+    else if (problem.status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: problem.code }, problem.message);
     return sendProblem(request, reply, problem);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, new ImgdError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    if (notFound && !/^\/api\/v1(\/|$)/.test(request.url)) return notFound(request, reply);
+    return sendProblem(request, reply, new ImgdError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+  });
 }
 
 export { statusOf };

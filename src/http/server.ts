@@ -1,5 +1,5 @@
 // The Fastify app: logging, request ids, errors, credentials, OpenAPI docs, metrics and the routes.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -8,6 +8,7 @@ import type { HttpContext } from './context.js';
 import { registerActorResolution } from './actor.js';
 import { ImageSchema, ProblemSchema } from './image-view.js';
 import { registerProblemHandlers } from './problem.js';
+import { answerClientError, answerFrameworkError, answerUnavailableWhileClosing } from './early-errors.js';
 import { healthRoutes } from './routes/health.js';
 import { imageRoutes } from './routes/images.js';
 import { serveRoutes } from './routes/serve.js';
@@ -21,8 +22,13 @@ import { HotCache } from './hot-cache.js';
 import { requestIdOf } from './request-id.js';
 import { SECURITY_HEADERS, resourcePolicyFor } from './security-headers.js';
 import formbody from '@fastify/formbody';
+import { acceptConstraint } from './compat/accept.js';
 
-export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<FastifyInstance> {
+/**
+ * A Fastify instance with what every listener shares (the main one and each COMPAT profile's own): logger,
+ * request ids, timeouts, proxy trust, rate limits, form bodies, security headers and request metrics.
+ */
+export async function baseHttp(ctx: HttpContext, logger: Logger): Promise<FastifyInstance> {
   const { config } = ctx;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -31,14 +37,46 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
     requestIdHeader: false,
     genReqId: requestIdOf,
     requestTimeout: config.http.requestTimeoutMs,
+    // Node checks request deadlines every 30 s by default: a request over REQUEST_TIMEOUT_MS got its 408 up to 30 s late.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.http.requestTimeoutMs / 4))) },
     connectionTimeout: config.http.connectionTimeoutMs,
     trustProxy: config.http.trustProxy,
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // Answered by answerUnavailableWhileClosing instead, as problem+json with Retry-After.
+    return503OnClosing: false,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
     forceCloseConnections: 'idle',
     // Unknown JSON properties are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Stored names reach 108 characters (an 80-character stem, a collision stamp, the extension); Fastify's default is 100.
+    routerOptions: { constraints: { accept: acceptConstraint }, maxParamLength: 256 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  answerUnavailableWhileClosing(app);
+  await registerRateLimits(app, config.jobs.redisUrl ? { redisUrl: config.jobs.redisUrl, prefix: config.jobs.redisPrefix } : undefined);
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.headers(SECURITY_HEADERS);
+    if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', resourcePolicyFor(request.url));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    ctx.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  return app;
+}
+
+/** What COMPAT adds to the main listener: its bare profiles, and how unknown paths outside /api/v1 answer there. */
+export interface MainListenerExtras {
+  mount(app: FastifyInstance): Promise<void>;
+  readonly notFound: ((request: FastifyRequest, reply: FastifyReply) => unknown) | undefined;
+}
+
+export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainListenerExtras): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const app = await baseHttp(ctx, logger);
 
   app.addSchema(ImageSchema);
   app.addSchema(ProblemSchema);
@@ -55,10 +93,8 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  registerProblemHandlers(app);
+  registerProblemHandlers(app, extras?.notFound);
   registerActorResolution(app, ctx.resolveCredential);
-  await registerRateLimits(app, config.jobs.redisUrl ? { redisUrl: config.jobs.redisUrl, prefix: config.jobs.redisPrefix } : undefined);
-  await app.register(formbody, { bodyLimit: 16 * 1024 });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
@@ -68,17 +104,6 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
       maxAge: 600,
     });
   }
-
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    reply.headers(SECURITY_HEADERS);
-    if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', resourcePolicyFor(request.url));
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    ctx.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    ctx.metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-  });
 
   app.get('/api/v1', { schema: { hide: true } }, async () => ({ name: 'imgd', api: `${ctx.publicUrl()}/api/v1`, docs: `${ctx.publicUrl()}/docs` }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -93,5 +118,6 @@ export async function buildHttp(ctx: HttpContext, logger: Logger): Promise<Fasti
   await app.register(statsRoutes(ctx));
   await app.register(accountRoutes(ctx));
   await app.register(webRoutes(ctx));
+  await extras?.mount(app);
   return app;
 }

@@ -70,7 +70,8 @@ export async function exportCommand(config: Config, file: string): Promise<void>
   const partial = `${file}.partial`;
   const { db, store, stagingDir } = await openDeployment(config);
   try {
-    const out: Writable = toStdout ? process.stdout : createWriteStream(partial);
+    // It holds the signing key and password hashes: the owner's alone, whatever the umask.
+    const out: Writable = toStdout ? process.stdout : createWriteStream(partial, { mode: 0o600 });
     say(`exporting ${config.database.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} metadata and blobs from ${describeStorage(config.storage)}\n`);
     const report = await exportDeployment({ db, store, database: config.database.kind, secrets: await secretsToCarry(config) }, out, stagingDir, say);
     // Only a finished archive gets the name asked for: a cut one never passes for whole.

@@ -34,7 +34,7 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
       return await step();
     } catch (err) {
       if (!isCode(err, 'ENOENT')) throw err;
-      await mkdir(folder, { recursive: true });
+      await mkdir(folder, { recursive: true, mode: 0o700 });
       return step();
     }
   }
@@ -72,7 +72,7 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
       const tmp = tmpName();
       let handle;
       try {
-        handle = await inFolder(tmpDir, () => open(tmp, 'wx'));
+        handle = await inFolder(tmpDir, () => open(tmp, 'wx', 0o600));
       } catch (err) {
         body.destroy();
         throw err;
@@ -181,7 +181,7 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
     },
 
     async check() {
-      await mkdir(root, { recursive: true });
+      await mkdir(root, { recursive: true, mode: 0o700 });
       await access(root, constants.R_OK | constants.W_OK);
     },
   };

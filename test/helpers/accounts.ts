@@ -42,8 +42,8 @@ export const json = (body: unknown, headers: Record<string, string> = {}): Reque
 
 export const bearer = (token: string): { authorization: string } => ({ authorization: `Bearer ${token}` });
 
-export function registerRequest(t: TestApp, body: Record<string, unknown>): Promise<Response> {
-  return fetch(`${t.url}/api/v1/auth/register`, json(body));
+export function registerRequest(t: TestApp, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${t.url}/api/v1/auth/register`, json(body, headers));
 }
 
 /** Registers a user (the server must allow it) and answers the user object. */
@@ -53,11 +53,11 @@ export async function register(t: TestApp, username: string, password = `${usern
   return (await res.json()) as UserView;
 }
 
-export function loginRequest(t: TestApp, fields: Record<string, string>): Promise<Response> {
+export function loginRequest(t: TestApp, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${t.url}/api/v1/auth/token`, {
     method: 'POST',
     body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
   });
 }
 

@@ -10,6 +10,8 @@ import { loadConfig } from '../../src/config.js';
 import { ORIGINALS_PREFIX } from '../../src/store/blob-store.js';
 import { provisionScale, SCALE, type ScaleServices } from './scale.js';
 import { waitFor } from './wait.js';
+import { freePort } from './processes.js';
+import type { ProfileName } from '../../src/http/compat/profile.js';
 
 export const TOKEN = 'test-admin-token-0123456789abcdef';
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'exif-samples');
@@ -122,6 +124,29 @@ export async function startApp(env: Record<string, string> = {}, dataDir?: strin
         await scale?.release();
         scaleByDir.delete(dir);
       }
+    },
+  };
+}
+
+export interface CompatTestApp extends TestApp {
+  /** The base URL a profile answers on (its own listener, or the main one). */
+  at(profile: ProfileName): string;
+}
+
+/**
+ * Boots the app with COMPAT profiles: `compat` as the setting, except that `<profile>:own` gets a listener of its
+ * own on a free port (`img_handler:own,media_server` mounts media_server on the main listener).
+ */
+export async function startCompatApp(compat: string, env: Record<string, string> = {}, dataDir?: string, options: CoreOptions = {}): Promise<CompatTestApp> {
+  const items: string[] = [];
+  for (const item of compat.split(',')) items.push(item.endsWith(':own') ? `${item.slice(0, -4)}:${await freePort()}` : item);
+  const started = await startApp({ COMPAT: items.join(','), ...env }, dataDir, options);
+  return {
+    ...started,
+    at(profile) {
+      const url = started.app.profileUrl(profile);
+      if (!url) throw new Error(`the profile ${profile} is not on (COMPAT=${items.join(',')})`);
+      return url;
     },
   };
 }

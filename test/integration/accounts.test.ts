@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { makeDataDir, servicesFor, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import { fixture, makeDataDir, servicesFor, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import {
   bearer,
   createKey,
@@ -275,6 +275,30 @@ describe('changing a password', () => {
     assert.equal(res.status, 204);
     await expectProblem(await loginRequest(t, { username: 'ivy', password: ivy.password }), 401, 'unauthorized');
     await login(t, 'ivy', 'a brand new password');
+  });
+
+  it('ends every session and upload token of the user at once: an old session answers 401 and cannot mint an API key', async () => {
+    const mia = await signUp(t, 'mia');
+    const second = bearer(await login(t, 'mia', mia.password));
+    const minted = await fetch(`${t.url}/api/v1/upload-tokens`, json({ expires_in: 3600 }, second));
+    assert.equal(minted.status, 201);
+    const uploadToken = ((await minted.json()) as { token: string }).token;
+    const key = await createKey(t, second, ['read']);
+    const nate = await signUp(t, 'nate');
+    const stored = await t.stored();
+
+    assert.equal((await change(mia.auth, mia.password, 'a brand new password')).status, 204);
+
+    for (const session of [mia.auth, second]) await expectProblem(await me(t, session), 401, 'unauthorized');
+    await expectProblem(await fetch(`${t.url}/api/v1/api-keys`, json({ name: 'keep me in', scopes: ['read', 'upload'] }, second)), 401, 'unauthorized');
+    await expectProblem(await t.upload([fixture('jpg/Canon_40D.jpg')], {}, bearer(uploadToken)), 401, 'unauthorized');
+    assert.deepEqual(await t.stored(), stored, 'nothing stored by the ended upload token');
+    const fresh = bearer(await login(t, 'mia', 'a brand new password'));
+    assert.equal((await me(t, fresh)).status, 200, 'a session signed after the change works');
+    const keys = (await (await fetch(`${t.url}/api/v1/api-keys`, { headers: fresh })).json()) as { items: { id: string }[] };
+    assert.deepEqual(keys.items.map((k) => k.id), [key.id], 'no key was minted by the ended session');
+    assert.equal((await me(t, bearer(key.key))).status, 200, 'API keys are revoked on their own (DELETE /api/v1/api-keys/{id})');
+    assert.equal((await me(t, nate.auth)).status, 200, "another user's session lives on");
   });
 
   it('refuses a wrong current password with 401 unauthorized and keeps the old one', async () => {

@@ -59,6 +59,45 @@ describe('rate limit on signing in (RATE_LIMIT_LOGIN=3)', () => {
   });
 });
 
+describe('sign-in and registration limits count by address and by target username (RATE_LIMIT_LOGIN=3, RATE_LIMIT_REGISTER=3)', () => {
+  let t: TestApp;
+  const keys: string[] = [];
+  const from = (address: string, extra: Record<string, string> = {}) => ({ 'x-forwarded-for': address, ...extra });
+  before(async () => {
+    t = await startApp({ REGISTRATION: 'open', RATE_LIMIT_LOGIN: '3', RATE_LIMIT_REGISTER: '3', TRUST_PROXY: 'true' });
+    await registerRequest(t, { username: 'vera', email: 'vera@example.com', password: 'vera password 1' }, from('10.9.0.1'));
+    await registerRequest(t, { username: 'mallory', email: 'mallory@example.com', password: 'mallory password 1' }, from('10.9.0.2'));
+    const res = await loginRequest(t, { username: 'mallory', password: 'mallory password 1' }, from('10.9.0.3'));
+    const session = bearer(((await res.json()) as { access_token: string }).access_token);
+    for (let i = 0; i < 4; i += 1) keys.push((await createKey(t, session, ['read'], `try ${i}`)).key);
+  });
+  after(() => t.close());
+
+  it('refuses the 4th guess at one username with 429 and Retry-After, though each came with a fresh API key from a fresh address', async () => {
+    for (let i = 0; i < 3; i += 1) {
+      await expectProblem(await loginRequest(t, { username: 'vera', password: `guess ${i}` }, from(`10.1.0.${i}`, bearer(keys[i]!))), 401, 'unauthorized');
+    }
+    // The right password too: a 4th try against the name is not even checked.
+    const fourth = await loginRequest(t, { username: 'VERA ', password: 'vera password 1' }, from('10.1.0.3', bearer(keys[3]!)));
+    await expectRateLimited(fourth);
+  });
+
+  it('refuses the 4th sign-in from one address, whichever usernames it tries', async () => {
+    for (const name of ['ann', 'bob', 'cyd']) await expectProblem(await loginRequest(t, { username: name, password: 'guess' }, from('10.2.0.1')), 401, 'unauthorized');
+    await expectRateLimited(await loginRequest(t, { username: 'mallory', password: 'mallory password 1' }, from('10.2.0.1')));
+    assert.equal((await loginRequest(t, { username: 'mallory', password: 'mallory password 1' }, from('10.2.0.2'))).status, 200, 'another address, another name');
+  });
+
+  it('refuses the 4th registration of one username from rotating addresses and creates nothing', async () => {
+    const users = await userCount(t);
+    const attempt = (i: number) => registerRequest(t, { username: 'wynn', email: `w${i}@example.com`, password: 'long enough password' }, from(`10.3.0.${i}`));
+    assert.equal((await attempt(0)).status, 201);
+    for (const i of [1, 2]) await expectProblem(await attempt(i), 409, 'conflict');
+    await expectRateLimited(await attempt(3));
+    assert.equal(await userCount(t), users + 1);
+  });
+});
+
 describe('rate limit on registering (RATE_LIMIT_REGISTER=3)', () => {
   let t: TestApp;
   before(async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -254,6 +254,26 @@ describe('restarting on the same data dir', () => {
       await expectProblem(await fetch(images[1]!.url.replace(first.url, second.url)), 404, 'not_found');
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('starting on a data dir with staged files left by a crash', () => {
+  it('removes those older than GC_GRACE_SECONDS and keeps younger ones (an upload of another process may own them)', async () => {
+    const dir = await makeDataDir();
+    try {
+      await mkdir(path.join(dir, 'tmp'), { recursive: true });
+      const stale = path.join(dir, 'tmp', 'crashed-upload');
+      const young = path.join(dir, 'tmp', 'upload-in-flight');
+      await writeFile(stale, 'partial bytes');
+      await writeFile(young, 'partial bytes');
+      const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+      await utimes(stale, twoHoursAgo, twoHoursAgo);
+      const t = await startApp({ GC_GRACE_SECONDS: '3600' }, dir);
+      await t.close();
+      assert.deepEqual(await readdir(path.join(dir, 'tmp')), ['upload-in-flight']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -5,6 +5,7 @@ import { expectProblem } from '../helpers/accounts.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { REDIS_URL, redisMissing, redisPrefix } from '../helpers/live-services.js';
 import { deadEndpoint } from '../helpers/s3rver.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const skip = await redisMissing();
 const PHOTO = fixture('jpg/Canon_40D.jpg');
@@ -59,6 +60,54 @@ describe('rate limits shared through Redis', { skip }, () => {
     const body = (await res.json()) as Readiness;
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.deepEqual(body.checks.queue, { ok: true });
+  });
+});
+
+describe('Redis hanging, then gone, under rate-limited requests', { skip }, () => {
+  const keys = redisPrefix('ratelimit-local');
+  let redis: TcpProxy;
+  let t: TestApp;
+
+  before(async () => {
+    redis = await startTcpProxy(REDIS_URL);
+    t = await startApp({ REDIS_URL: redis.via(REDIS_URL), REDIS_PREFIX: keys.prefix, RATE_LIMIT_UPLOAD: '3', PROCESSING: 'false', RUN_WORKERS: 'false' });
+  });
+  after(async () => {
+    redis.resume();
+    redis.restore();
+    await t.close();
+    await redis.close();
+    await keys.cleanup();
+  });
+
+  /** An upload and how long its answer took. */
+  const timedUpload = async (): Promise<[Response, number]> => {
+    const started = performance.now();
+    const res = await t.upload([PHOTO]);
+    return [res, performance.now() - started];
+  };
+
+  it('counts in this process instead of waiting on Redis: no request waits, and the one over the limit is refused', async () => {
+    // Redis stops answering on a connection that stays open: the worst case, no error until a timeout.
+    redis.pause();
+    const times: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const [res, ms] = await timedUpload();
+      assert.equal(res.status, 201, await res.clone().text());
+      times.push(ms);
+    }
+    const [over, overMs] = await timedUpload();
+    const retryAfter = over.headers.get('retry-after');
+    await expectProblem(over, 429, 'rate_limited');
+    assert.match(retryAfter ?? '', /^[1-9]\d*$/);
+    // Then Redis is gone (connections reset, reconnecting): still counted here, at once.
+    redis.cut();
+    const [gone, goneMs] = await timedUpload();
+    await expectProblem(gone, 429, 'rate_limited');
+    times.push(overMs, goneMs);
+    // Waiting on the counter cost about 1 s a request before; now at most one short command timeout (250 ms), once.
+    assert.ok(Math.max(...times) < 900, `answer times ${times.map((ms) => Math.round(ms)).join(', ')} ms`);
+    assert.equal((await t.stored()).images, 3, 'the refused uploads stored nothing');
   });
 });
 

@@ -254,6 +254,7 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
       assert.equal(problem.status, 503);
       assert.equal(problem.code, 'unavailable');
       assert.doesNotMatch(problem.detail, /127\.0\.0\.1|ECONNREFUSED/, 'the address of the store stays in the log');
+      assert.match(res.headers.get('retry-after') ?? '', /^[1-9]\d*$/, 'a 503 says when to try again');
 
       const rows = await db.query('SELECT id FROM images WHERE original_name = $1', ['no-storage.jpg']);
       assert.equal(rows.rowCount, 0, 'no image row');

@@ -1,12 +1,13 @@
 // Account routes: register, sign in, me, password, API keys, upload tokens, invites, users, audit log.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { requireAuthenticated } from '../../auth/policy.js';
 import type { ApiKeyRecord } from '../../core/accounts-repo.js';
 import { ImgdError } from '../../core/errors.js';
 import { ROLES, SCOPES, type Actor, type User } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
-import { rateLimited } from '../rate-limits.js';
+import { perAddressAndAccount } from '../rate-limits.js';
 
 const ProblemRef = Type.Ref('Problem');
 const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
@@ -58,10 +59,20 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   const limits = config.rateLimits;
 
   return async (app) => {
+    // Sign-in and registration are counted by address and by the username they target, whatever credential comes along.
+    const limited = (route: string, max: number, accountOf: (request: FastifyRequest) => string | undefined) => {
+      const preHandler = perAddressAndAccount(app, route, max, limits.windowSeconds, accountOf);
+      return preHandler ? { preHandler } : {};
+    };
+    const named = (request: FastifyRequest): string | undefined => {
+      const username = (request.body as { username?: unknown } | undefined)?.username;
+      return typeof username === 'string' ? username.trim().toLowerCase() : undefined;
+    };
+
     app.post(
       '/api/v1/auth/register',
       {
-        config: rateLimited(limits.register, limits.windowSeconds),
+        ...limited('register', limits.register, named),
         schema: {
           summary: `Create an account (registration is ${config.auth.registration} on this server)`,
           tags: ['accounts'],
@@ -87,7 +98,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
     app.post(
       '/api/v1/auth/token',
       {
-        config: rateLimited(limits.login, limits.windowSeconds),
+        ...limited('login', limits.login, named),
         schema: {
           summary: 'Sign in (OAuth2 password form): a bearer JWT',
           tags: ['accounts'],
@@ -111,7 +122,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           throw new ImgdError('validation_failed', 'grant_type must be "password".', { field: 'grant_type' });
         }
         const user = await accounts.login(username, password, request.ip);
-        const { token, expiresIn } = await ctx.sessions.sign({ userId: user.id });
+        const { token, expiresIn } = await ctx.sessions.sign({ userId: user.id, generation: user.sessionGeneration });
         return { access_token: token, token_type: 'bearer' as const, expires_in: expiresIn };
       },
     );
@@ -121,7 +132,8 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
     app.post(
       '/api/v1/auth/password',
       {
-        config: rateLimited(limits.login, limits.windowSeconds),
+        // Guesses at the current password count against the user, however many sessions they come from.
+        ...limited('password', limits.login, (request) => (request.actor.kind === 'user' ? request.actor.user.id : undefined)),
         schema: {
           summary: 'Change your password (signed in as the user)',
           tags: ['accounts'],

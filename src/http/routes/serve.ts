@@ -7,6 +7,7 @@ import { decideServe, type ServeDecision } from '../../core/serve-rules.js';
 import { originalKey, readBlob } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
 import { HotCache, type HotBlob } from '../hot-cache.js';
+import type { ImageRecord } from '../../core/types.js';
 import type { FastAnswer, FastServe } from '../fast-serve.js';
 import { SECURITY_HEADERS, resourcePolicyFor } from '../security-headers.js';
 
@@ -45,6 +46,40 @@ function offerToFastLane(
 ): void {
   if (!fast || decision.status !== 200 || !fast.accepts(request.raw, decidedAt)) return;
   fast.remember(request.raw, { ...answer, headers: replayedHeaders(decision, reply, request.url) }, decidedAt);
+}
+
+export interface OriginalLanes {
+  readonly hot?: HotCache;
+  readonly fast?: FastServe | undefined;
+  /** The fast lane's version when the access decision was taken. */
+  readonly decidedAt?: number;
+}
+
+/**
+ * Answers with an image's stored bytes, the way /i/<filename> does: ETag, Last-Modified, 304, HEAD, ranges,
+ * Cache-Control by visibility. The caller has decided access; COMPAT profiles serve through this too (§2.6).
+ */
+export async function sendOriginal(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, image: ImageRecord, lanes: OriginalLanes = {}): Promise<FastifyReply> {
+  const { hot, fast, decidedAt = 0 } = lanes;
+  const etag = `"${image.sha256}"`;
+  const decision = decideServe(request, {
+    etag,
+    lastModified: new Date(image.createdAt),
+    size: image.bytes,
+    contentType: image.contentType,
+    cacheControl: image.visibility === 'public' ? `public, max-age=${ctx.config.cacheMaxAge}` : 'private, no-cache',
+  });
+  refuseUnsatisfiable(reply, decision);
+  reply.code(decision.status).headers(decision.headers);
+  if (image.visibility === 'private') reply.header('vary', 'Authorization');
+  if (!decision.sendBody) return reply.send();
+  if (hot && image.visibility === 'public' && hot.admits(image.bytes)) {
+    const key = originalKey(image.sha256);
+    const blob = await hot.load(key, { contentType: image.contentType, etag }, () => readBlob(ctx.store, key));
+    offerToFastLane(fast, request, reply, decision, { etag, blobKey: key, route: '/i/:filename' }, decidedAt);
+    return reply.send(bodyOf(blob, decision));
+  }
+  return reply.send(await ctx.images.openOriginal(image, decision.range));
 }
 
 export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastServe): FastifyPluginAsyncTypebox {
@@ -132,26 +167,8 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
         const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
         const decidedAt = fast?.version ?? 0;
         const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
-        const etag = `"${image.sha256}"`;
-        const decision = decideServe(request, {
-          etag,
-          lastModified: new Date(image.createdAt),
-          size: image.bytes,
-          contentType: image.contentType,
-          cacheControl: image.visibility === 'public' ? publicCache : 'private, no-cache',
-        });
-        refuseUnsatisfiable(reply, decision);
-        reply.code(decision.status).headers(decision.headers);
         reply.header('content-disposition', `inline; filename="${image.filename}"`);
-        if (image.visibility === 'private') reply.header('vary', 'Authorization');
-        if (!decision.sendBody) return reply.send();
-        if (image.visibility === 'public' && hot.admits(image.bytes)) {
-          const key = originalKey(image.sha256);
-          const blob = await hot.load(key, { contentType: image.contentType, etag }, () => readBlob(ctx.store, key));
-          offerToFastLane(fast, request, reply, decision, { etag, blobKey: key, route: '/i/:filename' }, decidedAt);
-          return reply.send(bodyOf(blob, decision));
-        }
-        return reply.send(await ctx.images.openOriginal(image, decision.range));
+        return sendOriginal(ctx, request, reply, image, { hot, fast, decidedAt });
       },
     });
   };

@@ -1,0 +1,120 @@
+// COMPAT's framework: profiles on the main listener or their own, FastAPI-style 404/405, drained on close, refused start-ups.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { fixture, makeDataDir, servicesFor, startCompatApp, TOKEN, type CompatTestApp } from '../helpers/app.js';
+import { freePort, runCli } from '../helpers/processes.js';
+
+const PHOTO = fixture('jpg/Canon_40D.jpg');
+const admin = { authorization: `Bearer ${TOKEN}` };
+
+async function uploadNatively(t: CompatTestApp): Promise<string> {
+  const res = await t.upload([PHOTO]);
+  assert.equal(res.status, 201);
+  return ((await res.json()) as { filename: string }).filename;
+}
+
+describe('a profile on the main listener', () => {
+  let t: CompatTestApp;
+  before(async () => {
+    t = await startCompatApp('img_handler');
+  });
+  after(() => t.close());
+
+  it('serves beside the native API, the native API unchanged', async () => {
+    assert.equal(t.at('img_handler'), t.url);
+    const filename = await uploadNatively(t);
+    const res = await fetch(`${t.url}/image/${filename}`, { headers: admin });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/jpeg');
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), await readFile(PHOTO));
+    const native = await fetch(`${t.url}/api/v1/nothing`);
+    assert.equal(native.status, 404);
+    assert.equal(native.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  });
+
+  it('answers unknown paths outside /api/v1 and wrong methods the FastAPI way, as application/json', async () => {
+    const missing = await fetch(`${t.url}/nothing/here`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get('content-type'), 'application/json');
+    assert.deepEqual(await missing.json(), { detail: 'Not Found' });
+    const wrong = await fetch(`${t.url}/image/x.png`, { method: 'DELETE', headers: admin });
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'GET, HEAD');
+    assert.equal(wrong.headers.get('content-type'), 'application/json');
+    assert.deepEqual(await wrong.json(), { detail: 'Method Not Allowed' });
+  });
+});
+
+describe('a profile on a listener of its own', () => {
+  let t: CompatTestApp;
+  before(async () => {
+    t = await startCompatApp('img_handler:own');
+  });
+
+  it('serves only its routes there, from the same database and store', async () => {
+    const base = t.at('img_handler');
+    assert.notEqual(base, t.url);
+    const filename = await uploadNatively(t);
+    const res = await fetch(`${base}/images/${filename}`, { headers: admin });
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), await readFile(PHOTO));
+    for (const path of ['/api/v1/images', '/healthz', `/i/${filename}`, '/']) {
+      const other = await fetch(`${base}${path}`, { headers: admin });
+      assert.equal(other.status, 404, path);
+      assert.equal(other.headers.get('content-type'), 'application/json');
+      assert.deepEqual(await other.json(), { detail: 'Not Found' });
+    }
+    assert.equal((await fetch(`${t.url}/image/${filename}`, { headers: admin })).status, 404, 'not on the main listener');
+  });
+
+  it('closes with the app', async () => {
+    const port = Number(new URL(t.at('img_handler')).port);
+    await t.close();
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(false)));
+      socket.once('error', () => resolve(true));
+    });
+    assert.ok(refused, 'nothing listens on the profile port after close');
+  });
+});
+
+describe('start-up refusals (the real CLI)', () => {
+  let dataDir: string;
+  let settings: Record<string, string>;
+  before(async () => {
+    dataDir = await makeDataDir();
+    settings = { ...(await servicesFor(dataDir)), DATA_DIR: dataDir, AUTH_TOKEN: TOKEN };
+  });
+
+  /** One JSON line on stderr with the message, exit status 2, and the main port never opened. */
+  async function refusedStart(env: Record<string, string>, message: RegExp): Promise<void> {
+    const port = await freePort();
+    const run = await runCli(['serve'], { ...settings, PORT: String(port), ...env });
+    assert.equal(run.code, 2, run.stderr);
+    // Only JSON lines: the AWS SDK's Node version warning (scale profile) is the logging work's to capture (§2.8).
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('{'));
+    assert.equal(lines.length, 1, run.stderr);
+    const line = JSON.parse(lines[0]!) as { level: number; msg: string };
+    assert.equal(line.level, 60);
+    assert.match(line.msg, message);
+    assert.doesNotMatch(run.stdout, /listening/);
+  }
+
+  it('refuses an unknown profile, listing the five', async () => {
+    await refusedStart({ COMPAT: 'img_handler,imgur' }, /unknown profile "imgur"; the profiles are img_handler, imgapi, attachments, media_server, s3_upload/);
+  });
+
+  it('refuses a profile port in use', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      await refusedStart({ COMPAT: `img_handler:${port}` }, new RegExp(`COMPAT: cannot listen on 127\\.0\\.0\\.1:${port} for img_handler: the port is in use`));
+    } finally {
+      busy.close();
+    }
+  });
+});
