@@ -65,6 +65,8 @@ export interface UploadRequest {
    * 1, 2, ... while the name returned is taken. An ImgdError thrown refuses the file. Native naming when absent.
    */
   readonly name?: (file: { readonly originalName: string | null; readonly format: ImageFormat; readonly extension: string }, attempt: number) => string;
+  /** Told of each attempt record this request writes, accepted or refused (a profile that answers with its id). */
+  readonly onAttempt?: (attempt: UploadAttempt) => void;
 }
 
 export interface BatchResult {
@@ -116,8 +118,10 @@ export function createUploads(deps: UploadsDeps): Uploads {
   const budget = new MemoryBudget(deps.memoryBudget);
   let staging: Promise<unknown> | undefined;
 
-  async function recordFailure(originalName: string | null, error: ImgdError, startedAt: number, bytes: number | null): Promise<void> {
-    await catalog.recordAttempt(attemptRecord(null, originalName, startedAt, bytes, error));
+  async function recordFailure(request: UploadRequest, originalName: string | null, error: ImgdError, startedAt: number, bytes: number | null): Promise<void> {
+    const attempt = attemptRecord(null, originalName, startedAt, bytes, error);
+    await catalog.recordAttempt(attempt);
+    request.onAttempt?.(attempt);
     deps.onAttempt('failed', error.code, bytes ?? 0);
   }
 
@@ -220,6 +224,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
       ip: request.ip,
       details: { bytes: checked.bytes },
     };
+    const attempt = attemptRecord(id, received.originalName, received.startedAt, received.bytes);
     const { image, firstReference } = await catalog.commitUpload({
       image: {
         id,
@@ -244,21 +249,22 @@ export function createUploads(deps: UploadsDeps): Uploads {
       filename,
       blob: { sha256: checked.sha256, bytes: checked.bytes, format: checked.format, contentType: info.contentType, width: checked.width, height: checked.height },
       jobs: deps.jobsFor(id),
-      attempt: attemptRecord(id, received.originalName, received.startedAt, received.bytes),
+      attempt,
       audit,
       steps: checked.exifMs === undefined ? [] : [{ step: 'exif', ok: true, durationMs: checked.exifMs }],
     });
     // A delete of the last image with these bytes may have removed them between our look and our commit.
     if (firstReference && !wrote) await storeBytes(checked.sha256, checked.content, 'store');
     deps.onCommitted();
+    request.onAttempt?.(attempt);
     deps.onAttempt('success', null, received.bytes);
     deps.logAudit({ ...audit, details: { filename: image.filename, bytes: image.bytes } });
     return image;
   }
 
   return {
-    async refuse(_request, error, originalName = null) {
-      await recordFailure(originalName, error, performance.now(), null);
+    async refuse(request, error, originalName = null) {
+      await recordFailure(request, originalName, error, performance.now(), null);
       return error;
     },
 
@@ -304,7 +310,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
           } catch (err) {
             await dropAll();
             await giveBack();
-            if (err instanceof ImgdError) await recordFailure(all[0]?.originalName ?? null, err, all[0]?.startedAt ?? startedAt, all[0]?.bytes ?? null);
+            if (err instanceof ImgdError) await recordFailure(request, all[0]?.originalName ?? null, err, all[0]?.startedAt ?? startedAt, all[0]?.bytes ?? null);
             throw err;
           }
           closed = true;
@@ -319,7 +325,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
               continue;
             }
             const error = outcome.reason instanceof ImgdError ? outcome.reason : new ImgdError('internal', 'The upload could not be stored.');
-            await recordFailure(file.originalName, error, file.startedAt, file.bytes);
+            await recordFailure(request, file.originalName, error, file.startedAt, file.bytes);
             if (!(outcome.reason instanceof ImgdError)) throw outcome.reason;
             errors.push({ originalName: file.originalName, error });
           }
@@ -330,7 +336,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
         async abort(error, originalName = null) {
           await dropAll();
           await giveBack();
-          await recordFailure(originalName, error, startedAt, null);
+          await recordFailure(request, originalName, error, startedAt, null);
           return error;
         },
       };
