@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { planListeners } from '../../src/http/compat/index.js';
 
 const refused = (env: Record<string, string>, message: RegExp): void => {
   assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message));
@@ -54,5 +55,19 @@ describe("seed 004's settings", () => {
     assert.equal(config.storage.region, 'eu-west-1');
     assert.equal(config.storage.accessKeyId, 'AKIAEXAMPLE');
     assert.equal(config.storage.secretAccessKey, 'secret-example');
+  });
+});
+
+describe('the profiles of seeds 001, 002 and 004 on one listener', () => {
+  it('collide where COMPAT.md says, naming the route and suggesting a port', () => {
+    assert.throws(
+      () => planListeners(loadConfig({ PORT: '8080', COMPAT: 'imgapi,s3_upload' })),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message ===
+          'COMPAT: imgapi and s3_upload cannot share port 8080: both serve GET /api/images/{id}; give one of them its own port, e.g. COMPAT=imgapi,s3_upload:5000',
+    );
+    assert.throws(() => planListeners(loadConfig({ PORT: '8080', COMPAT: 'attachments,img_handler' })), /img_handler and attachments cannot share port 8080: both serve GET \/images\/\{filename\}/);
+    assert.equal(planListeners(loadConfig({ PORT: '8080', COMPAT: 'imgapi,attachments,s3_upload:5000' })).length, 2);
   });
 });

@@ -1,0 +1,65 @@
+// Seed 001's thumbnails: the image fitted inside 256 or 768 px as Pillow's thumbnail() does, RGB JPEG at quality 85.
+import sharp from 'sharp';
+import type { ImageRecord } from '../../core/types.js';
+import { readBlob, originalKey, type BlobStore } from '../../store/blob-store.js';
+
+export const THUMBNAIL_SIZES = { small: 256, medium: 768 } as const;
+export type ThumbnailSize = keyof typeof THUMBNAIL_SIZES;
+
+export const isThumbnailSize = (size: string): size is ThumbnailSize => Object.hasOwn(THUMBNAIL_SIZES, size);
+
+/**
+ * Pillow's Image.thumbnail((box, box)): never enlarged; the long side becomes `box`, the other is the floor or the
+ * ceiling of its exact value, whichever keeps the aspect ratio closer (1000x800 in 256 gives 256x205).
+ */
+export function thumbnailSize(width: number, height: number, box: number): { width: number; height: number } {
+  if (box >= width && box >= height) return { width, height };
+  const aspect = width / height;
+  const roundAspect = (value: number, distance: (n: number) => number): number => {
+    const [low, high] = [Math.floor(value), Math.ceil(value)];
+    return Math.max(distance(high) < distance(low) ? high : low, 1);
+  };
+  if (box / box >= aspect) return { width: roundAspect(box * aspect, (n) => Math.abs(aspect - n / box)), height: box };
+  return { width: box, height: roundAspect(box / aspect, (n) => (n === 0 ? 0 : Math.abs(aspect - box / n))) };
+}
+
+/** Thumbnails made lately, by sha256 and size: images sharing bytes share them. */
+const MAX_CACHED = 64;
+
+export interface Thumbnails {
+  /** The JPEG bytes, or undefined when this image cannot be made into one (yet). */
+  get(image: ImageRecord, size: ThumbnailSize): Promise<Buffer | undefined>;
+}
+
+export function createThumbnails(store: BlobStore, pixelLimit: number): Thumbnails {
+  const cache = new Map<string, Buffer>();
+  return {
+    async get(image, size) {
+      const key = `${image.sha256}_${size}`;
+      const cached = cache.get(key);
+      if (cached) {
+        cache.delete(key);
+        cache.set(key, cached);
+        return cached;
+      }
+      const box = THUMBNAIL_SIZES[size];
+      const target = thumbnailSize(image.width, image.height, box);
+      let bytes: Buffer;
+      try {
+        const original = await readBlob(store, originalKey(image.sha256));
+        bytes = await sharp(original, { limitInputPixels: pixelLimit })
+          .resize(target.width, target.height, { fit: 'fill' })
+          .removeAlpha()
+          .toColourspace('srgb')
+          .jpeg({ quality: 85 })
+          .toBuffer();
+      } catch {
+        // A format sharp cannot decode here (HEIC without its decoder), or bytes missing from the store.
+        return undefined;
+      }
+      cache.set(key, bytes);
+      if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
+      return bytes;
+    },
+  };
+}
