@@ -6,13 +6,14 @@ import { ANONYMOUS } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
 import { baseHttp, type MainListenerExtras } from '../server.js';
 import { errorHandler, notFoundHandler, type Style } from './answers.js';
+import { attachments } from './attachments.js';
 import { imgHandler } from './img-handler.js';
 import { imgapi } from './imgapi.js';
 import { PROFILE_NAMES, type CompatProfile, type ProfileName, type ProfileRoute } from './profile.js';
 import { s3Upload } from './s3-upload.js';
 
 /** Every profile this build has; a name missing here refuses start-up when COMPAT names it. */
-export const PROFILES: Partial<Record<ProfileName, CompatProfile>> = { img_handler: imgHandler, imgapi, s3_upload: s3Upload };
+export const PROFILES: Partial<Record<ProfileName, CompatProfile>> = { img_handler: imgHandler, imgapi, attachments, s3_upload: s3Upload };
 
 /** The seeds' own ports, for the suggestion in a collision message. */
 const README_PORTS: Record<ProfileName, number> = { img_handler: 8764, imgapi: 8000, attachments: 8000, media_server: 8000, s3_upload: 5000 };
