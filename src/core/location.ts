@@ -11,6 +11,8 @@ export interface HeldBytes {
   readonly head: Buffer;
   readonly whole: boolean;
   readonly file: string | undefined;
+  /** A PNG or WebP's chunks without its pixels, gathered as the upload streamed (see structure.ts). */
+  readonly metadata?: Buffer | undefined;
 }
 
 export interface IngestMetadata {
@@ -30,6 +32,7 @@ const located = (exif: ExifSummary | null): boolean =>
 /** The metadata readExif can see without the whole file: a JPEG's header, or a PNG/WebP's chunks without pixels. */
 async function metadataBytes(held: HeldBytes, format: ImageFormat): Promise<Buffer | undefined> {
   if (held.whole || exifWithin(held.head)) return held.head;
+  if (held.metadata) return held.metadata;
   if (held.file && hasMetadataView(format)) return metadataView(held.file, format);
   return undefined;
 }

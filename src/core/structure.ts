@@ -13,6 +13,36 @@ export interface StructureFacts {
   readonly progressive: boolean;
   /** Where the image ends: bytes after it (trailing data) are not part of the image. */
   readonly end: number;
+  /**
+   * A PNG or WebP without its pixel data: the other chunks (EXIF, XMP, text) as they are in the file, gathered as
+   * the bytes passed, so a large upload's metadata is read without going back to its staged file. Undefined when
+   * they would exceed METADATA_BYTES.
+   */
+  readonly metadata?: Buffer | undefined;
+}
+
+/** Most metadata the walk keeps of one upload. */
+const METADATA_BYTES = 4 * 1024 * 1024;
+
+/** Chunks kept for the metadata view, within METADATA_BYTES. */
+class Kept {
+  private parts: Buffer[] = [];
+  private bytes = 0;
+  private over = false;
+  /** Whether a chunk of this size still fits; once one does not, nothing more is kept. */
+  fits(size: number): boolean {
+    if (this.bytes + size > METADATA_BYTES) this.over = true;
+    return !this.over;
+  }
+  add(...parts: Buffer[]): void {
+    for (const part of parts) {
+      this.parts.push(part);
+      this.bytes += part.length;
+    }
+  }
+  view(): Buffer | undefined {
+    return this.over ? undefined : Buffer.concat(this.parts, this.bytes);
+  }
 }
 
 /** What a walk asks of the bytes next. */
@@ -79,8 +109,13 @@ function* walkJpeg(): Walk {
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
+const PNG_PIXELS = new Set(['IDAT', 'fdAT']);
+
 function* walkPng(): Walk {
-  if (!(yield* read(8)).equals(PNG_SIGNATURE)) malformed('signature');
+  const signature = yield* read(8);
+  if (!signature.equals(PNG_SIGNATURE)) malformed('signature');
+  const kept = new Kept();
+  kept.add(signature);
   let width = 0;
   let height = 0;
   let hasAlpha = false;
@@ -100,15 +135,23 @@ function* walkPng(): Walk {
       const colorType = body[9]!;
       hasAlpha = colorType === 4 || colorType === 6;
       crc = crc32(body, crc);
+      kept.add(header, body);
+    } else if (!PNG_PIXELS.has(type) && kept.fits(length + 12)) {
+      if (type === 'tRNS') hasAlpha = true;
+      const body = yield* read(length);
+      crc = crc32(body, crc);
+      kept.add(header, body);
     } else {
       if (type === 'tRNS') hasAlpha = true;
       if (type === 'IDAT') data = true;
       crc = (yield { skip: length, crc }) as number;
     }
-    if ((yield* read(4)).readUInt32BE(0) !== crc) malformed(`${type} checksum`);
+    const trailer = yield* read(4);
+    if (trailer.readUInt32BE(0) !== crc) malformed(`${type} checksum`);
+    if (!PNG_PIXELS.has(type)) kept.add(trailer);
     if (type === 'IEND') {
       if (!data || width === 0 || height === 0) malformed('no image data');
-      return { width, height, frames: 1, hasAlpha, progressive: false };
+      return { width, height, frames: 1, hasAlpha, progressive: false, metadata: kept.view() };
     }
   }
 }
@@ -152,8 +195,12 @@ function* walkGif(): Walk {
   }
 }
 
+const WEBP_PIXELS = new Set(['VP8 ', 'VP8L', 'ALPH', 'ANMF']);
+
 function* walkWebp(): Walk {
   const riff = yield* read(12);
+  const kept = new Kept();
+  kept.add(riff);
   if (riff.toString('latin1', 0, 4) !== 'RIFF' || riff.toString('latin1', 8, 12) !== 'WEBP') malformed('RIFF header');
   const total = riff.readUInt32LE(4);
   if (total < 4 || total % 2 === 1) malformed('RIFF size');
@@ -173,6 +220,7 @@ function* walkWebp(): Walk {
     left -= padded + 8;
     if (fourcc === 'VP8X') {
       const body = yield* read(padded);
+      kept.add(header, body);
       if (length < 10) malformed('VP8X length');
       hasAlpha = (body[0]! & 0x10) !== 0;
       animated = (body[0]! & 0x02) !== 0;
@@ -200,10 +248,11 @@ function* walkWebp(): Walk {
     }
     if (fourcc === 'ANMF') frames += 1;
     if (fourcc === 'VP8 ' || fourcc === 'VP8L' || fourcc === 'ANMF') image = true;
-    yield { skip: padded };
+    if (!WEBP_PIXELS.has(fourcc) && kept.fits(padded + 8)) kept.add(header, yield* read(padded));
+    else yield { skip: padded };
   }
   if (!image || width === 0 || height === 0) malformed('no image data');
-  return { width, height, frames: animated ? Math.max(1, frames) : 1, hasAlpha, progressive: false };
+  return { width, height, frames: animated ? Math.max(1, frames) : 1, hasAlpha, progressive: false, metadata: kept.view() };
 }
 
 /** Feeds chunks to a walk as they arrive; `end()` tells whether the image was complete. */

@@ -174,7 +174,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
       }
       const exifStarted = performance.now();
       const metadata = await readIngestMetadata(
-        { head: received.head, whole: received.memory !== undefined, file: received.stagedPath },
+        { head: received.head, whole: received.memory !== undefined, file: received.stagedPath, metadata: received.structure?.metadata },
         format,
         deps.stripLocation,
       );
