@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { percent, statsView } from '../../src/http/compat/imgapi.js';
 import { thumbnailSize } from '../../src/http/compat/imgapi-thumbnails.js';
+import { pythonFloat } from '../../src/http/compat/pillow-exif.js';
 import { fixture, startCompatApp, type CompatTestApp } from '../helpers/app.js';
 import { expectJson as json, postForm, replay, type Json, type Part } from '../helpers/seed-clients.js';
 
@@ -149,8 +150,18 @@ describe('imgapi', () => {
     assert.deepEqual(Object.keys(one.data), ['image_id', 'original_name', 'processed_at', 'image_path', 'metadata', 'thumbnails']);
     assert.match(one.data.image_path, new RegExp(`^${t.app.publicUrl()}/i/[^/]+\\.jpg$`));
     assert.equal((await fetch(one.data.image_path)).status, 200);
-    assert.equal(one.data.metadata.exif_json.Make, 'Canon');
-    assert.equal(one.data.metadata.exif_json.Model, 'Canon EOS 40D');
+    assert.deepEqual(one.data.metadata.exif_json, {
+      Make: 'Canon',
+      Model: 'Canon EOS 40D',
+      Orientation: 1,
+      XResolution: '72.0',
+      YResolution: '72.0',
+      ResolutionUnit: 2,
+      Software: 'GIMP 2.4.5',
+      DateTime: '2008:07:31 10:38:11',
+      YCbCrPositioning: 2,
+      ExifOffset: 214,
+    });
     assert.equal(one.data.metadata.caption, null);
     assert.deepEqual(one.thumbnails, one.data.thumbnails);
     assert.deepEqual(await json(await fetch(`${base}/api/images/nope`), 404), { detail: 'Image not found' });
@@ -231,6 +242,10 @@ describe("imgapi's numbers", () => {
     assert.equal(percent(12.375), '12.38%');
     assert.deepEqual(statsView({ total: 0, failed: 0, averageDurationMs: null }), { total: 0, failed: 0, success_rate: '0.00%', average_processing_time_seconds: 0 });
     assert.deepEqual(statsView({ total: 4, failed: 1, averageDurationMs: 2500 }), { total: 4, failed: 1, success_rate: '75.00%', average_processing_time_seconds: 2 });
+  });
+
+  it("prints EXIF rationals as Python's float repr", () => {
+    assert.deepEqual([72, 0.005, 1e-5, 1 / 3, 1e16, 2.5e-7, 300, NaN].map(pythonFloat), ['72.0', '0.005', '1e-05', '0.3333333333333333', '1e+16', '2.5e-07', '300.0', 'nan']);
   });
 
   it('fits thumbnails as Pillow does', () => {

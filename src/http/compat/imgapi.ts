@@ -3,12 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mayView } from '../../auth/policy.js';
 import { ImgdError, type ErrorCode } from '../../core/errors.js';
 import { ANONYMOUS, type ImageRecord } from '../../core/types.js';
+import { originalKey } from '../../store/blob-store.js';
 import type { ProfileAttempt } from '../../db/profile-records.js';
 import type { HttpContext } from '../context.js';
 import { rateLimited } from '../rate-limits.js';
 import { sendDetail, sendJson, sendValidation, missing } from './answers.js';
 import { profileLimit, spacedSeconds } from './formats.js';
 import { createThumbnails, isThumbnailSize } from './imgapi-thumbnails.js';
+import { createExifJsonReader } from './pillow-exif.js';
 import type { CompatProfile } from './profile.js';
 import { requestBase } from './request-url.js';
 import { profileGrant, uploadOne } from './upload-one.js';
@@ -74,15 +76,6 @@ export function statsView(totals: { total: number; failed: number; averageDurati
   };
 }
 
-/** Pillow's IFD0 names for what imgd keeps of a photo's EXIF (GPS left out: imgd does not publish location). */
-function exifJson(image: ImageRecord): Record<string, unknown> | null {
-  if (image.status === 'processing' && image.exif === null) return null;
-  const exif = image.exif as { make?: unknown; model?: unknown; orientation?: unknown; software?: unknown } | null;
-  if (exif === null || typeof exif !== 'object') return {};
-  const tags: Record<string, unknown> = { Make: exif.make, Model: exif.model, Orientation: exif.orientation, Software: exif.software };
-  return Object.fromEntries(Object.entries(tags).filter(([, value]) => value !== null && value !== undefined));
-}
-
 export const imgapi: CompatProfile = {
   name: 'imgapi',
   style: 'fastapi',
@@ -96,6 +89,14 @@ export const imgapi: CompatProfile = {
   async register(app, ctx: HttpContext) {
     const { config } = ctx;
     const thumbnails = createThumbnails(ctx.store, config.limits.pixels);
+    const exifReader = createExifJsonReader(async (sha256, length) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await ctx.store.get(originalKey(sha256), { start: 0, end: length - 1 })) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    });
+    /** exif_json: null until EXIF extraction has run, then IFD0 of the stored bytes as Pillow names it. */
+    const exifOf = async (image: ImageRecord): Promise<Record<string, unknown> | null> =>
+      image.status === 'processing' && image.exif === null ? null : exifReader.read(image.sha256, image.format, image.bytes);
     app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
@@ -108,7 +109,13 @@ export const imgapi: CompatProfile = {
      * A stored image as the seed answers it: after an upload (metadata without the reads' exif_json and caption), in
      * the list, or as one record (with image_path).
      */
-    const imageItem = (request: FastifyRequest, image: ImageRecord, firstUpload: string | undefined, shape: 'upload' | 'list' | 'record') => {
+    const imageItem = (
+      request: FastifyRequest,
+      image: ImageRecord,
+      firstUpload: string | undefined,
+      shape: 'upload' | 'list' | 'record',
+      exif: Record<string, unknown> | null = null,
+    ) => {
       const thumbs = thumbnailUrls(request, image.id);
       const metadata = {
         width: image.width,
@@ -125,7 +132,7 @@ export const imgapi: CompatProfile = {
           original_name: image.originalName || 'upload',
           processed_at: spacedSeconds(image.createdAt),
           ...(shape === 'record' && { image_path: `${ctx.publicUrl()}/i/${image.filename}` }),
-          metadata: shape === 'upload' ? metadata : { ...metadata, exif_json: exifJson(image), caption: image.caption },
+          metadata: shape === 'upload' ? metadata : { ...metadata, exif_json: exif, caption: image.caption },
           thumbnails: thumbs,
         },
         thumbnails: thumbs,
@@ -210,8 +217,10 @@ export const imgapi: CompatProfile = {
         cursor = page.nextCursor ?? undefined;
       } while (cursor !== undefined);
       const [failures, firsts] = await Promise.all([ctx.profileRecords.failedAttempts(PROFILE), ctx.profileRecords.firstStored(images.map((i) => i.sha256))]);
+      const exifs = new Map<string, Record<string, unknown> | null>();
+      for (const image of images) exifs.set(image.id, await exifOf(image));
       const items = [
-        ...images.map((image) => ({ at: image.createdAt, item: imageItem(request, image, firsts.get(image.sha256), 'list') })),
+        ...images.map((image) => ({ at: image.createdAt, item: imageItem(request, image, firsts.get(image.sha256), 'list', exifs.get(image.id)) })),
         ...failures.map((attempt) => ({ at: attempt.createdAt, item: failedItem(attempt, false) })),
       ];
       // Newest first; both lists come sorted, and a stable sort keeps their own order on equal times.
@@ -224,7 +233,7 @@ export const imgapi: CompatProfile = {
       const image = await publicImage(id);
       if (image) {
         const first = (await ctx.profileRecords.firstStored([image.sha256])).get(image.sha256);
-        return sendJson(reply, 200, imageItem(request, image, first, 'record'));
+        return sendJson(reply, 200, imageItem(request, image, first, 'record', await exifOf(image)));
       }
       const attempt = await ctx.profileRecords.attempt(PROFILE, id);
       if (attempt && attempt.outcome === 'failed') return sendJson(reply, 200, failedItem(attempt, true));
