@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { createApp, createCore, type App, type Core } from './app.js';
 import { mintHmacToken } from './auth/hmac-upload-tokens.js';
 import { roleScopes } from './core/accounts.js';
@@ -14,6 +15,7 @@ import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { serveWorkerMetrics } from './http/worker-metrics.js';
 import { exportCommand, importCommand } from './ops/archive-command.js';
+import { importFolder, type FolderProfile } from './ops/import-folder.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
 import { createPrivately, foreignOwnerRefusal } from './ops/private-files.js';
 
@@ -238,6 +240,24 @@ async function token(options: TokenOptions): Promise<void> {
 
 // Whatever the command writes (archives, secrets, the database) is the data dir owner's alone.
 createPrivately();
+/** `imgd import`: a folder (with --keep-names) or an export archive, told apart by what the path is. */
+async function importSource(source: string, flags: { keepNames?: boolean; for: FolderProfile }): Promise<void> {
+  const isFolder = source !== '-' && (await stat(source).catch(() => undefined))?.isDirectory() === true;
+  if (isFolder !== Boolean(flags.keepNames)) {
+    process.stderr.write(
+      isFolder
+        ? `imgd import: ${source} is a folder: add --keep-names to import its images under their names\n`
+        : `imgd import: --keep-names takes a folder; ${source} is not one (an export archive is imported without it)\n`,
+    );
+    process.exit(2);
+  }
+  if (!isFolder) return importCommand(configOrExit(), source);
+  await withCore(async (core) => {
+    const report = await importFolder(core, source, flags.for, (line) => process.stdout.write(line));
+    process.stdout.write(`imported ${report.imported} image(s) from ${source}; ${report.present} already present, ${report.skipped} skipped\n`);
+  });
+}
+
 const program = new Command('imgd').description('Self-hosted image service').showHelpAfterError();
 program.command('serve').description('run the HTTP server (and the in-process job runner)').action(serve);
 program.command('worker').description('run background jobs only (no HTTP)').action(worker);
@@ -261,9 +281,14 @@ program
   .description('write the whole deployment (every table and blob) to one tar archive; - for standard output')
   .action((file: string) => exportCommand(configOrExit(), file));
 program
-  .command('import <file>')
-  .description('load an `imgd export` archive into this (empty) deployment, all or nothing; - for standard input')
-  .action((file: string) => importCommand(configOrExit(), file));
+  .command('import <source>')
+  .description(
+    'load an `imgd export` archive into this (empty) deployment, all or nothing (- for standard input); ' +
+      'or, with --keep-names, a seed\'s upload folder, each file under its own name (a re-run adds nothing)',
+  )
+  .option('--keep-names', 'source is a folder of images (img_handler\'s UPLOAD_DIR, media_server\'s media folder): keep each file\'s name')
+  .addOption(new Option('--for <profile>', 'folder: whose images they become (as uploads through that profile)').choices(['img_handler', 'media_server']).default('img_handler'))
+  .action((source: string, flags: { keepNames?: boolean; for: FolderProfile }) => importSource(source, flags));
 
 const user = program.command('user').description('manage users');
 user

@@ -32,3 +32,21 @@ export function checkHmacToken(token: string, rules: HmacTokenRules, nowSeconds:
   if (age > rules.expirySeconds) return 'expired';
   return 'valid';
 }
+
+export type SeedTokenVerdict = 'valid' | 'malformed' | 'expired' | 'future' | 'bad_signature';
+
+/**
+ * Seed 003's own order of checks, for its profile's answers: not exactly one `.` or `ts` not an integer,
+ * then expiry (before the signature, as the seed did), then a `ts` too far in the future (imgd's addition),
+ * then the signature, compared in constant time whatever its length or characters.
+ */
+export function checkSeedToken(token: string, rules: HmacTokenRules, nowSeconds: number = Math.floor(Date.now() / 1000)): SeedTokenVerdict {
+  const parts = token.split('.');
+  if (parts.length !== 2 || !/^[+-]?\d+$/.test(parts[0]!.trim())) return 'malformed';
+  const [ts, sig] = parts as [string, string];
+  const age = nowSeconds - Number(ts.trim());
+  if (age > rules.expirySeconds) return 'expired';
+  if (age < -rules.skewSeconds) return 'future';
+  const expected = createHmac('sha256', rules.secret).update(ts).digest('hex');
+  return secretEquals(sig, expected) ? 'valid' : 'bad_signature';
+}

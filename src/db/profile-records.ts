@@ -24,6 +24,8 @@ export interface ProfileRecords {
   attempt(profile: string, id: string): Promise<ProfileAttempt | undefined>;
   /** The failed attempts made through a profile, newest first. */
   failedAttempts(profile: string): Promise<ProfileAttempt[]>;
+  /** Whether an image was uploaded with this credential (`describeActor`'s words), as its upload's audit entry says. */
+  uploadedBy(imageId: string, actor: string): Promise<boolean>;
   /** When these bytes were first stored (their blob rows' creation), by sha256. */
   firstStored(sha256s: readonly string[]): Promise<Map<string, string>>;
 }
@@ -42,6 +44,17 @@ export function createProfileRecords(db: Db): ProfileRecords {
   });
 
   return {
+    async uploadedBy(imageId, actor) {
+      const row = await db
+        .selectFrom('audit_log')
+        .select('id')
+        .where('action', '=', 'image.upload')
+        .where('target', '=', imageId)
+        .where('actor', '=', actor)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
     async imageNumbers(ids) {
       const found = new Map<string, number>();
       if (ids.length === 0) return found;

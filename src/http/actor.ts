@@ -11,6 +11,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** COMPAT profile routes read their credentials themselves, to refuse them in their seed's words. */
     ownCredentials?: boolean;
+    /** @fastify/cors reads this; false leaves CORS to the route (COMPAT profiles). */
+    cors?: false;
   }
 }
 

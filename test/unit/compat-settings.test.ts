@@ -68,7 +68,7 @@ describe("the seeds' settings", () => {
 const profile = (name: ProfileName, routes: ProfileRoute[]): CompatProfile => ({ name, style: 'fastapi', routes, register: async () => undefined });
 const registry = {
   img_handler: profile('img_handler', [{ method: 'GET', path: '/images/:filename' }, { method: 'POST', path: '/images/upload' }]),
-  imgapi: profile('imgapi', [{ method: 'GET', path: '/api/images/:id' }]),
+  imgapi: profile('imgapi', [{ method: 'GET', path: '/api/images/:image_id' }]),
   attachments: profile('attachments', [{ method: 'GET', path: '/images/:image_id' }, { method: 'POST', path: '/upload' }]),
   media_server: profile('media_server', [{ method: 'POST', path: '/upload' }, { method: 'GET', path: '/' }]),
   s3_upload: profile('s3_upload', [{ method: 'GET', path: '/api/images/:image_id' }, { method: 'GET', path: '/:image_id' }]),

@@ -9,11 +9,12 @@ import { errorHandler, notFoundHandler, type Style } from './answers.js';
 import { attachments } from './attachments.js';
 import { imgHandler } from './img-handler.js';
 import { imgapi } from './imgapi.js';
+import { mediaServer } from './media-server.js';
 import { PROFILE_NAMES, type CompatProfile, type ProfileName, type ProfileRoute } from './profile.js';
 import { s3Upload } from './s3-upload.js';
 
 /** Every profile this build has; a name missing here refuses start-up when COMPAT names it. */
-export const PROFILES: Partial<Record<ProfileName, CompatProfile>> = { img_handler: imgHandler, imgapi, attachments, s3_upload: s3Upload };
+export const PROFILES: Partial<Record<ProfileName, CompatProfile>> = { img_handler: imgHandler, imgapi, attachments, media_server: mediaServer, s3_upload: s3Upload };
 
 /** The seeds' own ports, for the suggestion in a collision message. */
 const README_PORTS: Record<ProfileName, number> = { img_handler: 8764, imgapi: 8000, attachments: 8000, media_server: 8000, s3_upload: 5000 };
@@ -26,8 +27,10 @@ export interface ListenerPlan {
 
 /** `/images/:filename` → `/images/{}`: two routes of one shape collide whatever their parameters are called. */
 const shape = (path: string): string => path.replace(/:[^/]+/g, '{}');
+/** Routes named as COMPAT.md §1 names them where the two profiles' parameter names differ from its wording. */
+const NAMED_AS_DOCUMENTED: Readonly<Record<string, string>> = { '/api/images/{}': '/api/images/{id}' };
 /** `/images/:filename` → `/images/{filename}`, as operators read it. */
-const shown = (path: string): string => path.replace(/:([^/]+)/g, '{$1}');
+const shown = (path: string): string => NAMED_AS_DOCUMENTED[shape(path)] ?? path.replace(/:([^/]+)/g, '{$1}');
 
 function collision(a: CompatProfile, b: CompatProfile): ProfileRoute | undefined {
   return a.routes.find((ra) => b.routes.some((rb) => rb.method === ra.method && shape(rb.path) === shape(ra.path)));
@@ -66,13 +69,16 @@ export class CollisionError extends ConfigError {}
 /** A listener carrying a Flask profile answers the Flask way, the others the FastAPI way (§2.3). */
 const styleOf = (profiles: readonly CompatProfile[]): Style => (profiles.some((p) => p.style === 'flask') ? 'flask' : 'fastapi');
 
-/** Each profile in an encapsulated context of its own: its error style, and credentials left to its routes. */
+/**
+ * Each profile in an encapsulated context of its own: its error style, credentials left to its routes, and no
+ * native CORS (a profile answers CORS as its seed did, on the main listener as on its own).
+ */
 async function mountProfiles(app: FastifyInstance, ctx: HttpContext, profiles: readonly CompatProfile[]): Promise<void> {
   for (const profile of profiles) {
     await app.register(async (scope) => {
       scope.setErrorHandler(errorHandler(profile.style));
       scope.addHook('onRoute', (route) => {
-        route.config = { ...route.config, ownCredentials: true };
+        route.config = { ...route.config, ownCredentials: true, cors: false };
       });
       await profile.register(scope, ctx);
     });
