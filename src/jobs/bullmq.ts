@@ -50,6 +50,25 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Resolves once the client is ready, rejects on its first error. BullMQ's Queue starts connecting a lazy client
+ * itself, and ioredis refuses connect() on a client already connecting: the warning below was logged with Redis up.
+ */
+function connected(client: Redis): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  if (client.status === 'wait') return client.connect();
+  return new Promise((resolve, reject) => {
+    const settle = (err?: Error): void => {
+      client.off('ready', settle);
+      client.off('error', settle);
+      if (err) reject(err);
+      else resolve();
+    };
+    client.once('ready', settle);
+    client.once('error', settle);
+  });
+}
+
 export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQueueOptions): JobQueue {
   const handlers = new Map<string, Registered>();
   // Producer commands fail at once while Redis is away instead of piling up in memory.
@@ -170,7 +189,7 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
     async start() {
       if (running) return;
       running = true;
-      await producer.connect().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Redis unavailable at start; jobs wait in the outbox'));
+      await connected(producer).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Redis unavailable at start; jobs wait in the outbox'));
       if (options.runWorkers) {
         workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
         workerConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis (worker) unavailable'));

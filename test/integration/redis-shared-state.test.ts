@@ -1,6 +1,7 @@
 // With REDIS_URL set, instances share their rate limits through Redis, and /readyz checks that Redis answers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/logging.js';
 import { expectProblem } from '../helpers/accounts.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { REDIS_URL, redisMissing, redisPrefix } from '../helpers/live-services.js';
@@ -137,5 +138,32 @@ describe('Redis unreachable', () => {
     assert.ok(Date.now() - started < 5000, 'the upload does not wait on Redis');
     const counts = await t.app.queue.counts();
     assert.ok(counts.pending >= 1, 'the processing job waits in the database');
+  });
+});
+
+describe('the "Redis unavailable at start" warning', { skip }, () => {
+  const WARNING = 'Redis unavailable at start';
+  async function startLines(redisUrl: string, prefix: string): Promise<string[]> {
+    const lines: string[] = [];
+    const logger = createLogger('warn', { write: (line: string) => void lines.push(line) });
+    // No workers: a BullMQ worker on a Redis that never answers holds close() (as in 'Redis unreachable' above).
+    const t = await startApp({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, PROCESSING: 'false', RUN_WORKERS: 'false' }, undefined, { logger });
+    await t.close();
+    return lines;
+  }
+
+  it('is not logged when Redis answers', async () => {
+    const keys = redisPrefix('startwarn');
+    try {
+      const lines = await startLines(REDIS_URL, keys.prefix);
+      assert.ok(!lines.some((l) => l.includes(WARNING)), lines.join(''));
+    } finally {
+      await keys.cleanup();
+    }
+  });
+
+  it('is logged when Redis does not answer', async () => {
+    const lines = await startLines(await closedRedisUrl(), 'imgdt-closed');
+    assert.ok(lines.some((l) => l.includes(WARNING)), lines.join(''));
   });
 });
