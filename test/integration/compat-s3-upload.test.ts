@@ -172,7 +172,7 @@ describe('s3_upload on the main listener', () => {
   });
   after(() => t.close());
 
-  it("yields fixed paths to their owners: the catch-all page never takes /healthz, /docs or /openapi.json", async () => {
+  it("yields fixed paths to their owners: the catch-all page never takes /healthz, /docs, /openapi.json or /app", async () => {
     assert.deepEqual(await (await fetch(`${t.url}/healthz`)).json(), { status: 'ok' });
     const docs = await fetch(`${t.url}/docs`, { redirect: 'manual' });
     assert.ok(!(await docs.text()).includes('Upload image'));
@@ -180,6 +180,9 @@ describe('s3_upload on the main listener', () => {
     assert.equal(openapi.status, 200);
     assert.ok(((await openapi.json()) as { openapi: string }).openapi.startsWith('3.'));
     assert.equal((await fetch(`${t.url}/health`)).status, 200);
+    // The web UI answers /app (503 when its client is not built); never the upload page of an id "app".
+    const shell = await fetch(`${t.url}/app`);
+    assert.ok(!(await shell.text()).includes('Upload image'), "the web UI's /app keeps its owner");
     const page = await fetch(`${t.url}/user123`);
     assert.ok((await page.text()).includes('user123'));
   });

@@ -55,6 +55,10 @@ describe("seed 004's settings", () => {
     assert.equal(config.storage.region, 'eu-west-1');
     assert.equal(config.storage.accessKeyId, 'AKIAEXAMPLE');
     assert.equal(config.storage.secretAccessKey, 'secret-example');
+    const both = loadConfig({ STORAGE: 's3', AWS_BUCKET_NAME: 'seed-bucket', S3_BUCKET: 'imgd-bucket' }).storage;
+    assert.equal(both.kind === 's3' && both.bucket, 'imgd-bucket', "imgd's own name wins");
+    refused({ STORAGE: 's3', AWS_BUCKET_NAME: 'x' }, /^invalid setting AWS_BUCKET_NAME="x" \(read as S3_BUCKET\)/);
+    refused({ ENVIRONMENT: 'x'.repeat(65) }, /^invalid setting ENVIRONMENT=/);
   });
 });
 
