@@ -1,8 +1,10 @@
 // COMPAT s3_upload (seed 004): every route and error of COMPAT.md §7, the README's examples, and the upload page driven as its form would.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fixture, startCompatApp, type CompatTestApp } from '../helpers/app.js';
+import { fixture, makeDataDir, startCompatApp, type CompatTestApp } from '../helpers/app.js';
+import { SCALE } from '../helpers/scale.js';
 import { expectJson as body, postForm, replay } from '../helpers/seed-clients.js';
 
 const PHOTO = fixture('jpg/Canon_40D.jpg');
@@ -195,5 +197,27 @@ describe('s3_upload on the main listener', () => {
     const hidden = await t.upload([PHOTO], { key: 'private-7', visibility: 'private' });
     assert.equal(hidden.status, 201);
     assert.deepEqual(await body(await fetch(`${t.url}/api/url/private-7`), 404), { error: 'Image not found', image_id: 'private-7' });
+  });
+});
+
+describe('s3_upload health with the store unusable', { skip: SCALE && 'the disk store only: the scale profile stores in S3' }, () => {
+  it('answers 503 unhealthy with the reason and the time', async () => {
+    const dir = await makeDataDir();
+    const blobs = path.join(dir, 'blobs');
+    const t = await startCompatApp('s3_upload:own', { STORAGE_DIR: blobs, PROCESSING: 'false' }, dir);
+    try {
+      assert.equal((await fetch(`${t.at('s3_upload')}/health`)).status, 200);
+      // The store's folder replaced by a file: no blob can be read or written there.
+      await rm(blobs, { recursive: true, force: true });
+      await writeFile(blobs, 'not a folder');
+      const health = await body(await fetch(`${t.at('s3_upload')}/health`), 503);
+      assert.deepEqual(Object.keys(health), ['status', 'error', 'timestamp']);
+      assert.equal(health.status, 'unhealthy');
+      assert.ok(String(health.error).length > 0);
+      assert.match(String(health.timestamp), MICROS);
+    } finally {
+      await t.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
