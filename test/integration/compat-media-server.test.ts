@@ -283,7 +283,7 @@ print("ok")
 describe('media_server on the main listener', () => {
   let t: CompatTestApp;
   before(async () => {
-    t = await startCompatApp('media_server', { MEDIA_SERVER_SECRET: SECRET, CORS_ORIGINS: 'https://allowed.example', RATE_LIMIT_UPLOAD: '2' });
+    t = await startCompatApp('media_server', { MEDIA_SERVER_SECRET: SECRET, CORS_ORIGINS: 'https://allowed.example', RATE_LIMIT_UPLOAD: '3', UPLOAD_TOKEN_OWNER: 'frontend' });
   });
   after(() => t.close());
 
@@ -291,6 +291,17 @@ describe('media_server on the main listener', () => {
     assert.deepEqual(await (await fetch(`${t.url}/`)).json(), { status: 'ok', service: 'Media Server' });
     const browser = await fetch(`${t.url}/`, { headers: { accept: 'text/html,application/xhtml+xml' } });
     assert.notEqual(browser.headers.get('content-type'), 'application/json');
+  });
+
+  it('makes uploads public images of UPLOAD_TOKEN_OWNER, served at /media and /i/ alike', async () => {
+    const owner = await t.app.accounts.addUser({ username: 'frontend', email: 'frontend@example.org', password: 'a long enough password' }, 'user');
+    const res = await postFile(`${t.url}/upload?token=${token()}`, { filename: 'owned.png', type: 'image/png', data: await photoAs('png') });
+    const { filename, url } = (await res.json()) as { filename: string; url: string };
+    assert.equal(url, `${t.url}/media/${filename}`);
+    const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: admin })).json()) as { items: Array<{ filename: string; owner_id: string | null; visibility: string }> };
+    const image = list.items.find((i) => i.filename === filename);
+    assert.deepEqual([image?.owner_id, image?.visibility], [owner.id, 'public']);
+    assert.equal((await fetch(`${t.url}/i/${filename}`)).status, 200);
   });
 
   it("limits uploads by RATE_LIMIT_UPLOAD, answering 429 the seed's way with Retry-After", async () => {
