@@ -53,6 +53,29 @@ describe('attachments', () => {
     assert.equal(native.username, 'john_doe');
   });
 
+  it('signs in a user registered natively, and shows updated_at once the password changed', async () => {
+    const native = await fetch(`${t.url}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'native-nina', email: 'nina@example.com', password: 'nina-secret-1' }),
+    });
+    assert.equal(native.status, 201);
+    const auth = { authorization: `Bearer ${await token('native-nina', 'nina-secret-1')}` };
+    const before = await json(await fetch(`${base}/users/me`, { headers: auth }));
+    assert.equal(before.updated_at, null);
+    const changed = await fetch(`${t.url}/api/v1/auth/password`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ current_password: 'nina-secret-1', new_password: 'nina-secret-2' }),
+    });
+    assert.equal(changed.status, 204);
+    // The change ended the session: sign in again with the new password.
+    assert.deepEqual(await json(await fetch(`${base}/users/me`, { headers: auth }), 401), { detail: 'Could not validate credentials' });
+    const after = await json(await fetch(`${base}/users/me`, { headers: { authorization: `Bearer ${await token('native-nina', 'nina-secret-2')}` } }));
+    assert.match(after.updated_at, SECONDS);
+    assert.equal(after.id, before.id);
+  });
+
   it('refuses registrations as the seed did: taken names, bad fields, not JSON', async () => {
     await user('taken');
     assert.deepEqual(await json(await registerUser({ username: 'taken', email: 'other@example.com', password: 'password123' }), 400), { detail: 'Username already registered' });
