@@ -260,12 +260,11 @@ export class UploadReceiver extends Writable {
       this.memoryBytes = 0;
       this.options.budget.give(this.budgeted);
       this.budgeted = 0;
-      // writeFile writes on from the current position, and all of it (write may stop short).
-      if (held.length > 0) await this.file.writeFile(Buffer.concat(held));
+      if (held.length > 0) await writeAll(this.file, Buffer.concat(held));
     }
     if (!chunk) return;
     this.hash.update(chunk);
-    await this.file.writeFile(chunk);
+    await writeAll(this.file, chunk);
   }
 
   private closeFile(done: (err?: Error | null) => void): void {
@@ -294,5 +293,13 @@ export class UploadReceiver extends Writable {
     this.stagedPath = undefined;
     await file?.close().catch(() => undefined);
     if (staged) await unlink(staged).catch(() => undefined);
+  }
+}
+
+/** write() may write less than asked (a full disk on the way); the rest is written on, or the error surfaces. */
+async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {
+  for (let at = 0; at < bytes.length; ) {
+    const { bytesWritten } = await file.write(bytes, at, bytes.length - at);
+    at += bytesWritten;
   }
 }
