@@ -1,5 +1,6 @@
 // One problem+json shape for every error the server sends, those made before a route runs included (HTTP parser, router, shutdown).
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
@@ -86,7 +87,6 @@ describe('errors before the route', () => {
   it('serves a stored name of the longest kind (80-character stem and a collision stamp)', async () => {
     const name = `${'b'.repeat(80)}.jpg`;
     const image = fixture('jpg/Canon_40D.jpg');
-    const { readFile } = await import('node:fs/promises');
     const bytes = new Uint8Array(await readFile(image));
     assert.equal((await t.upload([[name, bytes]])).status, 201);
     const second = await t.upload([[name, bytes]]);
@@ -104,13 +104,13 @@ describe('form fields that name Object.prototype properties', () => {
   });
   after(() => t.close());
 
-  // The field collector in src/http/multipart.ts takes these names for fields given twice (validation_failed); the upload
-  // rewrite collects fields in a prototype-less object, which src/core/fields.ts then refuses as unknown. Todo until it lands.
-  const todo = 'passes once the rewritten src/http/multipart.ts (fields in Object.create(null)) is on main';
+  // A field collector on a plain object took these for fields given twice (validation_failed), or dropped __proto__.
   for (const name of ['__proto__', 'constructor', 'toString']) {
-    it(`refuses a field named ${name} with 400 unknown_field and stores nothing`, { todo }, async () => {
+    it(`refuses a field named ${name} with 400 unknown_field and stores nothing`, async () => {
       const problem = await expectProblem(await t.upload([fixture('jpg/Canon_40D.jpg')], { [name]: 'x' }), 400, 'unknown_field');
       assert.deepEqual(problem.fields, [name]);
+      const put = await fetch(`${t.url}/api/v1/images?${name}=x`, { method: 'PUT', body: await readFile(fixture('jpg/Canon_40D.jpg')), headers: t.auth });
+      assert.deepEqual((await expectProblem(put, 400, 'unknown_field')).fields, [name], 'the same as a query parameter of a raw upload');
       assert.deepEqual(await t.stored(), { images: 0, blobs: 0, temp: 0 });
     });
   }
