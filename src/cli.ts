@@ -47,6 +47,8 @@ function banner(app: App, url: string): string {
     `  API        ${url}/api/v1   (docs: ${url}/docs)`,
     `  data       ${config.dataDir} (${config.database.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, blobs in ${config.storage.kind === 'fs' ? config.storage.dir : `s3://${config.storage.bucket}`})`,
   ];
+  // Where each seed's clients now point (COMPAT).
+  for (const { name } of config.compat.profiles) lines.push(`  compat     ${name.padEnd(13)}${app.profileUrl(name) ?? url}`);
   if (adminToken.source === 'generated') {
     lines.push(
       `  admin token (shown this once; saved to ${adminToken.file} with mode 600):`,

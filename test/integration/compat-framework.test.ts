@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeDataDir, servicesFor, startCompatApp, TOKEN, type CompatTestApp } from '../helpers/app.js';
-import { freePort, runCli } from '../helpers/processes.js';
+import { freePort, runCli, startServer } from '../helpers/processes.js';
 
 const PHOTO = fixture('jpg/Canon_40D.jpg');
 const admin = { authorization: `Bearer ${TOKEN}` };
@@ -102,6 +102,18 @@ describe('start-up refusals (the real CLI)', () => {
     assert.match(line.msg, message);
     assert.doesNotMatch(run.stdout, /listening/);
   }
+
+  it('starts with the profiles, naming where each answers in the banner', async () => {
+    const own = await freePort();
+    const server = await startServer(dataDir, { ...settings, COMPAT: `img_handler:${own}` });
+    try {
+      assert.match(server.stdout(), new RegExp(`compat +img_handler +http://127\\.0\\.0\\.1:${own}\n`));
+      const res = await fetch(`http://127.0.0.1:${own}/image/none.png`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.deepEqual(await res.json(), { detail: 'Image not found' });
+    } finally {
+      assert.equal((await server.stop()).code, 0, 'drains every listener and exits 0 on SIGTERM');
+    }
+  });
 
   it('refuses an unknown profile, listing the five', async () => {
     await refusedStart({ COMPAT: 'img_handler,imgur' }, /unknown profile "imgur"; the profiles are img_handler, imgapi, attachments, media_server, s3_upload/);
