@@ -94,9 +94,14 @@ export const imgapi: CompatProfile = {
       for await (const chunk of await ctx.store.get(originalKey(sha256), { start: 0, end: length - 1 })) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     });
-    /** exif_json: null until EXIF extraction has run, then IFD0 of the stored bytes as Pillow names it. */
-    const exifOf = async (image: ImageRecord): Promise<Record<string, unknown> | null> =>
-      image.status === 'processing' && image.exif === null ? null : exifReader.read(image.sha256, image.format, image.bytes);
+    /**
+     * exif_json: null until EXIF extraction has run, then IFD0 of the stored bytes as Pillow names it. A file in which
+     * imgd found no camera facts at all is `{}` without reading it again: a long list does not read every original.
+     */
+    const exifOf = async (image: ImageRecord): Promise<Record<string, unknown> | null> => {
+      if (image.exif === null) return image.status === 'processing' ? null : {};
+      return exifReader.read(image.sha256, image.format, image.bytes);
+    };
     app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
@@ -217,8 +222,13 @@ export const imgapi: CompatProfile = {
         cursor = page.nextCursor ?? undefined;
       } while (cursor !== undefined);
       const [failures, firsts] = await Promise.all([ctx.profileRecords.failedAttempts(PROFILE), ctx.profileRecords.firstStored(images.map((i) => i.sha256))]);
+      // A few originals' heads at a time (the first list after a start reads those of every photo once).
       const exifs = new Map<string, Record<string, unknown> | null>();
-      for (const image of images) exifs.set(image.id, await exifOf(image));
+      for (let at = 0; at < images.length; at += 8) {
+        const batch = images.slice(at, at + 8);
+        const found = await Promise.all(batch.map(exifOf));
+        batch.forEach((image, i) => exifs.set(image.id, found[i] ?? null));
+      }
       const items = [
         ...images.map((image) => ({ at: image.createdAt, item: imageItem(request, image, firsts.get(image.sha256), 'list', exifs.get(image.id)) })),
         ...failures.map((attempt) => ({ at: attempt.createdAt, item: failedItem(attempt, false) })),
