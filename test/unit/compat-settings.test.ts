@@ -102,3 +102,30 @@ describe('the collision check', () => {
     assert.deepEqual(plan('imgapi,media_server,img_handler:8080').map((l) => [l.port, l.profiles.map((p) => p.name)]), [[undefined, ['img_handler', 'imgapi', 'media_server']]]);
   });
 });
+
+describe("the collision check with this build's profiles", () => {
+  const refusal = (compat: string): string => {
+    try {
+      planListeners(loadConfig({ PORT: '8080', COMPAT: compat, MEDIA_SERVER_SECRET: 'change-me-to-a-long-random-secret' }));
+    } catch (err) {
+      assert.ok(err instanceof CollisionError);
+      return err.message;
+    }
+    return 'started';
+  };
+
+  it('names the three collisions of COMPAT.md §1 as it does', () => {
+    assert.equal(
+      refusal('imgapi,s3_upload'),
+      'COMPAT: imgapi and s3_upload cannot share port 8080: both serve GET /api/images/{id}; give one of them its own port, e.g. COMPAT=imgapi,s3_upload:5000',
+    );
+    assert.match(refusal('img_handler,attachments'), /^COMPAT: img_handler and attachments cannot share port 8080: both serve GET \/images\/\{filename\}; /);
+    assert.match(refusal('attachments,media_server'), /^COMPAT: attachments and media_server cannot share port 8080: both serve POST \/upload; /);
+  });
+
+  it('lets the other pairs share a listener', () => {
+    for (const compat of ['img_handler,imgapi,media_server', 'img_handler,media_server,s3_upload', 'imgapi,attachments', 'attachments,s3_upload']) {
+      assert.equal(refusal(compat), 'started', compat);
+    }
+  });
+});
