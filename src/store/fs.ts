@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ImgdError } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ByteRange } from './blob-store.js';
-import { fsyncPath } from './fsync.js';
+import { createFolderFlusher, fsyncPath } from './fsync.js';
 
 const VALID_KEY = /^[a-z0-9][a-z0-9_.-]*(\/[a-z0-9_.-]+)*$/i;
 
@@ -39,9 +39,12 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
     }
   }
 
+  // Uploads landing in one folder at the same time share the fsync that makes their renames durable.
+  const flushFolder = createFolderFlusher();
+
   async function publish(tmp: string, target: string): Promise<void> {
     await inFolder(path.dirname(target), () => rename(tmp, target));
-    await fsyncPath(path.dirname(target));
+    await flushFolder(path.dirname(target));
   }
 
   const tmpName = (): string => path.join(tmpDir, randomUUID());
