@@ -17,7 +17,7 @@ import { serveWorkerMetrics } from './http/worker-metrics.js';
 import { exportCommand, importCommand } from './ops/archive-command.js';
 import { importFolder, type FolderProfile } from './ops/import-folder.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
-import { createPrivately, foreignOwnerRefusal } from './ops/private-files.js';
+import { createPrivately, foreignOwnerRefusal, modeProblems } from './ops/private-files.js';
 
 /** A refused setting (COMPAT collisions included): one JSON log line naming the cause, exit status 2, before any port opens. */
 function refuseStart(err: ConfigError): never {
@@ -264,6 +264,7 @@ const program = new Command('imgd').description('Self-hosted image service').sho
 program.command('serve').description('run the HTTP server (and the in-process job runner)').action(serve);
 program.command('worker').description('run background jobs only (no HTTP)').action(worker);
 program.command('migrate').description('bring the database schema to the latest version').action(migrate);
+program.command('doctor').description('report files and folders under the data dir that others may read or another user owns (exit 1 if any)').action(doctor);
 program
   .command('gc')
   .description('remove temp files left by crashes and stored bytes no image refers to')
@@ -291,6 +292,26 @@ program
   .option('--keep-names', 'source is a folder of images (img_handler\'s UPLOAD_DIR, media_server\'s media folder): keep each file\'s name')
   .addOption(new Option('--for <profile>', 'folder: whose images they become (as uploads through that profile)').choices(['img_handler', 'media_server']).default('img_handler'))
   .action((source: string, flags: { keepNames?: boolean; for: FolderProfile }) => importSource(source, flags));
+
+/** Reports what under the data dir others could read or another user owns; exit 1 when there is any. */
+async function doctor(): Promise<void> {
+  const config = configOrExit();
+  const { database, storage } = config;
+  const roots = [config.dataDir];
+  if (storage.kind === 'fs') roots.push(storage.dir);
+  if (database.kind === 'sqlite') roots.push(...['', '-wal', '-shm'].map((suffix) => `${database.file}${suffix}`));
+  let problems = 0;
+  for await (const { path: at, problem } of modeProblems(roots, process.getuid?.() ?? 0)) {
+    problems += 1;
+    process.stdout.write(`${at}: ${problem}\n`);
+  }
+  if (problems === 0) {
+    process.stdout.write(`file modes ok: files 600 and folders 700, all this user's, under ${roots.join(', ')}\n`);
+    return;
+  }
+  process.stdout.write(`${problems} problem(s): chown them to the data dir's owner, and chmod -R go= ${config.dataDir}\n`);
+  process.exitCode = 1;
+}
 
 const user = program.command('user').description('manage users');
 user

@@ -72,3 +72,34 @@ export function foreignOwnerRefusal(dataDir: string, args: readonly string[]): s
     ? `imgd: DATA_DIR ${dataDir} belongs to ${name}; as root this command would leave files ${name} cannot use: run it as the owner, e.g. ${again}`
     : `imgd: DATA_DIR ${dataDir} belongs to ${name}, not to ${userName(me)}: run this command as ${name}, e.g. ${again}`;
 }
+
+/** A path under the data dir that is not private to the data dir's owner, and why. */
+export interface ModeProblem {
+  readonly path: string;
+  readonly problem: string;
+}
+
+/**
+ * Every file and folder under `roots` that others may read or write (not 600 / 700), or that
+ * another user owns (a command once run as root): what `imgd doctor` reports.
+ */
+export async function* modeProblems(roots: readonly string[], owner: number): AsyncGenerator<ModeProblem> {
+  const { lstat, readdir } = await import('node:fs/promises');
+  async function* walk(at: string): AsyncGenerator<ModeProblem> {
+    let info;
+    try {
+      info = await lstat(at);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return;
+      throw err;
+    }
+    const mode = info.mode & 0o777;
+    const want = info.isDirectory() ? 0o700 : 0o600;
+    if (info.uid !== owner) yield { path: at, problem: `owned by ${userName(info.uid)}, not ${userName(owner)}` };
+    if ((mode & 0o077) !== 0) yield { path: at, problem: `mode ${mode.toString(8)}, want ${want.toString(8)}` };
+    if (info.isDirectory()) for (const name of await readdir(at)) yield* walk(path.join(at, name));
+  }
+  // A root inside another (blobs and the database in DATA_DIR, as by default) is walked once, with that one.
+  const inside = (root: string): boolean => roots.some((other) => other !== root && root.startsWith(`${other}${path.sep}`));
+  for (const root of new Set(roots)) if (!inside(root)) yield* walk(root);
+}

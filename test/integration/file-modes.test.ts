@@ -1,6 +1,6 @@
 // Files imgd writes are its user's alone (600, folders 700) whatever the umask; a CLI run by another user than the data dir's owner is refused.
 import assert from 'node:assert/strict';
-import { chown, lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -65,6 +65,32 @@ describe('file modes with umask 022', () => {
     const run = await runCli(['export', archive], { DATA_DIR: dataDir, ...t.settings });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(await mode(archive), '600');
+  });
+});
+
+describe('imgd doctor', () => {
+  it('lists what others may read or another user owns and exits 1; once fixed, says ok and exits 0', async () => {
+    const t = await startApp();
+    try {
+      const settings = { DATA_DIR: t.dataDir, ...t.settings };
+      const clean = await runCli(['doctor'], settings);
+      assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+      assert.match(clean.stdout, /^file modes ok/);
+      const key = path.join(t.dataDir, 'signing_key');
+      await chmod(key, 0o644);
+      await chmod(t.dataDir, 0o755);
+      const root = process.getuid?.() === 0;
+      if (root) await chown(key, 65534, 65534);
+      const found = await runCli(['doctor'], settings);
+      assert.equal(found.code, 1, found.stdout + found.stderr);
+      const lines = found.stdout.trim().split('\n');
+      assert.ok(lines.includes(`${t.dataDir}: mode 755, want 700`), found.stdout);
+      assert.ok(lines.includes(`${key}: mode 644, want 600`), found.stdout);
+      if (root) assert.ok(lines.some((l) => l.startsWith(`${key}: owned by `)), found.stdout);
+      assert.match(lines.at(-1)!, /^\d+ problem\(s\)/);
+    } finally {
+      await t.close();
+    }
   });
 });
 
