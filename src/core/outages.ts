@@ -37,3 +37,9 @@ export function isOutage(err: unknown): boolean {
   }
   return false;
 }
+
+/** A disk (or quota) that is full: not the image's fault either, and it passes once space is made. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}

@@ -15,6 +15,12 @@ export interface JobRow {
   readonly attempts: number;
   readonly maxAttempts: number;
   readonly runAt: string;
+  readonly createdAt: string;
+}
+
+/** A job the database says is queued or running, for the BullMQ runner's reconciler to check against Redis. */
+export interface UnsettledJob extends JobRow {
+  readonly status: 'queued' | 'running';
 }
 
 export interface JobsRepo {
@@ -23,7 +29,9 @@ export interface JobsRepo {
   /** Takes the next due job of these types (pending, or running with a lapsed lease) for leaseMs. */
   claim(types: readonly string[], leaseMs: number): Promise<JobRow | undefined>;
   /** Sets a job's state; `runAt` reschedules it, `error` records (or with null clears) its last error. */
-  mark(id: string, status: JobRowStatus, change?: { runAt?: number; error?: string | null; onlyFrom?: JobRowStatus }): Promise<void>;
+  mark(id: string, status: JobRowStatus, change?: { runAt?: number; error?: string | null; onlyFrom?: JobRowStatus; refundAttempt?: boolean }): Promise<void>;
+  /** Jobs queued or running whose row has not changed since `beforeMs`, oldest first. */
+  unsettled(beforeMs: number, limit: number): Promise<UnsettledJob[]>;
   /** Jobs a crashed process was running, handed back (safe only when one process owns the database). */
   reclaimRunning(): Promise<void>;
   /** The oldest jobs not yet handed to Redis. */
@@ -36,7 +44,7 @@ export interface JobsRepo {
 
 const iso = (ms: number = Date.now()): string => new Date(ms).toISOString();
 
-type Selected = { id: string; type: string; payload: string; attempts: number; max_attempts: number; run_at: string };
+type Selected = { id: string; type: string; payload: string; attempts: number; max_attempts: number; run_at: string; created_at: string };
 const toRow = (r: Selected): JobRow => ({
   id: r.id,
   type: r.type,
@@ -44,8 +52,9 @@ const toRow = (r: Selected): JobRow => ({
   attempts: r.attempts,
   maxAttempts: r.max_attempts,
   runAt: r.run_at,
+  createdAt: r.created_at,
 });
-const COLUMNS = ['id', 'type', 'payload', 'attempts', 'max_attempts', 'run_at'] as const;
+const COLUMNS = ['id', 'type', 'payload', 'attempts', 'max_attempts', 'run_at', 'created_at'] as const;
 
 export function createJobsRepo(db: Db): JobsRepo {
   return {
@@ -100,10 +109,24 @@ export function createJobsRepo(db: Db): JobsRepo {
           ...(status !== 'running' && { locked_until: null }),
           ...(change.runAt !== undefined && { run_at: iso(change.runAt) }),
           ...(change.error !== undefined && { last_error: change.error === null ? null : change.error.slice(0, 2000) }),
+          // A try that an outage ended does not count against the job's attempts.
+          ...(change.refundAttempt && { attempts: sql<number>`CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END` }),
         })
         .where('id', '=', id);
       if (change.onlyFrom) query = query.where('status', '=', change.onlyFrom);
       await query.execute();
+    },
+
+    async unsettled(beforeMs, limit) {
+      const rows = await db
+        .selectFrom('jobs')
+        .select([...COLUMNS, 'status'])
+        .where('status', 'in', ['queued', 'running'])
+        .where('updated_at', '<', iso(beforeMs))
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ ...toRow(r), status: r.status as UnsettledJob['status'] }));
     },
 
     async reclaimRunning() {

@@ -1,5 +1,5 @@
 // Jobs on Redis with BullMQ, behind a database outbox: a job is a row first, so an upload never waits on Redis.
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { JobRequest } from '../core/jobs.js';
@@ -7,6 +7,7 @@ import type { JobRowStatus, JobsRepo } from '../db/jobs.js';
 import { countByStatus, jobDepth } from './depth.js';
 import { registered, type Registered } from './registered.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
+import { outageRetryMs, pastOutageDeadline, waitsOut } from './outage-policy.js';
 
 export interface BullQueueOptions {
   readonly redisUrl: string;
@@ -17,7 +18,10 @@ export interface BullQueueOptions {
   readonly runWorkers: boolean;
   /** How often the outbox is retried while Redis does not answer. */
   readonly relayMs: number;
-  /** How long a job stays locked to a worker that stopped answering (killed, hung) before another takes it over. */
+  /**
+   * How long a job stays locked to a worker that stopped answering (killed, hung) before another takes it over; also
+   * how often (and after how long unchanged) rows that say queued or running are checked against Redis.
+   */
   readonly lockMs: number;
   /** Jobs that run every everyMs: one BullMQ job scheduler per type, shared by every instance on the prefix. */
   readonly repeats?: ReadonlyArray<{ readonly type: string; readonly everyMs: number }>;
@@ -69,6 +73,18 @@ function connected(client: Redis): Promise<void> {
   });
 }
 
+/** A task that runs once at a time: a call while it runs joins that run. Its failures are reported, not thrown. */
+function oneAtATime(task: () => Promise<void>, onError: (err: Error) => void): (() => Promise<void>) & { readonly current: Promise<void> | undefined } {
+  let current: Promise<void> | undefined;
+  const run = (): Promise<void> =>
+    (current ??= task()
+      .catch((err: unknown) => onError(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        current = undefined;
+      }));
+  return Object.defineProperty(run, 'current', { get: () => current }) as (() => Promise<void>) & { readonly current: Promise<void> | undefined };
+}
+
 export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQueueOptions): JobQueue {
   const handlers = new Map<string, Registered>();
   // Producer commands fail at once while Redis is away instead of piling up in memory.
@@ -84,8 +100,8 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
   producer.on('ready', () => {
     repeatsScheduled = false;
   });
-  let relaying: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let reconcileTimer: NodeJS.Timeout | undefined;
 
   async function markRow(id: string, status: JobRowStatus, error?: string | null): Promise<void> {
     await jobs.mark(id, status, error === undefined ? {} : { error });
@@ -133,14 +149,7 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
     }
   }
 
-  function relay(): Promise<void> {
-    relaying ??= relayOnce()
-      .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'job outbox: Redis unavailable, will retry'))
-      .finally(() => {
-        relaying = undefined;
-      });
-    return relaying;
-  }
+  const relay = oneAtATime(relayOnce, (err) => logger.warn({ err: err.message }, 'job outbox: Redis unavailable, will retry'));
 
   function scheduleRelay(): void {
     if (!running) return;
@@ -150,26 +159,72 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
     timer.unref();
   }
 
-  async function runJob(job: Job): Promise<void> {
+  async function runJob(job: Job, token?: string): Promise<void> {
     const registered = handlers.get(job.name);
     if (!registered || job.id === undefined) throw new Error(`no handler for job type ${job.name}`);
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? registered.maxAttempts;
-    await markRow(job.id, 'running');
+    let error: Error;
     try {
+      await markRow(job.id, 'running');
       await registered.handler(job.data, { jobId: job.id, attempt, maxAttempts });
       await markRow(job.id, 'done', null);
+      return;
     } catch (caught) {
-      const error = caught instanceof Error ? caught : new Error(String(caught));
-      const last = attempt >= maxAttempts;
+      error = caught instanceof Error ? caught : new Error(String(caught));
+    }
+    const last = attempt >= maxAttempts;
+    try {
+      if (waitsOut(error, job.timestamp)) throw error;
       await markRow(job.id, last ? 'failed' : RELAYED, error.message.slice(0, 2000));
-      logger.warn({ job: job.id, type: job.name, attempt, last, err: error.message }, 'job failed');
-      if (last && registered.onFailed) {
-        await registered.onFailed(job.data, error).catch((err: unknown) => logger.error({ err, job: job.id }, 'job failure handler failed'));
+    } catch (outcome) {
+      // The job's dependency (or the database its outcome goes to) is away: not the job's fault. It goes back to
+      // BullMQ's delayed set without spending an attempt. Should Redis be away too, the job stalls instead, and the
+      // reconciler puts it back if BullMQ gives up on it.
+      if (!waitsOut(outcome, job.timestamp)) throw outcome;
+      logger.warn({ job: job.id, type: job.name, err: (outcome as Error).message }, 'job waits for a dependency that is unavailable');
+      await markRow(job.id, RELAYED, (outcome as Error).message).catch(() => undefined);
+      await job.moveToDelayed(Date.now() + outageRetryMs(registered.backoffMs), token);
+      throw new DelayedError();
+    }
+    logger.warn({ job: job.id, type: job.name, attempt, last, err: error.message }, 'job failed');
+    if (last && registered.onFailed) {
+      await registered.onFailed(job.data, error).catch((err: unknown) => logger.error({ err, job: job.id }, 'job failure handler failed'));
+    }
+    throw error;
+  }
+
+  /**
+   * Makes the database and Redis agree again about rows that say queued or running but have not changed for lockMs:
+   * a job BullMQ no longer has (Redis lost or trimmed it) goes back to the outbox; one BullMQ gave up on (it stalled
+   * past its limit: its worker killed, or Redis away when it had to be put back) is retried with its attempts reset;
+   * one BullMQ completed is marked done. Past the outage deadline such a job fails for good instead.
+   */
+  async function reconcileOnce(): Promise<void> {
+    const rows = await jobs.unsettled(Date.now() - options.lockMs, 100);
+    for (const row of rows) {
+      const job = await withTimeout(queue.getJob(row.id), ADD_TIMEOUT_MS);
+      const state = job ? await withTimeout(job.getState(), ADD_TIMEOUT_MS) : 'unknown';
+      if (state === 'completed') {
+        await jobs.mark(row.id, 'done', { error: null, onlyFrom: row.status });
+      } else if (state === 'unknown' || state === 'failed') {
+        const reason = job?.failedReason || 'the queue lost the job';
+        if (pastOutageDeadline(Date.parse(row.createdAt))) {
+          await jobs.mark(row.id, 'failed', { error: reason, onlyFrom: row.status });
+          await handlers.get(row.type)?.onFailed?.(row.payload, new Error(reason));
+        } else if (job) {
+          await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+          await jobs.mark(row.id, RELAYED, { onlyFrom: row.status });
+        } else {
+          await jobs.mark(row.id, OUTBOX, { onlyFrom: row.status });
+        }
+        logger.warn({ job: row.id, type: row.type, state, reason }, 'job queue: the database and Redis disagreed; job put back');
       }
-      throw error;
     }
   }
+
+  const reconcile = oneAtATime(reconcileOnce, (err) => logger.warn({ err: err.message }, 'job reconciler: will try again'));
+
 
   return {
     register<P>(type: string, handler: JobHandler<P>, opts: HandlerOptions<P> = {}) {
@@ -201,6 +256,9 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
           stalledInterval: options.lockMs,
         });
         worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'));
+        // Where jobs run, rows and Redis are checked against each other.
+        reconcileTimer = setInterval(() => void reconcile(), options.lockMs);
+        reconcileTimer.unref();
       }
       void relay();
       scheduleRelay();
@@ -209,7 +267,9 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
     async stop() {
       running = false;
       if (timer) clearTimeout(timer);
-      await relaying;
+      if (reconcileTimer) clearInterval(reconcileTimer);
+      await relay.current;
+      await reconcile.current;
       await worker?.close();
       await queue.close();
       producer.disconnect();

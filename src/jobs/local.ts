@@ -5,6 +5,8 @@ import { countByStatus, jobDepth } from './depth.js';
 import { registered, type Registered } from './registered.js';
 import type { JobRequest } from '../core/jobs.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
+import { isOutage } from '../core/outages.js';
+import { outageRetryMs, untilRecorded, waitsOut } from './outage-policy.js';
 
 export interface LocalQueueOptions {
   readonly pollMs: number;
@@ -31,15 +33,25 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
     if (!registered) return;
     const { payload } = job;
     const started = Date.now();
+    // While the queue runs, an outcome is kept until the database takes it; after stop() the lease hands the job back.
+    const record = (write: () => Promise<void>): Promise<void> => untilRecorded(write, () => running);
     try {
       await registered.handler(payload, { jobId: job.id, attempt: job.attempts, maxAttempts: job.maxAttempts });
-      await jobs.mark(job.id, 'done', { error: null });
+      await record(() => jobs.mark(job.id, 'done', { error: null }));
       logger.debug({ job: job.id, type: job.type, ms: Date.now() - started }, 'job done');
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
+      if (waitsOut(error, Date.parse(job.createdAt))) {
+        // The database, the store or the disk is away: the job waits for it with its attempts intact.
+        const retryAt = Date.now() + outageRetryMs(registered.backoffMs);
+        await record(() => jobs.mark(job.id, 'pending', { runAt: retryAt, error: error.message, refundAttempt: true }));
+        logger.warn({ job: job.id, type: job.type, err: error.message }, 'job waits for a dependency that is unavailable');
+        schedule(retryAt - Date.now());
+        return;
+      }
       const last = job.attempts >= job.maxAttempts;
       const retryAt = Date.now() + registered.backoffMs * 2 ** (job.attempts - 1);
-      await jobs.mark(job.id, last ? 'failed' : 'pending', { runAt: last ? Date.now() : retryAt, error: error.message });
+      await record(() => jobs.mark(job.id, last ? 'failed' : 'pending', { runAt: last ? Date.now() : retryAt, error: error.message }));
       logger.warn({ job: job.id, type: job.type, attempt: job.attempts, last, err: error.message }, 'job failed');
       if (last && registered.onFailed) {
         await registered.onFailed(payload, error).catch((err: unknown) =>
@@ -80,7 +92,9 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
         }
       } while (again && running);
     } catch (err) {
-      logger.error({ err }, 'job queue poll failed');
+      // The next poll tries again; an outage is expected to pass, anything else is a bug.
+      if (isOutage(err)) logger.warn({ err: (err as Error).message }, 'job queue poll failed: the database is unavailable');
+      else logger.error({ err }, 'job queue poll failed');
     } finally {
       pumping = false;
     }

@@ -1,0 +1,87 @@
+// PostgreSQL and the image store gone for 15 s while uploads run: every refused request says 503 with Retry-After,
+// and every upload that was acknowledged ends `ready` once they are back, with nobody's help.
+import assert from 'node:assert/strict';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fixture, makeDataDir, servicesFor, startApp } from '../helpers/app.js';
+import { SCALE } from '../helpers/scale.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { waitFor } from '../helpers/wait.js';
+
+const OUTAGE_MS = 15_000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Uploads before, during and after a cut of both services; returns once every acknowledged image is ready. */
+async function uploadThroughOutage(env: Record<string, string>): Promise<void> {
+  const photos = (await readdir(fixture('jpg/orientation'))).map((name) => fixture(path.join('jpg/orientation', name)));
+  const dir = await makeDataDir();
+  const settings = await servicesFor(dir);
+  const database = await startTcpProxy(settings.DATABASE_URL!);
+  const s3 = await startTcpProxy(settings.S3_ENDPOINT!);
+  const t = await startApp({ DATABASE_URL: database.via(settings.DATABASE_URL!), S3_ENDPOINT: s3.via(settings.S3_ENDPOINT!), ...env }, dir);
+  const acknowledged: string[] = [];
+  const refused: string[] = [];
+  try {
+    let next = 0;
+    const uploadOne = async (): Promise<void> => {
+      const res = await t.upload([photos[next++ % photos.length]!]);
+      const text = await res.text();
+      if (res.status === 201) acknowledged.push((JSON.parse(text) as { id: string }).id);
+      else refused.push(`${res.status} ${res.headers.get('retry-after') ?? '-'} ${res.headers.get('content-type') ?? '-'} ${text}`);
+    };
+    // A few at once, so their jobs are queued or running when the services go.
+    await Promise.all(photos.slice(0, 6).map(() => uploadOne()));
+    database.cut();
+    s3.cut();
+    const outageEnds = Date.now() + OUTAGE_MS;
+    while (Date.now() < outageEnds) {
+      await uploadOne();
+      await sleep(500);
+    }
+    database.restore();
+    s3.restore();
+    for (let i = 0; i < 4; i += 1) await uploadOne();
+
+    assert.ok(acknowledged.length >= 8, `uploads acknowledged: ${acknowledged.length}`);
+    assert.ok(refused.length > 0, 'uploads were refused during the outage');
+    for (const answer of refused) assert.match(answer, /^503 [1-9]\d* application\/problem\+json.*"code":"unavailable"/, answer);
+
+    const statuses = async (): Promise<Map<string, string>> => {
+      const found = new Map<string, string>();
+      for (const id of acknowledged) {
+        const res = await fetch(`${t.url}/api/v1/images/${id}`, { headers: t.auth });
+        found.set(id, res.status === 200 ? ((await res.json()) as { status: string }).status : `HTTP ${res.status}`);
+      }
+      return found;
+    };
+    let last = new Map<string, string>();
+    await waitFor(
+      'every acknowledged image to be ready',
+      async () => {
+        last = await statuses();
+        return [...last.values()].every((status) => status === 'ready') ? true : undefined;
+      },
+      90_000,
+      500,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(Object.fromEntries(last))}`);
+    });
+  } finally {
+    database.restore();
+    s3.restore();
+    await t.close();
+    await Promise.all([database.close(), s3.close()]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('PostgreSQL and S3 cut for 15 s during an upload stream', { skip: !SCALE && 'scale profile only (PostgreSQL, S3)' }, () => {
+  it('with jobs on Redis: answers 503 with Retry-After while they are away, and brings every acknowledged image to ready once they are back', async () => {
+    await uploadThroughOutage({});
+  });
+
+  it('with jobs run from the database (no Redis): the same', async () => {
+    await uploadThroughOutage({ REDIS_URL: '' });
+  });
+});
