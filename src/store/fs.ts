@@ -93,7 +93,7 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
     async putBytes(key, bytes) {
       const target = resolve(key);
       const tmp = tmpName();
-      const handle = await inFolder(tmpDir, () => open(tmp, 'wx'));
+      const handle = await inFolder(tmpDir, () => open(tmp, 'wx', 0o600));
       try {
         try {
           await handle.writeFile(bytes);
