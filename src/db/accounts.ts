@@ -1,5 +1,5 @@
 // Accounts on Kysely: users, API keys, upload tokens, invites and the audit log.
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { AccountsRepo, ApiKeyRecord, AuditEntry, StoredUser, UploadTokenRecord } from '../core/accounts-repo.js';
 import { NameTakenError } from '../core/catalog.js';
 import { newId } from '../core/ids.js';
@@ -7,6 +7,7 @@ import type { Role, Scope } from '../core/types.js';
 import { isUniqueViolation, type Db } from './database.js';
 import type { Transaction } from 'kysely';
 import type { ApiKeysTable, Database, UploadTokensTable, UsersTable } from './schema.js';
+import { kyselyWriter, type Writer } from './writer.js';
 
 const toUser = (row: Selectable<UsersTable>): StoredUser => ({
   id: row.id,
@@ -42,19 +43,20 @@ const toUploadToken = (row: Selectable<UploadTokensTable>): UploadTokenRecord =>
 });
 
 /** Writes one audit entry; `into` may be a transaction the entry belongs to (an upload's). */
-export async function insertAudit(into: Kysely<Database>, entry: AuditEntry): Promise<void> {
-  await into
-    .insertInto('audit_log')
-    .values({
-      id: newId(),
-      at: new Date().toISOString(),
-      actor: entry.actor,
-      action: entry.action,
-      target: entry.target,
-      ip: entry.ip,
-      details: entry.details ? JSON.stringify(entry.details) : null,
-    })
-    .execute();
+export async function insertAudit(into: Writer, entry: AuditEntry): Promise<void> {
+  await into.run(
+    into.q
+      .insertInto('audit_log')
+      .values({
+        id: newId(),
+        at: new Date().toISOString(),
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        ip: entry.ip,
+        details: entry.details ? JSON.stringify(entry.details) : null,
+      })
+  );
 }
 
 /** Bumps the user's session generation and expires their upload tokens, in the caller's transaction. */
@@ -218,7 +220,7 @@ export function createAccountsRepo(db: Db): AccountsRepo {
     },
 
     async audit(entry) {
-      await insertAudit(db, entry);
+      await insertAudit(kyselyWriter(db), entry);
     },
     async auditLog(limit) {
       const rows = await db.selectFrom('audit_log').selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();

@@ -1,14 +1,15 @@
 // The catalog on Kysely: images, blob reference counts, upload attempts and stats.
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { ImageFormat } from '../config.js';
 import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type UploadCommit } from '../core/catalog.js';
 import { ImgdError } from '../core/errors.js';
 import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
-import type { Db } from './database.js';
+import { sqliteHandle, type Db } from './database.js';
+import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
 import { insertAudit } from './accounts.js';
 import { createJobsRepo } from './jobs.js';
 import { insertRuns } from './processing-runs.js';
-import type { Database, ImagesTable } from './schema.js';
+import type { ImagesTable } from './schema.js';
 import { createWriteGroup } from './write-group.js';
 
 type ImageRow = Selectable<ImagesTable>;
@@ -69,33 +70,34 @@ function searchPatterns(search: string | undefined): string[] {
 const MAX_NAME_TRIES = 5;
 
 /** Inserts the image under the first filename not taken (a taken one is skipped by the insert itself, not an error). */
-async function insertNamed(trx: Kysely<Database>, image: UploadCommit['image'], filename: (attempt: number) => string): Promise<ImageRow> {
+async function insertNamed(w: Writer, image: UploadCommit['image'], filename: (attempt: number) => string): Promise<ImageRow> {
   let tried = '';
   for (let attempt = 0; attempt < MAX_NAME_TRIES; attempt += 1) {
     const row = toRow({ ...image, filename: filename(attempt) });
     tried = row.filename;
-    const inserted = await trx.insertInto('images').values(row).onConflict((oc) => oc.column('filename').doNothing()).returning('id').executeTakeFirst();
+    const [inserted] = await w.run(w.q.insertInto('images').values(row).onConflict((oc) => oc.column('filename').doNothing()).returning('id'));
     if (inserted) return row;
   }
   throw new NameTakenError(tried);
 }
 
-async function insertAttempt(into: Kysely<Database>, a: UploadAttempt): Promise<void> {
-  await into
-    .insertInto('attempts')
-    .values({
-      id: a.id,
-      image_id: a.imageId,
-      original_name: a.originalName,
-      outcome: a.outcome,
-      code: a.code,
-      reason: a.reason,
-      bytes: a.bytes,
-      duration_ms: a.durationMs,
-      created_at: a.createdAt,
-      day: a.createdAt.slice(0, 10),
-    })
-    .execute();
+async function insertAttempt(into: Writer, a: UploadAttempt): Promise<void> {
+  await into.run(
+    into.q
+      .insertInto('attempts')
+      .values({
+        id: a.id,
+        image_id: a.imageId,
+        original_name: a.originalName,
+        outcome: a.outcome,
+        code: a.code,
+        reason: a.reason,
+        bytes: a.bytes,
+        duration_ms: a.durationMs,
+        created_at: a.createdAt,
+        day: a.createdAt.slice(0, 10),
+      })
+  );
 }
 
 function toRow(image: NewImage): ImageRow {
@@ -128,32 +130,37 @@ function toRow(image: NewImage): ImageRow {
 /** `groupCommits`: SQLite, where concurrent uploads share one transaction and its fsync. */
 export function createCatalog(db: Db, options: { groupCommits: boolean }): Catalog {
   const writes = createWriteGroup(db, options.groupCommits ? 'sqlite' : 'postgres');
+  // On SQLite the commit's statements run on the connection the group's transaction holds, prepared once.
+  const handle = sqliteHandle(db);
+  const sqlite = handle && sqliteWriter(db, handle);
   const jobs = createJobsRepo(db);
   return {
     async commitUpload(commit: UploadCommit) {
       return writes.run(async (trx) => {
+        const w = sqlite ?? kyselyWriter(trx);
         const { image, blob } = commit;
-        const { ref_count } = await trx
-          .insertInto('blobs')
-          .values({
-            sha256: blob.sha256,
-            bytes: blob.bytes,
-            format: blob.format,
-            content_type: blob.contentType,
-            width: blob.width,
-            height: blob.height,
-            ref_count: 1,
-            created_at: image.createdAt,
-          })
-          .onConflict((oc) => oc.column('sha256').doUpdateSet({ ref_count: sql`blobs.ref_count + 1` }))
-          .returning('ref_count')
-          .executeTakeFirstOrThrow();
-        const row = await insertNamed(trx, image, commit.filename);
-        await jobs.insert(commit.jobs, trx);
-        await insertAttempt(trx, commit.attempt);
-        if (commit.audit) await insertAudit(trx, commit.audit);
-        await insertRuns(trx, image.id, commit.steps);
-        return { image: toRecord(row), firstReference: ref_count === 1 };
+        const [written] = await w.run(
+          w.q
+            .insertInto('blobs')
+            .values({
+              sha256: blob.sha256,
+              bytes: blob.bytes,
+              format: blob.format,
+              content_type: blob.contentType,
+              width: blob.width,
+              height: blob.height,
+              ref_count: 1,
+              created_at: image.createdAt,
+            })
+            .onConflict((oc) => oc.column('sha256').doUpdateSet({ ref_count: sql`blobs.ref_count + 1` }))
+            .returning('ref_count'),
+        );
+        const row = await insertNamed(w, image, commit.filename);
+        await jobs.insert(commit.jobs, w);
+        await insertAttempt(w, commit.attempt);
+        if (commit.audit) await insertAudit(w, commit.audit);
+        await insertRuns(w, image.id, commit.steps);
+        return { image: toRecord(row), firstReference: written?.ref_count === 1 };
       });
     },
 
@@ -227,7 +234,7 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
     },
 
     async recordAttempt(attempt: UploadAttempt) {
-      await writes.run((trx) => insertAttempt(trx, attempt));
+      await writes.run((trx) => insertAttempt(sqlite ?? kyselyWriter(trx), attempt));
     },
 
     async failUpload(imageId, code, reason) {

@@ -10,6 +10,10 @@ import { withStatementCache } from './statement-cache.js';
 
 export type Db = Kysely<Database>;
 
+/** The better-sqlite3 connection behind an embedded database, for statements run while Kysely holds it. */
+const sqliteHandles = new WeakMap<Db, SQLite.Database>();
+export const sqliteHandle = (db: Db): SQLite.Database | undefined => sqliteHandles.get(db);
+
 // PostgreSQL sends BIGINT and NUMERIC as strings; every one of ours fits a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
@@ -40,7 +44,9 @@ export function openDatabase(database: Config['database'], onConnectionLost: (er
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withPlainRows(withStatementCache(sqlite)) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withPlainRows(withStatementCache(sqlite)) }) });
+  sqliteHandles.set(db, sqlite);
+  return db;
 }
 
 /**

@@ -1,9 +1,10 @@
 // The jobs table: the durable outbox both runners work from. Every statement on it lives here.
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import { newId } from '../core/ids.js';
 import type { JobRequest } from '../core/jobs.js';
 import type { Db } from './database.js';
 import type { Database } from './schema.js';
+import { kyselyWriter, type Writer } from './writer.js';
 
 /** Row states: 'queued' is the BullMQ runner's "handed to Redis, not yet run". */
 export type JobRowStatus = 'pending' | 'queued' | 'running' | 'done' | 'failed';
@@ -25,7 +26,7 @@ export interface UnsettledJob extends JobRow {
 
 export interface JobsRepo {
   /** Records jobs as pending; `into` is a transaction when they belong with other writes (an image and its jobs). */
-  insert(jobs: readonly JobRequest[], into?: Kysely<Database>, delayMs?: number): Promise<string[]>;
+  insert(jobs: readonly JobRequest[], into?: Writer, delayMs?: number): Promise<string[]>;
   /** Takes the next due job of these types (pending, or running with a lapsed lease) for leaseMs. */
   claim(types: readonly string[], leaseMs: number): Promise<JobRow | undefined>;
   /** Sets a job's state; `runAt` reschedules it, `error` records (or with null clears) its last error. */
@@ -58,7 +59,7 @@ const COLUMNS = ['id', 'type', 'payload', 'attempts', 'max_attempts', 'run_at', 
 
 export function createJobsRepo(db: Db): JobsRepo {
   return {
-    async insert(jobs, into = db, delayMs = 0) {
+    async insert(jobs, into = kyselyWriter(db), delayMs = 0) {
       if (jobs.length === 0) return [];
       const now = Date.now();
       const rows = jobs.map((job) => ({
@@ -73,7 +74,7 @@ export function createJobsRepo(db: Db): JobsRepo {
         created_at: iso(now),
         updated_at: iso(now),
       }));
-      await into.insertInto('jobs').values(rows).execute();
+      await into.run(into.q.insertInto('jobs').values(rows));
       return rows.map((r) => r.id);
     },
 

@@ -1,9 +1,8 @@
 // Processing step runs on Kysely: one row per step, for durations per step (average, p95).
 import { newId } from '../core/ids.js';
 import type { ProcessingRuns, StepRun, StepStats } from '../core/processing.js';
-import type { Kysely } from 'kysely';
 import type { Db } from './database.js';
-import type { Database } from './schema.js';
+import { kyselyWriter, type Writer } from './writer.js';
 
 /** Enough recent runs per step for a stable p95 without reading a whole history. */
 const SAMPLE = 5000;
@@ -14,18 +13,17 @@ function percentile(sorted: readonly number[], p: number): number | null {
 }
 
 /** Writes step runs; `into` may be a transaction they belong to (an upload's, for the EXIF read at ingest). */
-export async function insertRuns(into: Kysely<Database>, imageId: string, runs: readonly StepRun[]): Promise<void> {
+export async function insertRuns(into: Writer, imageId: string, runs: readonly StepRun[]): Promise<void> {
   if (runs.length === 0) return;
   const at = new Date().toISOString();
-  await into
-    .insertInto('processing_runs')
-    .values(runs.map((run) => ({ id: newId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at })))
-    .execute();
+  await into.run(
+    into.q.insertInto('processing_runs').values(runs.map((run) => ({ id: newId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at }))),
+  );
 }
 
 export function createProcessingRuns(db: Db): ProcessingRuns {
   /** One multi-row INSERT: one statement, one commit (and fsync) for all the steps of a job. */
-  const recordAll = (imageId: string, runs: readonly StepRun[]): Promise<void> => insertRuns(db, imageId, runs);
+  const recordAll = (imageId: string, runs: readonly StepRun[]): Promise<void> => insertRuns(kyselyWriter(db), imageId, runs);
 
   return {
     record: (imageId, step, ok, durationMs) => recordAll(imageId, [{ step, ok, durationMs }]),
