@@ -5,7 +5,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fixture, makeDataDir, servicesFor, startApp } from '../helpers/app.js';
-import { SCALE } from '../helpers/scale.js';
+import { deleteRedisKeys, SCALE } from '../helpers/scale.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -83,5 +83,35 @@ describe('PostgreSQL and S3 cut for 15 s during an upload stream', { skip: !SCAL
 
   it('with jobs run from the database (no Redis): the same', async () => {
     await uploadThroughOutage({ REDIS_URL: '' });
+  });
+});
+
+describe('Redis losing its data under queued jobs', { skip: !SCALE && 'scale profile only (Redis)' }, () => {
+  it('puts a job back that the database says is queued but BullMQ no longer has, and its image ends ready', async () => {
+    const dir = await makeDataDir();
+    const settings = await servicesFor(dir);
+    // An API instance only: the job is handed to Redis and waits there for a worker.
+    const api = await startApp({ RUN_WORKERS: 'false' }, dir);
+    let worker: Awaited<ReturnType<typeof startApp>> | undefined;
+    try {
+      const res = await api.upload([fixture('jpg/Canon_40D.jpg')]);
+      assert.equal(res.status, 201);
+      const { id } = (await res.json()) as { id: string };
+      await waitFor('the job to be handed to Redis', async () => {
+        const rows = await api.app.db.selectFrom('jobs').select('status').execute();
+        return rows.length > 0 && rows.every((row) => row.status === 'queued') ? true : undefined;
+      });
+      // Redis restarts without its data: the queue forgets the job, the row still says queued.
+      await deleteRedisKeys(settings.REDIS_PREFIX!);
+      await api.close();
+      worker = await startApp({ JOB_LOCK_MS: '1000' }, dir);
+      await waitFor('the image to be ready', async () => {
+        const image = await fetch(`${worker!.url}/api/v1/images/${id}`, { headers: worker!.auth });
+        return ((await image.json()) as { status: string }).status === 'ready' ? true : undefined;
+      });
+    } finally {
+      await worker?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
