@@ -60,7 +60,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  */
 function connected(client: Redis): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
-  if (client.status === 'wait') return client.connect();
+  // 'end': disconnected by stop(); a queue started again connects again (waiting for 'ready' would wait for ever).
+  if (client.status === 'wait' || client.status === 'end') return client.connect();
   return new Promise((resolve, reject) => {
     const settle = (err?: Error): void => {
       client.off('ready', settle);
