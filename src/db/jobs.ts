@@ -33,6 +33,8 @@ export interface JobsRepo {
   mark(id: string, status: JobRowStatus, change?: { runAt?: number; error?: string | null; onlyFrom?: JobRowStatus; refundAttempt?: boolean }): Promise<void>;
   /** Jobs queued or running whose row has not changed since `beforeMs`, oldest first. */
   unsettled(beforeMs: number, limit: number): Promise<UnsettledJob[]>;
+  /** Extends the leases of running jobs this runner holds. */
+  renew(ids: readonly string[], leaseMs: number): Promise<void>;
   /** Jobs a crashed process was running, handed back (safe only when one process owns the database). */
   reclaimRunning(): Promise<void>;
   /** The oldest jobs not yet handed to Redis. */
@@ -128,6 +130,11 @@ export function createJobsRepo(db: Db): JobsRepo {
         .limit(limit)
         .execute();
       return rows.map((r) => ({ ...toRow(r), status: r.status as UnsettledJob['status'] }));
+    },
+
+    async renew(ids, leaseMs) {
+      if (ids.length === 0) return;
+      await db.updateTable('jobs').set({ locked_until: iso(Date.now() + leaseMs) }).where('id', 'in', ids).where('status', '=', 'running').execute();
     },
 
     async reclaimRunning() {

@@ -17,10 +17,19 @@ export interface LocalQueueOptions {
   readonly reclaimOnStart?: boolean;
 }
 
+/**
+ * A claimed job's lease, renewed every third of it while the job runs. Short, so that a claim whose answer was lost
+ * (the connection cut after the database took the update) is taken over within this time rather than after minutes.
+ */
+const DEFAULT_LEASE_MS = 30_000;
+
 export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQueueOptions): JobQueue {
   const handlers = new Map<string, Registered>();
-  const leaseMs = options.leaseMs ?? 5 * 60_000;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const active = new Set<Promise<void>>();
+  /** Jobs this runner holds: their leases are renewed while they run, so a short lease covers long jobs. */
+  const held = new Set<string>();
+  let renewer: NodeJS.Timeout | undefined;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let pumping = false;
@@ -33,6 +42,7 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
     if (!registered) return;
     const { payload } = job;
     const started = Date.now();
+    held.add(job.id);
     // While the queue runs, an outcome is kept until the database takes it; after stop() the lease hands the job back.
     const record = (write: () => Promise<void>): Promise<void> => untilRecorded(write, () => running);
     try {
@@ -86,6 +96,7 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
             .catch((err: unknown) => logger.error({ err, job: job.id }, 'job bookkeeping failed'))
             .finally(() => {
               active.delete(task);
+              held.delete(job.id);
               if (running) void pump();
             });
           active.add(task);
@@ -132,12 +143,18 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
       if (running) return;
       if (options.reclaimOnStart) await jobs.reclaimRunning();
       running = true;
+      renewer = setInterval(() => {
+        if (held.size === 0) return;
+        jobs.renew([...held], leaseMs).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'job leases could not be renewed'));
+      }, leaseMs / 3);
+      renewer.unref();
       void pump();
       schedule();
     },
 
     async stop() {
       running = false;
+      clearInterval(renewer);
       if (timer) clearTimeout(timer);
       timer = undefined;
       // A claim that was under way when stop() began still starts its job (the row is already ours):

@@ -81,7 +81,14 @@ export async function startApp(env: Record<string, string> = {}, dataDir?: strin
   const scale = scaleByDir.get(dir);
   const config = loadConfig({ DATA_DIR: dir, PORT: '0', AUTH_TOKEN: TOKEN, LOG_LEVEL: 'silent', JOB_POLL_MS: '50', SHUTDOWN_TIMEOUT_MS: '2000', ...settings, ...env });
   const app = await createApp(config, options);
-  const url = await app.listen();
+  let url: string;
+  try {
+    url = await app.listen();
+  } catch (err) {
+    // Its database, Redis and store connections would keep the test process alive for good.
+    await app.close();
+    throw err;
+  }
   const auth = { authorization: `Bearer ${TOKEN}` };
   const blobKeys = async (prefix: string): Promise<string[]> => {
     const keys: string[] = [];
@@ -138,9 +145,18 @@ export interface CompatTestApp extends TestApp {
  * own on a free port (`img_handler:own,media_server` mounts media_server on the main listener).
  */
 export async function startCompatApp(compat: string, env: Record<string, string> = {}, dataDir?: string, options: CoreOptions = {}): Promise<CompatTestApp> {
-  const items: string[] = [];
-  for (const item of compat.split(',')) items.push(item.endsWith(':own') ? `${item.slice(0, -4)}:${await freePort()}` : item);
-  const started = await startApp({ COMPAT: items.join(','), ...env }, dataDir, options);
+  let items: string[] = [];
+  let started: TestApp | undefined;
+  // A free port can be taken by another test file between the probe and the listen: try others then.
+  for (let tries = 1; !started; tries += 1) {
+    items = [];
+    for (const item of compat.split(',')) items.push(item.endsWith(':own') ? `${item.slice(0, -4)}:${await freePort()}` : item);
+    try {
+      started = await startApp({ COMPAT: items.join(','), ...env }, dataDir, options);
+    } catch (err) {
+      if (tries >= 3 || !/the port is in use/.test((err as Error).message)) throw err;
+    }
+  }
   return {
     ...started,
     at(profile) {
