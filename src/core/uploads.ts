@@ -317,19 +317,22 @@ export function createUploads(deps: UploadsDeps): Uploads {
           const outcomes = await Promise.allSettled(all.map((file) => commitOne(file, request, terms)));
           const items: ImageRecord[] = [];
           const errors: Array<{ originalName: string | null; error: ImgdError }> = [];
+          // Every staged file goes, whatever the outcomes: a fault below must not leave the others behind.
+          await Promise.all(all.map(discard));
+          let fault: unknown;
           for (const [i, outcome] of outcomes.entries()) {
             const file = all[i]!;
-            await discard(file);
             if (outcome.status === 'fulfilled') {
               items.push(outcome.value);
               continue;
             }
             const error = outcome.reason instanceof ImgdError ? outcome.reason : new ImgdError('internal', 'The upload could not be stored.');
             await recordFailure(request, file.originalName, error, file.startedAt, file.bytes);
-            if (!(outcome.reason instanceof ImgdError)) throw outcome.reason;
-            errors.push({ originalName: file.originalName, error });
+            if (outcome.reason instanceof ImgdError) errors.push({ originalName: file.originalName, error });
+            else fault ??= outcome.reason;
           }
           if (items.length === 0) await giveBack();
+          if (fault !== undefined) throw fault;
           return { items, errors };
         },
 
