@@ -187,6 +187,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     limits: config.limits,
     allowedFormats: config.allowedFormats,
     stripLocation: config.processing.stripGps,
+    stripExtras: config.processing.stripExtras,
     initialStatus: processingOn ? 'processing' : 'ready',
     jobsFor,
     spendGrant: (actor) => accounts.spendUploadGrant(actor),

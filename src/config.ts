@@ -77,6 +77,7 @@ const Settings = Type.Object({
   VARIANT_MAX_DIMENSION: Type.Integer({ minimum: 16, maximum: 16384, default: 4096 }),
   TRANSFORM_SIGNING: Type.Union([Type.Literal('off'), Type.Literal('required')], { default: 'off' }),
   STRIP_GPS: Type.Boolean({ default: true }),
+  STRIP_EXTRAS: Type.Boolean({ default: true }),
   SHARP_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   SHARP_CACHE_MB: Type.Integer({ minimum: 0, maximum: 4096, default: 64 }),
   CAPTION_PROVIDER: Type.Union([Type.Literal('none'), Type.Literal('ollama'), Type.Literal('openai')], { default: 'none' }),
@@ -176,6 +177,8 @@ export interface Config {
     readonly signing: 'off' | 'required';
     /** Remove GPS location from stored bytes at ingest; the owner still sees it in metadata. */
     readonly stripGps: boolean;
+    /** Cut comments, unknown segments and chunks, and bytes after the image's end out of stored originals. */
+    readonly stripExtras: boolean;
     readonly sharpConcurrency: number;
     readonly sharpCacheMb: number;
   };
@@ -470,6 +473,7 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
       maxDimension: raw.VARIANT_MAX_DIMENSION,
       signing: raw.TRANSFORM_SIGNING,
       stripGps: raw.STRIP_GPS,
+      stripExtras: raw.STRIP_EXTRAS,
       sharpConcurrency: raw.SHARP_CONCURRENCY,
       sharpCacheMb: raw.SHARP_CACHE_MB,
     },

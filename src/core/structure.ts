@@ -14,6 +14,11 @@ export interface StructureFacts {
   /** Where the image ends: bytes after it (trailing data) are not part of the image. */
   readonly end: number;
   /**
+   * Byte ranges `[start, end)` before `end` that are not the image: comments, and segments, chunks or blocks the
+   * format does not need and this walk does not know (see strip.ts). In file order, not overlapping.
+   */
+  readonly extras: ReadonlyArray<readonly [number, number]>;
+  /**
    * A PNG or WebP without its pixel data: the other chunks (EXIF, XMP, text) as they are in the file, gathered as
    * the bytes passed, so a large upload's metadata is read without going back to its staged file. Undefined when
    * they would exceed METADATA_BYTES.
@@ -50,9 +55,12 @@ type Want =
   | { readonly read: number }
   | { readonly skip: number; readonly crc?: number }
   /** JPEG entropy-coded data: answered with the marker that ends it. */
-  | { readonly scan: true };
+  | { readonly scan: true }
+  /** Answered at once with the offset of the next byte. */
+  | { readonly at: true };
 
 type Walk = Generator<Want, Omit<StructureFacts, 'end'>, Buffer | number>;
+type Extras = Array<readonly [number, number]>;
 
 class Malformed extends Error {}
 const malformed = (what: string): never => {
@@ -63,6 +71,25 @@ function* read(n: number): Generator<Want, Buffer, Buffer | number> {
   return (yield { read: n }) as Buffer;
 }
 
+function* here(): Generator<Want, number, Buffer | number> {
+  return (yield { at: true }) as number;
+}
+
+const latin1 = (bytes: Buffer, from = 0): string => bytes.toString('latin1', from);
+
+/** APPn segments a JPEG keeps, by the identifier that starts them: JFIF, EXIF, XMP, ICC profile, IPTC, Adobe. */
+const JPEG_APPS = new Map<number, readonly string[]>([
+  [0xe0, ['JFIF\0', 'JFXX\0']],
+  [0xe1, ['Exif\0', 'http://ns.adobe.com/xap/1.0/\0', 'http://ns.adobe.com/xmp/extension/\0']],
+  [0xe2, ['ICC_PROFILE\0']],
+  [0xed, ['Photoshop 3.0\0']],
+  [0xee, ['Adobe']],
+]);
+const JPEG_APP_ID = 36;
+
+const jpegAppKept = (marker: number, head: Buffer): boolean =>
+  (JPEG_APPS.get(marker) ?? []).some((id) => latin1(head).startsWith(id));
+
 function* walkJpeg(): Walk {
   const soi = yield* read(2);
   if (soi[0] !== 0xff || soi[1] !== 0xd8) malformed('no SOI');
@@ -71,9 +98,12 @@ function* walkJpeg(): Walk {
   let progressive = false;
   let scanned = false;
   let pending: number | undefined;
+  const extras: Extras = [];
   for (;;) {
     let marker = pending;
     pending = undefined;
+    // A marker that ended a scan has been read (its 0xFF and code); the others start here.
+    const start = marker === undefined ? yield* here() : (yield* here()) - 2;
     if (marker === undefined) {
       if ((yield* read(1))[0] !== 0xff) malformed('no marker where one must be');
       do marker = (yield* read(1))[0]!;
@@ -81,7 +111,7 @@ function* walkJpeg(): Walk {
     }
     if (marker === 0xd9) {
       if (!scanned || width === 0) malformed('EOI before any image data');
-      return { width, height, frames: 1, hasAlpha: false, progressive };
+      return { width, height, frames: 1, hasAlpha: false, progressive, extras };
     }
     if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) continue;
     if (marker === 0xd8 || marker === 0x00) malformed('unexpected marker');
@@ -101,8 +131,14 @@ function* walkJpeg(): Walk {
         scanned = true;
         pending = (yield { scan: true }) as number;
       }
+    } else if (marker >= 0xe0 && marker <= 0xef) {
+      const id = Math.min(length - 2, JPEG_APP_ID);
+      const head = yield* read(id);
+      yield { skip: length - 2 - id };
+      if (!jpegAppKept(marker, head)) extras.push([start, yield* here()]);
     } else {
       yield { skip: length - 2 };
+      if (marker === 0xfe) extras.push([start, yield* here()]);
     }
   }
 }
@@ -110,23 +146,32 @@ function* walkJpeg(): Walk {
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 const PNG_PIXELS = new Set(['IDAT', 'fdAT']);
+/** Chunks of the PNG, APNG and PNG-3 specifications a PNG keeps; text chunks only when they hold XMP. */
+const PNG_KEPT = new Set([
+  'IHDR', 'PLTE', 'IDAT', 'IEND', 'tRNS', 'cHRM', 'gAMA', 'iCCP', 'sBIT', 'sRGB', 'cICP', 'mDCV', 'cLLI',
+  'bKGD', 'hIST', 'pHYs', 'sPLT', 'eXIf', 'tIME', 'acTL', 'fcTL', 'fdAT',
+]);
+const PNG_XMP = 'XML:com.adobe.xmp\0';
 
 function* walkPng(): Walk {
   const signature = yield* read(8);
   if (!signature.equals(PNG_SIGNATURE)) malformed('signature');
-  const kept = new Kept();
-  kept.add(signature);
+  const view = new Kept();
+  view.add(signature);
   let width = 0;
   let height = 0;
   let hasAlpha = false;
   let data = false;
+  const extras: Extras = [];
   for (let first = true; ; first = false) {
+    const start = yield* here();
     const header = yield* read(8);
     const length = header.readUInt32BE(0);
     const type = header.toString('latin1', 4, 8);
     if (length > 0x7fffffff || !/^[A-Za-z]{4}$/.test(type)) malformed('chunk header');
     if (first !== (type === 'IHDR')) malformed('IHDR not first');
     let crc = crc32(header.subarray(4, 8));
+    let kept = PNG_KEPT.has(type);
     if (type === 'IHDR') {
       const body = yield* read(length);
       if (length !== 13) malformed('IHDR length');
@@ -135,12 +180,13 @@ function* walkPng(): Walk {
       const colorType = body[9]!;
       hasAlpha = colorType === 4 || colorType === 6;
       crc = crc32(body, crc);
-      kept.add(header, body);
-    } else if (!PNG_PIXELS.has(type) && kept.fits(length + 12)) {
+      view.add(header, body);
+    } else if (!PNG_PIXELS.has(type) && view.fits(length + 12)) {
       if (type === 'tRNS') hasAlpha = true;
       const body = yield* read(length);
       crc = crc32(body, crc);
-      kept.add(header, body);
+      view.add(header, body);
+      if (type === 'iTXt' && latin1(body).startsWith(PNG_XMP)) kept = true;
     } else {
       if (type === 'tRNS') hasAlpha = true;
       if (type === 'IDAT') data = true;
@@ -148,10 +194,11 @@ function* walkPng(): Walk {
     }
     const trailer = yield* read(4);
     if (trailer.readUInt32BE(0) !== crc) malformed(`${type} checksum`);
-    if (!PNG_PIXELS.has(type)) kept.add(trailer);
+    if (!PNG_PIXELS.has(type)) view.add(trailer);
+    if (!kept) extras.push([start, yield* here()]);
     if (type === 'IEND') {
       if (!data || width === 0 || height === 0) malformed('no image data');
-      return { width, height, frames: 1, hasAlpha, progressive: false, metadata: kept.view() };
+      return { width, height, frames: 1, hasAlpha, progressive: false, metadata: view.view(), extras };
     }
   }
 }
@@ -164,6 +211,9 @@ function* subBlocks(): Generator<Want, void, Buffer | number> {
   }
 }
 
+/** GIF application extensions a GIF keeps: looping (Netscape, AnimExts), ICC profile, XMP. */
+const GIF_APPS = new Set(['NETSCAPE2.0', 'ANIMEXTS1.0', 'ICCRGBG1012', 'XMP DataXMP']);
+
 function* walkGif(): Walk {
   const header = yield* read(13);
   const signature = header.toString('latin1', 0, 6);
@@ -173,16 +223,25 @@ function* walkGif(): Walk {
   const flags = header[10]!;
   if (flags & 0x80) yield { skip: 3 * 2 ** ((flags & 0x07) + 1) };
   let frames = 0;
+  const extras: Extras = [];
   for (;;) {
+    const start = yield* here();
     const introducer = (yield* read(1))[0];
     if (introducer === 0x3b) {
       if (frames === 0 || width === 0 || height === 0) malformed('no image');
       // libvips reads every GIF as RGBA.
-      return { width, height, frames, hasAlpha: true, progressive: false };
+      return { width, height, frames, hasAlpha: true, progressive: false, extras };
     }
     if (introducer === 0x21) {
-      yield* read(1);
+      const label = (yield* read(1))[0];
+      let kept = label === 0xf9 || label === 0x01;
+      if (label === 0xff) {
+        const size = (yield* read(1))[0]!;
+        const id = yield* read(size);
+        kept = size === 11 && GIF_APPS.has(latin1(id));
+      }
       yield* subBlocks();
+      if (!kept) extras.push([start, yield* here()]);
     } else if (introducer === 0x2c) {
       frames += 1;
       const descriptor = yield* read(9);
@@ -196,6 +255,8 @@ function* walkGif(): Walk {
 }
 
 const WEBP_PIXELS = new Set(['VP8 ', 'VP8L', 'ALPH', 'ANMF']);
+/** Chunks of the WebP container specification. */
+const WEBP_KEPT = new Set(['VP8X', 'VP8 ', 'VP8L', 'ALPH', 'ANIM', 'ANMF', 'ICCP', 'EXIF', 'XMP ']);
 
 function* walkWebp(): Walk {
   const riff = yield* read(12);
@@ -211,7 +272,9 @@ function* walkWebp(): Walk {
   let animated = false;
   let frames = 0;
   let image = false;
+  const extras: Extras = [];
   while (left > 0) {
+    const start = yield* here();
     const header = yield* read(8);
     const fourcc = header.toString('latin1', 0, 4);
     const length = header.readUInt32LE(4);
@@ -250,9 +313,10 @@ function* walkWebp(): Walk {
     if (fourcc === 'VP8 ' || fourcc === 'VP8L' || fourcc === 'ANMF') image = true;
     if (!WEBP_PIXELS.has(fourcc) && kept.fits(padded + 8)) kept.add(header, yield* read(padded));
     else yield { skip: padded };
+    if (!WEBP_KEPT.has(fourcc)) extras.push([start, yield* here()]);
   }
   if (!image || width === 0 || height === 0) malformed('no image data');
-  return { width, height, frames: animated ? Math.max(1, frames) : 1, hasAlpha, progressive: false, metadata: kept.view() };
+  return { width, height, frames: animated ? Math.max(1, frames) : 1, hasAlpha, progressive: false, metadata: kept.view(), extras };
 }
 
 /** Feeds chunks to a walk as they arrive; `end()` tells whether the image was complete. */
@@ -362,7 +426,8 @@ export class StructureWalker {
         return;
       }
       this.want = step.value;
-      if ('read' in step.value && step.value.read === 0) this.advance(Buffer.alloc(0));
+      if ('at' in step.value) this.advance(this.offset);
+      else if ('read' in step.value && step.value.read === 0) this.advance(Buffer.alloc(0));
       else if ('skip' in step.value) {
         this.skipLeft = step.value.skip;
         this.crc = step.value.crc ?? 0;

@@ -19,6 +19,7 @@ import type { JobRequest } from './jobs.js';
 import { readIngestMetadata } from './location.js';
 import { collisionName, slugStem, storedName } from './naming.js';
 import { checkLimits, checkProgressive, probeImage, type ProbeLimits } from './probe.js';
+import { stripBuffer, stripFile, stripPlan } from './strip.js';
 import { sanitizeSvgOffThread } from './svg-thread.js';
 import { describeActor, type Actor, type ImageRecord, type UploadAttempt, type Visibility } from './types.js';
 import { MemoryBudget, UploadReceiver, type Received } from './upload-receiver.js';
@@ -35,6 +36,8 @@ export interface UploadsDeps {
   readonly allowedFormats: readonly ImageFormat[];
   /** Take GPS locations out of stored bytes (they stay in the owner's metadata). */
   readonly stripLocation: boolean;
+  /** Cut what is not the image (comments, unknown chunks, trailing data) out of stored bytes; see strip.ts. */
+  readonly stripExtras: boolean;
   /** `processing` when background jobs will finish the image, `ready` when none will run. */
   readonly initialStatus: 'processing' | 'ready';
   /** The jobs an accepted image gets, written in its transaction. */
@@ -180,10 +183,16 @@ export function createUploads(deps: UploadsDeps): Uploads {
       );
       exif = metadata.exif;
       if (metadata.read) exifMs = performance.now() - exifStarted;
-      if (metadata.clean) {
-        content = metadata.clean;
-        bytes = metadata.clean.length;
-        sha256 = createHash('sha256').update(metadata.clean).digest('hex');
+      if (metadata.clean) content = metadata.clean;
+      // The location scrub keeps every offset, so the walk's plan still holds for its bytes; a re-encode has no extras.
+      const plan = deps.stripExtras && walked && !metadata.reencoded ? stripPlan(format, walked, received.bytes) : undefined;
+      if (plan && typeof content === 'string') {
+        ({ bytes, sha256 } = await stripFile(content, plan));
+      } else if (plan || metadata.clean) {
+        const kept: Buffer = plan ? stripBuffer(content as Buffer, plan) : (content as Buffer);
+        content = kept;
+        bytes = kept.length;
+        sha256 = createHash('sha256').update(kept).digest('hex');
       }
     }
     const extension = FORMATS[format].extension;
@@ -224,7 +233,8 @@ export function createUploads(deps: UploadsDeps): Uploads {
       ip: request.ip,
       details: { bytes: checked.bytes },
     };
-    const attempt = attemptRecord(id, received.originalName, received.startedAt, received.bytes);
+    // An accepted attempt counts the bytes stored (comments, trailing data and a location may have been cut out).
+    const attempt = attemptRecord(id, received.originalName, received.startedAt, checked.bytes);
     const { image, firstReference } = await catalog.commitUpload({
       image: {
         id,
@@ -257,7 +267,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
     if (firstReference && !wrote) await storeBytes(checked.sha256, checked.content, 'store');
     deps.onCommitted();
     request.onAttempt?.(attempt);
-    deps.onAttempt('success', null, received.bytes);
+    deps.onAttempt('success', null, checked.bytes);
     deps.logAudit({ ...audit, details: { filename: image.filename, bytes: image.bytes } });
     return image;
   }

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/accounts.js';
 
-const JPEG = fixture('jpg/Nikon_D70.jpg');
+const JPEG = fixture('jpg/xmp/BlueSquare.jpg');
 
 interface ImageView {
   id: string;

@@ -132,7 +132,7 @@ describe('imgd as a process', { skip: SCALE && 'embedded profile only (scale-out
 
   it('keeps every image across a restart, byte for byte', async () => {
     const dir = await tempDataDir();
-    const files = [fixture('jpg/orientation/landscape_1.jpg'), fixture('jpg/Canon_40D.jpg'), fixture('tiff/Arbitro.tiff'), fixture('jpg/orientation/portrait_6.jpg')];
+    const files = [fixture('jpg/orientation/landscape_2.jpg'), fixture('jpg/Canon_40D.jpg'), fixture('tiff/Arbitro.tiff'), fixture('jpg/orientation/portrait_6.jpg')];
     const server = await startServer(dir);
     const uploaded = new Map<string, Buffer>();
     const put = await putImage(server, files[0]!, 'bridge.jpg');

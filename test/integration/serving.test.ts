@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/accounts.js';
 
-const JPEG = fixture('jpg/Nikon_D70.jpg'); // 14,034 bytes
+const JPEG = fixture('jpg/xmp/BlueSquare.jpg'); // 24,205 bytes, nothing in them but the image, so stored as sent
 const TIFF = fixture('tiff/Arbitro.tiff');
 const PRIVATE = fixture('jpg/Canon_40D.jpg');
 

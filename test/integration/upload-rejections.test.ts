@@ -278,7 +278,7 @@ describe('refusing uploads', () => {
   });
 
   it('serves other requests while a slow upload is streaming, then stores the slow one too', async () => {
-    const jpeg = await readFile(fixture('jpg/Nikon_D70.jpg'));
+    const jpeg = await readFile(fixture('jpg/xmp/BlueSquare.jpg'));
     const boundary = `----imgd-slow-${randomBytes(8).toString('hex')}`;
     const { body } = multipart([{ name: 'file', filename: 'slow.jpg', data: jpeg }], boundary);
     const split = body.indexOf(jpeg) + 4096;

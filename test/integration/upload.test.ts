@@ -13,13 +13,13 @@ describe('uploading images', () => {
   after(() => t.close());
 
   it('stores a JPEG and answers 201 with the image object', async () => {
-    const file = fixture('jpg/orientation/landscape_1.jpg');
+    const file = fixture('jpg/orientation/landscape_2.jpg');
     const bytes = await readFile(file);
     const res = await t.upload([file], { description: 'A bridge', key: 'user123', visibility: 'public' });
     assert.equal(res.status, 201);
     const body = (await res.json()) as Record<string, unknown>;
-    assert.equal(body.filename, 'landscape-1.jpg');
-    assert.equal(body.original_name, 'landscape_1.jpg');
+    assert.equal(body.filename, 'landscape-2.jpg');
+    assert.equal(body.original_name, 'landscape_2.jpg');
     assert.equal(body.content_type, 'image/jpeg');
     assert.equal(body.format, 'jpeg');
     assert.equal(body.bytes, bytes.length);
@@ -29,7 +29,7 @@ describe('uploading images', () => {
     assert.equal(body.status, 'processing', 'background jobs finish the image after the answer');
     assert.equal(body.key, 'user123');
     assert.equal(body.description, 'A bridge');
-    assert.equal(body.url, `${t.url}/i/landscape-1.jpg`);
+    assert.equal(body.url, `${t.url}/i/landscape-2.jpg`);
     const served = await fetch(body.url as string);
     assert.equal(served.status, 200);
     assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
@@ -77,7 +77,7 @@ describe('uploading images', () => {
   });
 
   it('takes a raw PUT body and detects the format from the bytes', async () => {
-    const bytes = await readFile(fixture('jpg/Nikon_D70.jpg'));
+    const bytes = await readFile(fixture('jpg/xmp/BlueSquare.jpg'));
     const res = await fetch(`${t.url}/api/v1/images?filename=My%20Holiday%20Photo.jpeg&key=product/42/main&visibility=private`, {
       method: 'PUT',
       body: bytes,

@@ -1,11 +1,14 @@
 // The structural walk of JPEG, PNG, GIF and WebP: the facts sharp reads, refusal of anything cut short or broken.
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { detectFormat } from '../../src/core/formats.js';
+import { stripBuffer, stripFile, stripPlan } from '../../src/core/strip.js';
 import { structureWalker, type StructureFacts } from '../../src/core/structure.js';
 import { FIXTURES } from '../helpers/app.js';
 
@@ -89,5 +92,32 @@ describe('the structural walk', () => {
     assert.ok(facts.metadata.includes(text), 'the text chunk is kept');
     assert.equal(facts.metadata.indexOf('IDAT', 0, 'latin1'), -1, 'no pixel chunk');
     assert.ok(facts.metadata.length < 200);
+  });
+
+  it('cuts only what is not the image: the same pixels, whatever the pieces, in memory and in place in a staged file', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'imgd-strip-'));
+    try {
+      for (const [name, bytes] of await samples()) {
+        const hostile = Buffer.concat([bytes, Buffer.from('<html>trailing</html>')]);
+        const format = detectFormat(bytes)!;
+        const facts = walk(hostile, 4093, format);
+        assert.ok(facts, name);
+        const plan = stripPlan(format, facts, hostile.length);
+        assert.ok(plan, name);
+        const kept = stripBuffer(hostile, plan);
+        assert.equal(kept.includes('<html>'), false, name);
+        assert.deepEqual(await sharp(kept).raw().toBuffer(), await sharp(bytes).raw().toBuffer(), name);
+        // What sharp writes is only the image; the camera fixtures carry comments and vendor segments.
+        if (!name.startsWith('Nikon')) assert.deepEqual(kept, bytes, name);
+        const file = path.join(dir, name);
+        await writeFile(file, hostile);
+        const inPlace = await stripFile(file, plan);
+        assert.deepEqual(await readFile(file), kept, name);
+        assert.equal(inPlace.bytes, kept.length);
+        assert.equal(inPlace.sha256, createHash('sha256').update(kept).digest('hex'));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
