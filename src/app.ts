@@ -33,6 +33,7 @@ import { createProcessing, type Processing, type StepStats } from './core/proces
 import { CAPTION_JOB, GC_JOB, PROCESS_JOB, type JobRequest } from './core/jobs.js';
 import { createJobsRepo } from './db/jobs.js';
 import { createVariants, type Variants } from './core/variants.js';
+import { bmpPipeline } from './core/bmp.js';
 import { heicPipeline, stopHeicDecoder } from './core/heic-decoder.js';
 import { stopSvgSanitizer } from './core/svg-thread.js';
 import { createProcessingRuns } from './db/processing-runs.js';
@@ -136,7 +137,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const signing = await loadOrCreateSecret(config.dataDir, 'signing_key', config.auth.jwtSecret);
   const variants = createVariants({
     store,
-    decoders: { heic: (bytes) => heicPipeline(bytes, { pixels: config.limits.pixels }) },
+    decoders: { heic: (bytes) => heicPipeline(bytes, { pixels: config.limits.pixels }), bmp: async (bytes) => bmpPipeline(bytes) },
     onRendered: (format) => metrics.variantsRendered.inc({ format }),
     pixelLimit: config.limits.pixels,
     rules: {

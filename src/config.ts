@@ -6,7 +6,7 @@ import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variant-options.js';
 import { PROFILE_NAMES, type ProfileName } from './http/compat/profile.js';
 
-export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic', 'svg'] as const;
+export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic', 'bmp', 'svg'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 /** SVG is opt-in: it is sanitized, but librsvg still parses it, and libvips counts SVG as untrusted input. */
 const DEFAULT_FORMATS = IMAGE_FORMATS.filter((f) => f !== 'svg');

@@ -1,5 +1,6 @@
 // What an image is, by its bytes: magic-byte detection and header-declared dimensions.
 import type { ImageFormat } from '../config.js';
+import { bmpSize, isBmp } from './bmp.js';
 import { isHeic } from './heic.js';
 import { looksLikeSvg } from './svg-sniff.js';
 
@@ -17,6 +18,7 @@ export const FORMATS: Record<ImageFormat, FormatInfo> = {
   avif: { format: 'avif', contentType: 'image/avif', extension: 'avif' },
   tiff: { format: 'tiff', contentType: 'image/tiff', extension: 'tiff' },
   heic: { format: 'heic', contentType: 'image/heic', extension: 'heic' },
+  bmp: { format: 'bmp', contentType: 'image/bmp', extension: 'bmp' },
   svg: { format: 'svg', contentType: 'image/svg+xml', extension: 'svg' },
 };
 
@@ -40,6 +42,7 @@ export function detectFormat(head: Buffer): ImageFormat | undefined {
     if (brand === 'avif' || brand === 'avis') return 'avif';
     if (isHeic(head)) return 'heic';
   }
+  if (isBmp(head)) return 'bmp';
   // Text that starts like XML: a candidate SVG until the full parse at commit says otherwise.
   if (looksLikeSvg(head)) return 'svg';
   return undefined;
@@ -61,6 +64,7 @@ export function declaredSize(format: ImageFormat, head: Buffer): DeclaredSize | 
   if (format === 'gif' && head.length >= 10) {
     return { width: head.readUInt16LE(6), height: head.readUInt16LE(8) };
   }
+  if (format === 'bmp') return bmpSize(head);
   if (format === 'webp' && head.length >= 30) {
     if (ascii(head, 'VP8X', 12)) {
       return { width: 1 + head.readUIntLE(24, 3), height: 1 + head.readUIntLE(27, 3) };

@@ -2,6 +2,7 @@
 import sharp, { type Metadata } from 'sharp';
 import type { ImageFormat } from '../config.js';
 import { readFile } from 'node:fs/promises';
+import { bmpSize, decodeBmp } from './bmp.js';
 import { ImgdError } from './errors.js';
 import { decodeHeicOffThread } from './heic-decoder.js';
 import { heicSize } from './heic.js';
@@ -90,9 +91,20 @@ async function probeHeic(input: string | Buffer, limits: ProbeLimits): Promise<P
   return { format: 'heic', width: decoded.width, height: decoded.height, frames: 1, hasAlpha: false };
 }
 
+/** sharp has no BMP loader: the size comes from the header, the check from a full decode. */
+async function probeBmp(input: string | Buffer, limits: ProbeLimits): Promise<ProbeResult> {
+  const bytes = typeof input === 'string' ? await readFile(input) : input;
+  const size = bmpSize(bytes);
+  if (!size) throw new ImgdError('corrupt_image', 'The file starts like BMP but its header cannot be read.');
+  checkLimits(size.width, size.height, 1, limits);
+  const decoded = decodeBmp(bytes);
+  return { format: 'bmp', width: decoded.width, height: decoded.height, frames: 1, hasAlpha: decoded.channels === 4 };
+}
+
 /** `input` is the staged file, or all of its bytes when they are in memory already. */
 export async function probeImage(input: string | Buffer, expected: ImageFormat, limits: ProbeLimits): Promise<ProbeResult> {
   if (expected === 'heic') return probeHeic(input, limits);
+  if (expected === 'bmp') return probeBmp(input, limits);
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();

@@ -143,7 +143,7 @@ describe('loadConfig', () => {
       [{ MAX_FILE_SIZE: '10XB' }, 'MAX_FILE_SIZE'],
       [{ MAX_FILE_SIZE: 'lots' }, 'MAX_FILE_SIZE'],
       [{ MAX_FILES: '1000' }, 'MAX_FILES'],
-      [{ ALLOWED_FORMATS: 'bmp' }, 'ALLOWED_FORMATS'],
+      [{ ALLOWED_FORMATS: 'psd' }, 'ALLOWED_FORMATS'],
       [{ ALLOWED_FORMATS: 'jpg,pdf' }, 'ALLOWED_FORMATS'],
       [{ ALLOWED_FORMATS: ',' }, 'ALLOWED_FORMATS'],
       [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
@@ -170,7 +170,7 @@ describe('loadConfig', () => {
 
     it('a bad value given under an alias names the alias the operator set', () => {
       refuses({ MAX_BYTES: 'abc' }, 'MAX_BYTES');
-      refuses({ ALLOWED_EXTENSIONS: 'bmp' }, 'ALLOWED_EXTENSIONS');
+      refuses({ ALLOWED_EXTENSIONS: 'psd' }, 'ALLOWED_EXTENSIONS');
       refuses({ UPLOAD_DIR: '/ok', MAX_BYTES: '-5' }, 'MAX_BYTES');
       refuses({ ACCESS_TOKEN_EXPIRE_MINUTES: 'soon' }, 'ACCESS_TOKEN_EXPIRE_MINUTES');
       refuses({ ACCESS_TOKEN_EXPIRE_MINUTES: '0' }, 'ACCESS_TOKEN_EXPIRE_MINUTES');
