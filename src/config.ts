@@ -76,6 +76,7 @@ const Settings = Type.Object({
   VARIANT_QUALITIES: Type.Array(Type.Integer({ minimum: 1, maximum: 100 }), { minItems: 1, default: [...DEFAULT_QUALITIES] }),
   VARIANT_MAX_DIMENSION: Type.Integer({ minimum: 16, maximum: 16384, default: 4096 }),
   TRANSFORM_SIGNING: Type.Union([Type.Literal('off'), Type.Literal('required')], { default: 'off' }),
+  IMAGE_URLS: Type.Union([Type.Literal('keyed'), Type.Literal('name')], { default: 'keyed' }),
   STRIP_GPS: Type.Boolean({ default: true }),
   STRIP_EXTRAS: Type.Boolean({ default: true }),
   SHARP_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
@@ -125,6 +126,11 @@ export interface Config {
   };
   readonly allowedFormats: readonly ImageFormat[];
   readonly cacheMaxAge: number;
+  /**
+   * The shape of image URLs: `keyed` puts a random 96-bit key before the name (`/i/<key>/<filename>`), so a URL
+   * cannot be guessed from a file name; `name` keeps seed 000's `/i/<filename>`. Only the chosen shape is routed.
+   */
+  readonly imageUrls: ImageUrlShape;
   readonly http: {
     readonly requestTimeoutMs: number;
     readonly connectionTimeoutMs: number;
@@ -195,6 +201,8 @@ export interface Config {
   /** The seeds' APIs served beside the native one (COMPAT, ../shared/COMPAT.md). */
   readonly compat: CompatSettings;
 }
+
+export type ImageUrlShape = 'keyed' | 'name';
 
 export interface CompatProfileSetting {
   readonly name: ProfileName;
@@ -428,6 +436,7 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
     },
     allowedFormats: raw.ALLOWED_FORMATS as ImageFormat[],
     cacheMaxAge: raw.CACHE_MAX_AGE,
+    imageUrls: raw.IMAGE_URLS,
     http: {
       requestTimeoutMs: raw.REQUEST_TIMEOUT_MS,
       connectionTimeoutMs: raw.CONNECTION_TIMEOUT_MS,

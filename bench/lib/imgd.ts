@@ -64,10 +64,15 @@ export async function startImgd(options: ImgdStart): Promise<ImgdServer> {
 
 export interface UploadedImage {
   readonly id: string;
+  /** Absolute, from the server's PUBLIC_URL: use pathOf() to reach it on the address the bench started. */
+  readonly url: string;
   readonly filename: string;
   readonly sha256: string;
   readonly status: string;
 }
+
+/** The path of an image URL the API answered (`/i/<key>/<filename>`), to request on whatever address. */
+export const pathOf = (url: string): string => new URL(url).pathname;
 
 /** Uploads files (up to 20 per request) with the admin token; answers the image objects in order. */
 export async function uploadAll(url: string, files: readonly { bytes: Buffer; name: string; type: string }[], concurrency = 4, perRequest = 10): Promise<UploadedImage[]> {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Db } from '../../src/db/database.js';
+import { newUrlKey } from '../../src/core/ids.js';
 
 export const KEYS = 1000;
 const SHA = 'ab'.repeat(32);
@@ -26,6 +27,7 @@ function imageRow(i: number, sha256: string, bytes: number, at: string) {
   return {
     id: `img${i.toString(36).padStart(8, '0')}`,
     filename: `photo-${i}.jpg`,
+    url_key: newUrlKey(),
     original_name: `photo-${i}.jpg`,
     sha256,
     format: 'jpeg',
@@ -51,11 +53,12 @@ function imageRow(i: number, sha256: string, bytes: number, at: string) {
 
 /**
  * Stores distinct JPEGs as imgd's disk store lays them out (blobs/originals/ab/cd/<sha256>) and adds their rows
- * through src/db: the catalog of thousands of uploads without thousands of uploads. Answers filename and sha256.
+ * through src/db: the catalog of thousands of uploads without thousands of uploads. Answers each one's URL path
+ * (the default IMAGE_URLS=keyed shape, `/i/<key>/<filename>`) and sha256.
  */
-export async function seedOriginals(dataDir: string, files: readonly Buffer[]): Promise<{ filename: string; sha256: string }[]> {
+export async function seedOriginals(dataDir: string, files: readonly Buffer[]): Promise<{ path: string; sha256: string }[]> {
   const db: Db = openDatabase({ kind: 'sqlite', file: path.join(dataDir, 'imgd.sqlite') });
-  const out: { filename: string; sha256: string }[] = [];
+  const out: { path: string; sha256: string }[] = [];
   try {
     await migrateToLatest(db);
     const at = new Date().toISOString();
@@ -71,7 +74,7 @@ export async function seedOriginals(dataDir: string, files: readonly Buffer[]): 
           .execute();
         const row = imageRow(i, sha256, bytes.length, at);
         await trx.insertInto('images').values(row).execute();
-        out.push({ filename: row.filename, sha256 });
+        out.push({ path: `/i/${row.url_key}/${row.filename}`, sha256 });
       }
     });
   } finally {

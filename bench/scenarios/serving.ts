@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compareLoad, pick, type Contender } from '../lib/compare.js';
 import { distinctJpeg, photo, PHOTO_PATH } from '../lib/fixtures.js';
-import { startImgd, uploadAll, type ImgdServer } from '../lib/imgd.js';
+import { pathOf, startImgd, uploadAll, type ImgdServer } from '../lib/imgd.js';
 import { nginxMissing, startNginx, type Nginx } from '../lib/nginx.js';
 import { freePort, spawnPinned, waitForHttp } from '../lib/procs.js';
 import { seedOriginals } from '../lib/seed.js';
@@ -54,7 +54,7 @@ export const s3: Scenario = {
       const stored = path.join(imgd.dataDir, 'blobs', originalPath(image!.sha256));
       return withBareNode(ctx, stored, async (bareUrl) => {
         const contenders: Contender[] = [
-          { name: 'imgd', spec: { baseUrl: imgd.url, paths: [`/i/${image!.filename}`], connections: 64 } },
+          { name: 'imgd', spec: { baseUrl: imgd.url, paths: [pathOf(image!.url)], connections: 64 } },
           { name: 'bare node (memory)', spec: { baseUrl: bareUrl, paths: ['/mem/photo'], connections: 64 } },
         ];
         if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: [originalPath(image!.sha256)], connections: 64 } });
@@ -78,7 +78,7 @@ export const s4: Scenario = {
   async run(ctx) {
     return withServers(ctx, async (imgd, nginx, skipped) => {
       const [image] = await uploadAll(imgd.url, [{ bytes: photo(), name: path.basename(PHOTO_PATH), type: 'image/jpeg' }]);
-      const variantPath = `/i/${image!.filename}/small`;
+      const variantPath = `${pathOf(image!.url)}/small`;
       const res0 = await fetch(`${imgd.url}${variantPath}`);
       if (!res0.ok) throw new Error(`variant answered ${res0.status}`);
       const bytes = Buffer.from(await res0.arrayBuffer());
@@ -109,7 +109,7 @@ export const s4b: Scenario = {
   async run(ctx) {
     const count = ctx.options.quick ? 1000 : 5000;
     const base = photo();
-    let images: { filename: string; sha256: string }[] = [];
+    let images: { path: string; sha256: string }[] = [];
     const seed = async (dataDir: string): Promise<void> => {
       const started = performance.now();
       images = await seedOriginals(dataDir, Array.from({ length: count }, (_, i) => distinctJpeg(base, i)));
@@ -118,7 +118,7 @@ export const s4b: Scenario = {
     return withServers(ctx, async (imgd, nginx, skipped) => {
       const distinct = new Set(images.map((i) => i.sha256)).size;
       if (distinct !== count) throw new Error(`expected ${count} distinct blobs, got ${distinct}`);
-      const contenders: Contender[] = [{ name: 'imgd', spec: { baseUrl: imgd.url, paths: images.map((i) => `/i/${i.filename}`), connections: 64 } }];
+      const contenders: Contender[] = [{ name: 'imgd', spec: { baseUrl: imgd.url, paths: images.map((i) => i.path), connections: 64 } }];
       if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: images.map((i) => originalPath(i.sha256)), connections: 64 } });
       const res = await compareLoad(ctx, contenders);
       const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { distinctJpeg, photo } from '../lib/fixtures.js';
-import { startImgd, TOKEN, type ImgdServer } from '../lib/imgd.js';
+import { pathOf, startImgd, TOKEN, type ImgdServer } from '../lib/imgd.js';
 import { cpuSeconds, rssOf } from '../lib/procs.js';
 import { info, type Row, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { figure } from '../lib/stats.js';
@@ -73,8 +73,8 @@ async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, s
     form.append('file', new Blob([new Uint8Array(distinctJpeg(base, serial.n++))], { type: 'image/jpeg' }), 'soak.jpg');
     const res = await fetch(`${server.url}/api/v1/images`, { method: 'POST', body: form, headers: { authorization: `Bearer ${TOKEN}` } });
     if (res.status === 201) {
-      const body = (await res.clone().json()) as { filename: string };
-      uploaded.push(body.filename);
+      const body = (await res.clone().json()) as { url: string };
+      uploaded.push(pathOf(body.url));
       if (uploaded.length > 2000) uploaded.shift();
     }
     return res;
@@ -100,8 +100,8 @@ async function drive(ctx: ScenarioContext, server: ImgdServer, soaked: Soaked, s
     acc.variants += RATES.variants * tick;
     for (; acc.uploads >= 1; acc.uploads -= 1) fire(upload);
     if (uploaded.length > 0) {
-      for (; acc.originals >= 1; acc.originals -= 1) fire(() => fetch(`${server.url}/i/${any()}`));
-      for (; acc.variants >= 1; acc.variants -= 1) fire(() => fetch(`${server.url}/i/${any()}/custom?w=${WIDTHS[Math.floor(Math.random() * WIDTHS.length)]}&format=webp`));
+      for (; acc.originals >= 1; acc.originals -= 1) fire(() => fetch(`${server.url}${any()}`));
+      for (; acc.variants >= 1; acc.variants -= 1) fire(() => fetch(`${server.url}${any()}/custom?w=${WIDTHS[Math.floor(Math.random() * WIDTHS.length)]}&format=webp`));
     }
     const elapsed = (performance.now() - started) / 1000;
     if (elapsed - scraped >= 5) {

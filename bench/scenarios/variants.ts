@@ -3,7 +3,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { failures, fetchAll } from '../lib/client.js';
 import { distinctJpeg, syntheticJpeg } from '../lib/fixtures.js';
-import { startImgd, uploadAll, type ImgdServer } from '../lib/imgd.js';
+import { pathOf, startImgd, uploadAll, type ImgdServer } from '../lib/imgd.js';
 import { nginxMissing, startNginx, type Nginx } from '../lib/nginx.js';
 import { spawnPinned } from '../lib/procs.js';
 import { versus, type Row, type Scenario, type ScenarioContext } from '../lib/scenario.js';
@@ -52,12 +52,12 @@ async function measureSize(ctx: ScenarioContext, imgd: ImgdServer, nginx: Nginx 
   // Warm-up: a few renders on each side (sharp's threads, libvips' operation cache, nginx's module).
   const warm = batch(CONCURRENCY);
   const warmed = await uploadAll(imgd.url, warm, 2, 10);
-  await fetchAll(warmed.map((i) => `${imgd.url}/i/${i.filename}/small`), CONCURRENCY);
+  await fetchAll(warmed.map((i) => `${imgd.url}${pathOf(i.url)}/small`), CONCURRENCY);
   await rawSharp(ctx, 'thumbs', warm.map((w) => w.file), CONCURRENCY);
   for (let r = 0; r < ctx.repeats; r += 1) {
     const files = batch(size.count);
     const images = await uploadAll(imgd.url, files, 2, 10);
-    const { results, seconds } = await fetchAll(images.map((i) => `${imgd.url}/i/${i.filename}/small`), CONCURRENCY);
+    const { results, seconds } = await fetchAll(images.map((i) => `${imgd.url}${pathOf(i.url)}/small`), CONCURRENCY);
     if (failures(results) > 0) throw new Error(`${failures(results)} variant requests failed (status ${results.find((x) => x.status !== 200)?.status})`);
     out.imgd.push(size.count / seconds);
     out.raw.push(await rawSharp(ctx, 'thumbs', files.map((f) => f.file), CONCURRENCY));

@@ -47,6 +47,7 @@ export interface Catalog {
   blobStored(sha256: string): Promise<boolean>;
   getImage(id: string): Promise<ImageRecord | undefined>;
   getImageByFilename(filename: string): Promise<ImageRecord | undefined>;
+  getImageByUrlKey(urlKey: string): Promise<ImageRecord | undefined>;
   listImages(filter: ImageListFilter, limit: number, cursor: string | undefined): Promise<Page<ImageRecord>>;
   updateImage(id: string, patch: ImagePatch): Promise<ImageRecord | undefined>;
   /**

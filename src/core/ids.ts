@@ -1,5 +1,5 @@
-// Random identifiers: 16 characters of lowercase base32, 80 bits of entropy.
-import { randomFillSync } from 'node:crypto';
+// Random identifiers: ids of 16 characters of lowercase base32 (80 bits), URL keys of 16 base64url characters (96 bits).
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const ID_BYTES = 10;
@@ -28,3 +28,8 @@ export function newId(): string {
 }
 
 export const isId = (s: string): boolean => /^[0-9a-hjkmnp-tv-z]{16}$/.test(s);
+
+/** The unguessable part of an image's URL (`/i/<key>/<filename>`): 12 random bytes, 16 base64url characters. */
+export const newUrlKey = (): string => randomBytes(12).toString('base64url');
+
+export const isUrlKey = (s: string): boolean => /^[A-Za-z0-9_-]{16}$/.test(s);

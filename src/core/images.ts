@@ -4,7 +4,17 @@ import { listScope, mayManage, mayView, requireScope } from '../auth/policy.js';
 import { originalKey, type BlobStore, type ByteRange } from '../store/blob-store.js';
 import type { Catalog, ImagePatch } from './catalog.js';
 import { ImgdError } from './errors.js';
+import { isUrlKey } from './ids.js';
 import type { Actor, ImageListFilter, ImageRecord, Page } from './types.js';
+
+/**
+ * What a URL names: a filename alone (IMAGE_URLS=name, and the profiles' own routes), or the random key of a keyed
+ * URL with the filename beside it, which must be the image's too.
+ */
+export interface ImageAddress {
+  readonly filename: string;
+  readonly urlKey?: string | undefined;
+}
 
 export interface Images {
   get(actor: Actor, id: string): Promise<ImageRecord>;
@@ -14,7 +24,7 @@ export interface Images {
   /** An image the actor may hand out a share link for (the owner's or any, for admins). */
   shareable(actor: Actor, id: string): Promise<ImageRecord>;
   /** The image behind a URL, if this actor may see it or `shared` vouches for it. */
-  findServable(actor: Actor, filename: string, shared?: (image: ImageRecord) => boolean): Promise<ImageRecord>;
+  findServable(actor: Actor, address: ImageAddress, shared?: (image: ImageRecord) => boolean): Promise<ImageRecord>;
   openOriginal(image: ImageRecord, range?: ByteRange): Promise<Readable>;
 }
 
@@ -23,6 +33,14 @@ const notFound = (what: string): ImgdError => new ImgdError('not_found', `No ima
 const forbidden = (): ImgdError => new ImgdError('forbidden', 'Only the owner or an admin may change this image.');
 
 export function createImages(catalog: Catalog, store: BlobStore): Images {
+  /** A keyed URL with a wrong name finds nothing, exactly as a wrong key does: the answer says nothing of the real name. */
+  async function lookUp(filename: string, urlKey: string | undefined): Promise<ImageRecord | undefined> {
+    if (urlKey === undefined) return catalog.getImageByFilename(filename);
+    if (!isUrlKey(urlKey)) return undefined;
+    const image = await catalog.getImageByUrlKey(urlKey);
+    return image?.filename === filename ? image : undefined;
+  }
+
   /**
    * Images the actor may not see are reported as absent, so ids cannot be probed. `manage` names the scope of
    * the operation: an owner's key with that scope but without `read` (e.g. a delete-only key) still finds its
@@ -69,8 +87,8 @@ export function createImages(catalog: Catalog, store: BlobStore): Images {
       return image;
     },
 
-    async findServable(actor, filename, shared) {
-      const image = await catalog.getImageByFilename(filename);
+    async findServable(actor, { filename, urlKey }, shared) {
+      const image = await lookUp(filename, urlKey);
       if (!image || !(mayView(actor, image) || shared?.(image))) throw notFound(JSON.stringify(filename));
       // Processing found its pixels unreadable: the bytes are not an image after all.
       if (image.status === 'failed') throw new ImgdError('not_found', `Image ${JSON.stringify(filename)} could not be processed (${image.error ?? 'failed'}) and is not served.`);

@@ -9,6 +9,8 @@ export const IMAGE_STATUSES: readonly ImageStatus[] = ['processing', 'ready', 'f
 export interface ImageRecord {
   readonly id: string;
   readonly filename: string;
+  /** The random part of the image's URL, `/i/<urlKey>/<filename>` (IMAGE_URLS=keyed); never changes. */
+  readonly urlKey: string;
   readonly originalName: string | null;
   readonly sha256: string;
   readonly format: ImageFormat;

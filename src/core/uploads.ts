@@ -14,7 +14,7 @@ import type { Catalog } from './catalog.js';
 import { ImgdError } from './errors.js';
 import { parseUploadFields } from './fields.js';
 import { FORMATS } from './formats.js';
-import { newId } from './ids.js';
+import { newId, newUrlKey } from './ids.js';
 import type { JobRequest } from './jobs.js';
 import { readIngestMetadata } from './location.js';
 import { collisionName, slugStem, storedName } from './naming.js';
@@ -238,6 +238,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
     const { image, firstReference } = await catalog.commitUpload({
       image: {
         id,
+        urlKey: newUrlKey(),
         originalName: received.originalName,
         sha256: checked.sha256,
         format: checked.format,

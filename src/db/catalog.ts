@@ -18,6 +18,7 @@ function toRecord(row: ImageRow): ImageRecord {
   return {
     id: row.id,
     filename: row.filename,
+    urlKey: row.url_key,
     originalName: row.original_name,
     sha256: row.sha256,
     format: row.format as ImageFormat,
@@ -104,6 +105,7 @@ function toRow(image: NewImage): ImageRow {
   return {
     id: image.id,
     filename: image.filename,
+    url_key: image.urlKey,
     original_name: image.originalName,
     sha256: image.sha256,
     format: image.format,
@@ -176,6 +178,11 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
 
     async getImageByFilename(filename) {
       const row = await db.selectFrom('images').selectAll().where('filename', '=', filename).executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async getImageByUrlKey(urlKey) {
+      const row = await db.selectFrom('images').selectAll().where('url_key', '=', urlKey).executeTakeFirst();
       return row && toRecord(row);
     },
 

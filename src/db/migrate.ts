@@ -6,6 +6,7 @@ import * as m002 from './migrations/002_accounts.js';
 import * as m003 from './migrations/003_processing.js';
 import * as m004 from './migrations/004_session_generation.js';
 import * as m005 from './migrations/005_compat.js';
+import * as m006 from './migrations/006_url_keys.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': m001,
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003_processing': m003,
   '004_session_generation': m004,
   '005_compat': m005,
+  '006_url_keys': m006,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -15,6 +15,8 @@ export interface BlobsTable {
 export interface ImagesTable {
   id: string;
   filename: string;
+  /** The random key of the image's URL (migration 006); unique. */
+  url_key: string;
   original_name: string | null;
   sha256: string;
   format: string;

@@ -1,5 +1,6 @@
 // The image object of the JSON API, and its schema for validation and the OpenAPI document.
 import { Type, type Static, type TInteger, type TString } from '@sinclair/typebox';
+import type { ImageUrlShape } from '../config.js';
 import type { ImageRecord } from '../core/types.js';
 
 /**
@@ -15,7 +16,9 @@ const OneOf = <const V extends readonly string[]>(values: V) => Type.Unsafe<V[nu
 export const ImageSchema = Type.Object(
   {
     id: Type.String(),
-    url: Type.String({ description: 'Absolute URL of the original bytes' }),
+    url: Type.String({
+      description: 'Absolute URL of the original bytes: `<PUBLIC_URL>/i/<key>/<filename>`, the key 16 random base64url characters (`/i/<filename>` with IMAGE_URLS=name)',
+    }),
     filename: Type.String({ description: 'Stored name: slugified stem and the extension of the detected format' }),
     original_name: Nullable(Type.String()),
     content_type: Type.String(),
@@ -42,11 +45,14 @@ export const ImageSchema = Type.Object(
 );
 export type ImageView = Static<typeof ImageSchema>;
 
-export function imageUrl(publicUrl: string, image: Pick<ImageRecord, 'filename'>): string {
-  return `${publicUrl}/i/${encodeURIComponent(image.filename)}`;
+/** The URL of an image's original; its variants are this URL with `/<variant>` added. */
+export function imageUrl(publicUrl: string, image: Pick<ImageRecord, 'filename' | 'urlKey'>, shape: ImageUrlShape): string {
+  const name = encodeURIComponent(image.filename);
+  return shape === 'keyed' ? `${publicUrl}/i/${image.urlKey}/${name}` : `${publicUrl}/i/${name}`;
 }
 
 export interface ViewOptions {
+  readonly urls: ImageUrlShape;
   readonly presets: readonly string[];
   /** Whether the viewer may see GPS coordinates in the EXIF. */
   readonly showLocation: boolean;
@@ -58,7 +64,7 @@ function withoutLocation(exif: unknown): unknown {
 }
 
 export function imageView(image: ImageRecord, publicUrl: string, options: ViewOptions): ImageView {
-  const url = imageUrl(publicUrl, image);
+  const url = imageUrl(publicUrl, image, options.urls);
   return {
     id: image.id,
     url,

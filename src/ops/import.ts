@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { pipeline as pipe, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as createExtract } from 'tar-stream';
+import { newUrlKey } from '../core/ids.js';
 import type { Db } from '../db/database.js';
 import { dataTables, insertRows, rowCount, type Row } from '../db/dump.js';
 import { originalKey, shaFromOriginalKey, type BlobStore } from '../store/blob-store.js';
@@ -168,9 +169,13 @@ async function* ndjson(file: string, table: string): AsyncGenerator<Row> {
   }
 }
 
-/** Jobs that were queued in the old deployment's Redis, or running there, are to be run again here. */
+/**
+ * Jobs that were queued in the old deployment's Redis, or running there, are to be run again here. Images from an
+ * imgd older than URL keys (migration 006) get one, as that migration gives every image.
+ */
 function adapt(table: string, row: Row): Row {
   if (table === 'jobs' && row.status !== 'done' && row.status !== 'failed') return { ...row, status: 'pending', locked_until: null };
+  if (table === 'images' && (typeof row.url_key !== 'string' || row.url_key === '')) return { ...row, url_key: newUrlKey() };
   return row;
 }
 

@@ -158,7 +158,7 @@ export const imgHandler: CompatProfile = {
       const name = lastSegment(request.params.filename);
       if (name === undefined) return sendDetail(reply, 400, 'Invalid filename');
       try {
-        const image = await ctx.images.findServable(request.actor, name);
+        const image = await ctx.images.findServable(request.actor, { filename: name });
         return await sendOriginal(ctx, request, reply, image);
       } catch (err) {
         if (isImgdError(err) && err.code === 'not_found') return sendDetail(reply, 404, 'Image not found');

@@ -6,6 +6,7 @@ import { ANONYMOUS, type ImageRecord } from '../../core/types.js';
 import { originalKey } from '../../store/blob-store.js';
 import type { ProfileAttempt } from '../../db/profile-records.js';
 import type { HttpContext } from '../context.js';
+import { imageUrl } from '../image-view.js';
 import { rateLimited } from '../rate-limits.js';
 import { sendDetail, sendJson, sendValidation, missing } from './answers.js';
 import { profileLimit, spacedSeconds } from './formats.js';
@@ -136,7 +137,7 @@ export const imgapi: CompatProfile = {
           image_id: image.id,
           original_name: image.originalName || 'upload',
           processed_at: spacedSeconds(image.createdAt),
-          ...(shape === 'record' && { image_path: `${ctx.publicUrl()}/i/${image.filename}` }),
+          ...(shape === 'record' && { image_path: imageUrl(ctx.publicUrl(), image, ctx.config.imageUrls) }),
           metadata: shape === 'upload' ? metadata : { ...metadata, exif_json: exif, caption: image.caption },
           thumbnails: thumbs,
         },

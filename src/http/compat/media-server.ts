@@ -151,7 +151,7 @@ export const mediaServer: CompatProfile = {
       if (!plainName(filename)) return sendDetail(reply, 400, 'Invalid filename.');
       let image: ImageRecord;
       try {
-        image = await ctx.images.findServable({ kind: 'anonymous' }, filename);
+        image = await ctx.images.findServable({ kind: 'anonymous' }, { filename });
       } catch (err) {
         if (isImgdError(err) && err.code === 'not_found') return sendDetail(reply, 404, 'Image not found.');
         throw err;

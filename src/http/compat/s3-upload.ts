@@ -5,6 +5,7 @@ import { mayView } from '../../auth/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { ANONYMOUS, type ImageRecord } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
+import { imageUrl } from '../image-view.js';
 import { rateLimited } from '../rate-limits.js';
 import { sendError, sendJson } from './answers.js';
 import { isoMicros, limitInMiB, profileLimit } from './formats.js';
@@ -40,7 +41,7 @@ export const s3Upload: CompatProfile = {
 
     const record = (image: ImageRecord, id: string) => ({
       image_id: id,
-      s3_url: `${ctx.publicUrl()}/i/${image.filename}`,
+      s3_url: imageUrl(ctx.publicUrl(), image, config.imageUrls),
       original_filename: secureFilename(image.originalName ?? ''),
       file_size: image.bytes,
       content_type: image.contentType,
@@ -110,7 +111,7 @@ export const s3Upload: CompatProfile = {
           if (error.status >= 500) return sendError(reply, 500, 'Internal server error during upload');
           return sendError(reply, 400, INVALID_TYPE);
         }
-        const url = `${ctx.publicUrl()}/i/${outcome.image.filename}`;
+        const url = imageUrl(ctx.publicUrl(), outcome.image, config.imageUrls);
         request.log.info({ image_id: id, image: outcome.image.id }, `Upload completed successfully for ID: ${id}`);
         return sendJson(reply, 201, {
           success: true,

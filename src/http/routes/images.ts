@@ -56,7 +56,8 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   const grantLimit = (request: { actor: Actor }): number | null =>
     request.actor.kind === 'upload_token' ? request.actor.grant.maxBytes : null;
   const presets = ctx.config.processing.enabled ? ctx.variants.presetNames() : [];
-  const viewFor = (actor: Actor) => (image: ImageRecord) => imageView(image, ctx.publicUrl(), { presets, showLocation: maySeeLocation(actor, image) });
+  const urls = config.imageUrls;
+  const viewFor = (actor: Actor) => (image: ImageRecord) => imageView(image, ctx.publicUrl(), { presets, urls, showLocation: maySeeLocation(actor, image) });
 
   return async (app) => {
     // Upload bodies stay streams: the routes below read them part by part.
@@ -219,7 +220,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const image = await images.shareable(request.actor, request.params.id);
         const { expires, sig } = ctx.shares.sign(image.id, Math.floor(Date.now() / 1000) + expiresIn);
         await accounts.audit.record(request.actor, 'image.share', image.id, request.ip, { expires_in: expiresIn });
-        return { url: `${imageUrl(ctx.publicUrl(), image)}?expires=${expires}&sig=${sig}`, expires_at: new Date(expires * 1000).toISOString() };
+        return { url: `${imageUrl(ctx.publicUrl(), image, urls)}?expires=${expires}&sig=${sig}`, expires_at: new Date(expires * 1000).toISOString() };
       },
     );
 
@@ -247,7 +248,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const image = await images.get(request.actor, request.params.id);
         const { w, h, fit, format, q } = request.body;
         const query = ctx.variants.signedQuery(image, { w: w?.toString(), h: h?.toString(), fit, format, q: q?.toString() });
-        return { url: `${imageUrl(ctx.publicUrl(), image)}/custom?${query}` };
+        return { url: `${imageUrl(ctx.publicUrl(), image, urls)}/custom?${query}` };
       },
     );
 

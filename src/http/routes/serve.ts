@@ -2,7 +2,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { ImageUrlShape } from '../../config.js';
 import { ImgdError } from '../../core/errors.js';
+import type { ImageAddress } from '../../core/images.js';
 import { decideServe, type ServeDecision } from '../../core/serve-rules.js';
 import { originalKey, readBlob } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
@@ -41,11 +43,13 @@ function offerToFastLane(
   request: FastifyRequest,
   reply: FastifyReply,
   decision: ServeDecision,
-  answer: Omit<FastAnswer, 'headers'>,
+  answer: Omit<FastAnswer, 'headers' | 'route'>,
   decidedAt: number,
 ): void {
   if (!fast || decision.status !== 200 || !fast.accepts(request.raw, decidedAt)) return;
-  fast.remember(request.raw, { ...answer, headers: replayedHeaders(decision, reply, request.url) }, decidedAt);
+  // Counted under the route pattern the router counts the same request under.
+  const route = request.routeOptions.url ?? 'unmatched';
+  fast.remember(request.raw, { ...answer, route, headers: replayedHeaders(decision, reply, request.url) }, decidedAt);
 }
 
 export interface OriginalLanes {
@@ -56,7 +60,24 @@ export interface OriginalLanes {
 }
 
 /**
- * Answers with an image's stored bytes, the way /i/<filename> does: ETag, Last-Modified, 304, HEAD, ranges,
+ * The routes of one URL shape (IMAGE_URLS; only the configured one is mounted). Keyed: `/i/<key>/<filename>`, the key
+ * found by its unique index and the name checked against the image's; name: seed 000's `/i/<filename>`.
+ */
+function shapeRoutes(shape: ImageUrlShape) {
+  const filename = Type.String({ maxLength: 255, description: 'The image\'s `filename`' });
+  const variant = Type.String({ maxLength: 32 });
+  if (shape === 'name') {
+    return { original: '/i/:filename', params: Type.Object({ filename }), variantParams: Type.Object({ filename, variant }) };
+  }
+  // No pattern on the key: a malformed one is an unknown image (404), as a well-formed wrong one is.
+  const key = Type.String({ description: 'The random part of the image\'s URL, 16 base64url characters' });
+  return { original: '/i/:key/:filename', params: Type.Object({ key, filename }), variantParams: Type.Object({ key, filename, variant }) };
+}
+
+const addressOf = (params: { filename: string; key?: string }): ImageAddress => ({ filename: params.filename, urlKey: params.key });
+
+/**
+ * Answers with an image's stored bytes, the way /i/<key>/<filename> does: ETag, Last-Modified, 304, HEAD, ranges,
  * Cache-Control by visibility. The caller has decided access; COMPAT profiles serve through this too (§2.6).
  */
 export async function sendOriginal(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, image: ImageRecord, lanes: OriginalLanes = {}): Promise<FastifyReply> {
@@ -76,7 +97,7 @@ export async function sendOriginal(ctx: HttpContext, request: FastifyRequest, re
   if (hot && image.visibility === 'public' && hot.admits(image.bytes)) {
     const key = originalKey(image.sha256);
     const blob = await hot.load(key, { contentType: image.contentType, etag }, () => readBlob(ctx.store, key));
-    offerToFastLane(fast, request, reply, decision, { etag, blobKey: key, route: '/i/:filename' }, decidedAt);
+    offerToFastLane(fast, request, reply, decision, { etag, blobKey: key }, decidedAt);
     return reply.send(bodyOf(blob, decision));
   }
   return reply.send(await ctx.images.openOriginal(image, decision.range));
@@ -84,10 +105,11 @@ export async function sendOriginal(ctx: HttpContext, request: FastifyRequest, re
 
 export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastServe): FastifyPluginAsyncTypebox {
   const publicCache = `public, max-age=${ctx.config.cacheMaxAge}`;
+  const routes = shapeRoutes(ctx.config.imageUrls);
   return async (app) => {
     app.route({
       method: ['GET', 'HEAD'],
-      url: '/i/:filename/:variant',
+      url: `${routes.original}/:variant`,
       exposeHeadRoute: false,
       schema: {
         summary: 'A variant: a preset (`small`, `medium`, …) or `custom` with w, h, fit, format, q (and s when signed)',
@@ -95,7 +117,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
           'The format follows the Accept header (AVIF, WebP, then JPEG, or PNG for transparency) unless `format` pins it. ' +
           'Unsigned custom sizes and qualities must come from the configured allowlists.',
         tags: ['serving'],
-        params: Type.Object({ filename: Type.String({ maxLength: 255 }), variant: Type.String({ maxLength: 32 }) }),
+        params: routes.variantParams,
         querystring: Type.Object({
           w: Type.Optional(Type.String()),
           h: Type.Optional(Type.String()),
@@ -112,7 +134,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
         const { expires, sig, ...transform } = request.query;
         const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
         const decidedAt = fast?.version ?? 0;
-        const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
+        const image = await ctx.images.findServable(request.actor, addressOf(request.params), shared);
         const { variant: name } = request.params;
         const plan = ctx.variants.plan(image, name === 'custom' ? undefined : name, transform, request.headers.accept);
         // Only public bytes are kept in memory; the access check above runs on every request either way.
@@ -132,7 +154,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
         if (plan.negotiated) reply.header('vary', image.visibility === 'private' ? 'Accept, Authorization' : 'Accept');
         else if (image.visibility === 'private') reply.header('vary', 'Authorization');
         const replay = (): void => {
-          if (isPublic) offerToFastLane(fast, request, reply, decision, { etag: facts.etag, blobKey: plan.key, route: '/i/:filename/:variant' }, decidedAt);
+          if (isPublic) offerToFastLane(fast, request, reply, decision, { etag: facts.etag, blobKey: plan.key }, decidedAt);
         };
         if (!decision.sendBody) return reply.send();
         if (!variant) {
@@ -150,13 +172,13 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
 
     app.route({
       method: ['GET', 'HEAD'],
-      url: '/i/:filename',
+      url: routes.original,
       exposeHeadRoute: false,
       schema: {
         summary: 'The original bytes of an image',
         description: 'Public images to anyone; private ones only with a credential that may see them.',
         tags: ['serving'],
-        params: Type.Object({ filename: Type.String({ maxLength: 255 }) }),
+        params: routes.params,
         querystring: Type.Object({
           expires: Type.Optional(Type.String({ description: 'Share links: expiry (Unix seconds)' })),
           sig: Type.Optional(Type.String({ description: 'Share links: signature' })),
@@ -166,7 +188,7 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
         const { expires, sig } = request.query;
         const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
         const decidedAt = fast?.version ?? 0;
-        const image = await ctx.images.findServable(request.actor, request.params.filename, shared);
+        const image = await ctx.images.findServable(request.actor, addressOf(request.params), shared);
         reply.header('content-disposition', `inline; filename="${image.filename}"`);
         return sendOriginal(ctx, request, reply, image, { hot, fast, decidedAt });
       },
