@@ -19,10 +19,13 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };
 
+/** The migrator over imgd's migrations, for moving a schema to any version (tests bring one to an older version). */
+export const schemaMigrator = (db: Db): Migrator =>
+  new Migrator({ db, provider, migrationTableName: 'imgd_migrations', migrationLockTableName: 'imgd_migrations_lock' });
+
 /** Brings the schema to the latest version; returns the names applied now. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'imgd_migrations', migrationLockTableName: 'imgd_migrations_lock' });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
+  const result: MigrationResultSet = await schemaMigrator(db).migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${(result.error as Error).message ?? String(result.error)}`);

@@ -1,8 +1,11 @@
 // `imgd export` / `imgd import`: a whole deployment moved as one archive, SQLite to SQLite and SQLite to PostgreSQL; damaged archives refused whole.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { extract, pack } from 'tar-stream';
 import { bearer, createKey, login, signUp } from '../helpers/accounts.js';
 import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/processes.js';
@@ -200,6 +203,62 @@ describe('imgd export and import', () => {
     const missing = await runCli(['import', path.join(path.dirname(archive), 'nope.tar')], embedded(await newDir()));
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /ENOENT|no such file/);
+  });
+
+  /** The archive as an imgd before URL keys (migration 006) wrote it: no url_key in the images rows. */
+  async function olderArchive(): Promise<string> {
+    const out = pack();
+    const written: Buffer[] = [];
+    out.on('data', (chunk) => written.push(chunk as Buffer));
+    const finished = new Promise<void>((resolve) => out.on('end', () => resolve()));
+    let imagesSha = '';
+    for await (const entry of createReadStream(archive).pipe(extract())) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry) chunks.push(chunk as Buffer);
+      let body = Buffer.concat(chunks);
+      const { name } = entry.header;
+      if (name === 'imgd-export.json') {
+        const header = JSON.parse(body.toString()) as { migrations: string[] };
+        body = Buffer.from(JSON.stringify({ ...header, migrations: header.migrations.filter((m) => m !== '006_url_keys') }));
+      } else if (name === 'tables/images.ndjson') {
+        const rows = body.toString().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+        body = Buffer.from(rows.map(({ url_key: _dropped, ...row }) => `${JSON.stringify(row)}\n`).join(''));
+        imagesSha = createHash('sha256').update(body).digest('hex');
+      } else if (name === 'imgd-export-end.json') {
+        const trailer = JSON.parse(body.toString()) as { tables: Record<string, { rows: number; sha256: string }> };
+        trailer.tables.images = { ...trailer.tables.images!, sha256: imagesSha };
+        body = Buffer.from(JSON.stringify(trailer));
+      }
+      out.entry({ name, mode: 0o600 }, body);
+    }
+    out.finalize();
+    await finished;
+    const older = path.join(path.dirname(archive), 'older.tar');
+    await writeFile(older, Buffer.concat(written));
+    return older;
+  }
+
+  it('gives each image of an archive from before URL keys a key of its own, served at its keyed URL', async () => {
+    const target = await newDir();
+    const run = await runCli(['import', await olderArchive()], embedded(target));
+    assert.equal(run.code, 0, run.stderr);
+    const t = await startApp({ ...OPEN, ...embedded(target) }, target);
+    try {
+      const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: t.auth })).json()) as { items: ImageView[] };
+      assert.equal(list.items.length, images.length);
+      const keys = list.items.map((image) => new URL(image.url).pathname.split('/')[2]);
+      for (const key of keys) assert.match(key ?? '', /^[A-Za-z0-9_-]{16}$/);
+      assert.equal(new Set(keys).size, keys.length, 'one key each');
+      for (const image of list.items) {
+        const old = images.find((i) => i.id === image.id)!;
+        assert.notEqual(image.url, old.url, 'a new key: the archive had none');
+        const res = await fetch(image.url);
+        assert.equal(res.status, 200, image.url);
+        assert.ok(Buffer.from(await res.arrayBuffer()).equals(served.get(pathOf(old.url))!), `${image.filename} is byte-identical`);
+      }
+    } finally {
+      await t.close();
+    }
   });
 
   it('leaves no archive behind when the export cannot finish', async () => {
