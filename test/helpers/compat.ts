@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import sharp from 'sharp';
-import { fixture } from './app.js';
+import { fixture, TOKEN, type TestApp } from './app.js';
 
 export interface Part {
   readonly name: string;
@@ -78,4 +78,13 @@ export function rawRequest(base: string, path: string, options: { method?: strin
 export async function attempts(base: string, headers: Record<string, string>): Promise<{ total: number; failed: number }> {
   const stats = (await (await fetch(`${base}/api/v1/stats`, { headers })).json()) as { total: number; failed: number };
   return { total: stats.total, failed: stats.failed };
+}
+
+/** The native URL (`url` of the image object) of the image a profile stored under this filename, as the admin sees it. */
+export async function nativeUrl(t: TestApp, filename: string): Promise<string> {
+  const res = await fetch(`${t.url}/api/v1/images?limit=100&q=${encodeURIComponent(filename)}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const list = (await res.json()) as { items: { filename: string; url: string }[] };
+  const image = list.items.find((i) => i.filename === filename);
+  if (!image) throw new Error(`no imgd image is named ${filename}`);
+  return image.url;
 }

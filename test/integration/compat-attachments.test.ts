@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { originalKey } from '../../src/store/blob-store.js';
 import { fixture, startCompatApp, type CompatTestApp } from '../helpers/app.js';
 import { expectJson as json, postForm, replay, type Json, type Part } from '../helpers/seed-clients.js';
+import { nativeUrl } from '../helpers/compat.js';
 
 const PHOTO = fixture('jpg/Canon_40D.jpg');
 const PORTRAIT = fixture('jpg/xmp/no_exif.jpg'); // 182 KB: over the test's limit
@@ -158,7 +159,8 @@ describe('attachments', () => {
     assert.equal(native.items.length, 1);
     assert.equal(native.items[0]!.visibility, 'private');
     assert.equal(native.items[0]!.description, 'My uploaded image');
-    assert.equal((await fetch(`${t.url}/i/${created.filename}`)).status, 404, 'private without a credential');
+    assert.equal((await fetch(String(native.items[0]!.url))).status, 404, 'private without a credential');
+    assert.equal((await fetch(String(native.items[0]!.url), { headers: ann.auth })).status, 200, 'served natively to its owner');
   });
 
   it("never reaches another user's images, and admins reach all", async () => {
@@ -181,15 +183,16 @@ describe('attachments', () => {
   it('deletes an image everywhere; a non-integer id is 422, a second delete 404', async () => {
     const bea = await user('bea');
     const created = await json(await upload(bea.auth, [await photo()]));
+    const native = await nativeUrl(t, created.filename);
     assert.equal((await json(await fetch(`${base}/images/abc`, { method: 'DELETE', headers: bea.auth }), 422)).detail[0].loc.join('/'), 'path/image_id');
     assert.deepEqual(await json(await fetch(`${base}/images/${created.id}`, { method: 'DELETE', headers: bea.auth })), { message: 'Image deleted successfully' });
     assert.deepEqual(await json(await fetch(`${base}/images/${created.id}`, { method: 'DELETE', headers: bea.auth }), 404), { detail: 'Image not found' });
     assert.deepEqual(await json(await fetch(`${base}/images`, { headers: bea.auth })), []);
     assert.equal((await fetch(`${base}/download/${created.filename}`, { headers: bea.auth })).status, 404);
-    assert.equal((await fetch(`${t.url}/i/${created.filename}`, { headers: t.auth })).status, 404);
+    assert.equal((await fetch(native, { headers: t.auth })).status, 404);
     // A native upload of hers is an attachment here, and a native delete removes it here.
-    const native = await t.upload([PHOTO], { visibility: 'private' }, bea.auth);
-    const nativeId = ((await native.json()) as { id: string }).id;
+    const hers = await t.upload([PHOTO], { visibility: 'private' }, bea.auth);
+    const nativeId = ((await hers.json()) as { id: string }).id;
     assert.equal((await json(await fetch(`${base}/images`, { headers: bea.auth }))).length, 1);
     assert.equal((await fetch(`${t.url}/api/v1/images/${nativeId}`, { method: 'DELETE', headers: bea.auth })).status, 204);
     assert.deepEqual(await json(await fetch(`${base}/images`, { headers: bea.auth })), []);

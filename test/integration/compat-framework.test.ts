@@ -9,10 +9,12 @@ import { freePort, runCli, startServer } from '../helpers/processes.js';
 const PHOTO = fixture('jpg/Canon_40D.jpg');
 const admin = { authorization: `Bearer ${TOKEN}` };
 
-async function uploadNatively(t: CompatTestApp): Promise<string> {
+/** Uploads through the native API; answers the stored filename and the path of the image's native URL. */
+async function uploadNatively(t: CompatTestApp): Promise<{ filename: string; path: string }> {
   const res = await t.upload([PHOTO]);
   assert.equal(res.status, 201);
-  return ((await res.json()) as { filename: string }).filename;
+  const image = (await res.json()) as { filename: string; url: string };
+  return { filename: image.filename, path: new URL(image.url).pathname };
 }
 
 describe('a profile on the main listener', () => {
@@ -24,7 +26,7 @@ describe('a profile on the main listener', () => {
 
   it('serves beside the native API, the native API unchanged', async () => {
     assert.equal(t.at('img_handler'), t.url);
-    const filename = await uploadNatively(t);
+    const { filename } = await uploadNatively(t);
     const res = await fetch(`${t.url}/image/${filename}`, { headers: admin });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'image/jpeg');
@@ -56,11 +58,11 @@ describe('a profile on a listener of its own', () => {
   it('serves only its routes there, from the same database and store', async () => {
     const base = t.at('img_handler');
     assert.notEqual(base, t.url);
-    const filename = await uploadNatively(t);
+    const { filename, path: native } = await uploadNatively(t);
     const res = await fetch(`${base}/images/${filename}`, { headers: admin });
     assert.equal(res.status, 200);
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), await readFile(PHOTO));
-    for (const path of ['/api/v1/images', '/healthz', `/i/${filename}`, '/']) {
+    for (const path of ['/api/v1/images', '/healthz', native, '/']) {
       const other = await fetch(`${base}${path}`, { headers: admin });
       assert.equal(other.status, 404, path);
       assert.equal(other.headers.get('content-type'), 'application/json');

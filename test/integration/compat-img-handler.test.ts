@@ -147,10 +147,11 @@ describe('img_handler', () => {
 
     it('is a private image of the admin in the native API', async () => {
       await postFile(`${base}/upload-image`, { filename: 'native view.png', type: 'image/png', data: png }, admin);
-      assert.equal((await fetch(`${t.url}/i/native-view.png`)).status, 404, 'private: not served without a credential');
-      assert.equal((await fetch(`${t.url}/i/native-view.png`, { headers: admin })).status, 200);
-      const list = (await (await fetch(`${t.url}/api/v1/images?q=native`, { headers: admin })).json()) as { items: Array<{ filename: string; visibility: string }> };
+      const list = (await (await fetch(`${t.url}/api/v1/images?q=native`, { headers: admin })).json()) as { items: Array<{ filename: string; visibility: string; url: string }> };
       assert.deepEqual(list.items.map((i) => [i.filename, i.visibility]), [['native-view.png', 'private']]);
+      const { url } = list.items[0]!;
+      assert.equal((await fetch(url)).status, 404, 'private: not served without a credential');
+      assert.equal((await fetch(url, { headers: admin })).status, 200);
     });
   });
 

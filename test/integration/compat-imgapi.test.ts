@@ -60,7 +60,7 @@ describe('imgapi', () => {
     const native = (await (await fetch(`${t.url}/api/v1/images/${data.image_id}`, { headers: t.auth })).json()) as Json;
     assert.equal(native.visibility, 'public');
     assert.equal(native.owner_id, null);
-    const served = await fetch(`${t.url}/i/${native.filename}`);
+    const served = await fetch(native.url);
     assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
   });
 
@@ -148,8 +148,10 @@ describe('imgapi', () => {
     const one = await json(await fetch(`${base}/api/images/${up.data.image_id}`));
     assert.equal(one.status, 'success');
     assert.deepEqual(Object.keys(one.data), ['image_id', 'original_name', 'processed_at', 'image_path', 'metadata', 'thumbnails']);
-    assert.match(one.data.image_path, new RegExp(`^${t.app.publicUrl()}/i/[^/]+\\.jpg$`));
+    assert.match(one.data.image_path, new RegExp(`^${t.app.publicUrl()}/i/[A-Za-z0-9_-]{16}/[^/]+\\.jpg$`), 'the native URL, keyed');
     assert.equal((await fetch(one.data.image_path)).status, 200);
+    const native = (await (await fetch(`${t.url}/api/v1/images/${up.data.image_id}`, { headers: t.auth })).json()) as Json;
+    assert.equal(one.data.image_path, native.url);
     assert.deepEqual(one.data.metadata.exif_json, {
       Make: 'Canon',
       Model: 'Canon EOS 40D',

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCompatApp, TOKEN, type CompatTestApp } from '../helpers/app.js';
-import { photo, photoAs } from '../helpers/compat.js';
+import { nativeUrl, photo, photoAs } from '../helpers/compat.js';
 import { runCli } from '../helpers/processes.js';
 
 const SECRET = 'change-me-to-a-long-random-secret';
@@ -46,7 +46,7 @@ describe('imgd import <folder> --keep-names', () => {
       const res = await fetch(`${base}/image/${name}`, { headers: admin });
       assert.equal(res.status, 200, name);
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
-      assert.equal((await fetch(`${t.url}/i/${name}`)).status, 404, 'private, as img_handler uploads are');
+      assert.equal((await fetch(await nativeUrl(t, name))).status, 404, 'private, as img_handler uploads are');
     }
     const before = await t.stored();
     const again = await runCli(['import', uploads, '--keep-names'], env);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startCompatApp, TOKEN, type CompatTestApp } from '../helpers/app.js';
-import { attempts, largePhoto, multipart, photo, photoAs, postFile, rawRequest } from '../helpers/compat.js';
+import { attempts, largePhoto, multipart, nativeUrl, photo, photoAs, postFile, rawRequest } from '../helpers/compat.js';
 
 const SECRET = 'change-me-to-a-long-random-secret';
 const admin = { authorization: `Bearer ${TOKEN}` };
@@ -116,7 +116,7 @@ describe('media_server', () => {
       assert.equal(served.headers.get('content-type'), 'image/png');
       assert.deepEqual(Buffer.from(await served.arrayBuffer()), big);
       // An ordinary public imgd image.
-      assert.equal((await fetch(`${t.url}/i/${body.filename}`)).status, 200);
+      assert.equal((await fetch(await nativeUrl(t, body.filename))).status, 200);
     });
 
     it('builds url from Host and X-Forwarded-Proto of a trusted proxy', async () => {
@@ -159,6 +159,7 @@ describe('media_server', () => {
   describe('delete', () => {
     it('checks the token, then the name, and deletes only images that came with an HMAC token', async () => {
       const { filename } = (await (await upload(png, 'gone.png')).json()) as { filename: string };
+      const native = await nativeUrl(t, filename);
       await detailOf(await fetch(`${base}/media/${filename}`, { method: 'DELETE' }), 422, [{ type: 'missing', loc: ['query', 'token'], msg: 'Field required', input: null }]);
       await detailOf(await fetch(`${base}/media/${filename}?token=abc`, { method: 'DELETE' }), 401, 'Malformed token.');
       await detailOf(await fetch(`${base}/media/${filename}?token=${token(-5000)}`, { method: 'DELETE' }), 401, 'Token has expired.');
@@ -167,16 +168,16 @@ describe('media_server', () => {
       assert.equal(dots.status, 400);
       assert.deepEqual(dots.json(), { detail: 'Invalid filename.' });
 
-      const native = (await (await t.upload([['mine.jpg', await photo()]])).json()) as { filename: string };
-      await detailOf(await fetch(`${base}/media/${native.filename}?token=${token()}`, { method: 'DELETE' }), 404, 'Image not found.');
-      assert.equal((await fetch(`${base}/media/${native.filename}`)).status, 200, 'an admin upload is not theirs to delete');
+      const mine = (await (await t.upload([['mine.jpg', await photo()]])).json()) as { filename: string };
+      await detailOf(await fetch(`${base}/media/${mine.filename}?token=${token()}`, { method: 'DELETE' }), 404, 'Image not found.');
+      assert.equal((await fetch(`${base}/media/${mine.filename}`)).status, 200, 'an admin upload is not theirs to delete');
 
       await detailOf(await fetch(`${base}/media/${filename}?token=${token()}`, { method: 'DELETE' }), 200, `Deleted ${filename}`);
       await detailOf(await fetch(`${base}/media/${filename}?token=${token()}`, { method: 'DELETE' }), 404, 'Image not found.');
       await detailOf(await fetch(`${base}/media/${filename}`), 404, 'Image not found.');
       const list = (await (await fetch(`${base}/media`)).json()) as { images: Array<{ filename: string }> };
       assert.ok(!list.images.some((i) => i.filename === filename));
-      assert.equal((await fetch(`${t.url}/i/${filename}`)).status, 404, 'gone natively too');
+      assert.equal((await fetch(native)).status, 404, 'gone natively too');
     });
 
     it('deletes an image uploaded natively with the same kind of token', async () => {
@@ -301,7 +302,7 @@ describe('media_server on the main listener', () => {
     const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: admin })).json()) as { items: Array<{ filename: string; owner_id: string | null; visibility: string }> };
     const image = list.items.find((i) => i.filename === filename);
     assert.deepEqual([image?.owner_id, image?.visibility], [owner.id, 'public']);
-    assert.equal((await fetch(`${t.url}/i/${filename}`)).status, 200);
+    assert.equal((await fetch(await nativeUrl(t, filename))).status, 200);
   });
 
   it("limits uploads by RATE_LIMIT_UPLOAD, answering 429 the seed's way with Retry-After", async () => {

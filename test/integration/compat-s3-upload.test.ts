@@ -56,7 +56,7 @@ describe('s3_upload on a listener of its own', () => {
     assert.equal(created.message, 'Image uploaded successfully');
     assert.equal(created.image_id, 'user123');
     assert.equal(created.image_url, created.s3_url);
-    assert.match(String(created.s3_url), new RegExp(`^${t.app.publicUrl()}/i/[^/]+\\.jpg$`));
+    assert.match(String(created.s3_url), new RegExp(`^${t.app.publicUrl()}/i/[A-Za-z0-9_-]{16}/[^/]+\\.jpg$`), 'the native URL, keyed');
     assert.match(String(created.uploaded_at), MICROS);
     const served = await fetch(String(created.s3_url));
     assert.equal(served.status, 200);
@@ -69,6 +69,7 @@ describe('s3_upload on a listener of its own', () => {
     assert.equal(items[0]!.key, 'user123');
     assert.equal(items[0]!.visibility, 'public');
     assert.equal(items[0]!.owner_id, null);
+    assert.equal(items[0]!.url, created.s3_url, 's3_url is the image\'s native url');
   });
 
   it('keeps every upload of an id: latest by /api/url, newest first by /api/images, nothing overwritten', async () => {

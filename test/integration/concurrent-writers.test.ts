@@ -11,6 +11,7 @@ import { PROFILE, SCALE } from '../helpers/scale.js';
 interface ImageView {
   id: string;
   filename: string;
+  url: string;
   sha256: string;
 }
 
@@ -77,7 +78,7 @@ describe(`concurrent writers on one database (${PROFILE} profile)`, () => {
     assert.equal(again.status, 201, await again.clone().text());
     const survivor = (await again.json()) as ImageView;
     assert.equal(await refCount(a, sha256), 1);
-    const served = await fetch(`${a.url}/i/${survivor.filename}`);
+    const served = await fetch(`${a.url}${new URL(survivor.url).pathname}`);
     assert.equal(served.status, 200);
     assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
 

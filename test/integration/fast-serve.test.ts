@@ -157,8 +157,8 @@ describe('repeated GETs of public images (the fast lane)', () => {
   it('counts repeated GETs in the request metrics like any other request', async () => {
     const image = await uploadPublic('counted.jpg');
     await (await fetch(image.url)).arrayBuffer();
-    const before = await requestCount(t, '/i/:filename', '200');
+    const before = await requestCount(t, '/i/:key/:filename', '200');
     for (let i = 0; i < 5; i += 1) await (await fetch(image.url)).arrayBuffer();
-    assert.equal(await requestCount(t, '/i/:filename', '200'), before + 5);
+    assert.equal(await requestCount(t, '/i/:key/:filename', '200'), before + 5);
   });
 });

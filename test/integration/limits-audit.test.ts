@@ -312,7 +312,7 @@ describe('security headers', () => {
       ['openapi', () => fetch(`${t.url}/openapi.json`)],
       ['401', () => fetch(`${t.url}/api/v1/images`)],
       ['404 route', () => fetch(`${t.url}/no/such/route`)],
-      ['404 image', () => fetch(`${t.url}/i/missing.jpg`)],
+      ['404 image', () => fetch(`${t.url}/i/${'A'.repeat(16)}/missing.jpg`)],
       ['400', () => fetch(`${t.url}/api/v1/images?limit=0`, { headers: t.auth })],
       ['429', () => loginRequest(t, { username: 'nobody', password: 'whatever pw' })],
     ];

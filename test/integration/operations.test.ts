@@ -30,6 +30,8 @@ interface Stats {
 // Photos with nothing but the image in them: stored byte for byte.
 const GOOD = ['jpg/Canon_40D.jpg', 'jpg/xmp/BlueSquare.jpg', 'tiff/Arbitro.tiff'].map(fixture);
 const NOT_AN_IMAGE: [string, Uint8Array] = ['notes.png', Buffer.from('just some text, not a picture')];
+/** A key of the keyed URL's form that no image has. */
+const MISSING_KEY = 'A'.repeat(16);
 
 async function uploadOne(t: TestApp, file: string | [string, Uint8Array], fields: Record<string, string> = {}): Promise<ImageView> {
   const res = await t.upload([file], fields);
@@ -131,12 +133,12 @@ describe('health, readiness and API documentation', () => {
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     assert.match(doc.openapi, /^3\./);
-    for (const route of ['/api/v1/images', '/api/v1/images/{id}', '/api/v1/stats', '/i/{filename}']) {
+    for (const route of ['/api/v1/images', '/api/v1/images/{id}', '/api/v1/stats', '/i/{key}/{filename}']) {
       assert.ok(doc.paths[route], `${route} is documented (paths: ${Object.keys(doc.paths).join(', ')})`);
     }
     assert.ok(doc.paths['/api/v1/images']?.get && doc.paths['/api/v1/images']?.post);
     assert.ok(doc.paths['/api/v1/images/{id}']?.get && doc.paths['/api/v1/images/{id}']?.patch && doc.paths['/api/v1/images/{id}']?.delete);
-    assert.ok(doc.paths['/i/{filename}']?.get);
+    assert.ok(doc.paths['/i/{key}/{filename}']?.get);
 
     const viaDocs = await fetch(`${t.url}/docs/json`);
     assert.equal(viaDocs.status, 200);
@@ -152,7 +154,7 @@ describe('health, readiness and API documentation', () => {
       fetch(`${t.url}/api/v1/images`),
       fetch(image.url),
       fetch(image.url, { headers: { 'if-none-match': `"${image.sha256}"` } }),
-      fetch(`${t.url}/i/no-such-image.jpg`),
+      fetch(`${t.url}/i/${MISSING_KEY}/no-such-image.jpg`),
       fetch(`${t.url}/no/such/route`),
     ]);
     const seen = new Set<string>();
@@ -168,7 +170,7 @@ describe('health, readiness and API documentation', () => {
   it('echoes a given X-Request-Id, also in problem bodies', async () => {
     const ok = await fetch(`${t.url}/healthz`, { headers: { 'x-request-id': 'trace-abc.123' } });
     assert.equal(ok.headers.get('x-request-id'), 'trace-abc.123');
-    const problem = await fetch(`${t.url}/i/no-such-image.jpg`, { headers: { 'x-request-id': 'trace-def_456' } });
+    const problem = await fetch(`${t.url}/i/${MISSING_KEY}/no-such-image.jpg`, { headers: { 'x-request-id': 'trace-def_456' } });
     assert.equal(problem.headers.get('x-request-id'), 'trace-def_456');
     const body = await expectProblem(problem, 404, 'not_found');
     assert.equal(body.request_id, 'trace-def_456');
@@ -303,10 +305,10 @@ describe('secrets in the logs', () => {
     const requests: [string, RequestInit, number, string | null][] = [
       ['/api/v1/images', { headers: t.auth }, 200, null],
       [`/api/v1/images?token=${SECRET}`, {}, 401, 'unauthorized'],
-      [`/i/no-such-image.jpg?token=${SECRET}`, {}, 401, 'unauthorized'],
+      [`/i/${MISSING_KEY}/no-such-image.jpg?token=${SECRET}`, {}, 401, 'unauthorized'],
       [`/api/v1/images?%74oken=${SECRET}-encoded`, {}, 401, 'unauthorized'],
       ['/api/v1/images', { headers: { authorization: `Bearer ${WRONG}` } }, 401, 'unauthorized'],
-      [`/i/no-such-image.jpg?access_token=${SECRET}-access`, {}, 404, 'not_found'],
+      [`/i/${MISSING_KEY}/no-such-image.jpg?access_token=${SECRET}-access`, {}, 404, 'not_found'],
     ];
     for (const [route, init, status, code] of requests) {
       const res = await fetch(`${t.url}${route}`, init);

@@ -208,16 +208,18 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
     const variants = await keys(store, `variants/${created.sha256.slice(0, 2)}/${created.sha256.slice(2, 4)}/${created.sha256}/`);
     assert.ok(variants.length >= 2, `the worker put the preset variants in the bucket: ${variants.join(', ')}`);
 
-    const served = await fetch(`${b.url}/i/${ready.filename}`);
+    // The URL the first instance answered, asked of the second.
+    const urlPath = new URL(created.url).pathname;
+    const served = await fetch(`${b.url}${urlPath}`);
     assert.equal(served.status, 200);
     assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
-    const small = await fetch(`${b.url}/i/${ready.filename}/small`);
+    const small = await fetch(`${b.url}${urlPath}/small`);
     assert.equal(small.status, 200, 'a variant the worker made is served by another instance');
     await small.arrayBuffer();
 
     assert.equal((await fetch(`${b.url}/api/v1/images/${created.id}`, { method: 'DELETE', headers: auth })).status, 204);
     assert.equal(await imageOn(a, created.id), undefined, 'gone on the first instance too');
-    assert.equal((await fetch(`${a.url}/i/${ready.filename}`)).status, 404);
+    assert.equal((await fetch(`${a.url}${urlPath}`)).status, 404);
     assert.equal(await store.exists(originalKey(created.sha256)), false, 'the bytes left the bucket');
   });
 

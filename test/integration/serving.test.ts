@@ -36,7 +36,7 @@ function stableHeaders(res: Response): Record<string, string> {
   return out;
 }
 
-describe('serving originals at /i/{filename}', () => {
+describe('serving originals at /i/{key}/{filename}', () => {
   let t: TestApp;
   let jpeg: ImageView;
   let jpegBytes: Buffer;
@@ -176,7 +176,8 @@ describe('serving originals at /i/{filename}', () => {
     const hidden = await fetch(secret.url);
     const hiddenHeaders = stableHeaders(hidden);
     const hiddenBody = await expectProblem(hidden, 404, 'not_found');
-    const missingUrl = `${t.url}/i/${'x'.repeat(secret.filename.length - 4)}.jpg`;
+    // Another key of the same form and a name of the same length: nothing but the words can differ.
+    const missingUrl = secret.url.replace(/\/i\/[^/]+\/[^/]+$/, `/i/${'A'.repeat(16)}/${'x'.repeat(secret.filename.length - 4)}.jpg`);
     const missing = await fetch(missingUrl);
     const missingHeaders = stableHeaders(missing);
     const missingBody = await expectProblem(missing, 404, 'not_found');
@@ -197,9 +198,9 @@ describe('serving originals at /i/{filename}', () => {
     assert.deepEqual(await bodyOf(res), secretBytes);
   });
 
-  it('answers an unknown filename with 404 not_found as problem+json', async () => {
-    const res = await fetch(`${t.url}/i/no-such-image.jpg`);
+  it('answers an unknown key or filename with 404 not_found as problem+json', async () => {
+    const res = await fetch(`${t.url}/i/${'A'.repeat(16)}/no-such-image.jpg`);
     const body = await expectProblem(res, 404, 'not_found');
-    assert.equal(body.instance, '/i/no-such-image.jpg');
+    assert.equal(body.instance, `/i/${'A'.repeat(16)}/no-such-image.jpg`);
   });
 });

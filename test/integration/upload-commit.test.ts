@@ -115,7 +115,8 @@ describe('a crash between the stored bytes and the row', { skip: SCALE && 'embed
     db.exec('ROLLBACK');
     db.close();
 
-    const restarted = await startServer(dir, { AUTH_TOKEN: TOKEN });
+    // Name-only URLs, so that the name the upload would have had is a URL to ask for.
+    const restarted = await startServer(dir, { AUTH_TOKEN: TOKEN, IMAGE_URLS: 'name' });
     const list = (await (await fetch(`${restarted.url}/api/v1/images`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { items: unknown[] };
     assert.deepEqual(list.items, [], 'no image row');
     const served = await fetch(`${restarted.url}/i/stranded.jpg`);
