@@ -123,6 +123,18 @@ describe('img_handler', () => {
       assert.deepEqual(Buffer.from(await (await fetch(`${base}/images/ete-photo-1.png`, { headers: admin })).arrayBuffer()), png);
     });
 
+    it('transliterates names in other scripts as python-slugify did (照片.png → zhao-pian.png)', async () => {
+      const host = new URL(base).host;
+      for (const [filename, stored] of [['照片.png', 'zhao-pian.png'], ['Привет мир.PNG', 'privet-mir.png'], ['しゃしん.png', 'shiyashin.png']]) {
+        const res = await postFile(`${base}/upload-image`, { filename, type: 'image/png', data: png }, admin);
+        assert.equal(res.status, 200, filename);
+        assert.deepEqual(await res.json(), { stored_as: stored, bytes: png.length, image_url: `http://${host}/image/${stored}` });
+        const served = await fetch(`${base}/image/${stored}`, { headers: admin });
+        assert.equal(served.status, 200);
+        assert.deepEqual(Buffer.from(await served.arrayBuffer()), png);
+      }
+    });
+
     it('takes photo.jpg and photo.jpeg sent as image/jpeg, exactly L bytes, and GIF and WebP', async () => {
       const jpeg = await photo();
       for (const filename of ['photo.jpg', 'photo.jpeg']) {
