@@ -8,7 +8,7 @@ import type { HttpContext } from './context.js';
 import { registerActorResolution } from './actor.js';
 import { ImageSchema, ProblemSchema } from './image-view.js';
 import { registerProblemHandlers } from './problem.js';
-import { answerClientError, answerFrameworkError, answerUnavailableWhileClosing } from './early-errors.js';
+import { answerUnavailableWhileClosing, clientErrorAnswer, frameworkErrorAnswer, writeProblem, type EarlyErrorWriter } from './early-errors.js';
 import { healthRoutes } from './routes/health.js';
 import { imageRoutes } from './routes/images.js';
 import { serveRoutes } from './routes/serve.js';
@@ -26,9 +26,10 @@ import { acceptConstraint } from './compat/accept.js';
 
 /**
  * A Fastify instance with what every listener shares (the main one and each COMPAT profile's own): logger,
- * request ids, timeouts, proxy trust, rate limits, form bodies, security headers and request metrics.
+ * request ids, timeouts, proxy trust, rate limits, form bodies, security headers and request metrics. `earlyErrors`
+ * writes the errors made before any route ran (a profile's own listener answers them in its seed's style).
  */
-export async function baseHttp(ctx: HttpContext, logger: Logger): Promise<FastifyInstance> {
+export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: EarlyErrorWriter = writeProblem): Promise<FastifyInstance> {
   const { config } = ctx;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -44,8 +45,8 @@ export async function baseHttp(ctx: HttpContext, logger: Logger): Promise<Fastif
     bodyLimit: 1024 * 1024,
     // Answered by answerUnavailableWhileClosing instead, as problem+json with Retry-After.
     return503OnClosing: false,
-    clientErrorHandler: answerClientError,
-    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: clientErrorAnswer(earlyErrors),
+    frameworkErrors: frameworkErrorAnswer(earlyErrors),
     forceCloseConnections: 'idle',
     // Unknown JSON properties are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fixture, makeDataDir, servicesFor, startCompatApp, TOKEN, type CompatTestApp } from '../helpers/app.js';
 import { freePort, runCli, startServer } from '../helpers/processes.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 const PHOTO = fixture('jpg/Canon_40D.jpg');
 const admin = { authorization: `Bearer ${TOKEN}` };
@@ -81,6 +82,42 @@ describe('a profile on a listener of its own', () => {
     });
     assert.ok(refused, 'nothing listens on the profile port after close');
   });
+});
+
+describe('errors made before routing, on a profile listener of its own', () => {
+  let t: CompatTestApp;
+  before(async () => {
+    t = await startCompatApp('img_handler:own,s3_upload:own', { REQUEST_TIMEOUT_MS: '1000', CONNECTION_TIMEOUT_MS: '10000' });
+  });
+  after(() => t.close());
+
+  // The parser's and the router's refusals: imgd's statuses, in the seed's body, as application/json (COMPAT.md §2.3).
+  for (const [profile, key, route] of [
+    ['img_handler', 'detail', '/image'],
+    ['s3_upload', 'error', '/api/url'],
+  ] as const) {
+    it(`${profile}: 431, 414, 400 (bad framing, a broken %-escape), 408 and a body over the limit answer {"${key}": ...}`, async () => {
+      const base = t.at(profile);
+      const cases: Array<[string, number, string, boolean?]> = [
+        ['headers over 16 KiB', 431, `GET ${route}/x HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`],
+        ['a path segment over 256 characters', 414, `GET ${route}/${'a'.repeat(300)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`],
+        ['Content-Length with chunked', 400, 'POST /upload-image HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n'],
+        ['no HTTP at all', 400, 'HELLO\r\n\r\n'],
+        ['a broken %-escape', 400, `GET ${route}/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`],
+        ['a JSON body over 1 MiB', 413, `POST /upload-image HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 1100000\r\n\r\n"${'x'.repeat(1_099_998)}"`],
+        ['headers still unread after REQUEST_TIMEOUT_MS', 408, `GET ${route}/x HTTP/1.1\r\nHost: x\r\nX-Slow: `, true],
+      ];
+      for (const [what, status, bytes, trickle] of cases) {
+        const answer = await rawExchange(base, bytes, trickle);
+        assert.equal(answer.status, status, what);
+        assert.equal(answer.headers['content-type'], 'application/json', what);
+        assert.equal(answer.headers['x-content-type-options'], 'nosniff', what);
+        const body = JSON.parse(answer.body) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(body), [key], what);
+        assert.equal(typeof body[key], 'string', what);
+      }
+    });
+  }
 });
 
 describe('start-up refusals (the real CLI)', () => {

@@ -5,35 +5,20 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { expectProblem, PROBLEM_TYPE } from '../helpers/accounts.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 const SHAPE = ['code', 'detail', 'instance', 'request_id', 'status', 'title', 'type'];
 
 interface RawAnswer {
   status: number;
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   body: Record<string, unknown>;
-  closed: boolean;
 }
 
 /** Sends bytes on a fresh connection (then `trickle`, a byte every 200 ms) and reads the answer up to the connection's end. */
-function raw(t: TestApp, bytes: string, trickle = false): Promise<RawAnswer> {
-  const { port, hostname } = new URL(t.url);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => socket.write(bytes));
-    const timer = trickle ? setInterval(() => socket.writable && socket.write('x'), 200) : undefined;
-    let out = '';
-    socket.setEncoding('latin1').on('data', (chunk: string) => (out += chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearInterval(timer);
-      const [head = '', body = ''] = out.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const status = Number(statusLine.split(' ')[1]);
-      if (!status) return reject(new Error(`no answer: ${JSON.stringify(out)}`));
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-      resolve({ status, headers, body: JSON.parse(body) as Record<string, unknown>, closed: true });
-    });
-  });
+async function raw(t: TestApp, bytes: string, trickle = false): Promise<RawAnswer> {
+  const answer = await rawExchange(t.url, bytes, trickle);
+  return { ...answer, body: JSON.parse(answer.body) as Record<string, unknown> };
 }
 
 function expectRawProblem(answer: RawAnswer, status: number, code: string): void {

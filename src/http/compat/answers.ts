@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
 import { isOutage } from '../../core/outages.js';
+import type { EarlyErrorWriter } from '../early-errors.js';
 import { RETRY_AFTER_SECONDS } from '../problem.js';
 import type { CompatProfile, ProfileRoute } from './profile.js';
 
@@ -19,6 +20,17 @@ export const sendDetail = (reply: FastifyReply, status: number, message: string)
 /** Flask's `{"error": "<message>", ...more}`. */
 export const sendError = (reply: FastifyReply, status: number, message: string, more: Record<string, unknown> = {}): FastifyReply =>
   sendJson(reply, status, { error: message, ...more });
+
+/** The style's body for a message, as text: `{"detail": ...}` or `{"error": ...}`. */
+const styledBody = (style: Style, message: string): string => JSON.stringify(style === 'flask' ? { error: message } : { detail: message });
+
+/**
+ * A profile listener's errors made before any route ran (431, 414, bad framing, 408): imgd's status and message in
+ * the seed's style, application/json like every profile answer.
+ */
+export const earlyErrorWriter =
+  (style: Style): EarlyErrorWriter =>
+  (error) => ({ type: 'application/json', body: styledBody(style, error.message) });
 
 /** The message in the style's key. */
 export const sendStyled = (reply: FastifyReply, style: Style, status: number, message: string): FastifyReply =>

@@ -5,7 +5,7 @@ import { ConfigError, type Config } from '../../config.js';
 import { ANONYMOUS } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
 import { baseHttp, type MainListenerExtras } from '../server.js';
-import { errorHandler, notFoundHandler, type Style } from './answers.js';
+import { earlyErrorWriter, errorHandler, notFoundHandler, type Style } from './answers.js';
 import { attachments } from './attachments.js';
 import { imgHandler } from './img-handler.js';
 import { imgapi } from './imgapi.js';
@@ -108,7 +108,7 @@ export async function buildCompat(ctx: HttpContext, logger: Logger, plan: readon
   for (const { port, profiles } of plan) {
     if (port === undefined) continue;
     const style = styleOf(profiles);
-    const http = await baseHttp(ctx, logger.child({ listener: port }));
+    const http = await baseHttp(ctx, logger.child({ listener: port }), earlyErrorWriter(style));
     // Profiles resolve their own credentials; request.actor stays anonymous for the rate limits' client key.
     http.decorateRequest('actor' as never, null as never);
     http.addHook('onRequest', async (request) => {
