@@ -9,7 +9,7 @@ import { mintHmacToken } from './auth/hmac-upload-tokens.js';
 import { roleScopes } from './core/accounts.js';
 import { ImgdError } from './core/errors.js';
 import { ADMIN, type Actor, type Scope } from './core/types.js';
-import { createLogger } from './logging.js';
+import { createLogger, logProcessWarnings } from './logging.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -25,9 +25,13 @@ function refuseStart(err: ConfigError): never {
   process.exit(2);
 }
 
+// Until the configured level is known (configOrExit), at imgd's default level.
+logProcessWarnings(createLogger('info'));
+
 function configOrExit(): Config {
   try {
     const config = loadConfig();
+    logProcessWarnings(createLogger(config.logLevel));
     const refusal = foreignOwnerRefusal(config.dataDir, process.argv.slice(2));
     if (refusal) {
       process.stderr.write(`${refusal}\n`);

@@ -64,3 +64,21 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   };
   return destination ? pino(options, destination) : pino(options);
 }
+
+let warningLogger: Logger | undefined;
+
+/**
+ * Node's process warnings (a deprecation, the AWS SDK's notice about the Node version) go to `logger` as JSON lines
+ * instead of Node's own printer, which writes plain text to stderr: every line imgd writes is one JSON object
+ * (COMPAT.md §2.8). Process-wide; a later call only switches the logger (once the configured level is known).
+ */
+export function logProcessWarnings(logger: Logger): void {
+  if (!warningLogger) {
+    process.removeAllListeners('warning');
+    process.on('warning', (warning) => {
+      const { name, code } = warning as Error & { code?: string };
+      warningLogger?.warn({ warning: { name, ...(code ? { code } : {}) } }, warning.message);
+    });
+  }
+  warningLogger = logger;
+}

@@ -1,0 +1,58 @@
+// What `imgd serve` writes on stdout and stderr is JSON log lines (COMPAT.md §2.8), Node's process warnings included.
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { after, describe, it } from 'node:test';
+import { makeDataDir, servicesFor, TOKEN } from '../helpers/app.js';
+import { startServer } from '../helpers/processes.js';
+import { createBucket, s3Settings, SCALE, sharedS3rver } from '../helpers/scale.js';
+
+interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly warning?: { readonly name: string; readonly code?: string };
+}
+
+/** Every line parsed; a line that is not one JSON object with a level and a message fails the test, naming it. */
+function logLines(text: string, stream: string): LogLine[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      let parsed: unknown;
+      assert.doesNotThrow(() => (parsed = JSON.parse(line)), `not JSON on ${stream}: ${line}`);
+      const entry = parsed as LogLine;
+      assert.equal(typeof entry.level, 'number', `no level on ${stream}: ${line}`);
+      assert.equal(typeof entry.msg, 'string', `no msg on ${stream}: ${line}`);
+      return entry;
+    });
+}
+
+/** The start-up banner (`imgd is listening on` to its `upload` line), the one plain-text block `serve` still prints. */
+const withoutBanner = (stdout: string): string => stdout.replace(/^imgd is listening on .*\n(?:.*\n)*? {2}upload .*\n/m, '');
+
+describe('log lines of a started server', () => {
+  const dirs: string[] = [];
+  after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  it('logs Node process warnings (the AWS SDK on S3 warns about Node < 22) as JSON lines, never plain text on stderr', async () => {
+    const dir = await makeDataDir();
+    dirs.push(dir);
+    // The scale profile's services put imgd on S3 already; embedded, the S3 store is s3rver here too.
+    const services = await servicesFor(dir);
+    const s3 = SCALE ? {} : s3Settings(await sharedS3rver(), await createBucket(await sharedS3rver()));
+    const server = await startServer(dir, { ...services, ...s3, AUTH_TOKEN: TOKEN });
+    const upload = await fetch(`${server.url}/api/v1/images`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: new FormData() });
+    assert.equal(upload.status, 400, 'a request, so that request logs are among the lines');
+    assert.equal((await server.stop()).code, 0);
+
+    assert.deepEqual(logLines(server.stderr(), 'stderr'), []);
+    const lines = logLines(withoutBanner(server.stdout()), 'stdout');
+    assert.ok(lines.some((l) => l.msg === 'shutting down: finishing in-flight requests'));
+    if (Number(process.versions.node.split('.')[0]) < 22) {
+      const warning = lines.find((l) => l.warning !== undefined);
+      assert.ok(warning, 'the AWS SDK warning is in the log');
+      assert.equal(warning.level, 40);
+      assert.match(warning.msg, /^NodeVersionSupportWarning: The AWS SDK for JavaScript/);
+    }
+  });
+});
