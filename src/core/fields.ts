@@ -14,12 +14,13 @@ export const KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._~@:-]*(/[A-Za-z0-9._~@:-]+)*
 const KEY_RE = new RegExp(KEY_PATTERN);
 export const MAX_KEY = 200;
 
-export function checkDescription(value: string): string | null {
-  const trimmed = value.trim();
-  if (trimmed.length > MAX_DESCRIPTION) {
+/** Trimmed, an empty one none; `verbatim` keeps it as sent, an empty string included (attachments, COMPAT.md §5). */
+export function checkDescription(value: string, verbatim = false): string | null {
+  const kept = verbatim ? value : value.trim();
+  if (kept.length > MAX_DESCRIPTION) {
     throw new ImgdError('validation_failed', `description may be at most ${MAX_DESCRIPTION} characters.`, { field: 'description' });
   }
-  return trimmed === '' ? null : trimmed;
+  return kept === '' && !verbatim ? null : kept;
 }
 
 export function checkKey(value: string): string | null {
@@ -43,7 +44,11 @@ export function checkVisibility(value: string): Visibility {
 }
 
 /** Checks raw form fields; any field other than the three known ones is refused. */
-export function parseUploadFields(raw: Readonly<Record<string, string>>, defaults: { visibility: Visibility }): UploadFields {
+export function parseUploadFields(
+  raw: Readonly<Record<string, string>>,
+  defaults: { visibility: Visibility },
+  options: { verbatimDescription?: boolean } = {},
+): UploadFields {
   const unknown = Object.keys(raw).filter((name) => !(UPLOAD_FIELD_NAMES as readonly string[]).includes(name));
   if (unknown.length > 0) {
     throw new ImgdError('unknown_field', `Unknown field ${unknown.map((n) => JSON.stringify(n)).join(', ')}; accepted: file, ${UPLOAD_FIELD_NAMES.join(', ')}.`, {
@@ -51,7 +56,7 @@ export function parseUploadFields(raw: Readonly<Record<string, string>>, default
     });
   }
   return {
-    description: raw.description === undefined ? null : checkDescription(raw.description),
+    description: raw.description === undefined ? null : checkDescription(raw.description, options.verbatimDescription),
     key: raw.key === undefined ? null : checkKey(raw.key),
     visibility: raw.visibility === undefined ? defaults.visibility : checkVisibility(raw.visibility.trim()),
   };

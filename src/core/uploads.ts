@@ -70,6 +70,8 @@ export interface UploadRequest {
   readonly name?: (file: { readonly originalName: string | null; readonly format: ImageFormat; readonly extension: string }, attempt: number) => string;
   /** Told of each attempt record this request writes, accepted or refused (a profile that answers with its id). */
   readonly onAttempt?: (attempt: UploadAttempt) => void;
+  /** Store the description as sent, untrimmed, an empty one as "" (a profile whose seed did so); else trimmed, "" as none. */
+  readonly verbatimDescription?: boolean;
 }
 
 export interface BatchResult {
@@ -317,7 +319,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
           let terms;
           try {
             if (all.length === 0) throw new ImgdError('missing_file', 'The form has no "file" part.');
-            terms = uploadTerms(request.actor, parseUploadFields(rawFields, { visibility: request.defaults?.visibility ?? 'public' }));
+            terms = uploadTerms(request.actor, parseUploadFields(rawFields, { visibility: request.defaults?.visibility ?? 'public' }, { verbatimDescription: request.verbatimDescription }));
           } catch (err) {
             await dropAll();
             await giveBack();

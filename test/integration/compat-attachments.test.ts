@@ -163,6 +163,17 @@ describe('attachments', () => {
     assert.equal((await fetch(String(native.items[0]!.url), { headers: ann.auth })).status, 200, 'served natively to its owner');
   });
 
+  it('keeps the description as sent: an empty one stays "", spaces stay; absent is null', async () => {
+    const sam = await user('sam');
+    for (const [description, expected] of [[[{ name: 'description', data: '' }], ''], [[{ name: 'description', data: '  Two  spaces ' }], '  Two  spaces '], [[], null]] as const) {
+      const created = await json(await upload(sam.auth, [...description, await photo()]));
+      assert.equal(created.description, expected);
+      assert.equal((await json(await fetch(`${base}/images/${created.id}`, { headers: sam.auth }))).description, expected, 'read back');
+      const native = (await (await fetch(`${t.url}/api/v1/images?q=${created.filename}`, { headers: sam.auth })).json()) as { items: Json[] };
+      assert.equal(native.items[0]!.description, expected, 'the same description natively');
+    }
+  });
+
   it("never reaches another user's images, and admins reach all", async () => {
     const owner = await user('owner1');
     const other = await user('other1');

@@ -246,6 +246,8 @@ export const attachments: CompatProfile = {
           actor,
           ip: request.ip,
           defaults: { visibility: 'private' },
+          // The seed's description is the form field as sent: "" stays "" (COMPAT.md §5).
+          verbatimDescription: true,
           maxBytes: profileLimit(config),
           name: (file) => `${randomUUID()}.${lastDotSuffix(file.originalName ?? '')}`,
         },
