@@ -25,13 +25,15 @@ function refuseStart(err: ConfigError): never {
   process.exit(2);
 }
 
+/** Node's process warnings as JSON on stderr: stdout carries what commands print for scripts (`imgd token`...). */
+const warningLogger = (level: string) => createLogger(level, pino.destination({ fd: 2, sync: true }));
 // Until the configured level is known (configOrExit), at imgd's default level.
-logProcessWarnings(createLogger('info'));
+logProcessWarnings(warningLogger('info'));
 
 function configOrExit(): Config {
   try {
     const config = loadConfig();
-    logProcessWarnings(createLogger(config.logLevel));
+    logProcessWarnings(warningLogger(config.logLevel));
     const refusal = foreignOwnerRefusal(config.dataDir, process.argv.slice(2));
     if (refusal) {
       process.stderr.write(`${refusal}\n`);
