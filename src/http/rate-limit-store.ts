@@ -13,6 +13,11 @@ const COUNT_SCRIPT = `local current = redis.call('INCR', KEYS[1])
 if current == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {current, redis.call('PTTL', KEYS[1])}`;
 
+/** A window's count and time left without counting (0, 0 when there is none). */
+const READ_SCRIPT = `local current = redis.call('GET', KEYS[1])
+if not current then return {0, 0} end
+return {tonumber(current), redis.call('PTTL', KEYS[1])}`;
+
 /** After Redis fails a count, requests are counted here for this long before Redis is asked again. */
 const FALLBACK_MS = 5000;
 /** Windows kept in memory while counting locally; the oldest go first. */
@@ -34,6 +39,12 @@ class LocalCounts {
     window.count += 1;
     return { current: window.count, ttl: window.endsAt - now };
   }
+
+  read(key: string): Count {
+    const now = Date.now();
+    const window = this.windows.get(key);
+    return window && window.endsAt > now ? { current: window.count, ttl: window.endsAt - now } : { current: 0, ttl: 0 };
+  }
 }
 
 export interface CounterEvents {
@@ -50,16 +61,20 @@ export interface CounterEvents {
  */
 export function fallbackCounters(redis: Redis, nameSpace: string, events: CounterEvents): FastifyRateLimitStoreCtor {
   const local = new LocalCounts();
-  const counter = redis as Redis & { imgdRateLimit(key: string, windowMs: number): Promise<[number, number]> };
+  const counter = redis as Redis & {
+    imgdRateLimit(key: string, windowMs: number): Promise<[number, number]>;
+    imgdRateLimitRead(key: string): Promise<[number, number]>;
+  };
   counter.defineCommand('imgdRateLimit', { numberOfKeys: 1, lua: COUNT_SCRIPT });
+  counter.defineCommand('imgdRateLimitRead', { numberOfKeys: 1, lua: READ_SCRIPT });
   let localUntil = 0;
   let degraded = false;
-  const countLocally = (name: string, windowMs: number, why: () => Error): Count => {
+  const countLocally = (count: () => Count, why: () => Error): Count => {
     if (!degraded) {
       degraded = true;
       events.onFallback(why());
     }
-    return local.increment(name, windowMs);
+    return count();
   };
 
   class Counters implements FastifyRateLimitStore {
@@ -69,17 +84,27 @@ export function fallbackCounters(redis: Redis, nameSpace: string, events: Counte
     ) {}
 
     incr(key: string, done: Done, windowMs: number): void {
+      this.ask(key, done, (name) => counter.imgdRateLimit(name, windowMs), (name) => local.increment(name, windowMs));
+    }
+
+    /** The count without counting (the limiter's `{ increment: false }`). */
+    read(key: string, done: Done): void {
+      this.ask(key, done, (name) => counter.imgdRateLimitRead(name), (name) => local.read(name));
+    }
+
+    /** Redis when it answers, else this process's counts (see fallbackCounters). */
+    private ask(key: string, done: Done, remote: (name: string) => Promise<[number, number]>, locally: (name: string) => Count): void {
       const name = `${nameSpace}${this.route}${key}`;
       if (redis.status === 'connecting' || redis.status === 'connect') {
         // Still starting up (or reconnecting): not worth a warning yet.
-        done(null, local.increment(name, windowMs));
+        done(null, locally(name));
         return;
       }
       if (redis.status !== 'ready' || Date.now() < localUntil) {
-        done(null, countLocally(name, windowMs, () => new Error(`Redis connection is ${redis.status}`)));
+        done(null, countLocally(() => locally(name), () => new Error(`Redis connection is ${redis.status}`)));
         return;
       }
-      counter.imgdRateLimit(name, windowMs).then(
+      remote(name).then(
         ([current, ttl]) => {
           if (degraded) {
             degraded = false;
@@ -89,7 +114,7 @@ export function fallbackCounters(redis: Redis, nameSpace: string, events: Counte
         },
         (err: Error) => {
           localUntil = Date.now() + FALLBACK_MS;
-          done(null, countLocally(name, windowMs, () => err));
+          done(null, countLocally(() => locally(name), () => err));
         },
       );
     }

@@ -101,3 +101,33 @@ export function perAddressAndAccount(
     throw new ImgdError('rate_limited', `Too many requests; try again in ${seconds} s.`, { retry_after: seconds });
   };
 }
+
+/** A limit that counts what succeeded: `check` before the work, `count` once it succeeded. */
+export interface SuccessLimit {
+  /** Refuses (429 with Retry-After) once `max` successes are counted in the window; counts nothing itself. */
+  readonly check: PreHandler;
+  /** Counts one success of this request's client. */
+  count(request: FastifyRequest): Promise<void>;
+}
+
+/**
+ * A limit on successes per client address (IPv6 per /64): registrations count the accounts they create, so a refused
+ * one (name or e-mail taken, invalid input) costs the client nothing (COMPAT.md §2.8). Concurrent requests checked
+ * before any of them is counted may pass together. Undefined when `max` is 0 (no limit).
+ */
+export function perAddressOnSuccess(app: FastifyInstance, route: string, max: number, windowSeconds: number): SuccessLimit | undefined {
+  if (max <= 0) return undefined;
+  const limiter = app.createRateLimit({ max, timeWindow: windowSeconds * 1000, keyGenerator: (request) => `${route}:ip:${addressKey(request.ip)}` });
+  return {
+    async check(request, reply) {
+      const status = await limiter(request, { increment: false });
+      if (status.isAllowed || status.remaining > 0) return;
+      const seconds = Math.max(1, status.ttlInSeconds);
+      reply.header('retry-after', seconds);
+      throw new ImgdError('rate_limited', `Too many requests; try again in ${seconds} s.`, { retry_after: seconds });
+    },
+    async count(request) {
+      await limiter(request);
+    },
+  };
+}

@@ -329,9 +329,23 @@ describe("attachments' docs", () => {
 describe("attachments' rate limits", () => {
   let t: CompatTestApp;
   before(async () => {
-    t = await startCompatApp('attachments', { REGISTRATION: 'open', RATE_LIMIT_LOGIN: '2', PROCESSING: 'false' });
+    t = await startCompatApp('attachments', { REGISTRATION: 'open', RATE_LIMIT_LOGIN: '2', RATE_LIMIT_REGISTER: '2', PROCESSING: 'false' });
   });
   after(() => t.close());
+
+  it("count the accounts /register creates: refused registrations never reach RATE_LIMIT_REGISTER, a 3rd account is 429", async () => {
+    const registerUser = (username: string, email = `${username}@example.com`): Promise<Response> =>
+      fetch(`${t.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, email, password: 'long enough password' }) });
+    assert.equal((await registerUser('first')).status, 200);
+    for (let i = 0; i < 4; i += 1) assert.deepEqual(await json(await registerUser('first', `f${i}@example.com`), 400), { detail: 'Username already registered' });
+    assert.equal((await registerUser('other', 'not an e-mail')).status, 422);
+    assert.equal((await registerUser('second')).status, 200);
+    // With Redis the first counts may be kept in this process while its client connects: a few more tries at most.
+    let limited = await registerUser('third');
+    for (let i = 0; i < 4 && limited.status === 200; i++) limited = await registerUser(`third${i}`);
+    assert.ok(Number(limited.headers.get('retry-after')) > 0);
+    assert.deepEqual(await json(limited, 429), { detail: 'Too many requests' });
+  });
 
   it("answer /token past imgd's RATE_LIMIT_LOGIN with 429, Retry-After and the seed's shape", async () => {
     const tryLogin = (): Promise<Response> => fetch(`${t.url}/token`, { method: 'POST', body: new URLSearchParams({ username: 'ghost', password: 'nothing-1' }) });

@@ -59,7 +59,7 @@ describe('rate limit on signing in (RATE_LIMIT_LOGIN=3)', () => {
   });
 });
 
-describe('sign-in and registration limits count by address and by target username (RATE_LIMIT_LOGIN=3, RATE_LIMIT_REGISTER=3)', () => {
+describe('sign-in limits count by address and by target username, registrations by accounts created (RATE_LIMIT_LOGIN=3, RATE_LIMIT_REGISTER=3)', () => {
   let t: TestApp;
   const keys: string[] = [];
   const from = (address: string, extra: Record<string, string> = {}) => ({ 'x-forwarded-for': address, ...extra });
@@ -88,13 +88,17 @@ describe('sign-in and registration limits count by address and by target usernam
     assert.equal((await loginRequest(t, { username: 'mallory', password: 'mallory password 1' }, from('10.2.0.2'))).status, 200, 'another address, another name');
   });
 
-  it('refuses the 4th registration of one username from rotating addresses and creates nothing', async () => {
+  it('counts the accounts an address creates, not its refused registrations (a name taken, a bad field)', async () => {
     const users = await userCount(t);
-    const attempt = (i: number) => registerRequest(t, { username: 'wynn', email: `w${i}@example.com`, password: 'long enough password' }, from(`10.3.0.${i}`));
-    assert.equal((await attempt(0)).status, 201);
-    for (const i of [1, 2]) await expectProblem(await attempt(i), 409, 'conflict');
-    await expectRateLimited(await attempt(3));
-    assert.equal(await userCount(t), users + 1);
+    const attempt = (username: string, email = `${username}@example.com`) => registerRequest(t, { username, email, password: 'long enough password' }, from('10.3.0.1'));
+    assert.equal((await attempt('wynn')).status, 201);
+    for (let i = 0; i < 4; i += 1) await expectProblem(await attempt('wynn', `w${i}@example.com`), 409, 'conflict');
+    await expectProblem(await attempt('x'), 400, 'validation_failed');
+    assert.equal((await attempt('wynn2')).status, 201);
+    assert.equal((await attempt('wynn3')).status, 201);
+    await expectRateLimited(await attempt('wynn4'));
+    assert.equal(await userCount(t), users + 3);
+    assert.equal((await registerRequest(t, { username: 'wynn4', email: 'wynn4@example.com', password: 'long enough password' }, from('10.3.0.2'))).status, 201, 'another address');
   });
 });
 
@@ -105,13 +109,15 @@ describe('rate limit on registering (RATE_LIMIT_REGISTER=3)', () => {
   });
   after(() => t.close());
 
-  it('answers the 4th registration in the window with 429 rate_limited and creates no user', async () => {
+  it('answers a 4th account in the window with 429 rate_limited and creates no user; refused registrations do not count', async () => {
     await register(t, 'quinn');
     await register(t, 'rosa');
     await expectProblem(await registerRequest(t, { username: 'x', email: 'x@example.com', password: 'long enough password' }), 400, 'validation_failed');
-    const fourth = await registerRequest(t, { username: 'sam', email: 'sam@example.com', password: 'long enough password' });
+    await expectProblem(await registerRequest(t, { username: 'rosa', email: 'rosa2@example.com', password: 'long enough password' }), 409, 'conflict');
+    await register(t, 'sam');
+    const fourth = await registerRequest(t, { username: 'tim', email: 'tim@example.com', password: 'long enough password' });
     await expectRateLimited(fourth);
-    assert.equal(await userCount(t), 2);
+    assert.equal(await userCount(t), 3);
   });
 });
 

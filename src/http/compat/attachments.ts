@@ -6,7 +6,7 @@ import { ImgdError } from '../../core/errors.js';
 import type { Actor, ImageRecord, User } from '../../core/types.js';
 import { originalKey } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
-import { perAddressAndAccount, rateLimited } from '../rate-limits.js';
+import { perAddressAndAccount, perAddressOnSuccess, rateLimited } from '../rate-limits.js';
 import { sendOriginal } from '../routes/serve.js';
 import { missing, sendDetail, sendJson, sendValidation, type ValidationIssue } from './answers.js';
 import { registerAttachmentsDocs } from './attachments-docs.js';
@@ -146,10 +146,8 @@ export const attachments: CompatProfile = {
       return sendOriginal(ctx, request, reply, image);
     };
 
-    const registerLimit = perAddressAndAccount(app, 'register', limits.register, limits.windowSeconds, (request) => {
-      const username = (request.body as { username?: unknown } | undefined)?.username;
-      return typeof username === 'string' ? username.trim().toLowerCase() : undefined;
-    });
+    // The accounts created count, as natively: a refused registration costs nothing (COMPAT.md §2.8).
+    const registerLimit = perAddressOnSuccess(app, 'register', limits.register, limits.windowSeconds);
     const loginLimit = perAddressAndAccount(app, 'login', limits.login, limits.windowSeconds, (request) => {
       const username = (request.body as { username?: unknown } | undefined)?.username;
       return typeof username === 'string' ? username.trim().toLowerCase() : undefined;
@@ -159,7 +157,6 @@ export const attachments: CompatProfile = {
       '/register',
       {
         ...doc('Register a user (JSON username, email, password)'),
-        // The body is parsed first, so that the limit can count by the username it names.
         preValidation: async (request) => {
           try {
             request.body = typeof request.body === 'string' ? (JSON.parse(request.body) as unknown) : undefined;
@@ -167,7 +164,7 @@ export const attachments: CompatProfile = {
             request.body = { invalid_json: true };
           }
         },
-        ...(registerLimit && { preHandler: registerLimit }),
+        ...(registerLimit && { preHandler: registerLimit.check }),
       },
       async (request, reply) => {
         const body = request.body as Record<string, unknown> | undefined;
@@ -180,6 +177,7 @@ export const attachments: CompatProfile = {
         if (await accounts.userByName(values.username!)) return sendDetail(reply, 400, 'Username already registered');
         try {
           const user = await accounts.register({ username: values.username!, email: values.email!, password: values.password! }, request.ip);
+          await registerLimit?.count(request);
           return sendJson(reply, 200, await userView(user));
         } catch (err) {
           if (!(err instanceof ImgdError)) throw err;

@@ -7,7 +7,7 @@ import type { ApiKeyRecord } from '../../core/accounts-repo.js';
 import { ImgdError } from '../../core/errors.js';
 import { ROLES, SCOPES, type Actor, type User } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
-import { perAddressAndAccount } from '../rate-limits.js';
+import { perAddressAndAccount, perAddressOnSuccess } from '../rate-limits.js';
 
 const ProblemRef = Type.Ref('Problem');
 const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
@@ -59,7 +59,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   const limits = config.rateLimits;
 
   return async (app) => {
-    // Sign-in and registration are counted by address and by the username they target, whatever credential comes along.
+    // Sign-ins are counted by address and by the username they target, whatever credential comes along.
     const limited = (route: string, max: number, accountOf: (request: FastifyRequest) => string | undefined) => {
       const preHandler = perAddressAndAccount(app, route, max, limits.windowSeconds, accountOf);
       return preHandler ? { preHandler } : {};
@@ -69,10 +69,12 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       return typeof username === 'string' ? username.trim().toLowerCase() : undefined;
     };
 
+    // Registrations count the accounts they create, per address: a refused one costs nothing (COMPAT.md §2.8).
+    const registerLimit = perAddressOnSuccess(app, 'register', limits.register, limits.windowSeconds);
     app.post(
       '/api/v1/auth/register',
       {
-        ...limited('register', limits.register, named),
+        ...(registerLimit && { preHandler: registerLimit.check }),
         schema: {
           summary: `Create an account (registration is ${config.auth.registration} on this server)`,
           tags: ['accounts'],
@@ -91,6 +93,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const user = await accounts.register(request.body, request.ip);
+        await registerLimit?.count(request);
         return reply.code(201).send(userView(user));
       },
     );
