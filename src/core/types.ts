@@ -63,8 +63,14 @@ export interface UploadAttempt {
 export interface UploadStats {
   readonly total: number;
   readonly succeeded: number;
+  /** Refused when made, and accepted but failed in processing later (pixels that do not decode). */
   readonly failed: number;
+  /** Refused when made only (seed 001's `failed`: an upload accepted then failed in processing is not). */
+  readonly refused: number;
+  /** Mean time to check and store a successful upload. */
   readonly averageDurationMs: number | null;
+  /** The same over every accepted upload, those failed in processing later included (seed 001's mean). */
+  readonly averageAcceptedDurationMs: number | null;
   readonly perDay: readonly DayStats[];
 }
 

@@ -258,6 +258,9 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
           eb.fn.countAll<number>().as('total'),
           eb.fn.sum<number>(eb.case().when('outcome', '=', 'failed').then(1).else(0).end()).as('failed'),
           eb.fn.avg<number>(eb.case().when('outcome', '=', 'success').then(eb.ref('duration_ms')).end()).as('avg'),
+          // An accepted upload's attempt names its image; a refused one names none (failUpload keeps the name).
+          eb.fn.sum<number>(eb.case().when('image_id', 'is', null).then(1).else(0).end()).as('refused'),
+          eb.fn.avg<number>(eb.case().when('image_id', 'is not', null).then(eb.ref('duration_ms')).end()).as('avg_accepted'),
         ])
         .executeTakeFirstOrThrow();
       const since = new Date(Date.now() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
@@ -280,7 +283,9 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
         total,
         failed,
         succeeded: total - failed,
+        refused: Number(totals.refused ?? 0),
         averageDurationMs: totals.avg === null ? null : Number(totals.avg),
+        averageAcceptedDurationMs: totals.avg_accepted === null ? null : Number(totals.avg_accepted),
         perDay: perDay.map((d) => ({
           day: d.day,
           total: Number(d.total),

@@ -10,7 +10,9 @@ import { percent, statsView } from '../../src/http/compat/imgapi.js';
 import { thumbnailSize } from '../../src/http/compat/imgapi-thumbnails.js';
 import { pythonFloat } from '../../src/http/compat/pillow-exif.js';
 import { fixture, startCompatApp, type CompatTestApp } from '../helpers/app.js';
+import { pngWithGarbledPixels } from '../helpers/damaged.js';
 import { expectJson as json, postForm, replay, type Json, type Part } from '../helpers/seed-clients.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PHOTO = fixture('jpg/Canon_40D.jpg'); // 100 x 68, with EXIF
 const LARGER = fixture('jpg/gps/DSCN0010.jpg'); // 640 x 480, 161 KB
@@ -233,6 +235,31 @@ describe('imgapi', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('imgapi stats with processing on', () => {
+  let t: CompatTestApp;
+  before(async () => {
+    t = await startCompatApp('imgapi:own', { JOB_BACKOFF_MS: '10' });
+  });
+  after(() => t.close());
+
+  it('counts an upload accepted, then failed in processing (pixels that do not decode), as a success, as the seed did', async () => {
+    const base = t.at('imgapi');
+    const seedBefore = await json(await fetch(`${base}/api/stats`));
+    const nativeBefore = (await (await fetch(`${t.url}/api/v1/stats`, { headers: t.auth })).json()) as { total: number; failed: number };
+    const body = await json(await postForm(`${base}/api/images`, [{ name: 'file', filename: 'garbled.png', type: 'image/png', data: await pngWithGarbledPixels() }]));
+    assert.equal(body.status, 'success', 'accepted: its structure is sound');
+    await waitFor('processing to give up on the image', async () => {
+      const native = (await (await fetch(`${t.url}/api/v1/images/${body.data.image_id}`, { headers: t.auth })).json()) as { status: string };
+      return native.status === 'failed' || undefined;
+    });
+    const nativeAfter = (await (await fetch(`${t.url}/api/v1/stats`, { headers: t.auth })).json()) as { total: number; failed: number };
+    assert.deepEqual([nativeAfter.total, nativeAfter.failed], [nativeBefore.total + 1, nativeBefore.failed + 1], 'natively a failed upload');
+    const seedAfter = await json(await fetch(`${base}/api/stats`));
+    assert.deepEqual([seedAfter.total, seedAfter.failed], [seedBefore.total + 1, seedBefore.failed], 'for imgapi a success');
+    assert.equal(seedAfter.success_rate, '100.00%');
   });
 });
 

@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict';
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
-import sharp from 'sharp';
 import { fixture, makeDataDir, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import { pngWithGarbledPixels } from '../helpers/damaged.js';
 import { runCli, startServer } from '../helpers/processes.js';
 import { SCALE } from '../helpers/scale.js';
 import { waitFor } from '../helpers/wait.js';
@@ -19,19 +18,6 @@ interface ImageBody {
   status: string;
   error: string | null;
   url: string;
-}
-
-/** A PNG whose chunks are all whole and checksummed, but whose compressed pixels are garbage: only a decode can tell. */
-async function pngWithGarbledPixels(): Promise<Buffer> {
-  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a7' } }).png().toBuffer();
-  let at = 8;
-  while (png.toString('latin1', at + 4, at + 8) !== 'IDAT') at += 12 + png.readUInt32BE(at);
-  const length = png.readUInt32BE(at);
-  const bad = Buffer.from(png);
-  // The zlib header stays (2 bytes), the deflate stream after it does not.
-  for (let i = at + 10; i < at + 8 + length - 4; i += 1) bad[i] = (i * 31 + 7) & 0xff;
-  bad.writeUInt32BE(crc32(bad.subarray(at + 4, at + 8 + length)), at + 8 + length);
-  return bad;
 }
 
 async function uploaded(t: TestApp, name: string, bytes: Uint8Array): Promise<ImageBody> {
