@@ -107,7 +107,13 @@ export interface User {
 
 /** What an upload token allows: an upload, perhaps into one key, under a size, once. */
 export interface UploadGrant {
+  /** The minted token's id; null for a seed HMAC token and for a profile's grant. */
   readonly tokenId: string | null;
+  /**
+   * Set for the open grant of a COMPAT profile without credentials (imgapi, s3_upload): the operator gave it by
+   * turning the profile on, no token stands behind it, and only that profile's upload route makes it.
+   */
+  readonly profile?: string;
   readonly ownerId: string | null;
   readonly key: string | null;
   readonly maxBytes: number | null;
@@ -140,6 +146,7 @@ export function describeActor(actor: Actor): string {
     case 'user':
       return actor.apiKeyId ? `user:${actor.user.id}/key:${actor.apiKeyId}` : `user:${actor.user.id}`;
     case 'upload_token':
+      if (actor.grant.profile) return `anonymous:${actor.grant.profile}`;
       return actor.grant.tokenId ? `upload-token:${actor.grant.tokenId}` : 'upload-token:hmac';
   }
 }

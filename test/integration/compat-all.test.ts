@@ -34,7 +34,7 @@ describe('five profiles on five listeners of one process', { skip: waiting }, ()
     const viaS3 = await postFile(`${t.at('s3_upload')}/upload/user123`, { filename: 'five.jpg', type: 'image/jpeg', data: await photo() });
     assert.equal(viaS3.status, 201);
 
-    const native = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: admin })).json()) as { items: Array<{ filename: string; key: string | null }> };
+    const native = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: admin })).json()) as { items: Array<{ id: string; filename: string; key: string | null }> };
     const names = native.items.map((i) => i.filename);
     assert.ok(names.includes(viaImgHandler.stored_as), 'the img_handler upload');
     assert.ok(names.includes(viaMedia.filename), 'the media_server upload');
@@ -43,6 +43,24 @@ describe('five profiles on five listeners of one process', { skip: waiting }, ()
     // One catalogue: media_server lists the public ones whichever profile took them.
     const listed = (await (await fetch(`${t.at('media_server')}/media`)).json()) as { count: number };
     assert.equal(listed.count, 3);
+
+    // The audit log says who uploaded: no token stands behind imgapi's and s3_upload's anonymous uploads.
+    const audit = (await (await fetch(`${t.url}/api/v1/audit?limit=100`, { headers: admin })).json()) as { items: Array<{ actor: string; action: string; target: string }> };
+    const uploader = (filename: string): string | undefined => {
+      const id = native.items.find((i) => i.filename === filename)?.id;
+      return audit.items.find((e) => e.action === 'image.upload' && e.target === id)?.actor;
+    };
+    const keyed = native.items.find((i) => i.key === 'user123')!;
+    const viaImgapiName = names.find((n) => n !== viaImgHandler.stored_as && n !== viaMedia.filename && n !== keyed.filename)!;
+    assert.equal(uploader(viaImgHandler.stored_as), 'admin-token');
+    assert.equal(uploader(viaMedia.filename), 'upload-token:hmac');
+    assert.equal(uploader(viaImgapiName), 'anonymous:imgapi');
+    assert.equal(uploader(keyed.filename), 'anonymous:s3_upload');
+    // The seed's token deletes only what came in with such a token.
+    for (const filename of [viaImgapiName, keyed.filename]) {
+      const res = await fetch(`${t.at('media_server')}/media/${filename}?token=${token}`, { method: 'DELETE' });
+      assert.equal(res.status, 404, filename);
+    }
   });
 });
 

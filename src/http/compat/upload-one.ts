@@ -25,10 +25,11 @@ export type UploadOutcome =
 
 /**
  * Who uploads through a profile without credentials (imgapi, s3_upload): an open upload grant that the operator gave
- * by turning the profile on, ownerless, into `key` when given; the audit log names it `upload-token:compat:<profile>`.
+ * by turning the profile on, ownerless, into `key` when given. No token stands behind it (nothing to spend, no token
+ * id), and the audit log names it `anonymous:<profile>`, which no credential resolves to.
  */
 export function profileGrant(profile: string, key: string | null = null): Actor {
-  return { kind: 'upload_token', grant: { tokenId: `compat:${profile}`, ownerId: null, key, maxBytes: null, singleUse: false } };
+  return { kind: 'upload_token', grant: { tokenId: null, profile, ownerId: null, key, maxBytes: null, singleUse: false } };
 }
 
 /** The first `size` bytes of a stream, and a stream that still yields every byte. */
