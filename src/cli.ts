@@ -9,7 +9,7 @@ import { mintHmacToken } from './auth/hmac-upload-tokens.js';
 import { roleScopes } from './core/accounts.js';
 import { ImgdError } from './core/errors.js';
 import { ADMIN, type Actor, type Scope } from './core/types.js';
-import { createLogger, logProcessWarnings } from './logging.js';
+import { createLogger, logProcessWarnings, logUncaughtFaults } from './logging.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -25,7 +25,7 @@ function refuseStart(err: ConfigError): never {
   process.exit(2);
 }
 
-/** Node's process warnings as JSON on stderr: stdout carries what commands print for scripts (`imgd token`...). */
+/** Node's process warnings (and serve's and worker's uncaught faults) as JSON on stderr: stdout carries what commands print for scripts (`imgd token`...). */
 const warningLogger = (level: string) => createLogger(level, pino.destination({ fd: 2, sync: true }));
 // Until the configured level is known (configOrExit), at imgd's default level.
 logProcessWarnings(warningLogger('info'));
@@ -72,6 +72,7 @@ function banner(app: App, url: string): string {
 
 async function serve(): Promise<void> {
   const config = configOrExit();
+  logUncaughtFaults(warningLogger(config.logLevel));
   let app: App;
   let url: string;
   try {
@@ -107,6 +108,7 @@ async function serve(): Promise<void> {
 
 async function worker(): Promise<void> {
   const config = configOrExit();
+  logUncaughtFaults(warningLogger(config.logLevel));
   const core = await createCore(config, { worker: true });
   await core.queue.start();
   core.logger.info({ queue: config.jobs.redisUrl ? 'redis' : 'database' }, 'imgd worker running');

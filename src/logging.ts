@@ -82,3 +82,16 @@ export function logProcessWarnings(logger: Logger): void {
   }
   warningLogger = logger;
 }
+
+/**
+ * A fault nothing caught (a bug) ends the process with exit status 1, as Node would, but as one JSON line on
+ * `logger` instead of Node's bare stack trace (COMPAT.md §2.8). For the long-running commands (serve, worker).
+ */
+export function logUncaughtFaults(logger: Logger): void {
+  const fatal = (what: string) => (err: unknown) => {
+    logger.fatal({ err }, `${what}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled rejection'));
+}

@@ -1,4 +1,4 @@
-// What `imgd serve` writes on stdout and stderr is JSON log lines (COMPAT.md §2.8), Node's process warnings included.
+// What `imgd serve` writes on stdout and stderr is JSON log lines (COMPAT.md §2.8), Node's process warnings and uncaught faults included.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
@@ -55,5 +55,20 @@ describe('log lines of a started server', () => {
       assert.equal(warning.level, 40);
       assert.match(warning.msg, /^NodeVersionSupportWarning: The AWS SDK for JavaScript/);
     }
+  });
+
+  it('logs a fault nothing caught as one fatal JSON line and exits 1, without a bare stack trace', async () => {
+    const dir = await makeDataDir();
+    dirs.push(dir);
+    // A module loaded before imgd that throws from a signal handler: a real uncaught exception in the started server.
+    const fault = 'data:text/javascript,process.on(%22SIGUSR2%22,()=%3E%7Bthrow%20new%20Error(%22boom%22)%7D)';
+    const server = await startServer(dir, { ...(await servicesFor(dir)), AUTH_TOKEN: TOKEN, NODE_OPTIONS: `--import=${fault}` });
+    const exit = await server.stop('SIGUSR2');
+    assert.equal(exit.code, 1);
+    const lines = logLines(server.stderr(), 'stderr');
+    const fatal = lines.find((l) => l.level === 60);
+    assert.ok(fatal, server.stderr());
+    assert.equal(fatal.msg, 'uncaught exception: boom');
+    logLines(withoutBanner(server.stdout()), 'stdout');
   });
 });
