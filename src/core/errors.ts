@@ -14,6 +14,7 @@ const STATUS = {
   not_found: 404,
   conflict: 409,
   file_too_large: 413,
+  body_too_large: 413,
   unsupported_media_type: 415,
   unsupported_format: 415,
   range_not_satisfiable: 416,

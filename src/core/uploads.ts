@@ -80,6 +80,8 @@ export interface BatchResult {
 }
 
 export interface UploadBatch {
+  /** The largest file this upload takes, in bytes (MAX_FILE_SIZE, or less for a profile or an upload token). */
+  readonly limit: number;
   /**
    * Streams one file in. Resolves once the source is read to its end; a refusal decided from the content is kept for
    * finish(). Rejects with an ImgdError only for what ends the request (file_too_large, the client went away, I/O).
@@ -299,6 +301,8 @@ export function createUploads(deps: UploadsDeps): Uploads {
       };
 
       return {
+        limit,
+
         async receive(source, originalName) {
           // Files may finish in any order; the answer lists them in the order they were sent.
           const slot = files;
@@ -379,6 +383,8 @@ async function pipeInto(source: Readable, receiver: UploadReceiver): Promise<voi
   source.once('error', fail);
   source.once('aborted', fail);
   source.once('close', closed);
+  // Already ended by a reader that gave up on the body (its events are past): the upload fails now, not never.
+  if (source.destroyed && !source.readableEnded) fail((source.errored as Error | null) ?? undefined);
   source.pipe(receiver);
   try {
     await finished(receiver);

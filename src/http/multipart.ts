@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Busboy } from '@fastify/busboy';
 import { ImgdError } from '../core/errors.js';
 import type { UploadBatch } from '../core/uploads.js';
+import { declaredOver, FORM_BYTES, meterForm, type FormLimits } from './form-meter.js';
 
 const MAX_FIELD_BYTES = 16 * 1024;
 const FILE_FIELD = 'file';
@@ -17,8 +18,15 @@ export function clientFileName(name: string | undefined): string | null {
   return last ? last.slice(0, 255) : null;
 }
 
-/** Feeds every file part to the batch and returns the form fields; a body that cannot be read aborts the batch. */
+/**
+ * Feeds every file part to the batch and returns the form fields; a body that cannot be read aborts the batch. The
+ * first refusal (a file over the limit, a bad part, a bound of the form) ends the reading at once: the answer goes out
+ * while the rest of the body is left unread, and the connection closes (see unread-body.ts).
+ */
 export async function readMultipart(request: FastifyRequest, batch: UploadBatch, maxFiles: number): Promise<Record<string, string>> {
+  const limits: FormLimits = { bodyBytes: maxFiles * batch.limit + FORM_BYTES, code: 'body_too_large' };
+  const declared = declaredOver(request, limits);
+  if (declared) throw await batch.abort(declared);
   let parser;
   try {
     parser = Busboy({
@@ -35,81 +43,58 @@ export async function readMultipart(request: FastifyRequest, batch: UploadBatch,
   const fields = Object.create(null) as Record<string, string>;
   const pending: Promise<void>[] = [];
   const open = new Set<NodeJS.ReadableStream & { destroy(err?: Error): void }>();
-  /** A body that cannot go on ends the file streams still open, so their staging stops. */
-  const abortOpen = (): void => {
-    for (const stream of open) stream.destroy(new Error('upload aborted'));
-  };
   let failure: { error: ImgdError; name: string | null } | undefined;
-  let stopped = false;
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
+  /** The request is refused: the file streams still open end (so their staging stops), and reading stops. */
   const fail = (error: ImgdError, name: string | null = null): void => {
     failure ??= { error, name };
+    for (const stream of open) stream.destroy(new Error('upload aborted'));
+    finished();
   };
 
-  const done = new Promise<void>((resolve) => {
-    parser.on('file', (fieldName, stream, filename) => {
-      const name = clientFileName(filename);
-      if (failure) {
-        stream.resume();
-        return;
-      }
-      if (fieldName !== FILE_FIELD) {
-        fail(new ImgdError('unknown_field', `Unknown file field ${JSON.stringify(fieldName)}; files go in "${FILE_FIELD}".`, { fields: [fieldName] }), name);
-        stream.resume();
-        return;
-      }
-      open.add(stream);
-      stream.once('end', () => open.delete(stream));
-      // abortOpen() may end the stream before stage() has piped it anywhere: the staging then fails, not the process.
-      stream.on('error', () => undefined);
-      pending.push(
-        batch.receive(stream, name).then(
-          () => undefined,
-          (err: unknown) => {
-            fail(err instanceof ImgdError ? err : new ImgdError('malformed_multipart', `The upload was cut short: ${(err as Error).message}`), name);
-            stream.resume();
-            // A body over the limit is not read any further: answer now, and let the connection close.
-            if (failure?.error.code === 'file_too_large') resolve();
-          },
-        ),
-      );
-    });
-    parser.on('field', (name, value, _nameTruncated, valueTruncated) => {
-      if (!name) return fail(new ImgdError('malformed_multipart', 'A form part has no name.'));
-      if (valueTruncated) fail(new ImgdError('validation_failed', `Field ${JSON.stringify(name)} is longer than ${MAX_FIELD_BYTES} bytes.`, { field: name }));
-      else if (name in fields) fail(new ImgdError('validation_failed', `Field ${JSON.stringify(name)} is given twice.`, { field: name }));
-      else fields[name] = value;
-    });
-    /**
-     * A limit hit refuses the whole request, so the rest of the body is drained unparsed. Parsing on is
-     * not only wasted: busboy stalls for good when the last part it skips is larger than its buffer.
-     */
-    const stop = (error: ImgdError): void => {
-      fail(error);
-      stopped = true;
-      abortOpen();
-      resolve();
-    };
-    parser.on('filesLimit', () => stop(new ImgdError('too_many_files', `At most ${maxFiles} files may be sent at once.`, { limit: maxFiles })));
-    parser.on('partsLimit', () => stop(new ImgdError('too_many_files', 'The form has too many parts.')));
-    parser.on('fieldsLimit', () => stop(new ImgdError('validation_failed', 'The form has too many fields.')));
-    parser.on('error', (err: unknown) => {
-      fail(new ImgdError('malformed_multipart', `The multipart body cannot be read: ${(err as Error).message}.`));
-      abortOpen();
-      resolve();
-    });
-    parser.on('finish', () => resolve());
-    request.raw.on('aborted', () => {
-      fail(new ImgdError('malformed_multipart', 'The client went away before the upload ended.'));
-      abortOpen();
-      resolve();
-    });
+  parser.on('file', (fieldName, stream, filename) => {
+    const name = clientFileName(filename);
+    if (failure) return;
+    if (fieldName !== FILE_FIELD) {
+      fail(new ImgdError('unknown_field', `Unknown file field ${JSON.stringify(fieldName)}; files go in "${FILE_FIELD}".`, { fields: [fieldName] }), name);
+      return;
+    }
+    open.add(stream);
+    meter.fileStarted(stream);
+    stream.once('end', () => open.delete(stream));
+    // fail() may end the stream before stage() has piped it anywhere: the staging then fails, not the process.
+    stream.on('error', () => undefined);
+    pending.push(
+      batch.receive(stream, name).then(
+        () => undefined,
+        (err: unknown) => fail(err instanceof ImgdError ? err : new ImgdError('malformed_multipart', `The upload was cut short: ${(err as Error).message}`), name),
+      ),
+    );
   });
+  parser.on('field', (name, value, _nameTruncated, valueTruncated) => {
+    if (!name) return fail(new ImgdError('malformed_multipart', 'A form part has no name.'));
+    if (valueTruncated) fail(new ImgdError('validation_failed', `Field ${JSON.stringify(name)} is longer than ${MAX_FIELD_BYTES} bytes.`, { field: name }));
+    else if (name in fields) fail(new ImgdError('validation_failed', `Field ${JSON.stringify(name)} is given twice.`, { field: name }));
+    else fields[name] = value;
+  });
+  parser.on('filesLimit', () => fail(new ImgdError('too_many_files', `At most ${maxFiles} files may be sent at once.`, { limit: maxFiles })));
+  parser.on('partsLimit', () => fail(new ImgdError('too_many_files', 'The form has too many parts.')));
+  parser.on('fieldsLimit', () => fail(new ImgdError('validation_failed', 'The form has too many fields.')));
+  parser.on('error', (err: unknown) => fail(new ImgdError('malformed_multipart', `The multipart body cannot be read: ${(err as Error).message}.`)));
+  parser.on('finish', () => finished());
+  request.raw.on('aborted', () => fail(new ImgdError('malformed_multipart', 'The client went away before the upload ended.')));
 
   request.raw.pipe(parser);
+  // After the pipe: busboy has seen a chunk (and announced its file part) before the meter counts it.
+  const meter = meterForm(request, limits, (error) => fail(error));
   await done;
-  if (stopped || failure?.error.code === 'file_too_large' || failure?.error.code === 'malformed_multipart') {
+  meter.stop();
+  if (failure) {
     request.raw.unpipe(parser);
-    request.raw.resume();
+    request.raw.pause();
   }
   await Promise.allSettled(pending);
   if (failure) throw await batch.abort(failure.error, failure.name);

@@ -23,6 +23,7 @@ import { requestIdOf } from './request-id.js';
 import { SECURITY_HEADERS, resourcePolicyFor } from './security-headers.js';
 import formbody from '@fastify/formbody';
 import { acceptConstraint } from './compat/accept.js';
+import { ClosingResponse } from './unread-body.js';
 
 /**
  * A Fastify instance with what every listener shares (the main one and each COMPAT profile's own): logger,
@@ -39,7 +40,11 @@ export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: Ea
     genReqId: requestIdOf,
     requestTimeout: config.http.requestTimeoutMs,
     // Node checks request deadlines every 30 s by default: a request over REQUEST_TIMEOUT_MS got its 408 up to 30 s late.
-    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.http.requestTimeoutMs / 4))) },
+    http: {
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.http.requestTimeoutMs / 4))),
+      // An answer sent before the body ended closes the connection instead of reading the rest of the body.
+      ServerResponse: ClosingResponse,
+    },
     connectionTimeout: config.http.connectionTimeoutMs,
     trustProxy: config.http.trustProxy,
     bodyLimit: 1024 * 1024,

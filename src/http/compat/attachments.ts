@@ -198,7 +198,7 @@ export const attachments: CompatProfile = {
         ...doc('Sign in (OAuth2 password form): a bearer JWT'),
         preValidation: async (request) => {
           if (request.headers['content-type']?.toLowerCase().startsWith('multipart/form-data')) {
-            const form = await readForm(request, '\0no file\0', async (file) => {
+            const form = await readForm(request, '\0no file\0', 0, async (file) => {
               file.stream.resume();
             });
             request.body = form.fields;
@@ -233,10 +233,8 @@ export const attachments: CompatProfile = {
 
     app.post('/upload', { ...doc('Upload an image (multipart file, optional description)'), config: rateLimited(limits.upload, limits.windowSeconds) }, async (request, reply) => {
       const actor = await caller(request, reply);
-      if (!actor) {
-        request.raw.resume();
-        return reply;
-      }
+      // The body stays unread: answered before it ended, the connection closes (unread-body.ts).
+      if (!actor) return reply;
       const outcome = await uploadOne(
         ctx.uploads,
         request,

@@ -111,7 +111,7 @@ export const imgHandler: CompatProfile = {
       });
       let early: { status: number; message: string } | undefined;
       try {
-        const form = await readForm(request, 'file', async (part) => {
+        const form = await readForm(request, 'file', profileLimit(config), async (part) => {
           filename = part.filename ?? '';
           declared = part.mimeType ?? '';
           if (filename === '') early = { status: 400, message: 'Missing filename' };

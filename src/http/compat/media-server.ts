@@ -86,7 +86,7 @@ export const mediaServer: CompatProfile = {
       const actor = token === undefined ? 'missing' : await tokenActor(token);
       if (typeof actor === 'string') {
         // FastAPI validated the whole request (the form read) before its handler looked at the token.
-        const form = await readForm(request, 'file', async (part) => {
+        const form = await readForm(request, 'file', profileLimit(config), async (part) => {
           part.stream.resume();
         });
         const issues = [...(token === undefined ? [missing('query', 'token')] : []), ...(form.sawFile ? [] : [missing('body', 'file')])];
@@ -103,7 +103,7 @@ export const mediaServer: CompatProfile = {
       });
       let refused: ImgdError | undefined;
       try {
-        const form = await readForm(request, 'file', async (part) => {
+        const form = await readForm(request, 'file', profileLimit(config), async (part) => {
           const originalName = clientFileName(part.filename);
           suffix = seedSuffix(part.filename ?? '');
           if (!extensions.includes(suffix)) {

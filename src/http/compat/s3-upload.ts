@@ -86,10 +86,8 @@ export const s3Upload: CompatProfile = {
       { config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds) },
       async (request, reply) => {
         const id = request.params.image_id;
-        if (!isImageId(id)) {
-          request.raw.resume();
-          return badId(reply);
-        }
+        // The body stays unread: answered before it ended, the connection closes (unread-body.ts).
+        if (!isImageId(id)) return badId(reply);
         const outcome = await uploadOne(
           ctx.uploads,
           request,

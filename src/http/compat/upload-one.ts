@@ -77,7 +77,7 @@ export async function uploadOne(
   let batch: Awaited<ReturnType<Uploads['begin']>> | undefined;
   let form;
   try {
-    form = await readForm(httpRequest, 'file', async (part) => {
+    form = await readForm(httpRequest, 'file', request.maxBytes ?? Infinity, async (part) => {
       file = part;
       const name = part.filename ?? null;
       const early = checks.part?.(part);

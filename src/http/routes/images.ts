@@ -53,8 +53,6 @@ const toIso = (value: string | undefined): string | undefined => (value === unde
 
 export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   const { config, uploads, images, accounts } = ctx;
-  const grantLimit = (request: { actor: Actor }): number | null =>
-    request.actor.kind === 'upload_token' ? request.actor.grant.maxBytes : null;
   const presets = ctx.config.processing.enabled ? ctx.variants.presetNames() : [];
   const urls = config.imageUrls;
   const viewFor = (actor: Actor) => (image: ImageRecord) => imageView(image, ctx.publicUrl(), { presets, urls, showLocation: maySeeLocation(actor, image) });
@@ -132,17 +130,13 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const upload = { actor: request.actor, ip: request.ip };
         const batch = await uploads.begin(upload);
         const declared = Number(request.headers['content-length'] ?? NaN);
-        const limit = Math.min(config.limits.fileSize, grantLimit(request) ?? Infinity);
-        if (declared > limit) {
-          reply.header('connection', 'close');
-          throw await batch.abort(new ImgdError('file_too_large', `The file is larger than the limit of ${limit} bytes.`, { limit }), originalName);
-        }
+        const { limit } = batch;
+        // Refused before a byte is read; the connection closes with the answer (unread-body.ts).
+        if (declared > limit) throw await batch.abort(new ImgdError('file_too_large', `The file is larger than the limit of ${limit} bytes.`, { limit }), originalName);
         try {
           await batch.receive(request.raw, originalName);
         } catch (err) {
-          const failure = err instanceof ImgdError ? err : new ImgdError('malformed_multipart', 'The upload was cut short.');
-          if (failure.code === 'file_too_large') reply.header('connection', 'close');
-          throw await batch.abort(failure, originalName);
+          throw await batch.abort(err instanceof ImgdError ? err : new ImgdError('malformed_multipart', 'The upload was cut short.'), originalName);
         }
         const { items, errors } = await batch.finish(fields);
         const [image] = items;
