@@ -44,9 +44,31 @@ export function openDatabase(database: Config['database'], onConnectionLost: (er
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withPlainRows(withStatementCache(sqlite)) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withRollbackAfterAbort(withPlainRows(withStatementCache(sqlite)), sqlite) }) });
   sqliteHandles.set(db, sqlite);
   return db;
+}
+
+/**
+ * SQLite ends a transaction by itself on some errors (SQLITE_FULL on a full disk, SQLITE_IOERR, SQLITE_NOMEM). Kysely's
+ * ROLLBACK after it then failed with "cannot rollback - no transaction is active", and that error reached the caller
+ * instead of the one that said what happened (a full disk answered 500, not 507). A ROLLBACK with no transaction
+ * left to end does nothing here.
+ */
+function withRollbackAfterAbort(database: SqliteDatabase, sqlite: SQLite.Database): SqliteDatabase {
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      const statement = database.prepare(sql);
+      if (sql.trim().toLowerCase() !== 'rollback') return statement;
+      return {
+        reader: false,
+        all: (parameters) => statement.all(parameters),
+        iterate: (parameters) => statement.iterate(parameters),
+        run: (parameters) => (sqlite.inTransaction ? statement.run(parameters) : { changes: 0, lastInsertRowid: 0 }),
+      };
+    },
+  };
 }
 
 /**

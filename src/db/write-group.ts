@@ -1,6 +1,6 @@
 // Group commit: concurrent writes share one transaction, so one fsync of the database serves many uploads.
 import { sql, type Kysely } from 'kysely';
-import type { Db } from './database.js';
+import { sqliteHandle, type Db } from './database.js';
 import type { Database } from './schema.js';
 
 export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
@@ -24,6 +24,7 @@ interface Queued {
 function sqliteGroup(db: Db): WriteGroup {
   let queued: Queued[] = [];
   let writing: Promise<void> | undefined;
+  const handle = sqliteHandle(db);
 
   async function writeGroup(group: Queued[]): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
@@ -35,6 +36,8 @@ function sqliteGroup(db: Db): WriteGroup {
             outcomes.push({ ok: true, value: await piece.work(trx) });
             await sql`release savepoint piece`.execute(trx);
           } catch (error) {
+            // SQLite ended the whole transaction itself (SQLITE_FULL, SQLITE_IOERR): the group fails with this error.
+            if (!handle?.inTransaction) throw error;
             await sql`rollback to savepoint piece`.execute(trx);
             await sql`release savepoint piece`.execute(trx);
             outcomes.push({ ok: false, error });
