@@ -42,6 +42,8 @@ import type { JobQueue } from './jobs/queue.js';
 import { createLogger } from './logging.js';
 import type { BlobStore } from './store/blob-store.js';
 import { createFsStore } from './store/fs.js';
+import { createDiskSpace, type DiskSpace } from './core/disk-space.js';
+import { isDiskFull } from './core/outages.js';
 
 export interface Core {
   readonly config: Config;
@@ -63,6 +65,8 @@ export interface Core {
   processingStats(sinceIso: string): Promise<StepStats[]>;
   /** Folders whose stale files `gc` removes. */
   readonly tempDirs: readonly string[];
+  /** Free space on the local folders imgd writes to, and writes that found none (readiness). */
+  readonly disk: DiskSpace;
   gc(graceSeconds?: number): Promise<GcReport>;
   close(): Promise<void>;
 }
@@ -133,6 +137,22 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   metrics.caches.track('libvips', () => sharp.cache().memory.current * 1024 * 1024);
   const queue = observeOutcomes(runner, (type, outcome) => metrics.jobOutcomes.inc({ type, outcome }));
   const stagingDir = path.join(config.dataDir, 'tmp');
+  const disk = createDiskSpace(
+    [config.dataDir, stagingDir, ...(config.storage.kind === 'fs' ? [config.storage.dir] : []), ...(config.database.kind === 'sqlite' ? [path.dirname(config.database.file)] : [])],
+    config.minFreeDisk,
+  );
+  /** A job that found no space waits it out (outage-policy.ts); readiness hears of it, and of the next job that wrote. */
+  const noticingDiskFull =
+    <T,>(run: (payload: T) => Promise<void>) =>
+    async (payload: T): Promise<void> => {
+      try {
+        await run(payload);
+        disk.noteWritten();
+      } catch (err) {
+        if (isDiskFull(err)) disk.noteFull();
+        throw err;
+      }
+    };
   // One secret signs sessions, share links and transform URLs, each under its own label.
   const signing = await loadOrCreateSecret(config.dataDir, 'signing_key', config.auth.jwtSecret);
   const variants = createVariants({
@@ -153,13 +173,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const processing = createProcessing({ catalog, store, variants, runs, extractExif: readExif, captioner: createCaptioner(config.captions) });
   const processingOn = config.processing.enabled;
   if (processingOn) {
-    queue.register<{ imageId: string }>(PROCESS_JOB, ({ imageId }) => processing.process(imageId), {
+    queue.register<{ imageId: string }>(PROCESS_JOB, noticingDiskFull(({ imageId }) => processing.process(imageId)), {
       maxAttempts: config.jobs.attempts,
       backoffMs: config.jobs.backoffMs,
       onFailed: ({ imageId }, error) => processing.markFailed(imageId, error.message),
     });
     // A caption that cannot be made leaves the image as it is: no failure handler here.
-    queue.register<{ imageId: string }>(CAPTION_JOB, ({ imageId }) => processing.caption(imageId), {
+    queue.register<{ imageId: string }>(CAPTION_JOB, noticingDiskFull(({ imageId }) => processing.caption(imageId)), {
       maxAttempts: Math.min(2, config.jobs.attempts),
       backoffMs: config.jobs.backoffMs,
     });
@@ -192,7 +212,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     initialStatus: processingOn ? 'processing' : 'ready',
     jobsFor,
     spendGrant: (actor) => accounts.spendUploadGrant(actor),
-    onCommitted: () => queue.wake(),
+    onCommitted: () => {
+      queue.wake();
+      disk.noteWritten();
+    },
     onAttempt: (outcome, code, bytes) => {
       metrics.uploads.inc({ outcome });
       if (outcome === 'success') metrics.uploadBytes.inc(bytes);
@@ -200,6 +223,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     },
     logAudit: ({ details, ...entry }) => auditLogger.info({ audit: { ...entry, ...details } }, entry.action),
     memoryBudget: UPLOAD_MEMORY_BYTES,
+    onDiskFull: () => disk.noteFull(),
   });
   const tempDirs = storeTmpDir ? [stagingDir, storeTmpDir] : [stagingDir];
   // What a crash left staged goes at start, not only at the next gc; younger files may be an upload of another process.
@@ -231,6 +255,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     signingSecret: signing.value,
     processingStats: (since) => runs.stats(since),
     tempDirs,
+    disk,
     gc: (graceSeconds = config.gcGraceSeconds) => collectGarbage({ catalog, store, tempDirs, graceSeconds, logger }),
     async close() {
       await queue.stop();

@@ -57,6 +57,7 @@ const Settings = Type.Object({
   JOB_LOCK_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   GC_INTERVAL_SECONDS: Type.Integer({ minimum: 0, default: 0 }),
   GC_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 }),
+  MIN_FREE_DISK: Type.Integer({ minimum: 0, default: 100 * 1024 * 1024 }),
   REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('invite')], { default: 'closed' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_EXPIRY_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 3600 }),
@@ -154,6 +155,8 @@ export interface Config {
     readonly lockMs: number;
   };
   readonly gcGraceSeconds: number;
+  /** Readiness fails while a local folder imgd writes to (data dir, blobs, SQLite) has fewer bytes free. */
+  readonly minFreeDisk: number;
   /** With Redis, `gc` runs this often as one BullMQ job scheduler shared by every instance; 0 leaves it to `imgd gc`. */
   readonly gcIntervalSeconds: number;
   readonly auth: {
@@ -322,7 +325,7 @@ function coerce(name: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const schema = Settings.properties[name as keyof RawSettings];
   const type = (schema as { type?: string }).type;
-  if (name === 'MAX_FILE_SIZE') {
+  if (name === 'MAX_FILE_SIZE' || name === 'MIN_FREE_DISK') {
     const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
     const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
     return m && unit ? Number(m[1]) * unit : value;
@@ -456,6 +459,7 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
       lockMs: raw.JOB_LOCK_MS,
     },
     gcGraceSeconds: raw.GC_GRACE_SECONDS,
+    minFreeDisk: raw.MIN_FREE_DISK,
     gcIntervalSeconds: raw.GC_INTERVAL_SECONDS,
     auth: {
       registration: raw.REGISTRATION,

@@ -38,8 +38,17 @@ export function isOutage(err: unknown): boolean {
   return false;
 }
 
-/** A disk (or quota) that is full: not the image's fault either, and it passes once space is made. */
+/** Out of space: the disk, a quota, SQLite's file, PostgreSQL's disk (53100 disk_full), or imgd's own word for it. */
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']);
+
+/** A disk (or quota) that is full, for err or an error it wraps: not the image's fault either, and it passes once space is made. */
 export function isDiskFull(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+  let current = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
+    if (isImgdError(current)) return current.code === 'insufficient_storage';
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && DISK_FULL_CODES.has(code)) return true;
+    current = current.cause;
+  }
+  return false;
 }

@@ -11,10 +11,12 @@ import { originalKey, type BlobStore } from '../store/blob-store.js';
 import { fsyncPath } from '../store/fsync.js';
 import type { AuditEntry } from './accounts-repo.js';
 import type { Catalog } from './catalog.js';
+import { noSpaceLeft } from './disk-space.js';
 import { ImgdError } from './errors.js';
 import { parseUploadFields } from './fields.js';
 import { FORMATS } from './formats.js';
 import { newId, newUrlKey } from './ids.js';
+import { isDiskFull } from './outages.js';
 import type { JobRequest } from './jobs.js';
 import { readIngestMetadata } from './location.js';
 import { collisionName, slugStem, storedName } from './naming.js';
@@ -52,6 +54,8 @@ export interface UploadsDeps {
   readonly logAudit: (entry: AuditEntry) => void;
   /** Bytes all uploads in flight may hold in memory together. */
   readonly memoryBudget: number;
+  /** A write found no space left (staging, the store, the database): readiness reports it for a while. */
+  readonly onDiskFull: () => void;
 }
 
 export interface UploadRequest {
@@ -120,6 +124,13 @@ interface Checked {
 const cutShort = (err: unknown): ImgdError =>
   err instanceof ImgdError ? err : new ImgdError('malformed_multipart', `The upload was cut short: ${(err as Error).message}`);
 
+/** err, or when it says no space was left to write (not the upload's fault), the 507 that asks the client to try again later. */
+const asNoSpaceLeft = (err: unknown, onDiskFull: () => void): unknown => {
+  if (!isDiskFull(err) || (err instanceof ImgdError && err.code === 'insufficient_storage')) return err;
+  onDiskFull();
+  return noSpaceLeft(err);
+};
+
 export function createUploads(deps: UploadsDeps): Uploads {
   const { catalog, store, limits } = deps;
   const budget = new MemoryBudget(deps.memoryBudget);
@@ -127,7 +138,13 @@ export function createUploads(deps: UploadsDeps): Uploads {
 
   async function recordFailure(request: UploadRequest, originalName: string | null, error: ImgdError, startedAt: number, bytes: number | null): Promise<void> {
     const attempt = attemptRecord(null, originalName, startedAt, bytes, error);
-    await catalog.recordAttempt(attempt);
+    try {
+      await catalog.recordAttempt(attempt);
+    } catch (err) {
+      // On a full disk the refusal is answered all the same; only its row (for /api/v1/stats) is not written.
+      if (!isDiskFull(err)) throw err;
+      deps.onDiskFull();
+    }
     request.onAttempt?.(attempt);
     deps.onAttempt('failed', error.code, bytes ?? 0);
   }
@@ -218,11 +235,41 @@ export function createUploads(deps: UploadsDeps): Uploads {
     return true;
   }
 
+  /** Uploads of this process writing or committing bytes, by SHA-256: a failed commit leaves bytes the others need. */
+  const inFlight = new Map<string, number>();
+
+  /** Removes the bytes a failed commit wrote when no row names them; failing that, `gc` does after its grace period. */
+  async function dropOrphan(sha256: string): Promise<void> {
+    if ((inFlight.get(sha256) ?? 0) > 1) return;
+    try {
+      if (!(await catalog.blobStored(sha256))) await store.delete(originalKey(sha256));
+    } catch {
+      // The database or the store failed too: the bytes stay for gc, and the commit's own error is what is reported.
+    }
+  }
+
   async function commitOne(received: Received, request: UploadRequest, fields: ReturnType<typeof uploadTerms>): Promise<ImageRecord> {
     const checked = await check(received, request);
+    const { sha256 } = checked;
+    inFlight.set(sha256, (inFlight.get(sha256) ?? 0) + 1);
+    let wrote = false;
+    try {
+      // The bytes are in place before any row names them.
+      wrote = await storeBytes(sha256, checked.content, 'catalog');
+      return await commitRow(received, request, fields, checked, wrote);
+    } catch (err) {
+      // Nothing partial: bytes no row names (the database full, or away) go with the failed upload.
+      if (wrote) await dropOrphan(sha256);
+      throw err;
+    } finally {
+      const left = inFlight.get(sha256)! - 1;
+      if (left === 0) inFlight.delete(sha256);
+      else inFlight.set(sha256, left);
+    }
+  }
+
+  async function commitRow(received: Received, request: UploadRequest, fields: ReturnType<typeof uploadTerms>, checked: Checked, wrote: boolean): Promise<ImageRecord> {
     const info = FORMATS[checked.format];
-    // The bytes are in place before any row names them.
-    const wrote = await storeBytes(checked.sha256, checked.content, 'catalog');
     const id = newId();
     const createdAt = new Date().toISOString();
     const stem = slugStem(received.originalName ?? undefined);
@@ -311,7 +358,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
           try {
             await pipeInto(source, receiver);
           } catch (err) {
-            throw cutShort(err);
+            throw cutShort(asNoSpaceLeft(err, deps.onDiskFull));
           }
           const result = receiver.result();
           if (closed) await discard(result);
@@ -343,10 +390,12 @@ export function createUploads(deps: UploadsDeps): Uploads {
               items.push(outcome.value);
               continue;
             }
-            const error = outcome.reason instanceof ImgdError ? outcome.reason : new ImgdError('internal', 'The upload could not be stored.');
+            const reason = asNoSpaceLeft(outcome.reason, deps.onDiskFull);
+            const error = reason instanceof ImgdError ? reason : new ImgdError('internal', 'The upload could not be stored.');
             await recordFailure(request, file.originalName, error, file.startedAt, file.bytes);
-            if (outcome.reason instanceof ImgdError) errors.push({ originalName: file.originalName, error });
-            else fault ??= outcome.reason;
+            // No space is the server's state, not the file's: the request fails as a whole, as with an outage.
+            if (reason instanceof ImgdError && reason.code !== 'insufficient_storage') errors.push({ originalName: file.originalName, error });
+            else fault ??= reason;
           }
           if (items.length === 0) await giveBack();
           if (fault !== undefined) throw fault;

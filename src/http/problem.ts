@@ -1,7 +1,8 @@
 // Every error as application/problem+json with a stable code; the one place statuses are shaped.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError, statusOf, type ErrorCode } from '../core/errors.js';
-import { isOutage } from '../core/outages.js';
+import { noSpaceLeft } from '../core/disk-space.js';
+import { isDiskFull, isOutage } from '../core/outages.js';
 
 /** Seconds a client is asked to wait before trying again after a 503, unless the error names its own. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -34,8 +35,8 @@ export function problemBody(request: FastifyRequest, code: string, status: numbe
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ImgdError): FastifyReply {
   if (err.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
   let extra = err.extra;
-  // Every 503 is temporary by definition: say when to come back.
-  if (err.status === 503) {
+  // Every 503 and 507 is temporary by definition: say when to come back.
+  if (err.status === 503 || err.status === 507) {
     const seconds = typeof extra.retry_after === 'number' ? extra.retry_after : RETRY_AFTER_SECONDS;
     reply.header('retry-after', String(seconds));
     extra = { ...extra, retry_after: seconds };
@@ -64,7 +65,8 @@ export function toImgdError(err: FastifyError | Error): ImgdError {
   const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
   if (mapped) return new ImgdError(mapped, err.message);
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new ImgdError('bad_request', err.message);
-  // A database, Redis or store connection that failed is the service's state, not a bug: 503, never 500.
+  // A full disk and a database, Redis or store connection that failed are the service's state, not a bug: 507 and 503, never 500.
+  if (isDiskFull(err)) return noSpaceLeft(err);
   if (isOutage(err)) return new ImgdError('unavailable', 'A service this server depends on cannot be reached right now; try again shortly.');
   return new ImgdError('internal', 'Something went wrong on our side; the request id identifies it in the logs.');
 }
@@ -73,7 +75,8 @@ export function toImgdError(err: FastifyError | Error): ImgdError {
 export function registerProblemHandlers(app: FastifyInstance, notFound?: (request: FastifyRequest, reply: FastifyReply) => unknown): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const problem = toImgdError(err);
-    if (problem.code === 'unavailable') request.log.warn({ err: err.message, cause: (err.cause as Error | undefined)?.message }, 'request failed: a dependency is unavailable');
+    if (problem.code === 'insufficient_storage') request.log.warn({ err: err.message, cause: (err.cause as Error | undefined)?.message }, 'request failed: no space left to write');
+    else if (problem.code === 'unavailable') request.log.warn({ err: err.message, cause: (err.cause as Error | undefined)?.message }, 'request failed: a dependency is unavailable');
     else if (problem.status >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: problem.code }, problem.message);
     return sendProblem(request, reply, problem);

@@ -114,10 +114,10 @@ describe('health, readiness and API documentation', () => {
     assert.deepEqual(await res.json(), { status: 'ok' });
   });
 
-  it('answers /readyz with 200 when the database, storage and queue answer', async () => {
+  it('answers /readyz with 200 when the database, storage and queue answer and the disk has room', async () => {
     const res = await fetch(`${t.url}/readyz`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: 'ready', checks: { database: { ok: true }, storage: { ok: true }, queue: { ok: true } } });
+    assert.deepEqual(await res.json(), { status: 'ready', checks: { database: { ok: true }, storage: { ok: true }, queue: { ok: true }, disk: { ok: true } } });
   });
 
   it('serves the Swagger UI at /docs', async () => {

@@ -107,6 +107,13 @@ describe('loadConfig', () => {
       assert.equal(loadConfig({ MAX_FILE_SIZE: '12345' }).limits.fileSize, 12345);
     });
 
+    it('MIN_FREE_DISK takes units, 100 MiB by default, 0 to check only failed writes', () => {
+      assert.equal(loadConfig({}).minFreeDisk, 100 * 1024 * 1024);
+      assert.equal(loadConfig({ MIN_FREE_DISK: '2GB' }).minFreeDisk, 2 * 1024 ** 3);
+      assert.equal(loadConfig({ MIN_FREE_DISK: '0' }).minFreeDisk, 0);
+      assert.throws(() => loadConfig({ MIN_FREE_DISK: 'lots' }), /invalid setting MIN_FREE_DISK="lots"/);
+    });
+
     it('ALLOWED_FORMATS takes extensions and names, in any case, without duplicates', () => {
       assert.deepEqual(loadConfig({ ALLOWED_FORMATS: 'jpg,png' }).allowedFormats, ['jpeg', 'png']);
       assert.deepEqual(loadConfig({ ALLOWED_FORMATS: ' JPG , jpeg, tif ,WEBP' }).allowedFormats, ['jpeg', 'tiff', 'webp']);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ImgdError } from '../../src/core/errors.js';
-import { isOutage } from '../../src/core/outages.js';
+import { isDiskFull, isOutage } from '../../src/core/outages.js';
 
 const withCode = (message: string, code: string): Error => Object.assign(new Error(message), { code });
 
@@ -39,5 +39,30 @@ describe('isOutage', () => {
       undefined,
     ];
     for (const err of faults) assert.equal(isOutage(err), false, String(err));
+  });
+});
+
+describe('isDiskFull', () => {
+  it('recognises no space left on a disk, a quota, SQLite and PostgreSQL, wrapped or not', () => {
+    const full = [
+      withCode('ENOSPC: no space left on device, write', 'ENOSPC'),
+      withCode('EDQUOT: disk quota exceeded, write', 'EDQUOT'),
+      withCode('database or disk is full', 'SQLITE_FULL'),
+      withCode('could not extend file "base/16384/2619": No space left on device', '53100'),
+      new Error('the upload could not be stored', { cause: withCode('ENOSPC: no space left on device', 'ENOSPC') }),
+      new ImgdError('insufficient_storage', 'The server has no space left to store this.'),
+    ];
+    for (const err of full) assert.equal(isDiskFull(err), true, err.message);
+  });
+
+  it('leaves other write failures and refusals alone', () => {
+    const others = [
+      withCode('EACCES: permission denied, open', 'EACCES'),
+      withCode('ENOENT: no such file or directory', 'ENOENT'),
+      withCode('database is locked', 'SQLITE_BUSY'),
+      new ImgdError('file_too_large', 'The file is larger than the limit.'),
+      undefined,
+    ];
+    for (const err of others) assert.equal(isDiskFull(err), false, String(err));
   });
 });

@@ -1,7 +1,8 @@
 // The seeds' answer shapes (COMPAT.md §2.3): FastAPI `{"detail": ...}` and Flask `{"error": ...}`, always application/json.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
-import { isOutage } from '../../core/outages.js';
+import { DISK_RETRY_AFTER_SECONDS } from '../../core/disk-space.js';
+import { isDiskFull, isOutage } from '../../core/outages.js';
 import type { EarlyErrorWriter } from '../early-errors.js';
 import { RETRY_AFTER_SECONDS } from '../problem.js';
 import type { CompatProfile, ProfileRoute } from './profile.js';
@@ -56,8 +57,8 @@ export const missing = (where: 'body' | 'query' | 'path' | 'header', name: strin
 export const sendValidation = (reply: FastifyReply, issues: readonly ValidationIssue[]): FastifyReply => sendJson(reply, 422, { detail: issues });
 
 const WORDS = {
-  fastapi: { notFound: 'Not Found', notAllowed: 'Method Not Allowed', fault: 'Internal Server Error', tooMany: 'Too many requests', away: 'Service Unavailable' },
-  flask: { notFound: 'Resource not found', notAllowed: 'Method not allowed', fault: 'Internal server error', tooMany: 'Too many requests', away: 'Service unavailable' },
+  fastapi: { notFound: 'Not Found', notAllowed: 'Method Not Allowed', fault: 'Internal Server Error', tooMany: 'Too many requests', away: 'Service Unavailable', full: 'Insufficient Storage' },
+  flask: { notFound: 'Resource not found', notAllowed: 'Method not allowed', fault: 'Internal server error', tooMany: 'Too many requests', away: 'Service unavailable', full: 'Insufficient storage' },
 } as const;
 
 /** A profile route's path as a pattern over concrete paths (`:param` is one segment, `*` the rest). */
@@ -105,7 +106,12 @@ export function errorHandler(style: Style): (err: FastifyError, request: Fastify
         }),
       );
     }
-    // The database, the store or Redis away: temporary, as on the native API (problem.ts), never a 500.
+    // No space left, or the database, the store or Redis away: temporary, as on the native API (problem.ts), never a 500.
+    if (isDiskFull(err)) {
+      request.log.warn({ err: err.message }, 'request failed: no space left to write');
+      reply.header('retry-after', String(DISK_RETRY_AFTER_SECONDS));
+      return sendStyled(reply, style, 507, WORDS[style].full);
+    }
     if (isOutage(err)) {
       request.log.warn({ err: err.message }, 'request failed: a dependency is unavailable');
       reply.header('retry-after', String(RETRY_AFTER_SECONDS));

@@ -32,6 +32,12 @@ export function profileGrant(profile: string, key: string | null = null): Actor 
   return { kind: 'upload_token', grant: { tokenId: null, profile, ownerId: null, key, maxBytes: null, singleUse: false } };
 }
 
+/**
+ * A refusal of this upload, which the profile answers in its seed's words; not the server's state (no space left, a
+ * dependency away), which goes to the profile's error handler: 507 or 503 with Retry-After, as on the native API.
+ */
+const refusedFile = (err: unknown): err is ImgdError => err instanceof ImgdError && err.code !== 'insufficient_storage' && err.code !== 'unavailable';
+
 /** The first `size` bytes of a stream, and a stream that still yields every byte. */
 async function peek(stream: Readable, size: number): Promise<{ head: Buffer; rest: Readable }> {
   const chunks: Buffer[] = [];
@@ -109,7 +115,7 @@ export async function uploadOne(
       }
     });
   } catch (err) {
-    if (err instanceof ImgdError && file) return { kind: 'refused', error: err, file, fields: {} };
+    if (refusedFile(err) && file) return { kind: 'refused', error: err, file, fields: {} };
     throw err;
   }
   if (!file) {
@@ -126,7 +132,7 @@ export async function uploadOne(
     result = await batch.finish(fieldsFor(form.fields));
   } catch (err) {
     // Fields the core refuses (a description too long...): recorded by the core, answered by the profile.
-    if (err instanceof ImgdError) return { kind: 'refused', error: err, file, fields: form.fields };
+    if (refusedFile(err)) return { kind: 'refused', error: err, file, fields: form.fields };
     throw err;
   }
   const image = result.items[0];

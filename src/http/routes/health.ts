@@ -1,4 +1,4 @@
-// Liveness, readiness (database, storage, queue) and Prometheus metrics.
+// Liveness, readiness (database, storage, queue, disk space) and Prometheus metrics.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { HttpContext } from '../context.js';
@@ -30,10 +30,15 @@ export function healthRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       async () => ({ status: 'ok' as const }),
     );
 
-    app.get('/readyz', { schema: { summary: 'Readiness: database, storage and job queue', tags: ['operations'] } }, async (_request, reply) => {
-      const [database, storage, queue] = await Promise.all([probe(() => ctx.catalog.check()), probe(() => ctx.store.check()), probe(() => ctx.queue.check())]);
-      const ready = database.ok && storage.ok && queue.ok;
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, storage, queue } });
+    app.get('/readyz', { schema: { summary: 'Readiness: database, storage, job queue and local disk space', tags: ['operations'] } }, async (_request, reply) => {
+      const [database, storage, queue, disk] = await Promise.all([
+        probe(() => ctx.catalog.check()),
+        probe(() => ctx.store.check()),
+        probe(() => ctx.queue.check()),
+        probe(() => ctx.disk.check()),
+      ]);
+      const ready = database.ok && storage.ok && queue.ok && disk.ok;
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, storage, queue, disk } });
     });
 
     app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
