@@ -97,8 +97,9 @@ export class UploadReceiver extends Writable {
     this.diskOnly = true;
     if (this.writing) return;
     this.moving = this.spill(undefined);
-    // Its failure reaches the next write or the end of the stream; a destroyed stream has neither.
-    this.moving.catch(() => undefined);
+    // It fails the upload now: a client that pauses would otherwise wait for the answer until it sends again (a full
+    // disk answered only when the next bytes came). A write that begins meanwhile meets the same failure.
+    this.moving.catch((err: Error) => this.destroy(err));
   }
 
   /** Runs a step after any move to disk the timer began; one step at a time, as Writable calls them. */

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -123,6 +124,28 @@ describe('the staging folder full (DATA_DIR/tmp on a 2 MiB tmpfs)', { skip }, ()
     assert.equal((JSON.parse(sent.body) as Problem).code, 'insufficient_storage');
     assert.equal(sent.headers.connection, 'close');
     assert.equal(sent.sentAll, false, 'the connection closed before the body ended');
+    await nothingKept();
+  });
+
+  it('answers 507 to a client that paused mid-upload, without waiting for it to send more', async () => {
+    const boundary = 'imgd-disk-full-slow';
+    const { port, hostname } = new URL(setup.t.url);
+    const socket = net.connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', () => undefined);
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="noise.jpg"\r\n\r\n`;
+    socket.write(
+      `POST /api/v1/images HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+        `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + noise.length}\r\n\r\n${head}`,
+    );
+    // A first part of the file, then nothing: past 100 ms an upload goes to disk, which has no room.
+    socket.write(noise.subarray(0, 64 * 1024));
+    await waitFor('the answer to the paused upload', async () => (answer.includes('\r\n\r\n{') ? true : undefined));
+    assert.match(answer, /^HTTP\/1\.1 507 /);
+    assert.match(answer, /"code":"insufficient_storage"/);
+    socket.destroy();
     await nothingKept();
   });
 
