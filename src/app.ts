@@ -17,6 +17,10 @@ import { clearStaleTemp, collectGarbage, type GcReport } from './core/gc.js';
 import { createPrivately, tightenDataDir } from './ops/private-files.js';
 import { createImages, type Images } from './core/images.js';
 import { createUploads, type Uploads } from './core/uploads.js';
+import { createResumableUploads, type Resumable } from './core/resumable.js';
+import { createResumableRepo } from './db/resumable-uploads.js';
+import { createIdempotency, type Idempotency } from './core/idempotency.js';
+import { createIdempotencyRepo } from './db/idempotency-keys.js';
 import { createCatalog } from './db/catalog.js';
 import { openDatabase, type Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -53,6 +57,10 @@ export interface Core {
   readonly store: BlobStore;
   readonly queue: JobQueue;
   readonly uploads: Uploads;
+  /** Resumable (tus) uploads: state in the database, bytes staged in the store. */
+  readonly resumable: Resumable;
+  /** Idempotency-Key answers, kept a day. */
+  readonly idempotency: Idempotency;
   readonly images: Images;
   readonly metrics: Metrics;
   readonly accounts: Accounts;
@@ -80,6 +88,9 @@ export interface App extends Core {
   /** Where a COMPAT profile answers once listening: its own listener's address, or the main one's. */
   profileUrl(name: ProfileName): string | undefined;
 }
+
+/** How long an Idempotency-Key and its answer are kept (the draft's suggestion: a day). */
+const IDEMPOTENCY_KEY_SECONDS = 86_400;
 
 /** Bytes uploads in flight may hold in memory together; past it they stream to staged files from the start. */
 const UPLOAD_MEMORY_BYTES = 64 * 1024 * 1024;
@@ -225,6 +236,19 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     memoryBudget: UPLOAD_MEMORY_BYTES,
     onDiskFull: () => disk.noteFull(),
   });
+  const resumable = createResumableUploads({
+    repo: createResumableRepo(db),
+    store,
+    catalog,
+    uploads,
+    stagingDir,
+    expirySeconds: config.uploadExpirySeconds,
+  });
+  const idempotency = createIdempotency(createIdempotencyRepo(db), {
+    ttlSeconds: IDEMPOTENCY_KEY_SECONDS,
+    // A request cannot run longer than its timeout; a running key older than that was left by a crash.
+    holdMs: config.http.requestTimeoutMs + 60_000,
+  });
   const tempDirs = storeTmpDir ? [stagingDir, storeTmpDir] : [stagingDir];
   // What a crash left staged goes at start, not only at the next gc; younger files may be an upload of another process.
   // An unusable folder does not stop the start: readiness reports the store.
@@ -235,7 +259,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   if (staleTemp > 0) logger.info({ tempFiles: staleTemp }, 'removed stale staged files at start');
   // The scheduled gc runs on whichever worker takes it: the shared store's blobs, and that machine's temp files.
   queue.register(GC_JOB, async () => {
-    await collectGarbage({ catalog, store, tempDirs, graceSeconds: config.gcGraceSeconds, logger });
+    await collectGarbage({ catalog, store, tempDirs, graceSeconds: config.gcGraceSeconds, logger, resumable, idempotency });
   }, { maxAttempts: 1 });
 
   return {
@@ -246,6 +270,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     store,
     queue,
     uploads,
+    resumable,
+    idempotency,
     images,
     metrics,
     accounts,
@@ -256,7 +282,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     processingStats: (since) => runs.stats(since),
     tempDirs,
     disk,
-    gc: (graceSeconds = config.gcGraceSeconds) => collectGarbage({ catalog, store, tempDirs, graceSeconds, logger }),
+    gc: (graceSeconds = config.gcGraceSeconds) => collectGarbage({ catalog, store, tempDirs, graceSeconds, logger, resumable, idempotency }),
     async close() {
       await queue.stop();
       await stopHeicDecoder();

@@ -155,7 +155,7 @@ async function gc(options: { grace?: string }): Promise<void> {
   const core = await createCore(config);
   try {
     const report = await core.gc(grace);
-    process.stdout.write(`removed ${report.tempFiles} temp file(s) and ${report.blobs} unreferenced blob(s)\n`);
+    process.stdout.write(`removed ${report.tempFiles} temp file(s) and ${report.blobs} unreferenced blob(s); ${report.uploads} expired resumable upload(s) and ${report.idempotencyKeys} expired Idempotency-Key(s)\n`);
   } finally {
     await core.close();
   }

@@ -58,6 +58,7 @@ const Settings = Type.Object({
   GC_INTERVAL_SECONDS: Type.Integer({ minimum: 0, default: 0 }),
   GC_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 }),
   MIN_FREE_DISK: Type.Integer({ minimum: 0, default: 100 * 1024 * 1024 }),
+  UPLOAD_EXPIRY_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 86_400 }),
   REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('invite')], { default: 'closed' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_EXPIRY_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 3600 }),
@@ -157,6 +158,8 @@ export interface Config {
   readonly gcGraceSeconds: number;
   /** Readiness fails while a local folder imgd writes to (data dir, blobs, SQLite) has fewer bytes free. */
   readonly minFreeDisk: number;
+  /** An unfinished resumable upload expires (and gc removes it and its bytes) this long after it was created. */
+  readonly uploadExpirySeconds: number;
   /** With Redis, `gc` runs this often as one BullMQ job scheduler shared by every instance; 0 leaves it to `imgd gc`. */
   readonly gcIntervalSeconds: number;
   readonly auth: {
@@ -460,6 +463,7 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
     },
     gcGraceSeconds: raw.GC_GRACE_SECONDS,
     minFreeDisk: raw.MIN_FREE_DISK,
+    uploadExpirySeconds: raw.UPLOAD_EXPIRY_SECONDS,
     gcIntervalSeconds: raw.GC_INTERVAL_SECONDS,
     auth: {
       registration: raw.REGISTRATION,

@@ -39,6 +39,23 @@ export function requireAdmin(actor: Actor): void {
   if (!isAdmin(actor)) throw new ImgdError('forbidden', 'Only an admin may do this.');
 }
 
+/**
+ * Whose a resumable upload or an Idempotency-Key is: a user (any of their sessions and keys), the admin token, or one
+ * upload token (seed 003's `ts.sig` tokens, which change every few minutes, count as one).
+ */
+export function principalOf(actor: Actor): string {
+  switch (actor.kind) {
+    case 'user':
+      return `user:${actor.user.id}`;
+    case 'admin':
+      return 'admin';
+    case 'upload_token':
+      return `upload-token:${actor.grant.tokenId ?? 'hmac'}`;
+    case 'anonymous':
+      return 'anonymous';
+  }
+}
+
 /** The user an actor acts as, if any. */
 export function userIdOf(actor: Actor): string | null {
   return actor.kind === 'user' ? actor.user.id : null;

@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { ORIGINALS_PREFIX, shaFromOriginalKey, type BlobInfo, type BlobStore } from '../store/blob-store.js';
 import type { Catalog } from './catalog.js';
+import type { Idempotency } from './idempotency.js';
+import type { Resumable } from './resumable.js';
 
 export interface GcOptions {
   readonly catalog: Catalog;
@@ -13,11 +15,18 @@ export interface GcOptions {
   /** Only what is older than this is touched: anything younger may belong to an upload under way. */
   readonly graceSeconds: number;
   readonly logger: Logger;
+  /** Expired resumable uploads go with their staged bytes, and staged parts no upload refers to. */
+  readonly resumable?: Pick<Resumable, 'removeExpired' | 'removeOrphanParts'>;
+  /** Idempotency-Key answers older than a day go. */
+  readonly idempotency?: Pick<Idempotency, 'removeExpired'>;
 }
 
 export interface GcReport {
   readonly tempFiles: number;
   readonly blobs: number;
+  /** Resumable uploads removed because they expired. */
+  readonly uploads: number;
+  readonly idempotencyKeys: number;
 }
 
 const BATCH = 500;
@@ -73,6 +82,12 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
     if (batch.length >= BATCH) await sweep();
   }
   if (batch.length > 0) await sweep();
-  options.logger.info({ tempFiles, blobs }, 'garbage collected');
-  return { tempFiles, blobs };
+  let uploads = 0;
+  if (options.resumable) {
+    uploads = await options.resumable.removeExpired();
+    blobs += await options.resumable.removeOrphanParts(cutoff);
+  }
+  const idempotencyKeys = (await options.idempotency?.removeExpired()) ?? 0;
+  options.logger.info({ tempFiles, blobs, uploads, idempotencyKeys }, 'garbage collected');
+  return { tempFiles, blobs, uploads, idempotencyKeys };
 }

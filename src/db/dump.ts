@@ -16,13 +16,18 @@ const untyped = (db: AnyDb): Untyped => db as unknown as Untyped;
 const FIRST = ['image_numbers', 'user_numbers', 'users', 'blobs', 'images'];
 /** The column each table is read in order of (keyset pages, never OFFSET); 'id' unless named here. */
 const KEYS: Record<string, string> = { blobs: 'sha256', image_numbers: 'number', user_numbers: 'number' };
+/**
+ * Not carried by an archive: unfinished resumable uploads (their staged bytes are not archived; clients start them
+ * again) and Idempotency-Key answers (a retry against the new deployment is a new request).
+ */
+const TRANSIENT = new Set(['resumable_uploads', 'resumable_upload_parts', 'idempotency_keys']);
 const PAGE = 1000;
 /** Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values. */
 const INSERT_BATCH = 100;
 
 /** The tables imgd keeps (its migration bookkeeping left out), parents first. */
 export async function dataTables(db: AnyDb): Promise<string[]> {
-  const tables = (await db.introspection.getTables()).map((t) => t.name).filter((name) => !name.startsWith('imgd_migrations'));
+  const tables = (await db.introspection.getTables()).map((t) => t.name).filter((name) => !name.startsWith('imgd_migrations') && !TRANSIENT.has(name));
   const rank = (name: string): number => (FIRST.includes(name) ? FIRST.indexOf(name) : FIRST.length);
   return tables.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }

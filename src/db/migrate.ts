@@ -7,6 +7,7 @@ import * as m003 from './migrations/003_processing.js';
 import * as m004 from './migrations/004_session_generation.js';
 import * as m005 from './migrations/005_compat.js';
 import * as m006 from './migrations/006_url_keys.js';
+import * as m007 from './migrations/007_resumable_uploads.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': m001,
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004_session_generation': m004,
   '005_compat': m005,
   '006_url_keys': m006,
+  '007_resumable_uploads': m007,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -150,6 +150,44 @@ export interface ProfileAttemptsTable {
   created_at: string;
 }
 
+/** A resumable (tus) upload: who started it, how far it got, and what it became. */
+export interface ResumableUploadsTable {
+  id: string;
+  creator: string;
+  length: number;
+  received: number;
+  metadata: string;
+  /** 'receiving', 'completing' (claimed by the request that checks and stores it, at claimed_at) or 'done'. */
+  state: string;
+  claimed_at: string | null;
+  image_id: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A staged part of a resumable upload's bytes; `id` is the part's blob key under staging/uploads/. */
+export interface ResumableUploadPartsTable {
+  id: string;
+  upload_id: string;
+  start: number;
+  bytes: number;
+}
+
+/** An Idempotency-Key of one credential, with the answer it got once done. */
+export interface IdempotencyKeysTable {
+  id: string;
+  fingerprint: string;
+  /** 'running' until the first request answered, then 'done'. */
+  state: string;
+  status: number | null;
+  headers: string | null;
+  body: string | null;
+  created_at: string;
+  /** A running key whose request is older than this was abandoned (a crash) and may be taken over. */
+  held_until: string;
+  expires_at: string;
+}
+
 export interface Database {
   blobs: BlobsTable;
   images: ImagesTable;
@@ -164,4 +202,7 @@ export interface Database {
   image_numbers: ImageNumbersTable;
   user_numbers: UserNumbersTable;
   profile_attempts: ProfileAttemptsTable;
+  resumable_uploads: ResumableUploadsTable;
+  resumable_upload_parts: ResumableUploadPartsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

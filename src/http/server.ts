@@ -11,6 +11,7 @@ import { registerProblemHandlers } from './problem.js';
 import { answerUnavailableWhileClosing, clientErrorAnswer, frameworkErrorAnswer, writeProblem, type EarlyErrorWriter } from './early-errors.js';
 import { healthRoutes } from './routes/health.js';
 import { imageRoutes } from './routes/images.js';
+import { uploadRoutes } from './routes/uploads.js';
 import { serveRoutes } from './routes/serve.js';
 import { statsRoutes } from './routes/stats.js';
 import { accountRoutes } from './routes/accounts.js';
@@ -74,6 +75,10 @@ export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: Ea
   return app;
 }
 
+/** What a browser on another origin (CORS_ORIGINS) needs to send and read for tus. */
+const TUS_REQUEST_HEADERS = ['tus-resumable', 'upload-length', 'upload-metadata', 'upload-offset', 'upload-checksum', 'x-http-method-override'];
+const TUS_RESPONSE_HEADERS = ['location', 'tus-resumable', 'tus-version', 'tus-extension', 'tus-max-size', 'tus-checksum-algorithm', 'upload-offset', 'upload-length', 'upload-metadata', 'upload-expires', 'x-image-id', 'x-image-url'];
+
 /** What COMPAT adds to the main listener: its bare profiles, and how unknown paths outside /api/v1 answer there. */
 export interface MainListenerExtras {
   mount(app: FastifyInstance): Promise<void>;
@@ -104,9 +109,9 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
-      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-      exposedHeaders: ['etag', 'content-range', 'x-request-id', 'retry-after'],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'idempotency-key', ...TUS_REQUEST_HEADERS],
+      exposedHeaders: ['etag', 'content-range', 'x-request-id', 'retry-after', 'idempotent-replayed', ...TUS_RESPONSE_HEADERS],
       maxAge: 600,
     });
   }
@@ -116,6 +121,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
 
   await app.register(healthRoutes(ctx));
   await app.register(imageRoutes(ctx));
+  await app.register(uploadRoutes(ctx));
   const hot = new HotCache();
   ctx.metrics.caches.track('hot', () => hot.size.bytes);
   const fast = new FastServe(hot, ctx.metrics, logger, { corsEnabled: config.corsOrigins.length > 0 });

@@ -52,6 +52,9 @@ export function originalKey(sha256: string): string {
 
 export const ORIGINALS_PREFIX = 'originals/';
 
+/** Where the parts of unfinished resumable uploads are staged: in the store, so any instance can continue one. */
+export const RESUMABLE_PREFIX = 'staging/uploads/';
+
 export function shaFromOriginalKey(key: string): string | undefined {
   const m = /^originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);
   return m?.[1];

@@ -1,10 +1,13 @@
 // The image routes of the JSON API: upload (multipart and raw), list, get, change, delete.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { canUpload, maySeeLocation } from '../../auth/policy.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { canUpload, maySeeLocation, principalOf } from '../../auth/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { checkDescription, checkKey, KEY_PATTERN } from '../../core/fields.js';
 import { IMAGE_STATUSES, type Actor, type ImageRecord } from '../../core/types.js';
+import type { UploadBatch } from '../../core/uploads.js';
+import { fingerprinting, fingerprintOnly, idempotencyKeyOf, replay } from '../idempotency.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl, imageView, Nullable } from '../image-view.js';
 import { clientFileName, readMultipart } from '../multipart.js';
@@ -15,6 +18,8 @@ const ImageRef = Type.Ref('Image');
 const ProblemRef = Type.Ref('Problem');
 const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+/** What an Idempotency-Key's fingerprint names as the request's target. */
+const UPLOAD_ROUTE = 'POST /api/v1/images';
 
 /** The upload routes read their bodies themselves; their schemas are for the docs only. */
 const documentationOnly = () => () => true;
@@ -57,6 +62,30 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   const urls = config.imageUrls;
   const viewFor = (actor: Actor) => (image: ImageRecord) => imageView(image, ctx.publicUrl(), { presets, urls, showLocation: maySeeLocation(actor, image) });
 
+  /** Reads a multipart upload through the batch; the answer's body (201), or the refusal thrown. */
+  async function receiveForm(request: FastifyRequest, batch: UploadBatch): Promise<unknown> {
+    const fields = await readMultipart(request, batch, config.limits.files);
+    const { items, errors } = await batch.finish(fields);
+    const [first] = items;
+    if (items.length + errors.length === 1 && first) return viewFor(request.actor)(first);
+    const errorViews = errors.map((e) => ({
+      original_name: e.originalName,
+      ...problemBody(request, e.error.code, e.error.status, e.error.message, e.error.extra),
+    }));
+    const [failure] = errors;
+    if (items.length === 0 && failure) {
+      if (errors.length === 1) throw failure.error;
+      throw new ImgdError(failure.error.code, failure.error.message, { ...failure.error.extra, errors: errorViews });
+    }
+    return { items: items.map(viewFor(request.actor)), errors: errorViews };
+  }
+
+  /** The 201 answer serialized by the route's schema: the text a replay sends again. */
+  function send(reply: FastifyReply, body: unknown): string {
+    reply.code(201).type('application/json; charset=utf-8');
+    return String(reply.serialize(body));
+  }
+
   return async (app) => {
     // Upload bodies stay streams: the routes below read them part by part.
     app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
@@ -93,21 +122,27 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           // Refused before any part is read, but still an attempt that /api/v1/stats counts.
           throw await uploads.refuse(upload, new ImgdError('unsupported_media_type', 'Send the images as multipart/form-data, or use PUT with the raw bytes.'));
         }
-        const batch = await uploads.begin(upload);
-        const fields = await readMultipart(request, batch, config.limits.files);
-        const { items, errors } = await batch.finish(fields);
-        const [first] = items;
-        if (items.length + errors.length === 1 && first) return reply.code(201).send(viewFor(request.actor)(first));
-        const errorViews = errors.map((e) => ({
-          original_name: e.originalName,
-          ...problemBody(request, e.error.code, e.error.status, e.error.message, e.error.extra),
-        }));
-        const [failure] = errors;
-        if (items.length === 0 && failure) {
-          if (errors.length === 1) throw failure.error;
-          throw new ImgdError(failure.error.code, failure.error.message, { ...failure.error.extra, errors: errorViews });
+        const key = idempotencyKeyOf(request);
+        if (key === undefined) return send(reply, await receiveForm(request, await uploads.begin(upload)));
+        canUpload(request.actor);
+        const held = await ctx.idempotency.open(principalOf(request.actor), key);
+        if (held.state === 'done') {
+          // Read to tell whether it is the same request; nothing of it is kept.
+          const probe = fingerprintOnly();
+          const fields = await readMultipart(request, probe, config.limits.files);
+          return replay(reply, held.replay(await probe.settled(UPLOAD_ROUTE, fields)));
         }
-        return reply.code(201).send({ items: items.map(viewFor(request.actor)), errors: errorViews });
+        try {
+          const batch = fingerprinting(await uploads.begin(upload));
+          const answer = await receiveForm(request, batch);
+          const body = send(reply, answer);
+          await held.finish(await batch.settled(UPLOAD_ROUTE), { status: 201, headers: { 'content-type': 'application/json; charset=utf-8' }, body });
+          return reply.send(body);
+        } catch (err) {
+          // Only a success is kept: a retry of a refused or failed request runs again.
+          await held.abandon();
+          throw err;
+        }
       },
     );
 
