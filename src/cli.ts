@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// imgd on the command line: serve, worker, migrate, gc, migrate-storage, export, import, user, token.
+// imgd on the command line: serve, worker, migrate, gc, migrate-storage, export, import, user, token, upload.
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +17,7 @@ import { serveWorkerMetrics } from './http/worker-metrics.js';
 import { exportCommand, importCommand } from './ops/archive-command.js';
 import { importFolder, type FolderProfile } from './ops/import-folder.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from './ops/storage-command.js';
+import { uploadCommand, type UploadFlags } from './ops/upload-command.js';
 import { createPrivately, foreignOwnerRefusal, modeProblems } from './ops/private-files.js';
 
 /** A refused setting (COMPAT collisions included): one JSON log line naming the cause, exit status 2, before any port opens. */
@@ -320,6 +321,19 @@ async function doctor(): Promise<void> {
   process.stdout.write(`${problems} problem(s): chown them to the data dir's owner, and chmod -R go= ${config.dataDir}\n`);
   process.exitCode = 1;
 }
+
+program
+  .command('upload <files...>')
+  .description('upload images to a server over tus (resumable): run it again after an interruption and each unfinished file resumes where it stopped')
+  .option('--server <url>', 'the server (default PUBLIC_URL, else http://HOST:PORT)')
+  .option('--token <credential>', 'API key, upload token or admin token (default IMGD_TOKEN, AUTH_TOKEN, or DATA_DIR/auth_token)')
+  .option('--key <key>', 'file the images under this key')
+  .option('--description <text>', 'a description for every image')
+  .addOption(new Option('--visibility <visibility>', 'public or private').choices(['public', 'private']))
+  .option('--chunk-size <bytes>', 'bytes per request', String(8 * 1024 * 1024))
+  .option('--state <file>', 'where unfinished uploads are remembered (default $XDG_STATE_HOME/imgd/uploads.json)')
+  .option('--json', 'one JSON line per file')
+  .action((files: string[], flags: UploadFlags) => uploadCommand(files, flags));
 
 const user = program.command('user').description('manage users');
 user

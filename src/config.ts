@@ -1,5 +1,6 @@
 // The one place that reads settings: environment (and an optional JSON file), validated, immutable.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -513,4 +514,34 @@ export function storageAs(kind: Config['storage']['kind'], env: Record<string, s
 export function derivedPublicUrl(host: string, port: number): string {
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
+/** What `imgd upload`, a client of a server (this machine's or another's), takes from the environment. */
+export interface UploadClientSettings {
+  /** PUBLIC_URL, else http://HOST:PORT: where `imgd serve` with the same settings answers. */
+  readonly server: string;
+  /** IMGD_TOKEN, else AUTH_TOKEN. */
+  readonly token: string | undefined;
+  /** DATA_DIR/auth_token: the admin token a local server generated. */
+  readonly tokenFile: string;
+  /** Where unfinished uploads are remembered: $XDG_STATE_HOME/imgd/uploads.json (~/.local/state by default). */
+  readonly stateFile: string;
+}
+
+export function uploadClientSettings(env: Record<string, string | undefined> = process.env): UploadClientSettings {
+  let server: string;
+  try {
+    const config = loadConfig(env);
+    server = config.publicUrl ?? derivedPublicUrl(config.host, config.port);
+  } catch {
+    // The server's settings are its own business; a client with odd ones still has a sensible default.
+    server = derivedPublicUrl('127.0.0.1', 8080);
+  }
+  const stateBase = env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  return {
+    server,
+    token: env.IMGD_TOKEN || env.AUTH_TOKEN || undefined,
+    tokenFile: path.join(path.resolve(env.DATA_DIR || './data'), 'auth_token'),
+    stateFile: path.join(stateBase, 'imgd', 'uploads.json'),
+  };
 }

@@ -2,9 +2,11 @@
 // sharing, deleting, API keys, the per-key page, the dashboard and a phone-sized screen, with no console errors.
 // IMGD_SCREENSHOTS=docs also writes the README's screenshots (docs/screenshot-*.png).
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { fixture, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import { bearer } from '../helpers/accounts.js';
 import { waitFor } from '../helpers/wait.js';
@@ -372,5 +374,58 @@ describe('the web UI', { skip: browserMissing(), timeout: 180_000 }, () => {
 
   it('logged no console errors on any page', () => {
     assert.deepEqual(errors.seen, []);
+  });
+});
+
+describe('the web UI over a dropped connection', { skip: browserMissing(), timeout: 120_000 }, () => {
+  let t: TestApp;
+  let browser: Browser;
+  const errors = new ConsoleErrors();
+  before(async () => {
+    buildClient();
+    t = await startApp();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('sends a large photo over tus, and finishes it after the page was offline mid-way', async () => {
+    // Noise does not compress: a JPEG of about 7 MB, over the size the page sends resumably.
+    const [width, height] = [2400, 1800];
+    const large = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    assert.ok(large.length > 4 * 1024 * 1024, `${large.length} bytes`);
+    const context = errors.watchContext(await newContext(browser));
+    const page = await context.newPage();
+    await page.goto(`${t.url}/app/signin`);
+    await page.getByText('Use a token instead').click();
+    await page.getByLabel('Token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Upload images' }).waitFor();
+
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1024 * 1024 });
+    await page.locator('.uppy-Dashboard-input').first().setInputFiles({ name: 'noise.jpg', mimeType: 'image/jpeg', buffer: large });
+    const progress = page.locator('.result[data-file="noise.jpg"] progress');
+    await waitFor('a part of the photo to be sent', async () => (Number(await progress.getAttribute('value').catch(() => '0')) >= 20 ? true : undefined), 30_000);
+    await context.setOffline(true);
+    await waitFor('the server to hold part of it', async () => {
+      const row = await t.app.db.selectFrom('resumable_uploads').select('received').executeTakeFirst();
+      return row && Number(row.received) > 0 ? true : undefined;
+    });
+    await context.setOffline(false);
+    await page.locator('.result[data-file="noise.jpg"][data-state="done"]').waitFor({ timeout: 60_000 });
+
+    const uploads = await t.app.db.selectFrom('resumable_uploads').select(['state', 'image_id']).execute();
+    assert.equal(uploads.length, 1, 'one upload, resumed, not started again');
+    assert.equal(uploads[0]?.state, 'done');
+    const image = (await (await fetch(`${t.url}/api/v1/images/${uploads[0]?.image_id}`, { headers: t.auth })).json()) as { sha256: string; original_name: string };
+    assert.equal(image.original_name, 'noise.jpg');
+    assert.equal(image.sha256, createHash('sha256').update(large).digest('hex'));
+    await page.locator('.result[data-file="noise.jpg"]').getByRole('button', { name: 'Copy URL of noise.jpg' }).waitFor();
+    await context.close();
+    // A request cut by the browser going offline is logged by Chromium as a network error; nothing else may be.
+    assert.deepEqual(errors.seen.filter((line) => !/ERR_INTERNET_DISCONNECTED|net::ERR_/.test(line)), []);
   });
 });

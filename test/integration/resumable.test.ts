@@ -1,13 +1,18 @@
 // Resumable uploads over tus 1.0.0: tus-js-client (a client nobody here wrote) sends a real photo in 64 KB chunks
 // across a restart and across instances; the protocol's refusals, termination, expiry and gc, in both profiles.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { Upload } from 'tus-js-client';
 import { RESUMABLE_PREFIX } from '../../src/store/blob-store.js';
 import { fixture, makeDataDir, servicesFor, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import { runCli, spawnCli } from '../helpers/processes.js';
 import { SCALE } from '../helpers/scale.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PHOTO = fixture('jpg/Reconyx_HC500_Hyperfire.jpg');
 const CHUNK = 64 * 1024;
@@ -219,6 +224,51 @@ describe('resumable uploads across instances', { skip: SCALE ? false : 'scale pr
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe('imgd upload', () => {
+  it('sends files over tus, and a run interrupted mid-file resumes where it stopped', async () => {
+    const t = await startApp(AS_SENT);
+    const proxy = await startTcpProxy(t.url);
+    try {
+      const [width, height] = [1200, 900];
+      const noise = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+      const file = path.join(t.dataDir, 'noise.jpg');
+      await writeFile(file, noise);
+      const args = ['upload', file, '--server', proxy.via(t.url), '--token', TOKEN, '--chunk-size', String(CHUNK), '--state', path.join(t.dataDir, 'cli-state.json'), '--key', 'cli/1'];
+      const first = spawnCli(args, {});
+      const received = async (): Promise<number | undefined> => {
+        const row = await t.app.db.selectFrom('resumable_uploads').select('received').executeTakeFirst();
+        return row && Number(row.received) > 0 ? Number(row.received) : undefined;
+      };
+      await waitFor('the first chunks to arrive', received, 60_000, 5);
+      proxy.pause();
+      first.child.kill('SIGKILL');
+      await first.exited;
+      proxy.resume();
+      const got = (await received())!;
+      assert.ok(got < noise.length, `the run was cut mid-file (${got} of ${noise.length} bytes)`);
+
+      const second = await runCli(args, {});
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /noise\.jpg: http:\/\/\S+\/i\/noise\.jpg \(id \S+, resumed\)/);
+      const rows = await t.app.db.selectFrom('resumable_uploads').select(['state', 'image_id']).execute();
+      assert.equal(rows.length, 1, 'the second run continued the first upload');
+      const image = (await (await fetch(`${t.url}/api/v1/images/${rows[0]!.image_id}`, { headers: auth })).json()) as { sha256: string; key: string };
+      assert.equal(image.sha256, sha256(noise));
+      assert.equal(image.key, 'cli/1');
+
+      const notes = path.join(t.dataDir, 'notes.jpg');
+      await writeFile(notes, 'these are words, not pixels\n'.repeat(20));
+      const refused = await runCli(['upload', PHOTO, notes, '--server', t.url, '--token', TOKEN, '--state', path.join(t.dataDir, 'cli-state.json')], {});
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /notes\.jpg: The file is not an image in a format this server accepts\. \(unsupported_format\)/);
+      assert.match(refused.stdout, /Reconyx_HC500_Hyperfire\.jpg: http/);
+    } finally {
+      await proxy.close();
+      await t.close();
     }
   });
 });

@@ -1,20 +1,31 @@
-// The upload area: Uppy's dashboard (drop, paste, picker) posting each file to /api/v1/images, and a list of
-// every file with its own progress bar, then its copy buttons or the server's reason for refusing it.
+// The upload area: Uppy's dashboard (drop, paste, picker) posting each file to /api/v1/images, or for large files
+// sending it over tus to /api/v1/uploads (a dropped connection resumes where it stopped), and a list of every file
+// with its own progress bar, then its copy buttons or the server's reason for refusing it.
 import Uppy, { type UppyFile } from '@uppy/core';
 import Dashboard from '@uppy/dashboard';
+import Tus from '@uppy/tus';
 import XHRUpload from '@uppy/xhr-upload';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, authHeader, getCredential, serverSettings } from '../api';
+import { api, ApiError, authHeader, getCredential, serverSettings } from '../api';
 import { formatBytes } from '../format';
 import { Link } from '../router';
 import type { Image, Visibility } from '../types';
-import { CopyButtons } from './copy';
+import { CopyButton, CopyButtons } from './copy';
 import { Picture } from './picture';
 
 type UploadMeta = { key?: string; visibility: Visibility; description?: string };
 type UploadBody = Record<string, unknown>;
 const UPLOAD_ENDPOINT = '/api/v1/images';
 const UPLOAD_FIELDS = ['key', 'visibility', 'description'] as const;
+/** Files larger than this go over tus: a phone on a train, a proxy's body cap, a closed laptop lose nothing. */
+export const RESUMABLE_ABOVE = 4 * 1024 * 1024;
+const TUS_ENDPOINT = '/api/v1/uploads';
+/** One PATCH per 5 MiB: under any proxy's body limit, and one staged part each on S3. */
+const TUS_CHUNK = 5 * 1024 * 1024;
+/** Tries after a failure (offline: Uppy waits for the browser to be online again, then goes on). */
+const TUS_RETRY_DELAYS = [0, 1000, 3000, 5000, 10_000, 20_000, 30_000];
+
+type Uploader = (fileIDs: string[], uploadID: string) => Promise<void>;
 
 export interface UploadFields {
   key: string;
@@ -29,6 +40,8 @@ interface Row {
   percent: number;
   state: 'uploading' | 'done' | 'error';
   image?: Image;
+  /** The image's URL when its object cannot be read with this credential (an upload token may not read). */
+  url?: string;
   error?: string;
   /** The server's stable error code, for those who look it up in the API docs. */
   code?: string | undefined;
@@ -53,6 +66,33 @@ function uploadError(xhr: XMLHttpRequest): ApiError {
 /** Uppy may hand the error on as the cause of its own. */
 const codeOf = (error: Error): string | undefined =>
   error instanceof ApiError ? error.code : error.cause instanceof ApiError ? error.cause.code : undefined;
+
+/** tus-js-client's error carries the server's answer: its problem+json says why. */
+function tusError(error: Error): Error {
+  const detailed = (error as { originalResponse?: { getUnderlyingObject(): unknown } | null }).originalResponse;
+  const xhr = detailed?.getUnderlyingObject();
+  return xhr instanceof XMLHttpRequest && xhr.status >= 400 ? uploadError(xhr) : error;
+}
+
+/**
+ * Uppy runs every uploader plugin on every file, one after the other. Here each plugin gets its own files: the XHR
+ * uploader the small ones (one POST each), tus the large ones. Their uploaders are taken as the plugins register them.
+ */
+function uploadBySize(uppy: Uppy<UploadMeta, UploadBody>, install: () => void): void {
+  const taken: Uploader[] = [];
+  const register = uppy.addUploader.bind(uppy);
+  uppy.addUploader = (fn: Uploader) => void taken.push(fn);
+  try {
+    install();
+  } finally {
+    uppy.addUploader = register;
+  }
+  const [small, large] = taken;
+  register(async (ids, uploadID) => {
+    const resumable = ids.filter((id) => (uppy.getFile(id)?.size ?? 0) > RESUMABLE_ABOVE);
+    await Promise.all([small?.(ids.filter((id) => !resumable.includes(id)), uploadID), large?.(resumable, uploadID)]);
+  });
+}
 
 interface UploaderProps {
   fields: UploadFields;
@@ -88,19 +128,29 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
       hideProgressAfterFinish: true,
       note: `Images up to ${formatBytes(settings.maxFileSize)} each${settings.formats.length ? ` (${settings.formats.join(', ')})` : ''}. You can also paste an image anywhere on this page.`,
     });
-    uppy.use(XHRUpload, {
-      endpoint: UPLOAD_ENDPOINT,
-      fieldName: 'file',
-      formData: true,
-      bundle: false,
-      limit: 3,
-      allowedMetaFields: [...UPLOAD_FIELDS],
-      headers: () => authHeader(latest.current.token ?? getCredential()),
-      // A refused upload stays refused; retrying would only repeat the error.
-      shouldRetry: () => false,
-      onAfterResponse: (xhr) => {
-        if (xhr.status >= 400) throw uploadError(xhr);
-      },
+    uploadBySize(uppy, () => {
+      uppy.use(XHRUpload, {
+        endpoint: UPLOAD_ENDPOINT,
+        fieldName: 'file',
+        formData: true,
+        bundle: false,
+        limit: 3,
+        allowedMetaFields: [...UPLOAD_FIELDS],
+        headers: () => authHeader(latest.current.token ?? getCredential()),
+        // A refused upload stays refused; retrying would only repeat the error.
+        shouldRetry: () => false,
+        onAfterResponse: (xhr) => {
+          if (xhr.status >= 400) throw uploadError(xhr);
+        },
+      });
+      uppy.use(Tus, {
+        endpoint: TUS_ENDPOINT,
+        chunkSize: TUS_CHUNK,
+        limit: 2,
+        retryDelays: TUS_RETRY_DELAYS,
+        removeFingerprintOnSuccess: true,
+        headers: () => authHeader(latest.current.token ?? getCredential()),
+      });
     });
 
     const add = (file: UppyFile<UploadMeta, UploadBody>, change: Partial<Row> = {}) =>
@@ -112,7 +162,8 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
       add(file);
       // Only the fields that have a value are sent: a listed field without one would arrive as "undefined".
       const sent = UPLOAD_FIELDS.filter((name) => typeof file.meta[name] === 'string' && file.meta[name] !== '');
-      uppy.setFileState(file.id, { xhrUpload: { endpoint: UPLOAD_ENDPOINT, allowedMetaFields: sent } });
+      // tus sends name and type as its filename and filetype.
+      uppy.setFileState(file.id, { xhrUpload: { endpoint: UPLOAD_ENDPOINT, allowedMetaFields: sent }, tus: { allowedMetaFields: ['name', 'type', ...sent] } });
     });
     uppy.on('restriction-failed', (file, error) => {
       if (file) add(file, { state: 'error', error: error.message });
@@ -123,12 +174,28 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
     });
     uppy.on('upload-success', (file, response) => {
       if (!file) return;
-      const image = response.body as unknown as Image;
-      update(file.id, { state: 'done', percent: 100, image, error: undefined });
-      latest.current.onUploaded?.(image);
+      const xhr = (response.body as { xhr?: unknown } | undefined)?.xhr;
+      if (!(xhr instanceof XMLHttpRequest)) {
+        const image = response.body as unknown as Image;
+        update(file.id, { state: 'done', percent: 100, image, error: undefined });
+        latest.current.onUploaded?.(image);
+        return;
+      }
+      // The last tus PATCH names the image in its headers; its object comes from the API, if this credential may read it.
+      const id = xhr.getResponseHeader('x-image-id') ?? '';
+      const url = xhr.getResponseHeader('x-image-url') ?? undefined;
+      update(file.id, { state: 'done', percent: 100, url, error: undefined });
+      void api<Image>(`/api/v1/images/${encodeURIComponent(id)}`, { token: latest.current.token ?? getCredential() }).then(
+        (image) => {
+          update(file.id, { image });
+          latest.current.onUploaded?.(image);
+        },
+        () => undefined,
+      );
     });
     uppy.on('upload-error', (file, error) => {
-      if (file) update(file.id, { state: 'error', error: error.message, code: codeOf(error) });
+      const reason = tusError(error);
+      if (file) update(file.id, { state: 'error', error: reason.message, code: codeOf(reason) });
     });
     uppy.on('file-removed', (file) => setRows((all) => all.filter((row) => row.id !== file.id || row.state !== 'uploading')));
     // Finished files leave the dashboard (the list below keeps them), so it is ready for the next ones and a
@@ -221,7 +288,7 @@ function UploadRow({ row }: { row: Row }) {
             <strong>Not uploaded:</strong> {row.error} {row.code && <code class="error-code">{row.code}</code>}
           </p>
         )}
-        {row.image && <CopyButtons image={row.image} name={row.name} />}
+        {row.image ? <CopyButtons image={row.image} name={row.name} /> : row.url && <CopyButton text={row.url} label="URL" what={`the URL of ${row.name}`} />}
       </div>
     </li>
   );
