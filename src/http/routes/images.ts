@@ -100,9 +100,12 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           summary: 'Upload one or several images (multipart/form-data)',
           description:
             'Form fields: `file` (repeatable), optional `description`, `key`, `visibility` (public|private). ' +
-            'One file answers the image object; several answer `{ items, errors }`.',
+            'One file answers the image object; several answer `{ items, errors }`. With an Idempotency-Key, a retry with the ' +
+            'same files and fields within 24 hours gets the first answer again (Idempotent-Replayed: true) and stores nothing; ' +
+            'other content with the key is 422, a retry while the first request runs 409.',
           tags: ['images'],
           consumes: ['multipart/form-data'],
+          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ description: '1 to 255 printable ASCII characters, quoted or not' })) }),
           body: Type.Object({
             file: Type.String({ format: 'binary' }),
             description: Type.Optional(Type.String()),
@@ -111,7 +114,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           }),
           response: {
             201: Type.Union([ImageRef, Type.Object({ items: Type.Array(ImageRef), errors: Type.Array(Type.Unknown()) })]),
-            ...problems(400, 401, 413, 415, 422),
+            ...problems(400, 401, 409, 413, 415, 422),
           },
         },
       },
