@@ -145,6 +145,20 @@ describe('resumable uploads (tus)', () => {
     await problem(await fetch(url, { method: 'HEAD', headers: auth }), 412, 'precondition_failed');
   });
 
+  it('takes a whole file with its creation (creation-with-upload) and names the image', async () => {
+    const small = await readFile(fixture('jpg/Canon_40D.jpg'));
+    const res = await tusRequest(`${t.url}/api/v1/uploads`, 'POST', {
+      'upload-length': String(small.length),
+      'upload-metadata': `filename ${b64('canon.jpg')},description ${b64('in one go')}`,
+      'content-type': 'application/offset+octet-stream',
+    }, small);
+    assert.equal(res.status, 201, await res.text());
+    assert.equal(res.headers.get('upload-offset'), String(small.length));
+    const image = (await (await fetch(`${t.url}/api/v1/images/${res.headers.get('x-image-id')}`, { headers: auth })).json()) as { description: string; original_name: string };
+    assert.equal(image.description, 'in one go');
+    assert.equal(image.original_name, 'canon.jpg');
+  });
+
   it('keeps nothing of a PATCH whose sha256 does not match (460), and takes one that does', async () => {
     const url = await create(t, photo.length);
     const chunk = photo.subarray(0, CHUNK);

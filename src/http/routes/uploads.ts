@@ -283,7 +283,7 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
             'upload-checksum': Type.Optional(Type.String({ description: 'sha256 <base64>, for a body sent with the creation' })),
             'idempotency-key': Type.Optional(Type.String()),
           }),
-          response: { 201: Type.Null({ description: 'Created; Location names the upload' }), 204: Type.Null({ description: 'Created and finished at once: X-Image-Id, X-Image-Url' }), 400: problem, 401: problem, 403: problem, 413: problem, 415: problem, 422: problem, 460: problem },
+          response: { 201: Type.Null({ description: 'Created; Location names the upload (with the whole file as its body: X-Image-Id and X-Image-Url too)' }), 400: problem, 401: problem, 403: problem, 413: problem, 415: problem, 422: problem, 460: problem },
         },
       },
       route,
