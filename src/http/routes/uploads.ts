@@ -98,6 +98,9 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
     maxSize: config.limits.fileSize,
     // CORS is @fastify/cors's (CORS_ORIGINS): tus's own headers are dropped below.
     allowedOrigins: [],
+    // The default in-memory locker orders the requests to one upload on this instance (a resumed PATCH asks a stalled
+    // one to let go). Across instances the database decides: a part counts only if the offset it started from still
+    // holds (ResumableRepo.addPart), so the slower of two writers gets 409 and its bytes are dropped.
     namingFunction: () => randomBytes(16).toString('hex'),
     generateUrl: (_req, { id }) => urlOf(id),
     getFileIdFromRequest: (_req, lastPath) => (lastPath && UPLOAD_ID.test(lastPath) ? lastPath : undefined),
