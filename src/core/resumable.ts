@@ -229,12 +229,13 @@ export function createResumableUploads(deps: ResumableDeps): Resumable {
         throw err;
       };
       let batch;
+      let parts;
       try {
+        parts = await repo.parts(id);
         batch = await deps.uploads.begin(request);
       } catch (err) {
         return outcome(err);
       }
-      const parts = await repo.parts(id);
       try {
         await batch.receive(concatenated(parts), completion.originalName);
       } catch (err) {
