@@ -392,8 +392,8 @@ describe('the web UI over a dropped connection', { skip: browserMissing(), timeo
   });
 
   it('sends a large photo over tus, and finishes it after the page was offline mid-way', async () => {
-    // Noise does not compress: a JPEG of about 7 MB, over the size the page sends resumably.
-    const [width, height] = [2400, 1800];
+    // Noise hardly compresses: a JPEG of about 5.5 MiB, over the 4 MiB above which the page sends resumably.
+    const [width, height] = [2600, 2100];
     const large = await sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
     assert.ok(large.length > 4 * 1024 * 1024, `${large.length} bytes`);
     const context = errors.watchContext(await newContext(browser));
