@@ -42,6 +42,7 @@ async function settle(seen: ReturnType<typeof recorder>): Promise<unknown> {
 export function fingerprinting(batch: UploadBatch): UploadBatch & { settled(route: string): Promise<string> } {
   const seen = recorder();
   return {
+    limit: batch.limit,
     receive(source, originalName) {
       seen.files.push([originalName, tap(source, createHash('sha256'))]);
       return batch.receive(source, originalName);
@@ -58,9 +59,10 @@ export function fingerprinting(batch: UploadBatch): UploadBatch & { settled(rout
 }
 
 /** A batch that stores nothing: it reads a retry's files only to tell whether they are the first request's. */
-export function fingerprintOnly(): UploadBatch & { settled(route: string, fields: Record<string, string>): Promise<string> } {
+export function fingerprintOnly(limit: number): UploadBatch & { settled(route: string, fields: Record<string, string>): Promise<string> } {
   const seen = recorder();
   return {
+    limit,
     async receive(source, originalName) {
       const hashed = tap(source, createHash('sha256'));
       seen.files.push([originalName, hashed]);

@@ -267,7 +267,7 @@ describe('imgd upload', () => {
 
       const second = await runCli(args, {});
       assert.equal(second.code, 0, second.stderr);
-      assert.match(second.stdout, /noise\.jpg: http:\/\/\S+\/i\/noise\.jpg \(id \S+, resumed\)/);
+      assert.match(second.stdout, /noise\.jpg: http:\/\/\S+\/i\/[\w-]{16}\/noise\.jpg \(id \S+, resumed\)/);
       const rows = await t.app.db.selectFrom('resumable_uploads').select(['state', 'image_id']).execute();
       assert.equal(rows.length, 1, 'the second run continued the first upload');
       const image = (await (await fetch(`${t.url}/api/v1/images/${rows[0]!.image_id}`, { headers: auth })).json()) as { sha256: string; key: string };

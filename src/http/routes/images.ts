@@ -131,7 +131,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const held = await ctx.idempotency.open(principalOf(request.actor), key);
         if (held.state === 'done') {
           // Read to tell whether it is the same request; nothing of it is kept.
-          const probe = fingerprintOnly();
+          const probe = fingerprintOnly(config.limits.fileSize);
           const fields = await readMultipart(request, probe, config.limits.files);
           return replay(reply, held.replay(await probe.settled(UPLOAD_ROUTE, fields)));
         }

@@ -110,7 +110,7 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       try {
         if (!record) throw new ImgdError('not_found', 'No such upload.');
         const image = await resumable.complete(upload.id, { actor: context.actor, ip: context.ip }, completionOf(record.metadata));
-        return { headers: { 'X-Image-Id': image.id, 'X-Image-Url': imageUrl(ctx.publicUrl(), image) } };
+        return { headers: { 'X-Image-Id': image.id, 'X-Image-Url': imageUrl(ctx.publicUrl(), image, ctx.config.imageUrls) } };
       } catch (err) {
         context.failure = toImgdError(err as Error);
         if (context.failure !== err) context.failure.cause = err;
@@ -191,7 +191,7 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
     // A finished upload says what it became, so a client whose last answer was lost learns it from HEAD.
     if (request.method === 'HEAD' && record?.imageId) {
       const image = await ctx.catalog.getImage(record.imageId);
-      if (image) reply.header('x-image-id', image.id).header('x-image-url', imageUrl(ctx.publicUrl(), image));
+      if (image) reply.header('x-image-id', image.id).header('x-image-url', imageUrl(ctx.publicUrl(), image, ctx.config.imageUrls));
     } else if (request.method === 'HEAD' && record) {
       reply.header('upload-expires', new Date(record.expiresAt).toUTCString());
     }
