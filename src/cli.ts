@@ -71,6 +71,38 @@ function banner(app: App, url: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The banner's facts as fields of one log line; the admin token itself never goes into a log. */
+function startFacts(app: App, url: string): Record<string, unknown> {
+  const { adminToken, config } = app;
+  const compat = Object.fromEntries(config.compat.profiles.map(({ name }) => [name, app.profileUrl(name) ?? url]));
+  const token =
+    adminToken.source === 'generated'
+      ? `generated and saved to ${adminToken.file} (mode 600); it is not logged: read it there`
+      : adminToken.source === 'file'
+        ? `in ${adminToken.file}`
+        : 'from AUTH_TOKEN';
+  return {
+    url,
+    api: `${url}/api/v1`,
+    docs: `${url}/docs`,
+    database: config.database.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL',
+    data_dir: config.dataDir,
+    blobs: config.storage.kind === 'fs' ? config.storage.dir : `s3://${config.storage.bucket}`,
+    ...(config.compat.profiles.length > 0 ? { compat } : {}),
+    admin_token: token,
+  };
+}
+
+/**
+ * Where imgd listens and how to sign in: a banner for a person at a terminal; one JSON log line when stdout goes to a
+ * log (a service manager, a container, a pipe), where every line is JSON (COMPAT.md §2.8) and secrets are never written.
+ */
+function announce(app: App, url: string): void {
+  if (process.stdout.isTTY) process.stdout.write(banner(app, url));
+  // Written whatever LOG_LEVEL says: it is the one line that tells where the service is.
+  else app.logger.child({}, { level: app.logger.level === 'silent' ? 'silent' : 'info' }).info(startFacts(app, url), `imgd is listening on ${url}`);
+}
+
 async function serve(): Promise<void> {
   const config = configOrExit();
   logUncaughtFaults(warningLogger(config.logLevel));
@@ -83,7 +115,7 @@ async function serve(): Promise<void> {
     if (err instanceof ConfigError) refuseStart(err);
     throw err;
   }
-  process.stdout.write(banner(app, url));
+  announce(app, url);
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -112,10 +144,11 @@ async function worker(): Promise<void> {
   logUncaughtFaults(warningLogger(config.logLevel));
   const core = await createCore(config, { worker: true });
   await core.queue.start();
-  core.logger.info({ queue: config.jobs.redisUrl ? 'redis' : 'database' }, 'imgd worker running');
-  process.stdout.write(`imgd worker is running jobs (${config.jobs.redisUrl ? 'BullMQ on Redis' : 'database queue'})\n`);
   const metrics = config.jobs.workerMetricsPort === undefined ? undefined : await serveWorkerMetrics(core.metrics.registry, config.host, config.jobs.workerMetricsPort);
-  if (metrics) process.stdout.write(`  metrics    http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metrics.port}/metrics\n`);
+  const metricsUrl = metrics && `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${metrics.port}/metrics`;
+  const running = `imgd worker is running jobs (${config.jobs.redisUrl ? 'BullMQ on Redis' : 'database queue'})`;
+  if (process.stdout.isTTY) process.stdout.write(`${running}\n${metricsUrl ? `  metrics    ${metricsUrl}\n` : ''}`);
+  else core.logger.child({}, { level: core.logger.level === 'silent' ? 'silent' : 'info' }).info({ queue: config.jobs.redisUrl ? 'redis' : 'database', ...(metricsUrl ? { metrics: metricsUrl } : {}) }, running);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

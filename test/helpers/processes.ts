@@ -64,17 +64,25 @@ export interface Proc {
   waitForStdout(pattern: RegExp, what: string, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
-/** Starts the CLI; `input`, if any, is its whole standard input. */
-export function spawnCli(args: readonly string[], env: Record<string, string>, input?: string): Proc {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: 'pipe' });
+const quoted = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Starts the CLI; `input`, if any, is its whole standard input. With `terminal`, it runs under util-linux `script`,
+ * whose pseudo-terminal is its stdout (as for a person running `npm start`), in a process group of its own.
+ */
+export function spawnCli(args: readonly string[], env: Record<string, string>, input?: string, terminal = false): Proc {
+  const child = terminal
+    ? spawn('script', ['-qfec', [process.execPath, ...CLI, ...args].map(quoted).join(' '), '/dev/null'], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), stdio: 'pipe' });
   children.add(child);
   // A command that exits before reading its input closes the pipe: that is its answer, not the test's failure.
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(input ?? '');
+  // (At a terminal there is none: `script` would end the session at the end of its input.)
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(input ?? '');
   let out = '';
   let err = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return {
     child,
@@ -86,11 +94,11 @@ export function spawnCli(args: readonly string[], env: Record<string, string>, i
         const check = (): void => {
           const match = pattern.exec(out);
           if (match) {
-            child.stdout.off('data', check);
+            child.stdout!.off('data', check);
             resolve(match);
           }
         };
-        child.stdout.on('data', check);
+        child.stdout!.on('data', check);
         check();
         void exited.then(() => {
           check();
@@ -122,17 +130,24 @@ export interface Server extends Proc {
   stop(signal?: NodeJS.Signals): Promise<Exit>;
 }
 
-/** `imgd serve` on a free port; resolves once the whole banner is out. */
-export async function startServer(dataDir: string, settings: Record<string, string>): Promise<Server> {
+/**
+ * `imgd serve` on a free port; resolves once it says where it listens: one JSON log line when its stdout is a pipe,
+ * the banner (to its `upload` line) at a `terminal`.
+ */
+export async function startServer(dataDir: string, settings: Record<string, string>, terminal = false): Promise<Server> {
   const port = await freePort();
-  const proc = spawnCli(['serve'], { DATA_DIR: dataDir, PORT: String(port), ...settings });
-  const match = await proc.waitForStdout(/imgd is listening on (\S+)\n(?:.*\n)*? {2}upload .*\n/, 'the "imgd is listening on" banner');
+  const proc = spawnCli(['serve'], { DATA_DIR: dataDir, PORT: String(port), ...settings }, undefined, terminal);
+  const match = terminal
+    ? await proc.waitForStdout(/imgd is listening on (\S+)\r?\n(?:.*\r?\n)*? {2}upload .*\r?\n/, 'the "imgd is listening on" banner')
+    : await proc.waitForStdout(/"msg":"imgd is listening on ([^"]+)"\}\n/, 'the "imgd is listening on" log line');
   return {
     ...proc,
     url: match[1]!,
     port,
     async stop(signal = 'SIGTERM') {
-      proc.child.kill(signal);
+      // At a terminal the whole group: `script` and the server under it.
+      if (terminal) process.kill(-proc.child.pid!, signal);
+      else proc.child.kill(signal);
       return within(proc.exited, EXIT_TIMEOUT_MS, `the server to exit after ${signal}`);
     },
   };

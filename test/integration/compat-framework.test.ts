@@ -146,7 +146,7 @@ describe('start-up refusals (the real CLI)', () => {
     const own = await freePort();
     const server = await startServer(dataDir, { ...settings, COMPAT: `img_handler:${own}` });
     try {
-      assert.match(server.stdout(), new RegExp(`compat +img_handler +http://127\\.0\\.0\\.1:${own}\n`));
+      assert.match(server.stdout(), new RegExp(`"compat":\\{"img_handler":"http://127\\.0\\.0\\.1:${own}"\\}`));
       const res = await fetch(`http://127.0.0.1:${own}/image/none.png`, { headers: { authorization: `Bearer ${TOKEN}` } });
       assert.deepEqual(await res.json(), { detail: 'Image not found' });
     } finally {

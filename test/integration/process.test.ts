@@ -17,7 +17,8 @@ const dataDirs: string[] = [];
 
 after(() => Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-const startServer = (dataDir: string, settings: Record<string, string> = { AUTH_TOKEN: TOKEN }): Promise<Server> => startCli(dataDir, settings);
+const startServer = (dataDir: string, settings: Record<string, string> = { AUTH_TOKEN: TOKEN }, terminal = false): Promise<Server> =>
+  startCli(dataDir, settings, terminal);
 
 async function tempDataDir(): Promise<string> {
   const dir = await makeDataDir();
@@ -104,26 +105,40 @@ const writeChunk = (request: http.ClientRequest, chunk: Uint8Array): Promise<voi
 // Embedded only: these are about one process on its own data dir (SQLite, blobs and staged files on disk, SIGKILL
 // mid-upload on disk); processes on PostgreSQL, Redis and S3 are scale-out.test.ts's subject.
 describe('imgd as a process', { skip: SCALE && 'embedded profile only (scale-out.test.ts runs the processes on the shared services)' }, () => {
-  it('generates the admin token on first start, prints it once, and keeps accepting it after a restart', async () => {
+  it('generates the admin token on first start, shows it once at a terminal, never in a log, and keeps accepting it after a restart', async () => {
     const dir = await tempDataDir();
-    const first = await startServer(dir, {});
+    const first = await startServer(dir, {}, true);
     const file = path.join(dir, 'auth_token');
     const info = await stat(file);
     assert.equal(info.mode & 0o777, 0o600, 'the token file is readable by its owner only');
     const token = (await readFile(file, 'utf8')).trim();
     assert.ok(token.length >= 32, 'a long random token');
-    assert.equal(first.stdout().split(token).length - 1, 1, 'the token is printed exactly once');
+    assert.equal(first.stdout().split(token).length - 1, 1, 'the token is shown exactly once');
     assert.ok(!first.stderr().includes(token), 'and never on stderr');
+    assert.match(first.stdout(), /upload {5}curl -H "Authorization: Bearer \$\(cat .*auth_token\)"/);
+    await first.stop();
+    await first.exited;
+    await rm(file);
 
-    const ok = await fetch(`${first.url}/api/v1/images`, { headers: bearer(token) });
-    assert.equal(ok.status, 200);
-    const wrong = await fetch(`${first.url}/api/v1/images`, { headers: bearer(`${token}x`) });
-    assert.equal(wrong.status, 401);
-    assert.deepEqual(await first.stop(), { code: 0, signal: null });
+    // Under a service manager or in a container stdout is a log: one JSON line, and the new token stays in its file.
+    const logged = await startServer(dir, {});
+    const generated = (await readFile(file, 'utf8')).trim();
+    assert.notEqual(generated, token);
+    assert.ok(!logged.stdout().includes(generated) && !logged.stderr().includes(generated), 'a generated token is never logged');
+    const start = JSON.parse(logged.stdout().split('\n').find((l) => l.includes('imgd is listening on'))!) as Record<string, unknown>;
+    assert.equal(start.url, logged.url);
+    assert.equal(start.admin_token, `generated and saved to ${file} (mode 600); it is not logged: read it there`);
+    assert.deepEqual(await logged.stop(), { code: 0, signal: null });
+    await writeFile(file, `${token}\n`, { mode: 0o600 });
 
+    // A restart with the token file in place: the token is accepted, not shown again, and the file left as it was.
     const second = await startServer(dir, {});
+    const ok = await fetch(`${second.url}/api/v1/images`, { headers: bearer(token) });
+    assert.equal(ok.status, 200);
+    const wrong = await fetch(`${second.url}/api/v1/images`, { headers: bearer(`${token}x`) });
+    assert.equal(wrong.status, 401);
     assert.ok(!second.stdout().includes(token), 'a restart does not print the token again');
-    assert.match(second.stdout(), new RegExp(`admin token in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(second.stdout(), new RegExp(`"admin_token":"in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`));
     assert.equal((await readFile(file, 'utf8')).trim(), token, 'the file is left as it was');
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     const again = await fetch(`${second.url}/api/v1/images`, { headers: bearer(token) });

@@ -84,7 +84,7 @@ describe('queue depth and job outcomes in /metrics', () => {
 
     const port = await freePort();
     const worker = spawnCli(['worker'], { ...(await servicesFor(dir)), DATA_DIR: dir, WORKER_METRICS_PORT: String(port), JOB_POLL_MS: '50' });
-    await worker.waitForStdout(/metrics {4}http:\/\/127\.0\.0\.1:\d+\/metrics/, 'the address of the worker metrics');
+    await worker.waitForStdout(/"metrics":"http:\/\/127\.0\.0\.1:\d+\/metrics"/, 'the address of the worker metrics');
     const text = await waitFor('the worker to run the job', async () => {
       const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return sample(body, 'imgd_job_runs_total', { type: PROCESS, outcome: 'done' }) === 1 ? body : undefined;
