@@ -117,7 +117,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const logger = options.logger ?? createLogger(config.logLevel);
   createPrivately();
   await mkdir(config.dataDir, { recursive: true });
-  sharp.cache({ memory: config.processing.sharpCacheMb, files: 0, items: 200 });
+  // libvips' operation cache keeps a cached load's decoder alive, and a progressive JPEG's decoder holds every DCT
+  // coefficient (3-6 bytes a pixel) outside the cache's own accounting: off unless SHARP_CACHE_MB asks for it.
+  sharp.cache(config.processing.sharpCacheMb > 0 ? { memory: config.processing.sharpCacheMb, files: 0, items: 200 } : false);
   sharp.concurrency(config.processing.sharpConcurrency);
 
   const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost; the next query opens a new one'));

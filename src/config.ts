@@ -83,7 +83,7 @@ const Settings = Type.Object({
   STRIP_GPS: Type.Boolean({ default: true }),
   STRIP_EXTRAS: Type.Boolean({ default: true }),
   SHARP_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
-  SHARP_CACHE_MB: Type.Integer({ minimum: 0, maximum: 4096, default: 64 }),
+  SHARP_CACHE_MB: Type.Integer({ minimum: 0, maximum: 4096, default: 0 }),
   CAPTION_PROVIDER: Type.Union([Type.Literal('none'), Type.Literal('ollama'), Type.Literal('openai')], { default: 'none' }),
   CAPTION_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   CAPTION_MODEL: Type.Optional(Type.String({ minLength: 1 })),

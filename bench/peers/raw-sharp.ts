@@ -14,8 +14,8 @@ if (!mode || !listFile) throw new Error('usage: raw-sharp.ts thumbs|process <lis
 const files = readFileSync(listFile, 'utf8').split('\n').filter(Boolean);
 const concurrency = Number(concurrencyArg ?? 4);
 
-// imgd's defaults: SHARP_CACHE_MB=64, SHARP_CONCURRENCY=0 (libvips picks), 40 MP input limit.
-sharp.cache({ memory: 64, files: 0, items: 200 });
+// imgd's defaults: SHARP_CACHE_MB=0 (no operation cache), SHARP_CONCURRENCY=0 (libvips picks), 40 MP input limit.
+sharp.cache(false);
 const LIMIT = 40_000_000;
 const PRESETS = [256, 1024];
 

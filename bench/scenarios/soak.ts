@@ -135,7 +135,7 @@ export const s8: Scenario = {
       { name: 'glibc default', env: { MALLOC_ARENA_MAX: undefined }, shipped: false },
     ];
     const notes: string[] = [
-      'without the caches: RSS minus the bytes the hot cache and libvips\' operation cache held (imgd_cache_bytes, scraped every 5 s), both bounded (64 MB each by default)',
+      'without the caches: RSS minus the bytes the hot cache and libvips\' operation cache held (imgd_cache_bytes, scraped every 5 s), both bounded (the hot cache at 64 MB, libvips\' off unless SHARP_CACHE_MB is set)',
       `${seconds} s with ${warmup} s of warm-up; all settings side by side (each its own server on the server core, the same load each: ${RATES.uploads} uploads/s of distinct photos processed by the server's workers, ${RATES.originals} original GETs/s, ${RATES.variants} new variant renders/s)`,
     ];
     if (JEMALLOC) settings.push({ name: 'jemalloc', env: { MALLOC_ARENA_MAX: undefined, LD_PRELOAD: JEMALLOC }, shipped: false });
