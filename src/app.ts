@@ -38,8 +38,7 @@ import { CAPTION_JOB, GC_JOB, PROCESS_JOB, type JobRequest } from './core/jobs.j
 import { createJobsRepo } from './db/jobs.js';
 import { createVariants, type Variants } from './core/variants.js';
 import { bmpPipeline } from './core/bmp.js';
-import { heicPipeline, stopHeicDecoder } from './core/heic-decoder.js';
-import { stopSvgSanitizer } from './core/svg-thread.js';
+import { createDecoding, type Decoding } from './core/decoding.js';
 import { createProcessingRuns } from './db/processing-runs.js';
 import { createProfileRecords, type ProfileRecords } from './db/profile-records.js';
 import type { JobQueue } from './jobs/queue.js';
@@ -66,6 +65,8 @@ export interface Core {
   readonly accounts: Accounts;
   readonly variants: Variants;
   readonly processing: Processing;
+  /** The decode memory budget and the HEIC and SVG threads of this app (closed with it). */
+  readonly decoding: Decoding;
   /** Numbers and attempt records the compatibility profiles read. */
   readonly profileRecords: ProfileRecords;
   /** Signs sessions, share links and transform URLs (each under its own label). */
@@ -168,9 +169,12 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     };
   // One secret signs sessions, share links and transform URLs, each under its own label.
   const signing = await loadOrCreateSecret(config.dataDir, 'signing_key', config.auth.jwtSecret);
+  // This app's own threads and budget: another app in the same process (tests, the CLI) has its own, and closing one leaves the other working.
+  const decoding = createDecoding(config.decoding);
   const variants = createVariants({
     store,
-    decoders: { heic: (bytes) => heicPipeline(bytes, { pixels: config.limits.pixels }), bmp: async (bytes) => bmpPipeline(bytes) },
+    budget: decoding.budget,
+    decoders: { heic: (bytes) => decoding.heic.pipeline(bytes, { pixels: config.limits.pixels }), bmp: async (bytes) => bmpPipeline(bytes) },
     onRendered: (format) => metrics.variantsRendered.inc({ format }),
     pixelLimit: config.limits.pixels,
     rules: {
@@ -237,6 +241,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     logAudit: ({ details, ...entry }) => auditLogger.info({ audit: { ...entry, ...details } }, entry.action),
     memoryBudget: UPLOAD_MEMORY_BYTES,
     onDiskFull: () => disk.noteFull(),
+    decoding,
   });
   const resumable = createResumableUploads({
     repo: createResumableRepo(db),
@@ -279,6 +284,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     accounts,
     variants,
     processing,
+    decoding,
     profileRecords: createProfileRecords(db),
     signingSecret: signing.value,
     processingStats: (since) => runs.stats(since),
@@ -287,8 +293,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     gc: (graceSeconds = config.gcGraceSeconds) => collectGarbage({ catalog, store, tempDirs, graceSeconds, logger, resumable, idempotency }),
     async close() {
       await queue.stop();
-      await stopHeicDecoder();
-      await stopSvgSanitizer();
+      await decoding.close();
       await db.destroy();
     },
   };

@@ -84,6 +84,11 @@ const Settings = Type.Object({
   STRIP_EXTRAS: Type.Boolean({ default: true }),
   SHARP_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   SHARP_CACHE_MB: Type.Integer({ minimum: 0, maximum: 4096, default: 0 }),
+  DECODE_MEMORY_MB: Type.Optional(Type.Integer({ minimum: 16, maximum: 1024 * 1024 })),
+  DECODE_WAIT_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  DECODE_QUEUE: Type.Integer({ minimum: 0, maximum: 10_000, default: 32 }),
+  DECODE_THREADS: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+  DECODE_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 30_000 }),
   CAPTION_PROVIDER: Type.Union([Type.Literal('none'), Type.Literal('ollama'), Type.Literal('openai')], { default: 'none' }),
   CAPTION_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   CAPTION_MODEL: Type.Optional(Type.String({ minLength: 1 })),
@@ -194,6 +199,18 @@ export interface Config {
     readonly stripExtras: boolean;
     readonly sharpConcurrency: number;
     readonly sharpCacheMb: number;
+  };
+  readonly decoding: {
+    /** Bytes all decodes together may hold (uploads, jobs, variant requests). */
+    readonly memoryBytes: number;
+    /** How long a request waits for decode memory before it is answered 503. */
+    readonly waitMs: number;
+    /** Requests waiting for decode memory, and files waiting for each decoder pool's threads; past it, 503. */
+    readonly queue: number;
+    /** Threads of each decoder pool (HEIC, SVG). */
+    readonly threads: number;
+    /** A HEIC decode running longer is stopped and the upload refused. */
+    readonly timeoutMs: number;
   };
   readonly captions:
     | { readonly provider: 'none' }
@@ -394,6 +411,16 @@ function captionSettings(raw: RawSettings): Config['captions'] {
   };
 }
 
+/**
+ * A quarter of the memory this process may use (its cgroup's limit when lower than the machine's), between 256 MB
+ * and 2 GB: room for several full-size decodes at once, and plenty left for the rest of the process.
+ */
+function defaultDecodeMemoryMb(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const available = constrained > 0 ? Math.min(constrained, os.totalmem()) : os.totalmem();
+  return Math.min(2048, Math.max(256, Math.floor(available / 4 / 1024 / 1024)));
+}
+
 /** The seeds' size limit (their "10 MB"). */
 const SEED_MAX_FILE_SIZE = 10 * 1024 * 1024;
 
@@ -494,6 +521,13 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
       stripExtras: raw.STRIP_EXTRAS,
       sharpConcurrency: raw.SHARP_CONCURRENCY,
       sharpCacheMb: raw.SHARP_CACHE_MB,
+    },
+    decoding: {
+      memoryBytes: (raw.DECODE_MEMORY_MB ?? defaultDecodeMemoryMb()) * 1024 * 1024,
+      waitMs: raw.DECODE_WAIT_MS,
+      queue: raw.DECODE_QUEUE,
+      threads: raw.DECODE_THREADS ?? os.availableParallelism(),
+      timeoutMs: raw.DECODE_TIMEOUT_MS,
     },
     captions: captionSettings(raw),
     compat: {

@@ -30,6 +30,7 @@ const STATUS = {
   too_many_frames: 422,
   svg_entities: 422,
   svg_too_complex: 422,
+  decode_timeout: 422,
   request_timeout: 408,
   uri_too_long: 414,
   headers_too_large: 431,

@@ -1,69 +1,38 @@
-// HEIC decoding off the event loop: one worker thread, started on first use, jobs answered in order.
-import { Worker } from 'node:worker_threads';
+// HEIC decoding off the event loop, on a bounded pool of threads the app owns.
 import type { Sharp } from 'sharp';
-import { ImgdError, type ErrorCode } from './errors.js';
+import { createDecodePool, type DecodePool } from './decode-pool.js';
+import { ImgdError } from './errors.js';
 import { pipelineFromRgba, type DecodedHeic, type HeicLimits } from './heic.js';
+import type { HeicPixels, HeicTask } from './heic-worker.js';
 
-interface Reply {
-  readonly id: number;
-  readonly width?: number;
-  readonly height?: number;
-  readonly data?: Uint8Array;
-  readonly error?: { code: ErrorCode; message: string; extra: Record<string, unknown> };
+export interface HeicDecoderOptions {
+  readonly threads: number;
+  readonly queue: number;
+  readonly timeoutMs: number;
 }
 
-type Waiter = { resolve: (value: DecodedHeic) => void; reject: (err: Error) => void };
-
-let worker: Worker | undefined;
-let next = 0;
-const waiting = new Map<number, Waiter>();
-
-function failAll(err: Error): void {
-  for (const waiter of waiting.values()) waiter.reject(err);
-  waiting.clear();
-  worker = undefined;
+export interface HeicDecoder {
+  /** The primary image as RGBA; 503 `unavailable` when the queue is full, 422 `decode_timeout` over the time budget. */
+  decode(bytes: Buffer, limits: HeicLimits): Promise<DecodedHeic>;
+  /** A sharp pipeline over the decoded pixels. */
+  pipeline(bytes: Buffer, limits: HeicLimits): Promise<Sharp>;
+  close(): Promise<void>;
 }
 
-function started(): Worker {
-  if (worker) return worker;
-  // The .ts source under tsx (tests, dev), the compiled .js in dist.
-  const fromSource = import.meta.url.endsWith('.ts');
-  const file = new URL(fromSource ? './heic-worker.ts' : './heic-worker.js', import.meta.url);
-  // Running from source (tests, dev), the worker must load TypeScript itself: Node 20 does not hand tsx's hooks on.
-  const w = fromSource
-    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(file.href)}); });`, { eval: true })
-    : new Worker(file);
-  w.unref();
-  w.on('message', (reply: Reply) => {
-    const waiter = waiting.get(reply.id);
-    if (!waiter) return;
-    waiting.delete(reply.id);
-    if (reply.error) waiter.reject(new ImgdError(reply.error.code, reply.error.message, reply.error.extra));
-    else waiter.resolve({ width: reply.width!, height: reply.height!, data: Buffer.from(reply.data!.buffer, reply.data!.byteOffset, reply.data!.byteLength) });
+export function createHeicDecoder(options: HeicDecoderOptions): HeicDecoder {
+  const pool: DecodePool<HeicTask, HeicPixels> = createDecodePool({
+    name: 'HEIC decoder',
+    module: 'heic-worker',
+    ...options,
+    overTime: (ms) => new ImgdError('decode_timeout', `The HEIC image was not decoded within ${ms / 1000} s.`, { limit_ms: ms }),
   });
-  // A crashed decoder (out of memory in WebAssembly, say) fails its jobs; the next one starts a fresh worker.
-  w.on('error', (err) => failAll(new ImgdError('corrupt_image', `The HEIC decoder failed: ${err.message}`)));
-  w.on('exit', () => failAll(new ImgdError('corrupt_image', 'The HEIC decoder stopped.')));
-  worker = w;
-  return w;
-}
-
-export function decodeHeicOffThread(bytes: Buffer, limits: HeicLimits): Promise<DecodedHeic> {
-  const id = next++;
-  return new Promise<DecodedHeic>((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
-    started().postMessage({ id, bytes, limits: { pixels: limits.pixels } });
-  });
-}
-
-/** A sharp pipeline over HEIC pixels decoded on the worker thread. */
-export async function heicPipeline(bytes: Buffer, limits: HeicLimits): Promise<Sharp> {
-  return pipelineFromRgba(await decodeHeicOffThread(bytes, limits));
-}
-
-/** Ends the decoder thread (tests, shutdown). */
-export async function stopHeicDecoder(): Promise<void> {
-  const w = worker;
-  worker = undefined;
-  await w?.terminate();
+  const decode = async (bytes: Buffer, limits: HeicLimits): Promise<DecodedHeic> => {
+    const { width, height, data } = await pool.run({ bytes, limits: { pixels: limits.pixels } });
+    return { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+  };
+  return {
+    decode,
+    pipeline: async (bytes, limits) => pipelineFromRgba(await decode(bytes, limits)),
+    close: () => pool.close(),
+  };
 }

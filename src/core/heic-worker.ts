@@ -1,25 +1,21 @@
-// The worker thread that decodes HEIC: libheif's WebAssembly decode is synchronous and would stall the server.
-import { parentPort } from 'node:worker_threads';
+// A HEIC decode pool's thread: libheif's WebAssembly decode is synchronous and would stall the server.
 import { decodeHeic, type HeicLimits } from './heic.js';
-import { isImgdError } from './errors.js';
+import { poolTask } from './decode-task.js';
 
-interface Job {
-  readonly id: number;
+export interface HeicTask {
   readonly bytes: Uint8Array;
   readonly limits: HeicLimits;
 }
 
-parentPort?.on('message', (job: Job) => {
-  decodeHeic(Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength), job.limits).then(
-    ({ width, height, data }) => {
-      // A fresh ArrayBuffer can be handed over without copying 48 MB.
-      const pixels = new Uint8Array(data);
-      parentPort?.postMessage({ id: job.id, width, height, data: pixels }, [pixels.buffer]);
-    },
-    (err: unknown) => {
-      const code = isImgdError(err) ? err.code : 'corrupt_image';
-      const extra = isImgdError(err) ? err.extra : {};
-      parentPort?.postMessage({ id: job.id, error: { code, message: (err as Error).message, extra } });
-    },
-  );
+export interface HeicPixels {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+export default poolTask<HeicTask, HeicPixels>(async ({ bytes, limits }) => {
+  const { width, height, data } = await decodeHeic(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), limits);
+  // A fresh ArrayBuffer can be handed over without copying 48 MB.
+  const pixels = new Uint8Array(data);
+  return { value: { width, height, data: pixels }, transfer: [pixels.buffer] };
 });

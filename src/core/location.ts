@@ -37,7 +37,10 @@ async function metadataBytes(held: HeldBytes, format: ImageFormat): Promise<Buff
   return undefined;
 }
 
-export async function readIngestMetadata(held: HeldBytes, format: ImageFormat, stripLocation: boolean): Promise<IngestMetadata> {
+/** Runs a decode within the shared decode memory budget. */
+export type WithinBudget = <T>(work: () => Promise<T>) => Promise<T>;
+
+export async function readIngestMetadata(held: HeldBytes, format: ImageFormat, stripLocation: boolean, withinBudget: WithinBudget = (work) => work()): Promise<IngestMetadata> {
   const view = await metadataBytes(held, format);
   const exif = view ? await readExif(view) : null;
   const kept: IngestMetadata = { exif, read: view !== undefined, clean: undefined, reencoded: false };
@@ -47,7 +50,8 @@ export async function readIngestMetadata(held: HeldBytes, format: ImageFormat, s
   let reencoded = false;
   if (located(await readExif(clean))) {
     // Somewhere the in-place scrub cannot reach (maker notes, compressed XMP): re-encode, keeping no metadata.
-    clean = await sharp(clean, { failOn: 'none', animated: true }).rotate().toBuffer();
+    const scrubbed = clean;
+    clean = await withinBudget(() => sharp(scrubbed, { failOn: 'none', animated: true }).rotate().toBuffer());
     reencoded = true;
   }
   return { exif, read: true, clean, reencoded };

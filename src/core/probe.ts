@@ -3,8 +3,9 @@ import sharp, { type Metadata } from 'sharp';
 import type { ImageFormat } from '../config.js';
 import { readFile } from 'node:fs/promises';
 import { bmpSize, decodeBmp } from './bmp.js';
+import { decodeCost, type DecodeBudget } from './decode-budget.js';
 import { ImgdError } from './errors.js';
-import { decodeHeicOffThread } from './heic-decoder.js';
+import type { HeicDecoder } from './heic-decoder.js';
 import { heicSize } from './heic.js';
 
 export interface ProbeLimits {
@@ -13,6 +14,12 @@ export interface ProbeLimits {
   readonly frames: number;
   /** Progressive JPEGs hold every coefficient in memory while decoding: they get a lower pixel bound. */
   readonly progressivePixels?: number;
+}
+
+/** What a full decode at upload needs: the memory budget it waits for (as a request), and the HEIC threads. */
+export interface ProbeDecoding {
+  readonly budget: DecodeBudget;
+  readonly heic: HeicDecoder;
 }
 
 export interface ProbeResult {
@@ -82,29 +89,30 @@ export function checkDeclaredSize(width: number, height: number, limits: ProbeLi
 }
 
 /** sharp reads a HEIC header but cannot decode HEVC: the size comes from the boxes, the decode from libheif. */
-async function probeHeic(input: string | Buffer, limits: ProbeLimits): Promise<ProbeResult> {
+async function probeHeic(input: string | Buffer, limits: ProbeLimits, decoding: ProbeDecoding): Promise<ProbeResult> {
   const bytes = typeof input === 'string' ? await readFile(input) : input;
   const size = heicSize(bytes);
   if (!size) throw new ImgdError('corrupt_image', 'The file starts like HEIC but its structure cannot be read.');
   checkLimits(size.width, size.height, 1, limits);
-  const decoded = await decodeHeicOffThread(bytes, { pixels: limits.pixels });
+  const cost = decodeCost({ format: 'heic', ...size });
+  const decoded = await decoding.budget.run(cost, 'request', () => decoding.heic.decode(bytes, { pixels: limits.pixels }));
   return { format: 'heic', width: decoded.width, height: decoded.height, frames: 1, hasAlpha: false };
 }
 
 /** sharp has no BMP loader: the size comes from the header, the check from a full decode. */
-async function probeBmp(input: string | Buffer, limits: ProbeLimits): Promise<ProbeResult> {
+async function probeBmp(input: string | Buffer, limits: ProbeLimits, decoding: ProbeDecoding): Promise<ProbeResult> {
   const bytes = typeof input === 'string' ? await readFile(input) : input;
   const size = bmpSize(bytes);
   if (!size) throw new ImgdError('corrupt_image', 'The file starts like BMP but its header cannot be read.');
   checkLimits(size.width, size.height, 1, limits);
-  const decoded = decodeBmp(bytes);
+  const decoded = await decoding.budget.run(decodeCost({ format: 'bmp', ...size }), 'request', async () => decodeBmp(bytes));
   return { format: 'bmp', width: decoded.width, height: decoded.height, frames: 1, hasAlpha: decoded.channels === 4 };
 }
 
 /** `input` is the staged file, or all of its bytes when they are in memory already. */
-export async function probeImage(input: string | Buffer, expected: ImageFormat, limits: ProbeLimits): Promise<ProbeResult> {
-  if (expected === 'heic') return probeHeic(input, limits);
-  if (expected === 'bmp') return probeBmp(input, limits);
+export async function probeImage(input: string | Buffer, expected: ImageFormat, limits: ProbeLimits, decoding: ProbeDecoding): Promise<ProbeResult> {
+  if (expected === 'heic') return probeHeic(input, limits, decoding);
+  if (expected === 'bmp') return probeBmp(input, limits, decoding);
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
@@ -120,14 +128,17 @@ export async function probeImage(input: string | Buffer, expected: ImageFormat, 
   const frames = Math.max(1, meta.pages ?? 1);
   checkLimits(width, height, frames, limits);
   if (format === 'jpeg' && meta.isProgressive) checkProgressive(width, height, limits);
-  try {
-    // Decoding at a small size still reads every byte of every frame; shrink-on-load keeps it cheap.
-    await sharp(input, { limitInputPixels: limits.pixels, failOn: 'error', pages: frames > 1 ? -1 : 1, sequentialRead: true })
-      .resize(64, 64, { fit: 'inside' })
-      .raw()
-      .toBuffer();
-  } catch (err) {
-    throw new ImgdError('corrupt_image', `The image cannot be decoded: ${(err as Error).message}`);
-  }
+  // Decoding at a small size still reads every byte of every frame; shrink-on-load keeps it cheap (not for all formats).
+  const cost = decodeCost({ format, width, height, frames, progressive: Boolean(meta.isProgressive) });
+  await decoding.budget.run(cost, 'request', async () => {
+    try {
+      await sharp(input, { limitInputPixels: limits.pixels, failOn: 'error', pages: frames > 1 ? -1 : 1, sequentialRead: true })
+        .resize(64, 64, { fit: 'inside' })
+        .raw()
+        .toBuffer();
+    } catch (err) {
+      throw new ImgdError('corrupt_image', `The image cannot be decoded: ${(err as Error).message}`);
+    }
+  });
   return { format, width, height, frames, hasAlpha: Boolean(meta.hasAlpha) };
 }

@@ -20,9 +20,10 @@ import { isDiskFull } from './outages.js';
 import type { JobRequest } from './jobs.js';
 import { readIngestMetadata } from './location.js';
 import { collisionName, slugStem, storedName } from './naming.js';
+import { decodeCost } from './decode-budget.js';
+import type { Decoding } from './decoding.js';
 import { checkLimits, checkProgressive, probeImage, type ProbeLimits } from './probe.js';
 import { stripBuffer, stripFile, stripPlan } from './strip.js';
-import { sanitizeSvgOffThread } from './svg-thread.js';
 import { describeActor, type Actor, type ImageRecord, type UploadAttempt, type Visibility } from './types.js';
 import { MemoryBudget, UploadReceiver, type Received } from './upload-receiver.js';
 
@@ -56,6 +57,8 @@ export interface UploadsDeps {
   readonly memoryBudget: number;
   /** A write found no space left (staging, the store, the database): readiness reports it for a while. */
   readonly onDiskFull: () => void;
+  /** The decode memory budget and the HEIC and SVG threads, shared with jobs and variant requests. */
+  readonly decoding: Decoding;
 }
 
 export interface UploadRequest {
@@ -181,11 +184,11 @@ export function createUploads(deps: UploadsDeps): Uploads {
     let exifMs: number | undefined;
     if (format === 'svg') {
       // Stored sanitized, so its hash (and dedupe) are of the sanitized bytes; librsvg only ever sees those.
-      const clean = Buffer.from(await sanitizeSvgOffThread(received.memory ?? (await readFile(received.stagedPath!))), 'utf8');
+      const clean = Buffer.from(await deps.decoding.svg.sanitize(received.memory ?? (await readFile(received.stagedPath!))), 'utf8');
       content = clean;
       bytes = clean.length;
       sha256 = createHash('sha256').update(clean).digest('hex');
-      dims = await probeImage(clean, format, limits);
+      dims = await probeImage(clean, format, limits, deps.decoding);
     } else {
       const walked = received.structure;
       if (walked) {
@@ -194,13 +197,15 @@ export function createUploads(deps: UploadsDeps): Uploads {
         dims = walked;
       } else {
         // No walker for this format, or the walk found something odd: a decode decides, as libvips would later.
-        dims = await probeImage(content, format, limits);
+        dims = await probeImage(content, format, limits, deps.decoding);
       }
       const exifStarted = performance.now();
       const metadata = await readIngestMetadata(
         { head: received.head, whole: received.memory !== undefined, file: received.stagedPath, metadata: received.structure?.metadata },
         format,
         deps.stripLocation,
+        // A location the in-place scrub cannot reach means decoding the whole image to encode it again.
+        (work) => deps.decoding.budget.run(decodeCost({ format, ...dims, progressive: received.structure?.progressive }) * 2, 'request', work),
       );
       exif = metadata.exif;
       if (metadata.read) exifMs = performance.now() - exifStarted;

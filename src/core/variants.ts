@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import sharp, { type Sharp } from 'sharp';
 import { originalKey, readBlob, type BlobStore } from '../store/blob-store.js';
+import { decodeCost, type DecodeBudget, type Patience } from './decode-budget.js';
 import { ImgdError } from './errors.js';
-import { svgDensity } from './svg-raster.js';
+import { SVG_BASE_DENSITY, svgDensity } from './svg-raster.js';
 import type { ImageRecord } from './types.js';
 import {
   canonicalOptions,
@@ -48,6 +49,8 @@ export interface VariantDeps {
   readonly decoders?: Readonly<Record<string, SourceDecoder>>;
   /** Told about every render (not cache hits), for metrics. */
   readonly onRendered?: (format: OutputFormat) => void;
+  /** The decode memory all decodes share. */
+  readonly budget: DecodeBudget;
 }
 
 const EXTENSIONS: Record<OutputFormat, string> = { avif: 'avif', webp: 'webp', jpeg: 'jpg', png: 'png', gif: 'gif' };
@@ -77,8 +80,11 @@ function encode(pipeline: Sharp, format: OutputFormat, quality: number | null): 
 export interface Variants {
   /** Options from a preset name or on-the-fly parameters, the format from the URL or Accept. */
   plan(image: ImageRecord, preset: string | undefined, query: TransformQuery, accept: string | undefined): VariantRequest;
-  /** The cached variant, rendered now if it is not cached yet (once, however many ask at the same time). */
-  get(image: ImageRecord, request: VariantRequest): Promise<RenderedVariant>;
+  /**
+   * The cached variant, rendered now if it is not cached yet (once, however many ask at the same time), within the
+   * decode memory budget: a request waits a bounded time for its share (then 503), a job as long as it takes.
+   */
+  get(image: ImageRecord, request: VariantRequest, patience?: Patience): Promise<RenderedVariant>;
   /** Renders the presets in the given formats ahead of requests; `original` spares reading the stored bytes again. Answers those it rendered. */
   /** `strict`: an original libvips finds damaged is refused (corrupt_image) instead of rendered as far as it reads. */
   pregenerate(image: ImageRecord, formats: readonly OutputFormat[], original?: Buffer, strict?: boolean): Promise<RenderedVariant[]>;
@@ -111,16 +117,34 @@ export function createVariants(deps: VariantDeps): Variants {
     readonly strict?: boolean;
   }
 
-  /** Formats with their own decoder (HEIC) are slow to decode: decoded once here, for every render that shares the source. */
-  async function sourceOf(image: ImageRecord, original?: Buffer): Promise<Source> {
+  /** The original's file (disk store) or bytes, not decoded yet. */
+  async function locate(image: ImageRecord, original?: Buffer): Promise<Source> {
     const key = originalKey(image.sha256);
     const decoder = deps.decoders?.[image.format];
     // On the disk store libvips opens the file itself; SVG and decoded formats need the bytes in memory.
     if (original === undefined && !decoder && image.format !== 'svg' && store.localPath) return { file: store.localPath(key) };
-    const bytes = original ?? (await readBlob(store, key));
-    if (!decoder) return { bytes };
-    const { data, info } = await (await decoder(bytes, image)).raw().toBuffer({ resolveWithObject: true });
-    return { bytes, decoded: () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }) };
+    return { bytes: original ?? (await readBlob(store, key)) };
+  }
+
+  /** Formats with their own decoder (HEIC) are slow to decode: decoded once here, for every render that shares the source. */
+  async function decode(image: ImageRecord, located: Source): Promise<Source> {
+    const decoder = deps.decoders?.[image.format];
+    if (!decoder || !located.bytes) return located;
+    const { data, info } = await (await decoder(located.bytes, image)).raw().toBuffer({ resolveWithObject: true });
+    return { ...located, decoded: () => sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }) };
+  }
+
+  /** What rendering these variants from this source costs the decode memory budget: its largest decode. */
+  async function costOf(image: ImageRecord, plans: readonly VariantRequest[], located: Source): Promise<number> {
+    if (image.format === 'svg') {
+      // Drawn whole at the largest size asked for.
+      const densest = Math.max(...plans.map((p) => svgDensity(image, p.options, deps.pixelLimit)));
+      const scale = densest / SVG_BASE_DENSITY;
+      return decodeCost({ format: 'svg', width: Math.ceil(image.width * scale), height: Math.ceil(image.height * scale) });
+    }
+    // A progressive JPEG holds every coefficient while it decodes; its header says which it is.
+    const progressive = image.format === 'jpeg' && Boolean((await sharp(located.file ?? located.bytes!).metadata().catch(() => undefined))?.isProgressive);
+    return decodeCost({ format: image.format, width: image.width, height: image.height, frames: image.frames, progressive });
   }
 
   function input(image: ImageRecord, options: VariantOptions, format: OutputFormat, source: Source): Sharp {
@@ -137,9 +161,15 @@ export function createVariants(deps: VariantDeps): Variants {
     return sharp(from, { limitInputPixels: deps.pixelLimit, animated, failOn });
   }
 
-  async function render(image: ImageRecord, request: VariantRequest, shared?: Source): Promise<RenderedVariant> {
+  /** One variant on its own (a request, or a job's fallback): within the decode memory budget. */
+  async function renderAlone(image: ImageRecord, request: VariantRequest, patience: Patience): Promise<RenderedVariant> {
+    const located = await locate(image);
+    const cost = await costOf(image, [request], located);
+    return deps.budget.run(cost, patience, async () => render(image, request, await decode(image, located)));
+  }
+
+  async function render(image: ImageRecord, request: VariantRequest, source: Source): Promise<RenderedVariant> {
     const { options, format } = request;
-    const source = shared ?? (await sourceOf(image));
     let bytes: Buffer;
     try {
       // Orientation first (EXIF), then a thumbnail-style resize so shrink-on-load applies.
@@ -167,12 +197,14 @@ export function createVariants(deps: VariantDeps): Variants {
    * The stored variant, or one render of it however many ask at the same time. The store is looked up inside the
    * shared promise: a caller that looked before a render finished and arrives after it must find it, not render again.
    */
-  function renderOnce(image: ImageRecord, request: VariantRequest, source?: Source): Promise<RenderedVariant> {
+  function renderOnce(image: ImageRecord, request: VariantRequest, patience: Patience, source?: Source): Promise<RenderedVariant> {
     let pending = inFlight.get(request.key);
     if (!pending) {
       pending = (async () => {
         const cached = await store.stat(request.key);
-        return cached ? described(request.key, cached.size, request.format) : render(image, request, source);
+        if (cached) return described(request.key, cached.size, request.format);
+        // A shared source is decoded already, within the budget its caller holds.
+        return source ? render(image, request, source) : renderAlone(image, request, patience);
       })().finally(() => inFlight.delete(request.key));
       inFlight.set(request.key, pending);
     }
@@ -194,19 +226,26 @@ export function createVariants(deps: VariantDeps): Variants {
       return { options, format, key: variantKey(image.sha256, options, format), negotiated: options.format === 'auto' };
     },
 
-    get: (image, request) => renderOnce(image, request),
+    get: (image, request, patience = 'request') => renderOnce(image, request, patience),
 
     async pregenerate(image, formats, original, strict = false) {
       const plans = Object.keys(rules.presets).flatMap((name) => formats.map((format) => api.plan(image, name, { format }, undefined)));
-      let source: Source | undefined;
-      const rendered: RenderedVariant[] = [];
-      for (const plan of plans) {
-        const cached = await store.stat(plan.key);
-        if (cached) continue;
-        source ??= { ...(await sourceOf(image, original)), strict };
-        rendered.push(await renderOnce(image, plan, source));
-      }
-      return rendered;
+      const missing: VariantRequest[] = [];
+      for (const plan of plans) if (!(await store.stat(plan.key))) missing.push(plan);
+      if (missing.length === 0) return [];
+      const located = await locate(image, original);
+      const cost = await costOf(image, missing, located);
+      // One share of the budget for the decoded source and every render from it; a job waits for it as long as it takes.
+      return deps.budget.run(cost, 'job', async () => {
+        const source = { ...(await decode(image, located)), strict };
+        const rendered: RenderedVariant[] = [];
+        for (const plan of missing) {
+          // Being rendered by a request, inside its own share: joining it here while holding ours could wait on ourselves.
+          if (inFlight.has(plan.key)) continue;
+          rendered.push(await renderOnce(image, plan, 'job', source));
+        }
+        return rendered;
+      });
     },
 
     presetNames: () => Object.keys(rules.presets),

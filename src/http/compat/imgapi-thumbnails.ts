@@ -1,5 +1,7 @@
 // Seed 001's thumbnails: the image fitted inside 256 or 768 px as Pillow's thumbnail() does, RGB JPEG at quality 85.
 import sharp from 'sharp';
+import { decodeCost, type DecodeBudget } from '../../core/decode-budget.js';
+import { isImgdError } from '../../core/errors.js';
 import type { ImageRecord } from '../../core/types.js';
 import { readBlob, originalKey, type BlobStore } from '../../store/blob-store.js';
 
@@ -31,7 +33,7 @@ export interface Thumbnails {
   get(image: ImageRecord, size: ThumbnailSize): Promise<Buffer | undefined>;
 }
 
-export function createThumbnails(store: BlobStore, pixelLimit: number): Thumbnails {
+export function createThumbnails(store: BlobStore, pixelLimit: number, budget: DecodeBudget): Thumbnails {
   const cache = new Map<string, Buffer>();
   return {
     async get(image, size) {
@@ -47,13 +49,19 @@ export function createThumbnails(store: BlobStore, pixelLimit: number): Thumbnai
       let bytes: Buffer;
       try {
         const original = await readBlob(store, originalKey(image.sha256));
-        bytes = await sharp(original, { limitInputPixels: pixelLimit })
-          .resize(target.width, target.height, { fit: 'fill' })
-          .removeAlpha()
-          .toColourspace('srgb')
-          .jpeg({ quality: 85 })
-          .toBuffer();
-      } catch {
+        const progressive = image.format === 'jpeg' && Boolean((await sharp(original).metadata()).isProgressive);
+        const cost = decodeCost({ format: image.format, width: image.width, height: image.height, frames: image.frames, progressive });
+        bytes = await budget.run(cost, 'request', () =>
+          sharp(original, { limitInputPixels: pixelLimit })
+            .resize(target.width, target.height, { fit: 'fill' })
+            .removeAlpha()
+            .toColourspace('srgb')
+            .jpeg({ quality: 85 })
+            .toBuffer(),
+        );
+      } catch (err) {
+        // Busy decoding other images: try again shortly (503), not "no thumbnail".
+        if (isImgdError(err) && err.code === 'unavailable') throw err;
         // A format sharp cannot decode here (HEIC without its decoder), or bytes missing from the store.
         return undefined;
       }

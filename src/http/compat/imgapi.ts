@@ -89,7 +89,7 @@ export const imgapi: CompatProfile = {
   ],
   async register(app, ctx: HttpContext) {
     const { config } = ctx;
-    const thumbnails = createThumbnails(ctx.store, config.limits.pixels);
+    const thumbnails = createThumbnails(ctx.store, config.limits.pixels, ctx.decoding.budget);
     const exifReader = createExifJsonReader(async (sha256, length) => {
       const chunks: Buffer[] = [];
       for await (const chunk of await ctx.store.get(originalKey(sha256), { start: 0, end: length - 1 })) chunks.push(chunk as Buffer);
