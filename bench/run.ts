@@ -42,7 +42,7 @@ const warmupSeconds = options.quick ? 1 : 5;
 
 log(`imgd benchmarks (${options.quick ? 'quick: 1 measured run per contender, short runs' : `full: ${repeats} measured runs per contender`})`);
 log(`machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
-log(`pinning: ${pin.note}; load generator: ${loadTool()}; imgd: built dist/cli.js, started as \`npm start\` starts it (MALLOC_ARENA_MAX=2), LOG_LEVEL=warn`);
+log(`pinning: ${pin.note}; load generator: ${loadTool()}; imgd: built dist/cli.js, started as \`npm start\` starts it (MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=1048576), LOG_LEVEL=warn`);
 const nginxNote = nginxMissing();
 if (nginxNote) log(nginxNote);
 

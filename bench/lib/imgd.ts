@@ -28,10 +28,11 @@ export function requireBuild(): void {
   if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm ci runs it too).');
 }
 
-/** The environment `npm start` gives the server (MALLOC_ARENA_MAX=2), plus the benchmark's settings. */
+/** The environment `npm start` gives the server (MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=1048576), plus the benchmark's settings. */
 export function imgdEnv(dataDir: string, port: number, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
     MALLOC_ARENA_MAX: '2',
+    MALLOC_MMAP_THRESHOLD_: '1048576',
     DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',

@@ -132,13 +132,13 @@ export const s8: Scenario = {
     const warmup = Math.min(60, Math.round(seconds / 5));
     const settings: Setting[] = [
       { name: 'MALLOC_ARENA_MAX=2 (shipped)', env: {}, shipped: true },
-      { name: 'glibc default', env: { MALLOC_ARENA_MAX: undefined }, shipped: false },
+      { name: 'glibc default', env: { MALLOC_ARENA_MAX: undefined, MALLOC_MMAP_THRESHOLD_: undefined }, shipped: false },
     ];
     const notes: string[] = [
       'without the caches: RSS minus the bytes the hot cache and libvips\' operation cache held (imgd_cache_bytes, scraped every 5 s), both bounded (the hot cache at 64 MB, libvips\' off unless SHARP_CACHE_MB is set)',
       `${seconds} s with ${warmup} s of warm-up; all settings side by side (each its own server on the server core, the same load each: ${RATES.uploads} uploads/s of distinct photos processed by the server's workers, ${RATES.originals} original GETs/s, ${RATES.variants} new variant renders/s)`,
     ];
-    if (JEMALLOC) settings.push({ name: 'jemalloc', env: { MALLOC_ARENA_MAX: undefined, LD_PRELOAD: JEMALLOC }, shipped: false });
+    if (JEMALLOC) settings.push({ name: 'jemalloc', env: { MALLOC_ARENA_MAX: undefined, MALLOC_MMAP_THRESHOLD_: undefined, LD_PRELOAD: JEMALLOC }, shipped: false });
     else notes.push('jemalloc not installed (apt-get install libjemalloc2): that setting skipped');
     if (ctx.options.quick) notes.push('--quick: 8 s instead of 10 minutes (growth figures meaningless at that length)');
     const servers = await Promise.all(

@@ -17,7 +17,7 @@ export async function rawSharp(ctx: ScenarioContext, mode: 'thumbs' | 'process',
   writeFileSync(list, files.join('\n'));
   const child = spawnPinned('raw sharp', process.execPath, ['--import', 'tsx', RAW, mode, list, String(concurrency), outDir], {
     cores: ctx.pin.server,
-    env: { MALLOC_ARENA_MAX: '2' },
+    env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' },
   });
   const code = await new Promise<number | null>((resolve) => child.proc.once('exit', (c) => resolve(c)));
   if (code !== 0) throw new Error(`raw sharp failed (${code}):\n${child.output()}`);
