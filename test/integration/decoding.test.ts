@@ -1,0 +1,89 @@
+// HEIC decoding on the app's own bounded pool: a full queue answers 503 with Retry-After, a decode over its time budget
+// is refused with 422 decode_timeout, and closing one app leaves another's decoding alone.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { fixture, startApp, type TestApp } from '../helpers/app.js';
+import { bearer, expectProblem, json } from '../helpers/accounts.js';
+
+const IPHONE = fixture('heic/IMG_5195.HEIC');
+
+interface Stats {
+  total: number;
+  succeeded: number;
+  failed: number;
+}
+
+async function stats(t: TestApp): Promise<Stats> {
+  return (await (await fetch(`${t.url}/api/v1/stats`, { headers: t.auth })).json()) as Stats;
+}
+
+async function singleUseToken(t: TestApp): Promise<string> {
+  const res = await fetch(`${t.url}/api/v1/upload-tokens`, json({ single_use: true, expires_in: 600 }, t.auth));
+  assert.equal(res.status, 201, await res.clone().text());
+  return ((await res.json()) as { token: string }).token;
+}
+
+describe('HEIC decoding on a bounded pool', () => {
+  describe('with one thread and one file waiting', () => {
+    let t: TestApp;
+    before(async () => {
+      // Processing off: only the uploads' own decodes use the pool.
+      t = await startApp({ DECODE_THREADS: '1', DECODE_QUEUE: '1', DECODE_MEMORY_MB: '4096', PROCESSING: 'false' });
+    });
+    after(() => t.close());
+
+    it('answers 503 unavailable with Retry-After past the full queue, storing nothing for those and leaving their single-use tokens unspent', async () => {
+      const bytes = await readFile(IPHONE);
+      const tokens = await Promise.all(Array.from({ length: 6 }, () => singleUseToken(t)));
+      const answers = await Promise.all(tokens.map((token) => t.upload([['phone.heic', bytes]], {}, bearer(token))));
+      const refused = answers.flatMap((res, i) => (res.status === 503 ? [{ res, token: tokens[i]! }] : []));
+      const accepted = answers.filter((res) => res.status === 201);
+      assert.equal(refused.length + accepted.length, answers.length, `statuses: ${answers.map((r) => r.status).join(', ')}`);
+      assert.ok(accepted.length >= 1 && refused.length >= 1, `statuses: ${answers.map((r) => r.status).join(', ')}`);
+      for (const { res } of refused) {
+        const problem = await expectProblem(res, 503, 'unavailable');
+        assert.match(res.headers.get('retry-after') ?? '', /^\d+$/);
+        assert.equal(typeof problem.retry_after, 'number');
+      }
+      const counts = await t.stored();
+      assert.equal(counts.images, accepted.length, 'nothing stored for the refused uploads');
+      assert.equal(counts.blobs, 1, 'one blob: the accepted uploads are the same bytes');
+      assert.equal(counts.temp, 0);
+      const recorded = await stats(t);
+      assert.equal(recorded.failed, refused.length, 'every refused attempt recorded');
+      // The queue has drained: a refused upload's token still uploads, once.
+      for (const { token } of refused) assert.equal((await t.upload([['phone.heic', bytes]], {}, bearer(token))).status, 201);
+      await expectProblem(await t.upload([['phone.heic', bytes]], {}, bearer(refused[0]!.token)), 401, 'unauthorized');
+    });
+  });
+
+  it('refuses a HEIC whose decode runs over DECODE_TIMEOUT_MS with 422 decode_timeout, storing nothing', async () => {
+    const t = await startApp({ DECODE_TIMEOUT_MS: '1', PROCESSING: 'false' });
+    try {
+      const res = await t.upload([IPHONE]);
+      const problem = await expectProblem(res, 422, 'decode_timeout');
+      assert.match(problem.detail, /not decoded within/);
+      assert.deepEqual(await t.stored(), { images: 0, blobs: 0, temp: 0 });
+      assert.equal((await stats(t)).failed, 1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("goes on decoding in one app after another app in the same process has closed (each has its own threads)", async () => {
+    const [first, second] = [await startApp(), await startApp()];
+    try {
+      assert.equal((await first.upload([IPHONE])).status, 201);
+      // The first app closes while the second decodes (a module-wide decoder thread was ended under it: issue 20).
+      const decoding = second.upload([IPHONE]);
+      await first.close();
+      const res = await decoding;
+      assert.equal(res.status, 201, await res.clone().text());
+      assert.equal(((await res.json()) as { format: string }).format, 'heic');
+      assert.equal((await second.upload([fixture('heic/samplefilehub.heif')])).status, 201);
+    } finally {
+      await second.close();
+    }
+  });
+});
