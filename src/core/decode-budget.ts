@@ -17,6 +17,11 @@ export interface DecodeBudgetOptions {
 export interface DecodeBudget {
   /** Runs work once `cost` bytes are free (a cost over the whole budget runs alone), and frees them when it settles. */
   run<T>(cost: number, patience: Patience, work: () => Promise<T>): Promise<T>;
+  /**
+   * Charges memory that is in use already and outlives a decode (a decoder thread's heap): at once, even past the
+   * budget, so later decodes wait for it. The function returned gives it back (once).
+   */
+  hold(cost: number): () => void;
   readonly bytes: number;
   /** Bytes held by decodes running now. */
   inUse(): number;
@@ -124,6 +129,17 @@ export function createDecodeBudget(options: DecodeBudgetOptions): DecodeBudget {
         used -= charged;
         admit();
       }
+    },
+    hold(cost) {
+      const charged = Math.max(0, Math.ceil(cost));
+      used += charged;
+      let held = true;
+      return () => {
+        if (!held) return;
+        held = false;
+        used -= charged;
+        admit();
+      };
     },
     inUse: () => used,
     waiting: () => queue.length,

@@ -5,7 +5,17 @@ import { Piscina } from 'piscina';
 import { ImgdError } from './errors.js';
 import type { PoolReply, PoolTask } from './decode-task.js';
 
-export interface DecodePoolOptions {
+/** Memory a thread keeps after a task (a WebAssembly heap only grows), charged to the decode budget while the threads live. */
+export interface KeptMemory<Out> {
+  /** The bytes a thread keeps after producing this. */
+  readonly after: (output: Out) => number;
+  /** Charges them at once; the function returned gives them back. */
+  readonly hold: (bytes: number) => () => void;
+  /** True when others wait for memory: the threads then end as soon as they are idle, giving theirs back. */
+  readonly wanted: () => boolean;
+}
+
+export interface DecodePoolOptions<Out = unknown> {
   /** What the threads do, for messages: "HEIC decoder". */
   readonly name: string;
   /** The worker module, beside this one, without its extension: its default export is a poolTask. */
@@ -19,6 +29,7 @@ export interface DecodePoolOptions {
   /** The error of a task whose thread died under it (out of memory, say); corrupt_image by default. */
   readonly crashed?: (why: string) => ImgdError;
   readonly resourceLimits?: ResourceLimits;
+  readonly kept?: KeptMemory<Out>;
 }
 
 export interface DecodePool<In, Out> {
@@ -35,11 +46,16 @@ export interface DecodePool<In, Out> {
 const IDLE_MS = 2000;
 const RETRY_AFTER_SECONDS = 2;
 
-export function createDecodePool<In, Out>(options: DecodePoolOptions): DecodePool<In, Out> {
+export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): DecodePool<In, Out> {
   // The .ts source under tsx (tests, dev), the compiled .js in dist; the threads inherit tsx from the process.
   const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   const filename = fileURLToPath(new URL(`./${options.module}${extension}`, import.meta.url));
   let pool: Piscina | undefined;
+  /**
+   * What the current threads keep, as far as anyone can tell: one charge per thread at most, the largest tasks'.
+   * Given back when they end.
+   */
+  let kept: Array<{ readonly bytes: number; readonly release: () => void }> = [];
   let pending = 0;
   let idle: NodeJS.Timeout | undefined;
   let next = 0;
@@ -69,14 +85,32 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions): DecodePoo
     return made;
   }
 
+  function keep(output: Out): void {
+    if (!options.kept) return;
+    const bytes = options.kept.after(output);
+    kept.push({ bytes, release: options.kept.hold(bytes) });
+    kept.sort((a, b) => b.bytes - a.bytes);
+    for (const smaller of kept.splice(options.threads)) smaller.release();
+  }
+
+  /** Ends the threads; what they kept is given back now (a pool made meanwhile keeps its own). */
+  function end(): Promise<void> {
+    const done = pool;
+    pool = undefined;
+    for (const heap of kept.splice(0)) heap.release();
+    kept = [];
+    return done?.destroy() ?? Promise.resolve();
+  }
+
   function settled(): void {
     pending -= 1;
     if (pending > 0 || !pool) return;
-    idle = setTimeout(() => {
-      const done = pool;
-      pool = undefined;
-      void done?.destroy();
-    }, IDLE_MS);
+    // Decodes wait for the memory idle threads keep: end them now rather than in IDLE_MS.
+    if (options.kept?.wanted()) {
+      void end();
+      return;
+    }
+    idle = setTimeout(() => void end(), IDLE_MS);
     idle.unref();
   }
 
@@ -118,6 +152,7 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions): DecodePoo
       started.delete(id);
     }
     if ('error' in reply) throw new ImgdError(reply.error.code, reply.error.message, reply.error.extra);
+    if (pool === threads) keep(reply.ok);
     return reply.ok;
   }
 
@@ -134,9 +169,7 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions): DecodePoo
     async close() {
       closed = true;
       clearTimeout(idle);
-      const done = pool;
-      pool = undefined;
-      await done?.destroy();
+      await end();
     },
   };
 }

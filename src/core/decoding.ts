@@ -20,7 +20,7 @@ export interface Decoding {
 
 export function createDecoding(settings: DecodingSettings): Decoding {
   const budget = createDecodeBudget({ bytes: settings.memoryBytes, maxWaitMs: settings.waitMs, maxWaiting: settings.queue });
-  const heic = createHeicDecoder({ threads: settings.threads, queue: settings.queue, timeoutMs: settings.timeoutMs });
+  const heic = createHeicDecoder({ threads: settings.threads, queue: settings.queue, timeoutMs: settings.timeoutMs, budget });
   const svg = createSvgSanitizer({ threads: settings.threads, queue: settings.queue });
   return {
     budget,

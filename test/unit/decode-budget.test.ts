@@ -93,4 +93,19 @@ describe('the decode memory budget', () => {
     await assert.rejects(budget.run(5 * MB, 'request', async () => Promise.reject(new Error('decoder failed'))), /decoder failed/);
     assert.equal(budget.inUse(), 0);
   });
+
+  it("charges memory held past a decode (a decoder thread's heap) at once, and makes later decodes wait until it is given back", async () => {
+    const budget = createDecodeBudget({ bytes: 100 * MB, maxWaitMs: 60_000, maxWaiting: 10 });
+    const release = budget.hold(150 * MB);
+    assert.equal(budget.inUse(), 150 * MB, 'held even past the budget: the memory is in use');
+    let ran = false;
+    const waiting = budget.run(10 * MB, 'job', async () => void (ran = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ran, false);
+    release();
+    release();
+    await waiting;
+    assert.equal(ran, true);
+    assert.equal(budget.inUse(), 0, 'given back once');
+  });
 });
