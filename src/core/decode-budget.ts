@@ -67,6 +67,14 @@ export function decodeCost({ format, width, height, frames = 1, progressive = fa
   return Math.max(MIN_COST, Math.ceil(width * height * Math.max(1, frames) * perPixel));
 }
 
+/**
+ * Sanitizing an SVG builds a DOM of it on a thread with a 512 MB heap: measured 33 MB for 10,000 elements in 225 KB,
+ * 95 MB for a 1.9 MB path, so 16 MB plus 100 bytes a byte of the file, at most the thread's heap.
+ */
+export function sanitizeCost(bytes: number): number {
+  return Math.min(512 * 1024 * 1024, 16 * 1024 * 1024 + 100 * bytes);
+}
+
 interface Waiter {
   readonly cost: number;
   readonly patience: Patience;

@@ -45,6 +45,8 @@ export interface DecodePool<In, Out> {
  */
 const IDLE_MS = 2000;
 const RETRY_AFTER_SECONDS = 2;
+/** Piscina's refusals of a task for want of room (its errors carry no code). */
+const QUEUE_FULL = new Set(['Task queue is at limit', 'No task queue available and all Workers are busy']);
 
 export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): DecodePool<In, Out> {
   // The .ts source under tsx (tests, dev), the compiled .js in dist; the threads inherit tsx from the process.
@@ -116,14 +118,15 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): Deco
 
   const shuttingDown = (): ImgdError => new ImgdError('unavailable', 'The server is shutting down.');
   const busy = (): ImgdError =>
-    new ImgdError('unavailable', `Every ${options.name} thread is busy and ${options.queue} files are waiting; try again shortly.`, {
+    new ImgdError('unavailable', `Every ${options.name} thread is busy${options.queue > 0 ? ` and ${options.queue} files are waiting` : ''}; try again shortly.`, {
       retry_after: RETRY_AFTER_SECONDS,
     });
 
   async function runTask(input: In, timeoutMs: number): Promise<Out> {
     const threads = current();
-    // Piscina also counts threads still starting as room; the setting is about files waiting.
-    if (threads.queueSize >= options.queue && threads.threads.length >= options.threads) throw busy();
+    // Piscina also counts threads still starting as room; the setting is about files waiting (with none allowed to
+    // wait, Piscina alone can tell whether a thread is free).
+    if (options.queue > 0 && threads.queueSize >= options.queue && threads.threads.length >= options.threads) throw busy();
     const id = next++;
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -143,7 +146,7 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): Deco
     } catch (err) {
       if (overTime) throw options.overTime(timeoutMs);
       if (closed) throw shuttingDown();
-      if ((err as Error).message === 'Task queue is at limit') throw busy();
+      if (QUEUE_FULL.has((err as Error).message)) throw busy();
       // The thread died (out of memory, say): the file's fault as far as anyone can tell.
       throw options.crashed?.((err as Error).message) ?? new ImgdError('corrupt_image', `The ${options.name} failed on this file: ${(err as Error).message}.`);
     } finally {

@@ -20,7 +20,7 @@ import { isDiskFull } from './outages.js';
 import type { JobRequest } from './jobs.js';
 import { readIngestMetadata } from './location.js';
 import { collisionName, slugStem, storedName } from './naming.js';
-import { decodeCost } from './decode-budget.js';
+import { decodeCost, sanitizeCost } from './decode-budget.js';
 import type { Decoding } from './decoding.js';
 import { checkLimits, checkProgressive, probeImage, type ProbeLimits } from './probe.js';
 import { stripBuffer, stripFile, stripPlan } from './strip.js';
@@ -184,7 +184,8 @@ export function createUploads(deps: UploadsDeps): Uploads {
     let exifMs: number | undefined;
     if (format === 'svg') {
       // Stored sanitized, so its hash (and dedupe) are of the sanitized bytes; librsvg only ever sees those.
-      const clean = Buffer.from(await deps.decoding.svg.sanitize(received.memory ?? (await readFile(received.stagedPath!))), 'utf8');
+      const text = received.memory ?? (await readFile(received.stagedPath!));
+      const clean = Buffer.from(await deps.decoding.budget.run(sanitizeCost(text.length), 'request', () => deps.decoding.svg.sanitize(text)), 'utf8');
       content = clean;
       bytes = clean.length;
       sha256 = createHash('sha256').update(clean).digest('hex');

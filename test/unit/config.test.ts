@@ -130,6 +130,16 @@ describe('loadConfig', () => {
       assert.deepEqual(loadConfig({ DATABASE_URL: 'postgresql://h/db' }).database, { kind: 'postgres', url: 'postgresql://h/db' });
     });
 
+    it('decoding: a memory budget sized to the machine (256 MB to 2 GB), a thread per core, and each one overridable', () => {
+      const { decoding } = loadConfig({});
+      const mb = decoding.memoryBytes / 1024 / 1024;
+      assert.ok(mb >= 256 && mb <= 2048 && mb <= os.totalmem() / 1024 / 1024, `${mb} MB`);
+      assert.equal(decoding.threads, os.availableParallelism());
+      assert.deepEqual(
+        loadConfig({ DECODE_MEMORY_MB: '512', DECODE_THREADS: '3', DECODE_QUEUE: '0', DECODE_WAIT_MS: '0', DECODE_TIMEOUT_MS: '5000' }).decoding,
+        { memoryBytes: 512 * 1024 * 1024, threads: 3, queue: 0, waitMs: 0, timeoutMs: 5000 },
+      );
+    });
     it('booleans, lists and a trailing slash on PUBLIC_URL', () => {
       const config = loadConfig({ TRUST_PROXY: 'yes', RUN_WORKERS: 'off', CORS_ORIGINS: 'https://a.example, https://b.example', PUBLIC_URL: 'https://img.example/' });
       assert.equal(config.http.trustProxy, true);
@@ -170,6 +180,10 @@ describe('loadConfig', () => {
       [{ VARIANT_SIZES: '100,big' }, 'VARIANT_SIZES'],
       [{ VARIANT_PRESETS: 'small' }, 'VARIANT_PRESETS'],
       [{ CAPTION_PROVIDER: 'ollama' }, 'CAPTION_URL'],
+      [{ DECODE_MEMORY_MB: '8' }, 'DECODE_MEMORY_MB'],
+      [{ DECODE_THREADS: '0' }, 'DECODE_THREADS'],
+      [{ DECODE_QUEUE: '-1' }, 'DECODE_QUEUE'],
+      [{ DECODE_TIMEOUT_MS: '0' }, 'DECODE_TIMEOUT_MS'],
     ];
     for (const [env, setting] of cases) {
       it(`${JSON.stringify(env)} -> ${setting}`, () => refuses(env, setting));
