@@ -57,7 +57,7 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): Deco
    * What the current threads keep, as far as anyone can tell: one charge per thread at most, the largest tasks'.
    * Given back when they end.
    */
-  let kept: Array<{ readonly bytes: number; readonly release: () => void }> = [];
+  const kept: Array<{ readonly bytes: number; readonly release: () => void }> = [];
   let pending = 0;
   let idle: NodeJS.Timeout | undefined;
   let next = 0;
@@ -100,7 +100,6 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): Deco
     const done = pool;
     pool = undefined;
     for (const heap of kept.splice(0)) heap.release();
-    kept = [];
     return done?.destroy() ?? Promise.resolve();
   }
 
