@@ -146,7 +146,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         concurrency: config.jobs.concurrency,
         reclaimOnStart: config.database.kind === 'sqlite',
       });
-  const metrics = createMetrics({ queueDepth: () => runner.depth() });
+  // This app's own threads and budget: another app in the same process (tests, the CLI) has its own, and closing one leaves the other working.
+  const decoding = createDecoding(config.decoding);
+  const { budget } = decoding;
+  const metrics = createMetrics({ queueDepth: () => runner.depth(), decodeBudget: () => ({ bytes: budget.bytes, inUse: budget.inUse(), waiting: budget.waiting() }) });
   // sharp reports its operation cache in MB.
   metrics.caches.track('libvips', () => sharp.cache().memory.current * 1024 * 1024);
   const queue = observeOutcomes(runner, (type, outcome) => metrics.jobOutcomes.inc({ type, outcome }));
@@ -169,8 +172,6 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     };
   // One secret signs sessions, share links and transform URLs, each under its own label.
   const signing = await loadOrCreateSecret(config.dataDir, 'signing_key', config.auth.jwtSecret);
-  // This app's own threads and budget: another app in the same process (tests, the CLI) has its own, and closing one leaves the other working.
-  const decoding = createDecoding(config.decoding);
   const variants = createVariants({
     store,
     budget: decoding.budget,

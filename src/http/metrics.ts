@@ -22,6 +22,30 @@ export interface CacheSizes {
 export interface MetricsSources {
   /** Read at scrape time, so every instance reports the depth of the shared queue. */
   readonly queueDepth?: () => Promise<JobDepth[]>;
+  /** This process's decode memory budget, read at scrape time. */
+  readonly decodeBudget?: () => { readonly bytes: number; readonly inUse: number; readonly waiting: number };
+}
+
+function decodeGauges(registry: Registry, read: NonNullable<MetricsSources['decodeBudget']>): void {
+  new Gauge({
+    name: 'imgd_decode_memory_bytes',
+    help: 'The decode memory budget (DECODE_MEMORY_MB) and the bytes decodes hold of it now, by state (budget, in_use)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const now = read();
+      this.set({ state: 'budget' }, now.bytes);
+      this.set({ state: 'in_use' }, now.inUse);
+    },
+  });
+  new Gauge({
+    name: 'imgd_decodes_waiting',
+    help: 'Decodes waiting for their share of the decode memory budget',
+    registers: [registry],
+    collect() {
+      this.set(read().waiting);
+    },
+  });
 }
 
 function queueDepthGauge(registry: Registry, read: () => Promise<JobDepth[]>): void {
@@ -65,6 +89,7 @@ export function createMetrics(sources: MetricsSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   if (sources.queueDepth) queueDepthGauge(registry, sources.queueDepth);
+  if (sources.decodeBudget) decodeGauges(registry, sources.decodeBudget);
   return {
     caches: cacheGauge(registry),
     registry,

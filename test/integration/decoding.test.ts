@@ -52,6 +52,9 @@ describe('HEIC decoding on a bounded pool', () => {
       assert.equal(counts.temp, 0);
       const recorded = await stats(t);
       assert.equal(recorded.failed, refused.length, 'every refused attempt recorded');
+      const metrics = await (await fetch(`${t.url}/metrics`, { headers: t.auth })).text();
+      assert.match(metrics, new RegExp(`^imgd_decode_memory_bytes\\{state="budget"\\} ${4096 * 1024 * 1024}$`, 'm'));
+      assert.match(metrics, /^imgd_decodes_waiting 0$/m);
       // The queue has drained: a refused upload's token still uploads, once.
       for (const { token } of refused) assert.equal((await t.upload([['phone.heic', bytes]], {}, bearer(token))).status, 201);
       await expectProblem(await t.upload([['phone.heic', bytes]], {}, bearer(refused[0]!.token)), 401, 'unauthorized');
