@@ -1,6 +1,7 @@
 // Bundles the browser UI (src/web/client) with esbuild into dist/web: content-hashed assets and the HTML shell.
 /* global process, console */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -58,6 +59,11 @@ export async function buildWeb({ outDir = WEB_OUT, minify = true, quiet = false 
     for (const name of await readdir(path.join(outDir, 'assets'))) {
       if (!kept.has(name)) await rm(path.join(outDir, 'assets', name), { force: true });
     }
+    // ReDoc for the attachments profile's /redoc (a dev dependency: production installs keep the built copy).
+    const redoc = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+    await mkdir(path.join(outDir, 'vendor'), { recursive: true });
+    await copyFile(redoc, path.join(outDir, 'vendor', 'redoc.standalone.js'));
+    await copyFile(`${redoc}.LICENSE.txt`, path.join(outDir, 'vendor', 'redoc.standalone.js.LICENSE.txt'));
     if (!quiet) console.log(`build-web: ${path.relative(ROOT, outDir)}/index.html, assets ${script}, ${style}`);
     return { script, style, outDir };
   } finally {

@@ -302,8 +302,15 @@ describe("attachments' docs", () => {
     const redoc = await fetch(`${base}/redoc`);
     assert.equal(redoc.status, 200);
     assert.equal(redoc.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.match(redoc.headers.get('content-security-policy') ?? '', /script-src 'self';.*img-src 'self' data:;/, 'nothing from a CDN');
     const page = await redoc.text();
+    assert.match(page, /<redoc spec-url="\/openapi\.json"><\/redoc>\s*<script src="\/redoc\/redoc\.standalone\.js"><\/script>/);
+    // Without script, a table of every path.
     for (const path of PATHS) assert.ok(page.includes(path), path);
+    const bundle = await fetch(`${base}/redoc/redoc.standalone.js`);
+    assert.equal(bundle.status, 200);
+    assert.match(bundle.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.match(await bundle.text(), /Redoc/);
     return openapi.paths;
   }
 
@@ -317,7 +324,7 @@ describe("attachments' docs", () => {
     }
   }
 
-  it('serves Swagger UI, a reference page and OpenAPI 3 on a listener of its own', async () => {
+  it('serves Swagger UI, ReDoc and OpenAPI 3 on a listener of its own', async () => {
     await docsOf('attachments:own');
   });
 

@@ -1,8 +1,24 @@
 // attachments' API documentation (seed 002's /docs, /redoc, /openapi.json): merged into imgd's own on the main listener,
 // its own on a listener of its own; every asset comes from imgd, none from a CDN.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { WEB_DIR } from '../routes/web.js';
+
+/** ReDoc's standalone bundle: copied into dist/web by the build, or straight from the dev dependency. */
+function redocBundle(): string | undefined {
+  const built = path.join(WEB_DIR, 'vendor', 'redoc.standalone.js');
+  if (existsSync(built)) return built;
+  try {
+    return createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+  } catch {
+    return undefined;
+  }
+}
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
@@ -13,8 +29,11 @@ interface Operation {
   readonly tags?: readonly string[];
 }
 
-/** A reference page of the OpenAPI document, rendered here: every path and method with its summary, no script. */
-export function referencePage(document: { info?: { title?: string }; paths?: Record<string, Record<string, Operation>> }): string {
+/**
+ * The `/redoc` page: ReDoc (served by imgd, no CDN) over `/openapi.json`, with a reference table of every path and
+ * method for a browser without script (and the whole page when the ReDoc bundle is not installed).
+ */
+export function referencePage(document: { info?: { title?: string }; paths?: Record<string, Record<string, Operation>> }, redoc: boolean): string {
   const rows = Object.entries(document.paths ?? {}).flatMap(([path, operations]) =>
     Object.entries(operations)
       .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete', 'head'].includes(method))
@@ -26,8 +45,9 @@ export function referencePage(document: { info?: { title?: string }; paths?: Rec
   const title = escapeHtml(document.info?.title ?? 'API');
   return `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>${title} - ReDoc</title></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title} - ReDoc</title></head>
 <body>
+${redoc ? '<redoc spec-url="/openapi.json"></redoc>\n<script src="/redoc/redoc.standalone.js"></script>\n<noscript>' : ''}
 <h1>${title}</h1>
 <p>The OpenAPI document: <a href="/openapi.json">/openapi.json</a>; interactive: <a href="/docs">/docs</a>.</p>
 <table>
@@ -36,6 +56,7 @@ export function referencePage(document: { info?: { title?: string }; paths?: Rec
 ${rows.join('\n')}
 </tbody>
 </table>
+${redoc ? '</noscript>' : ''}
 </body>
 </html>
 `;
@@ -59,7 +80,17 @@ export async function registerAttachmentsDocs(app: FastifyInstance): Promise<voi
     await app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   }
+  const bundle = redocBundle();
   app.get('/redoc', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(referencePage(app.swagger() as Parameters<typeof referencePage>[0])),
+    reply
+      .type('text/html; charset=utf-8')
+      // Everything from imgd: ReDoc's footer logo on its CDN is not fetched. It styles itself inline and searches in a worker.
+      .header('content-security-policy', "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; base-uri 'none'; frame-ancestors 'none'")
+      .send(referencePage(app.swagger() as Parameters<typeof referencePage>[0], bundle !== undefined)),
   );
+  if (bundle) {
+    app.get('/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(await readFile(bundle)),
+    );
+  }
 }
