@@ -37,7 +37,6 @@ import { createProcessing, type Processing, type StepStats } from './core/proces
 import { CAPTION_JOB, GC_JOB, PROCESS_JOB, type JobRequest } from './core/jobs.js';
 import { createJobsRepo } from './db/jobs.js';
 import { createVariants, type Variants } from './core/variants.js';
-import { bmpPipeline } from './core/bmp.js';
 import { createDecoding, type Decoding } from './core/decoding.js';
 import { createProcessingRuns } from './db/processing-runs.js';
 import { createProfileRecords, type ProfileRecords } from './db/profile-records.js';
@@ -175,7 +174,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const variants = createVariants({
     store,
     budget: decoding.budget,
-    decoders: { heic: (bytes) => decoding.heic.pipeline(bytes, { pixels: config.limits.pixels }), bmp: async (bytes) => bmpPipeline(bytes) },
+    decoders: { heic: (bytes) => decoding.heic.pipeline(bytes, { pixels: config.limits.pixels }), bmp: (bytes) => decoding.bmp.pipeline(bytes) },
     onRendered: (format) => metrics.variantsRendered.inc({ format }),
     pixelLimit: config.limits.pixels,
     rules: {

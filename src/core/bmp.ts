@@ -1,7 +1,6 @@
 // BMP (Windows bitmap): the libvips inside sharp has no BMP loader, so BMPs are decoded here to raw pixels for sharp.
 // Written here rather than taken from npm: bmp-ts ignores the pixel-data offset (a BMP with a gap before its pixels,
 // as GIMP writes with a colour profile, comes out shifted) and fast-bmp reads only V5 headers.
-import sharp, { type Sharp } from 'sharp';
 import { ImgdError } from './errors.js';
 
 export interface BmpHeader {
@@ -227,10 +226,4 @@ function dropAlpha(rgba: Buffer): Buffer {
     rgb[j + 2] = rgba[i + 2]!;
   }
   return rgb;
-}
-
-/** A sharp pipeline over a stored BMP's pixels (its size was checked at upload). */
-export function bmpPipeline(bytes: Buffer): Sharp {
-  const { width, height, channels, data } = decodeBmp(bytes);
-  return sharp(data, { raw: { width, height, channels } });
 }

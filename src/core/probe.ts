@@ -2,7 +2,8 @@
 import sharp, { type Metadata } from 'sharp';
 import type { ImageFormat } from '../config.js';
 import { readFile } from 'node:fs/promises';
-import { bmpSize, decodeBmp } from './bmp.js';
+import type { BmpDecoder } from './bmp-decoder.js';
+import { bmpSize } from './bmp.js';
 import { decodeCost, type DecodeBudget } from './decode-budget.js';
 import { ImgdError } from './errors.js';
 import type { HeicDecoder } from './heic-decoder.js';
@@ -20,6 +21,7 @@ export interface ProbeLimits {
 export interface ProbeDecoding {
   readonly budget: DecodeBudget;
   readonly heic: HeicDecoder;
+  readonly bmp: BmpDecoder;
 }
 
 export interface ProbeResult {
@@ -105,7 +107,7 @@ async function probeBmp(input: string | Buffer, limits: ProbeLimits, decoding: P
   const size = bmpSize(bytes);
   if (!size) throw new ImgdError('corrupt_image', 'The file starts like BMP but its header cannot be read.');
   checkLimits(size.width, size.height, 1, limits);
-  const decoded = await decoding.budget.run(decodeCost({ format: 'bmp', ...size }), 'request', async () => decodeBmp(bytes));
+  const decoded = await decoding.budget.run(decodeCost({ format: 'bmp', ...size }), 'request', () => decoding.bmp.decode(bytes));
   return { format: 'bmp', width: decoded.width, height: decoded.height, frames: 1, hasAlpha: decoded.channels === 4 };
 }
 

@@ -1,0 +1,17 @@
+// A BMP decode pool's thread: the decode is plain JavaScript over every pixel and would stall the server.
+import { decodeBmp } from './bmp.js';
+import { poolTask } from './decode-task.js';
+
+export interface BmpPixels {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 3 | 4;
+  readonly data: Uint8Array;
+}
+
+export default poolTask<Uint8Array, BmpPixels>((bytes) => {
+  const { width, height, channels, data } = decodeBmp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  // A fresh ArrayBuffer can be handed over without copying it.
+  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  return { value: { width, height, channels, data: pixels }, transfer: [pixels.buffer] };
+});
