@@ -15,14 +15,18 @@ export function photo(): Buffer {
 }
 
 /**
- * The same JPEG with a comment segment naming n right after SOI: other bytes (so another blob and another
- * cache entry), the same pixels and the same decoding cost.
+ * The same JPEG with an XMP segment naming n right after SOI: other bytes (so another blob and another cache entry),
+ * the same pixels and the same decoding cost. Not a comment: imgd cuts comments out of stored originals
+ * (STRIP_EXTRAS), which made every copy the same blob and every variant after the first a cache hit.
  */
 export function distinctJpeg(base: Buffer, n: number): Buffer {
   if (base[0] !== 0xff || base[1] !== 0xd8) throw new Error('not a JPEG');
-  const text = Buffer.from(`imgd-bench ${n}`, 'latin1');
+  const xmp =
+    'http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +
+    `<rdf:Description xmlns:bench="https://imgd.invalid/bench/" bench:n="${n}"/></rdf:RDF></x:xmpmeta>`;
+  const text = Buffer.from(xmp, 'latin1');
   const segment = Buffer.alloc(4 + text.length);
-  segment.writeUInt16BE(0xfffe, 0);
+  segment.writeUInt16BE(0xffe1, 0);
   segment.writeUInt16BE(text.length + 2, 2);
   text.copy(segment, 4);
   return Buffer.concat([base.subarray(0, 2), segment, base.subarray(2)]);
