@@ -11,7 +11,8 @@ export interface BmpPixels {
 
 export default poolTask<Uint8Array, BmpPixels>((bytes) => {
   const { width, height, channels, data } = decodeBmp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  // A fresh ArrayBuffer can be handed over without copying it.
-  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  // Pixels that own their ArrayBuffer are handed over without a copy; a small one may sit in Node's shared pool.
+  const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const pixels = owned ? new Uint8Array(data.buffer as ArrayBuffer) : new Uint8Array(data);
   return { value: { width, height, channels, data: pixels }, transfer: [pixels.buffer] };
 });

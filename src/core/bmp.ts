@@ -97,12 +97,6 @@ function layout(buf: Buffer): Layout {
   return { width, height: Math.abs(rawHeight), bitsPerPixel, topDown, compression, dataOffset, palette, entry, masks };
 }
 
-/** What `header` declares, checked for consistency; throws corrupt_image. */
-export function readBmpHeader(buf: Buffer): BmpHeader {
-  const { width, height, bitsPerPixel } = layout(buf);
-  return { width, height, bitsPerPixel };
-}
-
 /** Reads a masked channel and scales it to 0..255. */
 function channel(mask: number): (px: number) => number {
   if (mask === 0) return () => 0;
