@@ -79,11 +79,6 @@ export async function readExif(bytes: Buffer): Promise<ExifSummary | null> {
   }
 }
 
-/** The same facts minus location, for everyone but the owner. */
-export function stripGpsFromSummary(summary: ExifSummary): ExifSummary {
-  return { ...summary, gps: null };
-}
-
 /**
  * What of the file exifr gets to see. Not a flat size cap: EXIF sits at the start of a JPEG but
  * anywhere in a TIFF (IFD offsets are absolute) or a HEIC (the Exif item is usually in `mdat`,

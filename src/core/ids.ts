@@ -27,8 +27,6 @@ export function newId(): string {
   return out;
 }
 
-export const isId = (s: string): boolean => /^[0-9a-hjkmnp-tv-z]{16}$/.test(s);
-
 /** The unguessable part of an image's URL (`/i/<key>/<filename>`): 12 random bytes, 16 base64url characters. */
 export const newUrlKey = (): string => randomBytes(12).toString('base64url');
 

@@ -1,5 +1,5 @@
 // Takes the GPS location out of image bytes without re-encoding them: GPS is never served publicly.
-import { jpegHeaderEnd, readExif, webpExifBlock } from './exif.js';
+import { jpegHeaderEnd, webpExifBlock } from './exif.js';
 import { detectFormat, SNIFF_BYTES } from './formats.js';
 
 export interface ScrubResult {
@@ -54,12 +54,6 @@ export function scrubGps(bytes: Buffer): ScrubResult {
   changed = blankXmpGps(out) || changed;
   if (changed && detectFormat(out.subarray(0, SNIFF_BYTES)) === 'png') fixPngCrcs(out, bytes);
   return { bytes: out, changed };
-}
-
-/** Whether readExif still finds a location (EXIF GPS IFD or XMP); for checking the scrub. */
-export async function hasGps(bytes: Buffer): Promise<boolean> {
-  const gps = (await readExif(bytes))?.gps;
-  return gps != null && (gps.latitude !== null || gps.longitude !== null);
 }
 
 function tiffBlocks(bytes: Buffer): TiffBlock[] {

@@ -25,7 +25,6 @@ export interface StepRun {
 }
 
 export interface ProcessingRuns {
-  record(imageId: string, step: ProcessingStep, ok: boolean, durationMs: number): Promise<void>;
   /** Several steps of one image in one write (one transaction, not one per step). */
   recordAll(imageId: string, runs: readonly StepRun[]): Promise<void>;
   stats(sinceIso: string): Promise<StepStats[]>;

@@ -26,7 +26,6 @@ export function createProcessingRuns(db: Db): ProcessingRuns {
   const recordAll = (imageId: string, runs: readonly StepRun[]): Promise<void> => insertRuns(kyselyWriter(db), imageId, runs);
 
   return {
-    record: (imageId, step, ok, durationMs) => recordAll(imageId, [{ step, ok, durationMs }]),
     recordAll,
 
     async stats(sinceIso) {

@@ -1,6 +1,6 @@
 // Every error as application/problem+json with a stable code; the one place statuses are shaped.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ImgdError, statusOf, type ErrorCode } from '../core/errors.js';
+import { ImgdError, type ErrorCode } from '../core/errors.js';
 import { noSpaceLeft } from '../core/disk-space.js';
 import { isDiskFull, isOutage } from '../core/outages.js';
 
@@ -87,4 +87,3 @@ export function registerProblemHandlers(app: FastifyInstance, notFound?: (reques
   });
 }
 
-export { statusOf };
