@@ -46,6 +46,8 @@ import type { BlobStore } from './store/blob-store.js';
 import { createFsStore } from './store/fs.js';
 import { createDiskSpace, type DiskSpace } from './core/disk-space.js';
 import { isDiskFull } from './core/outages.js';
+import type { Webhooks } from './core/webhooks.js';
+import { setUpWebhooks, webhookEventRecorder } from './webhooks/setup.js';
 
 export interface Core {
   readonly config: Config;
@@ -60,6 +62,9 @@ export interface Core {
   /** Idempotency-Key answers, kept a day. */
   readonly idempotency: Idempotency;
   readonly images: Images;
+  readonly webhooks: Webhooks;
+  /** The base of the image URLs in webhook event bodies: PUBLIC_URL, else set by createApp once it listens. */
+  readonly eventUrls: { base: string };
   readonly metrics: Metrics;
   readonly accounts: Accounts;
   readonly variants: Variants;
@@ -125,7 +130,11 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost; the next query opens a new one'));
   await migrateToLatest(db);
   await tightenDataDir(config.dataDir, { sqlite: config.database.kind === 'sqlite' ? config.database.file : undefined, blobDir: config.storage.kind === 'fs' ? config.storage.dir : undefined });
-  const catalog = createCatalog(db, { groupCommits: config.database.kind === 'sqlite' });
+  const eventUrls = { base: config.publicUrl ?? derivedPublicUrl(config.host, config.port) };
+  // Variants are made below; the recorder first asks for their names when an event happens, after start.
+  let presets: readonly string[] = [];
+  const events = webhookEventRecorder(db, config, { publicUrl: () => eventUrls.base, presets: () => presets });
+  const catalog = createCatalog(db, { groupCommits: config.database.kind === 'sqlite', events });
   const jobsRepo = createJobsRepo(db);
   const { store, storeTmpDir } = await openStore(config.storage);
   const jobLogger = logger.child({ component: 'jobs' });
@@ -186,6 +195,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       signingKey: `transform:${signing.value}`,
     },
   });
+  if (config.processing.enabled) presets = variants.presetNames();
   const runs = createProcessingRuns(db);
   const processing = createProcessing({ catalog, store, variants, runs, extractExif: readExif, captioner: createCaptioner(config.captions) });
   const processingOn = config.processing.enabled;
@@ -202,6 +212,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     });
   }
   const images = createImages(catalog, store);
+  const webhooks = setUpWebhooks(db, config, queue);
   const accountsRepo = createAccountsRepo(db);
   const auditLogger = logger.child({ component: 'audit' });
   const audit: Audit = {
@@ -280,6 +291,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     resumable,
     idempotency,
     images,
+    webhooks,
+    eventUrls,
     metrics,
     accounts,
     variants,
@@ -355,6 +368,7 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
       });
       const address = http.server.address();
       if (!config.publicUrl && address && typeof address === 'object') publicUrl = derivedPublicUrl(config.host, address.port);
+      core.eventUrls.base = publicUrl;
       // With Redis, start() also hands the outbox over, which every instance does.
       if (config.jobs.runWorkers || config.jobs.redisUrl) await core.queue.start();
       return publicUrl;

@@ -95,6 +95,10 @@ const Settings = Type.Object({
   CAPTION_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   CAPTION_PROMPT: Type.String({ minLength: 1, default: 'Describe this image in one short sentence for alt text.' }),
   CAPTION_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 60_000 }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 20, default: 10 }),
+  WEBHOOK_BACKOFF_MS: Type.Integer({ minimum: 1, default: 30_000 }),
+  WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false }),
   COMPAT: Type.Optional(Type.String()),
   /** Seed 002's JWT algorithm: imgd signs HS256 only, so any other value refuses start-up. */
   ALGORITHM: Type.Optional(Type.Literal('HS256')),
@@ -222,6 +226,16 @@ export interface Config {
         readonly prompt: string;
         readonly timeoutMs: number;
       };
+  readonly webhooks: {
+    /** One try, from connecting to the end of the answer. */
+    readonly timeoutMs: number;
+    /** Tries of one delivery before it is given up and shown failed. */
+    readonly maxAttempts: number;
+    /** The wait before the second try; it doubles with every try after. */
+    readonly backoffMs: number;
+    /** Deliveries may reach private, loopback and link-local addresses (tests, a receiver on the same network). */
+    readonly allowPrivate: boolean;
+  };
   /** The seeds' APIs served beside the native one (COMPAT, ../shared/COMPAT.md). */
   readonly compat: CompatSettings;
 }
@@ -530,6 +544,12 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
       timeoutMs: raw.DECODE_TIMEOUT_MS,
     },
     captions: captionSettings(raw),
+    webhooks: {
+      timeoutMs: raw.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: raw.WEBHOOK_BACKOFF_MS,
+      allowPrivate: raw.WEBHOOK_ALLOW_PRIVATE,
+    },
     compat: {
       profiles: parseCompat(raw.COMPAT, raw),
       maxFileSize: fileSizeSet ? raw.MAX_FILE_SIZE : SEED_MAX_FILE_SIZE,

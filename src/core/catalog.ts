@@ -2,6 +2,7 @@
 import type { AuditEntry } from './accounts-repo.js';
 import type { JobRequest } from './jobs.js';
 import type { StepRun } from './processing.js';
+import type { ImageEventType } from './webhooks.js';
 import type { ImageListFilter, ImageRecord, Page, StorageUsage, UploadAttempt, UploadStats } from './types.js';
 
 export interface BlobFacts {
@@ -38,8 +39,8 @@ export type ImagePatch = Partial<Pick<ImageRecord, 'description' | 'visibility' 
 
 export interface Catalog {
   /**
-   * In one transaction: a reference on the blob row (created at 1), the image row, its jobs, the attempt record and
-   * the audit entry. Concurrent commits may share the transaction (and its fsync); each succeeds or fails alone.
+   * In one transaction: a reference on the blob row (created at 1), the image row, its jobs, its image.created
+   * webhook deliveries, the attempt record and the audit entry. Concurrent commits may share the transaction (and its fsync); each succeeds or fails alone.
    * Rejects with NameTakenError when every filename tried was in use.
    */
   commitUpload(commit: UploadCommit): Promise<CommittedUpload>;
@@ -49,14 +50,15 @@ export interface Catalog {
   getImageByFilename(filename: string): Promise<ImageRecord | undefined>;
   getImageByUrlKey(urlKey: string): Promise<ImageRecord | undefined>;
   listImages(filter: ImageListFilter, limit: number, cursor: string | undefined): Promise<Page<ImageRecord>>;
-  updateImage(id: string, patch: ImagePatch): Promise<ImageRecord | undefined>;
+  /** `event`: the change is that event (image.processed, image.failed), recorded for webhooks in the same transaction. */
+  updateImage(id: string, patch: ImagePatch, event?: ImageEventType): Promise<ImageRecord | undefined>;
   /**
-   * Deletes the image and drops its blob reference in one transaction; `onLast` runs inside it
-   * when that was the last reference, so a concurrent upload of the same bytes waits for it.
+   * Deletes the image and drops its blob reference in one transaction (with its image.deleted event); `onLast` runs
+   * inside it when that was the last reference, so a concurrent upload of the same bytes waits for it.
    */
   deleteImage(id: string, onLast: (sha256: string) => Promise<void>): Promise<ImageRecord | undefined>;
   recordAttempt(attempt: UploadAttempt): Promise<void>;
-  /** An upload accepted at first whose content later proved unreadable: its image failed, and its attempt with it. */
+  /** An upload accepted at first whose content later proved unreadable: its image failed (image.failed), and its attempt with it. */
   failUpload(imageId: string, code: string, reason: string): Promise<void>;
   uploadStats(days: number): Promise<UploadStats>;
   storageUsage(): Promise<StorageUsage>;

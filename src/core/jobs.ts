@@ -4,11 +4,14 @@ export const PROCESS_JOB = 'image.process';
 export const CAPTION_JOB = 'image.caption';
 /** The repeat job of GC_INTERVAL_SECONDS. */
 export const GC_JOB = 'gc';
+/** One try of a webhook delivery (the delivery row says what and where). */
+export const WEBHOOK_DELIVERY_JOB = 'webhook.deliver';
 
 export interface JobPayloads {
   readonly [PROCESS_JOB]: { readonly imageId: string };
   readonly [CAPTION_JOB]: { readonly imageId: string };
   readonly [GC_JOB]: Record<string, never>;
+  readonly [WEBHOOK_DELIVERY_JOB]: { readonly deliveryId: string };
 }
 
 export type JobType = keyof JobPayloads;

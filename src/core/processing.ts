@@ -124,7 +124,7 @@ export function createProcessing(deps: ProcessingDeps): Processing {
         const placeholder =
           presets[0] === undefined ? null : await timed('placeholder', async () => thumbHash(await presetBytes(image, presets[0]!, 'webp', rendered)));
         await flush();
-        await catalog.updateImage(imageId, { exif: exif ?? null, placeholder, status: 'ready', error: null });
+        await catalog.updateImage(imageId, { exif: exif ?? null, placeholder, status: 'ready', error: null }, 'image.processed');
       } catch (err) {
         // A failed step is recorded too; the error itself goes on to the job runner.
         await flush().catch(() => undefined);
@@ -144,7 +144,7 @@ export function createProcessing(deps: ProcessingDeps): Processing {
     },
 
     async markFailed(imageId, reason) {
-      await catalog.updateImage(imageId, { status: 'failed', error: reason.slice(0, 500) });
+      await catalog.updateImage(imageId, { status: 'failed', error: reason.slice(0, 500) }, 'image.failed');
     },
   };
 }

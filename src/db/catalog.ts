@@ -1,5 +1,5 @@
 // The catalog on Kysely: images, blob reference counts, upload attempts and stats.
-import { sql, type Selectable } from 'kysely';
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { ImageFormat } from '../config.js';
 import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type UploadCommit } from '../core/catalog.js';
 import { ImgdError } from '../core/errors.js';
@@ -9,8 +9,9 @@ import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
 import { insertAudit } from './accounts.js';
 import { createJobsRepo } from './jobs.js';
 import { insertRuns } from './processing-runs.js';
-import type { ImagesTable } from './schema.js';
+import type { Database, ImagesTable } from './schema.js';
 import { createWriteGroup } from './write-group.js';
+import type { ImageEventRecorder } from './webhooks.js';
 
 type ImageRow = Selectable<ImagesTable>;
 
@@ -129,8 +130,12 @@ function toRow(image: NewImage): ImageRow {
   };
 }
 
-/** `groupCommits`: SQLite, where concurrent uploads share one transaction and its fsync. */
-export function createCatalog(db: Db, options: { groupCommits: boolean }): Catalog {
+/**
+ * `groupCommits`: SQLite, where concurrent uploads share one transaction and its fsync. `events` writes an image
+ * event's webhook deliveries in the transaction of the change (none recorded without it).
+ */
+export function createCatalog(db: Db, options: { groupCommits: boolean; events?: ImageEventRecorder }): Catalog {
+  const events: ImageEventRecorder = options.events ?? (async () => undefined);
   const writes = createWriteGroup(db, options.groupCommits ? 'sqlite' : 'postgres');
   // On SQLite the commit's statements run on the connection the group's transaction holds, prepared once.
   const handle = sqliteHandle(db);
@@ -158,11 +163,13 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
             .returning('ref_count'),
         );
         const row = await insertNamed(w, image, commit.filename);
+        const record = toRecord(row);
         await jobs.insert(commit.jobs, w);
+        await events(w, 'image.created', record);
         await insertAttempt(w, commit.attempt);
         if (commit.audit) await insertAudit(w, commit.audit);
         await insertRuns(w, image.id, commit.steps);
-        return { image: toRecord(row), firstReference: written?.ref_count === 1 };
+        return { image: record, firstReference: written?.ref_count === 1 };
       });
     },
 
@@ -208,7 +215,7 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
       return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null } satisfies Page<ImageRecord>;
     },
 
-    async updateImage(id, patch: ImagePatch) {
+    async updateImage(id, patch: ImagePatch, event) {
       const set: Partial<ImageRow> = { updated_at: new Date().toISOString() };
       if (patch.description !== undefined) set.description = patch.description;
       if (patch.visibility !== undefined) set.visibility = patch.visibility;
@@ -218,14 +225,27 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
       if (patch.exif !== undefined) set.exif = patch.exif === null ? null : JSON.stringify(patch.exif);
       if (patch.placeholder !== undefined) set.placeholder = patch.placeholder;
       if (patch.caption !== undefined) set.caption = patch.caption;
-      const row = await db.updateTable('images').set(set).where('id', '=', id).returningAll().executeTakeFirst();
-      return row && toRecord(row);
+      const update = (q: Db | Transaction<Database>) => q.updateTable('images').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+      if (event === undefined) {
+        const row = await update(db);
+        return row && toRecord(row);
+      }
+      return db.transaction().execute(async (trx) => {
+        const row = await update(trx);
+        if (!row) return undefined;
+        const record = toRecord(row);
+        await events(kyselyWriter(trx), event, record);
+        return record;
+      });
     },
 
     async deleteImage(id, onLast) {
       return db.transaction().execute(async (trx) => {
         const row = await trx.deleteFrom('images').where('id', '=', id).returningAll().executeTakeFirst();
         if (!row) return undefined;
+        // Before the bytes may go from the store: a failure here rolls back a delete that has not touched them.
+        const record = toRecord(row);
+        await events(kyselyWriter(trx), 'image.deleted', record);
         const blob = await trx
           .updateTable('blobs')
           .set({ ref_count: sql`ref_count - 1` })
@@ -236,7 +256,7 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
           await trx.deleteFrom('blobs').where('sha256', '=', row.sha256).execute();
           await onLast(row.sha256);
         }
-        return toRecord(row);
+        return record;
       });
     },
 
@@ -246,7 +266,13 @@ export function createCatalog(db: Db, options: { groupCommits: boolean }): Catal
 
     async failUpload(imageId, code, reason) {
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('images').set({ status: 'failed', error: reason.slice(0, 500), updated_at: new Date().toISOString() }).where('id', '=', imageId).execute();
+        const row = await trx
+          .updateTable('images')
+          .set({ status: 'failed', error: reason.slice(0, 500), updated_at: new Date().toISOString() })
+          .where('id', '=', imageId)
+          .returningAll()
+          .executeTakeFirst();
+        if (row) await events(kyselyWriter(trx), 'image.failed', toRecord(row));
         await trx.updateTable('attempts').set({ outcome: 'failed', code, reason: reason.slice(0, 500) }).where('image_id', '=', imageId).execute();
       });
     },

@@ -8,6 +8,7 @@ import * as m004 from './migrations/004_session_generation.js';
 import * as m005 from './migrations/005_compat.js';
 import * as m006 from './migrations/006_url_keys.js';
 import * as m007 from './migrations/007_resumable_uploads.js';
+import * as m008 from './migrations/008_webhooks.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': m001,
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_compat': m005,
   '006_url_keys': m006,
   '007_resumable_uploads': m007,
+  '008_webhooks': m008,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

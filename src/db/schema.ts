@@ -188,6 +188,41 @@ export interface IdempotencyKeysTable {
   expires_at: string;
 }
 
+/** A subscription (migration 008); `secret` signs its deliveries and never leaves the server after creation. */
+export interface WebhooksTable {
+  id: string;
+  owner_id: string | null;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  all_images: number;
+  secret: string;
+  created_at: string;
+}
+
+/** One event for one webhook; `id` is the webhook-id every try sends, `body` the exact bytes every try sends. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event: string;
+  image_id: string;
+  body: string;
+  status: string;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  at: string;
+}
+
 export interface Database {
   blobs: BlobsTable;
   images: ImagesTable;
@@ -205,4 +240,7 @@ export interface Database {
   resumable_uploads: ResumableUploadsTable;
   resumable_upload_parts: ResumableUploadPartsTable;
   idempotency_keys: IdempotencyKeysTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

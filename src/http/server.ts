@@ -16,6 +16,7 @@ import { serveRoutes } from './routes/serve.js';
 import { statsRoutes } from './routes/stats.js';
 import { accountRoutes } from './routes/accounts.js';
 import { webRoutes } from './routes/web.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { registerRateLimits } from './rate-limits.js';
 import cors from '@fastify/cors';
 import { FastServe, installFastServe } from './fast-serve.js';
@@ -129,6 +130,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
   await app.register(serveRoutes(ctx, hot, fast));
   await app.register(statsRoutes(ctx));
   await app.register(accountRoutes(ctx));
+  await app.register(webhookRoutes(ctx));
   await app.register(webRoutes(ctx));
   await extras?.mount(app);
   return app;
