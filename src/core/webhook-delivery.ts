@@ -49,7 +49,7 @@ function describe(err: unknown): string {
 
 export function createDeliveryHandler(repo: DeliveryRepo, send: WebhookSender) {
   return {
-    /** One try. Throws (a plain Error, never a dependency outage) when the queue should try again later. */
+    /** One try. Throws (a plain Error, never a dependency outage) when it failed and the target may be tried again. */
     async deliver({ deliveryId }: DeliveryJob, context: { readonly attempt: number; readonly maxAttempts: number }): Promise<void> {
       const delivery = await repo.pending(deliveryId);
       if (!delivery || delivery.status !== 'pending') return;
@@ -75,8 +75,9 @@ export function createDeliveryHandler(repo: DeliveryRepo, send: WebhookSender) {
       const last = error === null || refused || context.attempt >= context.maxAttempts;
       const status: DeliveryStatus = error === null ? 'succeeded' : last ? 'failed' : 'pending';
       await repo.recordTry(deliveryId, { statusCode, error, durationMs: Math.round(performance.now() - started), at: new Date().toISOString() }, status);
-      // A new Error, not the socket's: the queue would take ECONNREFUSED for its own outage and wait without counting tries.
-      if (!last) throw new Error(`webhook delivery ${deliveryId} failed: ${error}`);
+      // The queue retries (or, after the last try, counts the job failed). A new Error, not the socket's: the queue
+      // would take ECONNREFUSED for its own outage and wait without counting tries. A refused target is not retried.
+      if (error !== null && !refused) throw new Error(`webhook delivery ${deliveryId} failed: ${error}`);
     },
 
     async giveUp({ deliveryId }: DeliveryJob): Promise<void> {
