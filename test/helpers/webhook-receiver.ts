@@ -7,8 +7,8 @@ export interface Received {
   readonly body: string;
 }
 
-/** The status to answer the nth request (0-based) with, or 'hang' to hold it until release(). */
-export type Answer = (n: number) => number | 'hang';
+/** The status to answer the nth request (0-based) with (and headers), or 'hang' to hold it until release(). */
+export type Answer = (n: number) => number | readonly [number, Record<string, string>] | 'hang';
 
 export interface Receiver {
   readonly url: string;
@@ -39,7 +39,8 @@ export async function startReceiver(answer: Answer = () => 204, port = 0): Promi
         response.once('close', () => held.delete(response));
         return;
       }
-      response.writeHead(status).end();
+      const [code, answerHeaders] = typeof status === 'number' ? [status, {}] : status;
+      response.writeHead(code, answerHeaders).end();
     });
   });
   await new Promise<void>((resolve, reject) => {

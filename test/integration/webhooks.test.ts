@@ -179,6 +179,21 @@ describe('webhooks', () => {
     assert.equal(r.requests.length, 3);
   });
 
+  it('does not follow a redirect: the try counts as failed and the target of the redirect hears nothing', async () => {
+    const t = await app({ ...LOOPBACK, WEBHOOK_MAX_ATTEMPTS: '1' });
+    const elsewhere = await receiver();
+    const r = await receiver(() => [307, { location: elsewhere.url }]);
+    const hook = await subscribe(t, { url: r.url, events: ['image.created'] });
+    await upload(t);
+    const [delivery] = await waitFor('the delivery to fail', async () => {
+      const list = await deliveries(t, hook.id);
+      return list[0]?.status === 'failed' ? list : undefined;
+    });
+    assert.equal(delivery!.attempts[0]!.status_code, 307);
+    assert.equal(r.requests.length, 1);
+    assert.equal(elsewhere.requests.length, 0);
+  });
+
   it('delivers to a receiver that was down across a restart of imgd', async () => {
     const dir = await makeDataDir();
     const port = await freePort();
