@@ -131,9 +131,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   await migrateToLatest(db);
   await tightenDataDir(config.dataDir, { sqlite: config.database.kind === 'sqlite' ? config.database.file : undefined, blobDir: config.storage.kind === 'fs' ? config.storage.dir : undefined });
   const eventUrls = { base: config.publicUrl ?? derivedPublicUrl(config.host, config.port) };
-  // Variants are made below; the recorder first asks for their names when an event happens, after start.
-  let presets: readonly string[] = [];
-  const events = webhookEventRecorder(db, config, { publicUrl: () => eventUrls.base, presets: () => presets });
+  // The variants an image object lists, as the image routes list them.
+  const presets = config.processing.enabled ? Object.keys(config.processing.presets) : [];
+  const events = webhookEventRecorder(db, config, { publicUrl: () => eventUrls.base, presets });
   const catalog = createCatalog(db, { groupCommits: config.database.kind === 'sqlite', events });
   const jobsRepo = createJobsRepo(db);
   const { store, storeTmpDir } = await openStore(config.storage);
@@ -195,7 +195,6 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       signingKey: `transform:${signing.value}`,
     },
   });
-  if (config.processing.enabled) presets = variants.presetNames();
   const runs = createProcessingRuns(db);
   const processing = createProcessing({ catalog, store, variants, runs, extractExif: readExif, captioner: createCaptioner(config.captions) });
   const processingOn = config.processing.enabled;

@@ -12,7 +12,7 @@ import { createSender } from './sender.js';
 /** Where the image URLs in event bodies point, and which variants they list; known once the server listens. */
 export interface EventViewSettings {
   publicUrl(): string;
-  presets(): readonly string[];
+  readonly presets: readonly string[];
 }
 
 /**
@@ -23,7 +23,7 @@ export function webhookEventRecorder(db: Db, config: Config, view: EventViewSett
   return createEventRecorder(db, {
     maxAttempts: config.webhooks.maxAttempts,
     body: (type, image, at) =>
-      JSON.stringify({ type, timestamp: at, data: imageView(image, view.publicUrl(), { urls: config.imageUrls, presets: view.presets(), showLocation: true }) }),
+      JSON.stringify({ type, timestamp: at, data: imageView(image, view.publicUrl(), { urls: config.imageUrls, presets: view.presets, showLocation: true }) }),
   });
 }
 
