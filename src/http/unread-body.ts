@@ -21,10 +21,23 @@ const writeHead = ServerResponse.prototype.writeHead as (this: ServerResponse, .
  */
 export class ClosingResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {}
 
+/**
+ * Whether part of the request's body may still be on the wire. Not `!request.complete` alone: a request without a body
+ * is complete only once the parser returns from its headers, so an answer written synchronously in the 'request' event
+ * (the fast lane) saw every bodiless GET as unfinished and closed its keep-alive connection (every hit a new connection).
+ */
+function bodyPending(request: IncomingMessage): boolean {
+  if (request.complete) return false;
+  const { headers } = request;
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
 ClosingResponse.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
   const request = this.req;
   const socket = this.socket;
-  if (!request.complete && socket && !socket.destroyed) {
+  if (bodyPending(request) && socket && !socket.destroyed) {
     this.shouldKeepAlive = false;
     request.pause();
     socket.pause();

@@ -2,6 +2,7 @@
 // nothing it remembers outlives a change: at once for changes through this server, within a second for others.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
@@ -98,6 +99,27 @@ describe('repeated GETs of public images (the fast lane)', () => {
     const range = await fetch(image.url, { headers: { range: 'bytes=0-9' } });
     assert.equal(range.status, 206);
     assert.deepEqual(Buffer.from(await range.arrayBuffer()), bytes.subarray(0, 10));
+  });
+
+  it('keeps the connection open for the next request when it answers a repeat', async () => {
+    const image = await uploadPublic('keep-alive.jpg');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const get = (): Promise<{ status: number; connection: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        http
+          .get(image.url, { agent }, (res) => {
+            sockets.add(res.socket);
+            res.resume().on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+          })
+          .on('error', reject);
+      });
+    try {
+      for (let i = 0; i < 4; i += 1) assert.deepEqual(await get(), { status: 200, connection: 'keep-alive' });
+      assert.equal(sockets.size, 1, 'every answer came over one connection');
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('still refuses a bad credential on a warm URL with 401', async () => {
