@@ -16,6 +16,8 @@ import type { Catalog } from './core/catalog.js';
 import { clearStaleTemp, collectGarbage, type GcReport } from './core/gc.js';
 import { createPrivately, tightenDataDir } from './ops/private-files.js';
 import { createImages, type Images } from './core/images.js';
+import { forgettingChanges, ServableIndex } from './core/servable-index.js';
+import { createServing, type Serving } from './core/serving.js';
 import { createUploads, type Uploads } from './core/uploads.js';
 import { createResumableUploads, type Resumable } from './core/resumable.js';
 import { createResumableRepo } from './db/resumable-uploads.js';
@@ -65,6 +67,10 @@ export interface Core {
   readonly webhooks: Webhooks;
   /** The base of the image URLs in webhook event bodies: PUBLIC_URL, else set by createApp once it listens. */
   readonly eventUrls: { base: string };
+  /** Images behind serving URLs, held a moment in memory; every change through `catalog` forgets there at once. */
+  readonly servable: ServableIndex;
+  /** What a serving URL answers for an actor: access, variant plan, render or fetch. */
+  readonly serving: Serving;
   readonly metrics: Metrics;
   readonly accounts: Accounts;
   readonly variants: Variants;
@@ -134,7 +140,9 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   // The variants an image object lists, as the image routes list them.
   const presets = config.processing.enabled ? Object.keys(config.processing.presets) : [];
   const events = webhookEventRecorder(db, config, { publicUrl: () => eventUrls.base, presets });
-  const catalog = createCatalog(db, { groupCommits: config.database.kind === 'sqlite', events });
+  const stored = createCatalog(db, { groupCommits: config.database.kind === 'sqlite', events });
+  const servable = new ServableIndex(stored);
+  const catalog = forgettingChanges(stored, servable);
   const jobsRepo = createJobsRepo(db);
   const { store, storeTmpDir } = await openStore(config.storage);
   const jobLogger = logger.child({ component: 'jobs' });
@@ -210,7 +218,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       backoffMs: config.jobs.backoffMs,
     });
   }
-  const images = createImages(catalog, store);
+  const images = createImages(catalog, store, servable);
+  const serving = createServing({ images, variants, store });
   const webhooks = setUpWebhooks(db, config, queue);
   const accountsRepo = createAccountsRepo(db);
   const auditLogger = logger.child({ component: 'audit' });
@@ -292,6 +301,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     images,
     webhooks,
     eventUrls,
+    servable,
+    serving,
     metrics,
     accounts,
     variants,

@@ -80,6 +80,8 @@ const Settings = Type.Object({
   VARIANT_MAX_DIMENSION: Type.Integer({ minimum: 16, maximum: 16384, default: 4096 }),
   TRANSFORM_SIGNING: Type.Union([Type.Literal('off'), Type.Literal('required')], { default: 'off' }),
   IMAGE_URLS: Type.Union([Type.Literal('keyed'), Type.Literal('name')], { default: 'keyed' }),
+  SENDFILE: Type.Union([Type.Literal('off'), Type.Literal('x-accel')], { default: 'off' }),
+  SENDFILE_PREFIX: Type.String({ pattern: '^/[A-Za-z0-9_./-]*/$', default: '/_imgd_blobs/' }),
   STRIP_GPS: Type.Boolean({ default: true }),
   STRIP_EXTRAS: Type.Boolean({ default: true }),
   SHARP_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
@@ -143,6 +145,11 @@ export interface Config {
    * cannot be guessed from a file name; `name` keeps seed 000's `/i/<filename>`. Only the chosen shape is routed.
    */
   readonly imageUrls: ImageUrlShape;
+  /**
+   * `x-accel`: behind nginx, a full GET of stored bytes is answered with its headers and `X-Accel-Redirect` to
+   * `prefix` + the blob key, and nginx sends the file (deploy/nginx). Only with the disk store.
+   */
+  readonly sendfile: { readonly mode: 'off' } | { readonly mode: 'x-accel'; readonly prefix: string };
   readonly http: {
     readonly requestTimeoutMs: number;
     readonly connectionTimeoutMs: number;
@@ -392,6 +399,13 @@ function parseDatabase(url: string | undefined, dataDir: string): Config['databa
   return { kind: 'sqlite', file: path.resolve(stripped) };
 }
 
+function sendfileSettings(raw: RawSettings): Config['sendfile'] {
+  if (raw.SENDFILE === 'off') return { mode: 'off' };
+  if (raw.STORAGE === 's3') throw new ConfigError('invalid setting SENDFILE: x-accel needs STORAGE=fs (nginx reads the files of the disk store)');
+  if (raw.SENDFILE_PREFIX.split('/').some((part) => part === '..' || part === '.')) throw new ConfigError('invalid setting SENDFILE_PREFIX: no . or .. segments');
+  return { mode: 'x-accel', prefix: raw.SENDFILE_PREFIX };
+}
+
 function storageSettings(raw: RawSettings, dataDir: string): Config['storage'] {
   if (raw.STORAGE === 'fs') return { kind: 'fs', dir: path.resolve(raw.STORAGE_DIR ?? path.join(dataDir, 'blobs')) };
   if (!raw.S3_BUCKET) throw new ConfigError('invalid setting S3_BUCKET: required when STORAGE=s3');
@@ -485,6 +499,7 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
     allowedFormats: raw.ALLOWED_FORMATS as ImageFormat[],
     cacheMaxAge: raw.CACHE_MAX_AGE,
     imageUrls: raw.IMAGE_URLS,
+    sendfile: sendfileSettings(raw),
     http: {
       requestTimeoutMs: raw.REQUEST_TIMEOUT_MS,
       connectionTimeoutMs: raw.CONNECTION_TIMEOUT_MS,

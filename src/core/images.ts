@@ -1,10 +1,10 @@
 // Reading, listing, changing and deleting images, with the access policy applied.
-import type { Readable } from 'node:stream';
 import { listScope, mayManage, mayView, requireScope } from '../auth/policy.js';
-import { originalKey, type BlobStore, type ByteRange } from '../store/blob-store.js';
+import { originalKey, type BlobStore } from '../store/blob-store.js';
 import type { Catalog, ImagePatch } from './catalog.js';
 import { ImgdError } from './errors.js';
 import { isUrlKey } from './ids.js';
+import { ServableIndex } from './servable-index.js';
 import type { Actor, ImageListFilter, ImageRecord, Page } from './types.js';
 
 /**
@@ -25,19 +25,18 @@ export interface Images {
   shareable(actor: Actor, id: string): Promise<ImageRecord>;
   /** The image behind a URL, if this actor may see it or `shared` vouches for it. */
   findServable(actor: Actor, address: ImageAddress, shared?: (image: ImageRecord) => boolean): Promise<ImageRecord>;
-  openOriginal(image: ImageRecord, range?: ByteRange): Promise<Readable>;
 }
 
 const notFound = (what: string): ImgdError => new ImgdError('not_found', `No image ${what}.`);
 /** Only for images the actor can see anyway (public ones): hiding them would not hide anything. */
 const forbidden = (): ImgdError => new ImgdError('forbidden', 'Only the owner or an admin may change this image.');
 
-export function createImages(catalog: Catalog, store: BlobStore): Images {
+/** `servable`: where serving looks images up (held a moment in memory); changes made through `catalog` must forget there. */
+export function createImages(catalog: Catalog, store: BlobStore, servable: ServableIndex = new ServableIndex(catalog)): Images {
   /** A keyed URL with a wrong name finds nothing, exactly as a wrong key does: the answer says nothing of the real name. */
   async function lookUp(filename: string, urlKey: string | undefined): Promise<ImageRecord | undefined> {
-    if (urlKey === undefined) return catalog.getImageByFilename(filename);
-    if (!isUrlKey(urlKey)) return undefined;
-    const image = await catalog.getImageByUrlKey(urlKey);
+    if (urlKey !== undefined && !isUrlKey(urlKey)) return undefined;
+    const image = await servable.find({ filename, urlKey });
     return image?.filename === filename ? image : undefined;
   }
 
@@ -93,10 +92,6 @@ export function createImages(catalog: Catalog, store: BlobStore): Images {
       // Processing found its pixels unreadable: the bytes are not an image after all.
       if (image.status === 'failed') throw new ImgdError('not_found', `Image ${JSON.stringify(filename)} could not be processed (${image.error ?? 'failed'}) and is not served.`);
       return image;
-    },
-
-    openOriginal(image, range) {
-      return store.get(originalKey(image.sha256), range);
     },
   };
 }

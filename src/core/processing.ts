@@ -93,7 +93,7 @@ export function createProcessing(deps: ProcessingDeps): Processing {
 
   /** The smallest preset, rendered as a still image that sharp reads, for placeholders and captions. */
   async function presetBytes(image: ImageRecord, preset: string, format: OutputFormat, rendered: readonly RenderedVariant[] = []): Promise<Buffer> {
-    const plan = variants.plan(image, preset, { format }, undefined);
+    const plan = variants.plan(image, preset, { format });
     const variant = rendered.find((v) => v.key === plan.key) ?? (await variants.get(image, plan, 'job'));
     return variant.bytes ?? readBlob(store, variant.key);
   }

@@ -131,17 +131,24 @@ export interface SourceTraits {
   readonly animated: boolean;
 }
 
-/** The concrete output format: pinned by the URL, or the best the client accepts. */
-export function negotiateFormat(requested: OutputFormat | 'auto', accept: string | undefined, source: SourceTraits): OutputFormat {
+/**
+ * Picks, among formats this source can be served in (best first by the server's own preference), the one the client
+ * prefers; undefined when the client names none of them. The HTTP layer builds it from the Accept header's q-values.
+ */
+export type FormatChooser = (candidates: readonly OutputFormat[]) => OutputFormat | undefined;
+
+/** No Accept header, or one that names no format worth choosing: the universal formats. */
+export const NO_PREFERENCE: FormatChooser = () => undefined;
+
+/** The concrete output format: pinned by the URL, or the one the client prefers of those worth sending. */
+export function negotiateFormat(requested: OutputFormat | 'auto', choose: FormatChooser, source: SourceTraits): OutputFormat {
   if (requested !== 'auto') {
     // AVIF in sharp is still images only; an animated source keeps moving as WebP.
     return requested === 'avif' && source.animated ? 'webp' : requested;
   }
-  const accepts = (type: string): boolean => (accept ?? '').toLowerCase().includes(type);
-  if (source.animated) return accepts('image/webp') ? 'webp' : 'gif';
-  if (accepts('image/avif')) return 'avif';
-  if (accepts('image/webp')) return 'webp';
-  return source.hasAlpha ? 'png' : 'jpeg';
+  // JPEG, PNG and GIF every client reads: they are what a client gets that asks for none of the newer formats.
+  if (source.animated) return choose(['webp']) ?? 'gif';
+  return choose(['avif', 'webp']) ?? (source.hasAlpha ? 'png' : 'jpeg');
 }
 
 export const CONTENT_TYPES: Record<OutputFormat, string> = {

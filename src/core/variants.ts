@@ -14,6 +14,8 @@ import {
   parseFormat,
   parseTransform,
   signedTransformQuery,
+  NO_PREFERENCE,
+  type FormatChooser,
   type OutputFormat,
   type TransformQuery,
   type VariantOptions,
@@ -79,7 +81,7 @@ function encode(pipeline: Sharp, format: OutputFormat, quality: number | null): 
 
 export interface Variants {
   /** Options from a preset name or on-the-fly parameters, the format from the URL or Accept. */
-  plan(image: ImageRecord, preset: string | undefined, query: TransformQuery, accept: string | undefined): VariantRequest;
+  plan(image: ImageRecord, preset: string | undefined, query: TransformQuery, choose?: FormatChooser): VariantRequest;
   /**
    * The cached variant, rendered now if it is not cached yet (once, however many ask at the same time), within the
    * decode memory budget: a request waits a bounded time for its share (then 503), a job as long as it takes.
@@ -212,7 +214,7 @@ export function createVariants(deps: VariantDeps): Variants {
   }
 
   const api: Variants = {
-    plan(image, preset, query, accept) {
+    plan(image, preset, query, choose = NO_PREFERENCE) {
       let options: VariantOptions;
       if (preset !== undefined) {
         const found = rules.presets[preset];
@@ -222,14 +224,14 @@ export function createVariants(deps: VariantDeps): Variants {
         options = parseTransform(query, image.filename, rules);
       }
       const traits = { hasAlpha: image.hasAlpha, animated: image.frames > 1 };
-      const format = negotiateFormat(options.format, accept, traits);
+      const format = negotiateFormat(options.format, choose, traits);
       return { options, format, key: variantKey(image.sha256, options, format), negotiated: options.format === 'auto' };
     },
 
     get: (image, request, patience = 'request') => renderOnce(image, request, patience),
 
     async pregenerate(image, formats, original, strict = false) {
-      const plans = Object.keys(rules.presets).flatMap((name) => formats.map((format) => api.plan(image, name, { format }, undefined)));
+      const plans = Object.keys(rules.presets).flatMap((name) => formats.map((format) => api.plan(image, name, { format })));
       const missing: VariantRequest[] = [];
       for (const plan of plans) if (!(await store.stat(plan.key))) missing.push(plan);
       if (missing.length === 0) return [];

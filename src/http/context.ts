@@ -5,7 +5,7 @@ import type { SessionTokens } from '../auth/jwt.js';
 import type { ShareSigner } from '../auth/share-urls.js';
 
 export interface HttpContext
-  extends Pick<Core, 'config' | 'accounts' | 'catalog' | 'store' | 'queue' | 'uploads' | 'images' | 'metrics' | 'variants' | 'processingStats' | 'profileRecords' | 'disk' | 'resumable' | 'idempotency' | 'decoding' | 'webhooks'> {
+  extends Pick<Core, 'config' | 'accounts' | 'catalog' | 'store' | 'queue' | 'uploads' | 'images' | 'servable' | 'serving' | 'metrics' | 'variants' | 'processingStats' | 'profileRecords' | 'disk' | 'resumable' | 'idempotency' | 'decoding' | 'webhooks'> {
   readonly resolveCredential: ResolveCredential;
   readonly sessions: SessionTokens;
   readonly shares: ShareSigner;

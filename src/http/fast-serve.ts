@@ -1,10 +1,10 @@
 // The fast lane for hot public bytes: a GET that the router answered a moment ago with a public image held in the
-// hot cache is answered again straight from the socket's request event, without Fastify's per-request pipeline.
+// hot cache (or handed to nginx) is answered again in the server's request handler, before Fastify's per-request pipeline.
 import { performance } from 'node:perf_hooks';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { FastifyHttpOptions, FastifyInstance, FastifyServerFactory } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
-import type { HotCache } from './hot-cache.js';
 import type { Metrics } from './metrics.js';
 import { requestIdOf } from './request-id.js';
 
@@ -18,13 +18,14 @@ export interface FastAnswer {
   readonly etag: string;
   /** The hot-cache key of the body: when the cache lets it go, the request takes the router again. */
   readonly blobKey: string;
+  /** The headers hand the body to nginx (X-Accel-Redirect): nothing to send but them. */
+  readonly offloaded: boolean;
   /** The route pattern, for the request metrics. */
   readonly route: string;
 }
 
 interface Entry extends FastAnswer {
   readonly notModified: readonly string[];
-  readonly expiresAt: number;
 }
 
 export interface FastServeOptions {
@@ -43,19 +44,23 @@ const DEFAULTS: FastServeOptions = { ttlMs: 1000, maxEntries: 10_000, corsEnable
 /** Request headers whose handling belongs to the full pipeline (credentials, ranges, date conditions). */
 const ROUTED_HEADERS = ['authorization', 'range', 'if-range', 'if-modified-since', 'if-match', 'if-unmodified-since'] as const;
 
+/** The bytes held in memory under a blob key (the core's hot cache). */
+export type HotBytes = (blobKey: string) => Buffer | undefined;
+
 export class FastServe {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: LRUCache<string, Entry>;
   private readonly options: FastServeOptions;
   private open = true;
   private generation = 0;
 
   constructor(
-    private readonly hot: HotCache,
+    private readonly hot: HotBytes,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     options: Partial<FastServeOptions> = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.entries = new LRUCache({ max: this.options.maxEntries, ttl: this.options.ttlMs, ttlAutopurge: false });
   }
 
   /** Whether a request may be answered from an entry at all (the router decides for everything else). */
@@ -90,12 +95,7 @@ export class FastServe {
     for (let i = 0; i < answer.headers.length; i += 2) {
       if (answer.headers[i] !== 'content-length') notModified.push(answer.headers[i]!, answer.headers[i + 1]!);
     }
-    this.entries.delete(key);
-    if (this.entries.size >= this.options.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.set(key, { ...answer, notModified, expiresAt: performance.now() + this.options.ttlMs });
+    this.entries.set(key, { ...answer, notModified });
   }
 
   /** Something changed through this process (an upload, a delete, a visibility change): decide everything anew. */
@@ -121,10 +121,6 @@ export class FastServe {
     const key = FastServe.keyOf(req.url!, req.headers.accept);
     const entry = this.entries.get(key);
     if (!entry) return false;
-    if (entry.expiresAt <= started) {
-      this.entries.delete(key);
-      return false;
-    }
     const ifNoneMatch = req.headers['if-none-match'];
     let status = 200;
     if (ifNoneMatch !== undefined) {
@@ -132,11 +128,11 @@ export class FastServe {
       if (ifNoneMatch === entry.etag) status = 304;
       else if (ifNoneMatch.includes(entry.etag.slice(1, -1)) || ifNoneMatch.includes('*')) return false;
     }
-    const blob = status === 200 && req.method === 'GET' ? this.hot.get(entry.blobKey) : undefined;
-    if (status === 200 && req.method === 'GET' && !blob) return false;
+    const body = status === 200 && req.method === 'GET' && !entry.offloaded ? this.hot(entry.blobKey) : undefined;
+    if (status === 200 && req.method === 'GET' && !entry.offloaded && !body) return false;
     const id = requestIdOf(req);
     res.writeHead(status, [...(status === 304 ? entry.notModified : entry.headers), 'x-request-id', id]);
-    res.end(blob?.body);
+    res.end(body);
     const seconds = (performance.now() - started) / 1000;
     this.metrics.requests.inc({ method: req.method!, route: entry.route, status: String(status) });
     this.metrics.latency.observe({ method: req.method!, route: entry.route }, seconds);
@@ -148,20 +144,25 @@ export class FastServe {
 }
 
 /**
- * Puts the fast lane in front of Fastify's request handler on the server Fastify made (so its timeouts and options
- * stay as configured), clears it after every request that may have changed something, and closes it on shutdown.
+ * The server Fastify listens on, made through its documented `serverFactory` as Fastify makes its own (same options and
+ * timeouts), with the fast lane asked first on every request.
  */
-export function installFastServe(app: FastifyInstance, fast: FastServe): void {
-  const server = app.server;
-  const routed = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (fast.tryServe(req, res)) return;
-    for (const listener of routed) listener(req, res);
-  });
-  app.addHook('onResponse', async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS') fast.forget();
-  });
+export function fastLaneServer(fast: FastServe): FastifyServerFactory {
+  return (handler, options) => {
+    const opts = options as FastifyHttpOptions<http.Server> & { http?: http.ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number };
+    const server = http.createServer(opts.http ?? {}, (req, res) => {
+      if (!fast.tryServe(req, res)) handler(req, res);
+    });
+    if (opts.keepAliveTimeout !== undefined) server.keepAliveTimeout = opts.keepAliveTimeout;
+    if (opts.requestTimeout !== undefined) server.requestTimeout = opts.requestTimeout;
+    if (opts.connectionTimeout !== undefined) server.setTimeout(opts.connectionTimeout);
+    if (opts.maxRequestsPerSocket !== undefined && opts.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket;
+    return server;
+  };
+}
+
+/** From the moment the server starts closing, every request takes the router (which answers 503). */
+export function closeFastLaneWithServer(app: FastifyInstance, fast: FastServe): void {
   app.addHook('preClose', async () => {
     fast.close();
   });

@@ -19,10 +19,9 @@ import { webRoutes } from './routes/web.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { registerRateLimits } from './rate-limits.js';
 import cors from '@fastify/cors';
-import { FastServe, installFastServe } from './fast-serve.js';
-import { HotCache } from './hot-cache.js';
+import { closeFastLaneWithServer, FastServe, fastLaneServer } from './fast-serve.js';
 import { requestIdOf } from './request-id.js';
-import { SECURITY_HEADERS, resourcePolicyFor } from './security-headers.js';
+import { securityHeadersFor } from './security-headers.js';
 import formbody from '@fastify/formbody';
 import { acceptConstraint } from './compat/accept.js';
 import { ClosingResponse } from './unread-body.js';
@@ -32,9 +31,11 @@ import { ClosingResponse } from './unread-body.js';
  * request ids, timeouts, proxy trust, rate limits, form bodies, security headers and request metrics. `earlyErrors`
  * writes the errors made before any route ran (a profile's own listener answers them in its seed's style).
  */
-export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: EarlyErrorWriter = writeProblem): Promise<FastifyInstance> {
+export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: EarlyErrorWriter = writeProblem, fast?: FastServe): Promise<FastifyInstance> {
   const { config } = ctx;
   const app = Fastify({
+    // The main listener asks its fast lane before Fastify's own request handler.
+    ...(fast && { serverFactory: fastLaneServer(fast) }),
     loggerInstance: logger as FastifyBaseLogger,
     // Not 'x-request-id': with a header name set, Fastify takes any value of that header as the id and never calls
     // genReqId, so the check below did not run (300-character or spaced ids were echoed and logged as given).
@@ -65,8 +66,9 @@ export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: Ea
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    reply.headers(SECURITY_HEADERS);
-    if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', resourcePolicyFor(request.url));
+    const corp = reply.getHeader('cross-origin-resource-policy');
+    reply.headers(securityHeadersFor(request.url));
+    if (corp !== undefined) reply.header('cross-origin-resource-policy', corp);
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -88,7 +90,11 @@ export interface MainListenerExtras {
 
 export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainListenerExtras): Promise<FastifyInstance> {
   const { config } = ctx;
-  const app = await baseHttp(ctx, logger);
+  const fast = new FastServe(ctx.serving.hot, ctx.metrics, logger, { corsEnabled: config.corsOrigins.length > 0 });
+  // Every change to an image made through this process drops the answers remembered for it.
+  ctx.servable.onChange(() => fast.forget());
+  const app = await baseHttp(ctx, logger, writeProblem, fast);
+  closeFastLaneWithServer(app, fast);
 
   app.addSchema(ImageSchema);
   app.addSchema(ProblemSchema);
@@ -123,11 +129,8 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
   await app.register(healthRoutes(ctx));
   await app.register(imageRoutes(ctx));
   await app.register(uploadRoutes(ctx));
-  const hot = new HotCache();
-  ctx.metrics.caches.track('hot', () => hot.size.bytes);
-  const fast = new FastServe(hot, ctx.metrics, logger, { corsEnabled: config.corsOrigins.length > 0 });
-  installFastServe(app, fast);
-  await app.register(serveRoutes(ctx, hot, fast));
+  ctx.metrics.caches.track('hot', () => ctx.serving.heldBytes);
+  await app.register(serveRoutes(ctx, fast));
   await app.register(statsRoutes(ctx));
   await app.register(accountRoutes(ctx));
   await app.register(webhookRoutes(ctx));

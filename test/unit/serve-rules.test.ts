@@ -1,7 +1,7 @@
 // What a GET or HEAD of stored bytes answers: 200, 304 by ETag or date, 206 ranges, 416, If-Range.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideServe, type Servable, type ServeRequest } from '../../src/core/serve-rules.js';
+import { decideServe, type Servable, type ServeRequest } from '../../src/http/serve-rules.js';
 
 const MODIFIED = new Date('2026-02-07T12:01:02.000Z');
 const item: Servable = {

@@ -1,17 +1,20 @@
-// Serving original bytes by their stable URL, with ETag, Last-Modified, 304, HEAD and ranges.
+// Serving original bytes and variants by their stable URL: the HTTP side (ETag, Last-Modified, 304, HEAD, ranges,
+// Cache-Control, CSP, negotiation, offload to nginx) of the core's serve use case.
+import accepts from '@fastify/accepts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ImageUrlShape } from '../../config.js';
 import { ImgdError } from '../../core/errors.js';
 import type { ImageAddress } from '../../core/images.js';
-import { decideServe, type ServeDecision } from '../../core/serve-rules.js';
-import { originalKey, readBlob } from '../../store/blob-store.js';
-import type { HttpContext } from '../context.js';
-import { HotCache, type HotBlob } from '../hot-cache.js';
+import type { Served } from '../../core/serving.js';
 import type { ImageRecord } from '../../core/types.js';
-import type { FastAnswer, FastServe } from '../fast-serve.js';
-import { SECURITY_HEADERS, resourcePolicyFor } from '../security-headers.js';
+import type { HttpContext } from '../context.js';
+import type { FastServe } from '../fast-serve.js';
+import { formatChooser } from '../negotiation.js';
+import { offloadHeaders } from '../offload.js';
+import { decideServe, type ServeDecision } from '../serve-rules.js';
+import { securityHeadersFor } from '../security-headers.js';
 
 /**
  * A 416 is an error like any other, so it is answered as problem+json with the code range_not_satisfiable
@@ -23,40 +26,66 @@ function refuseUnsatisfiable(reply: FastifyReply, decision: ServeDecision): void
   throw new ImgdError('range_not_satisfiable', 'The requested range lies outside the file; Content-Range gives its size.');
 }
 
-/** The bytes a decision asks for, out of a blob held in memory. */
-const bodyOf = (blob: HotBlob, decision: ServeDecision): Buffer =>
-  decision.range ? blob.body.subarray(decision.range.start, decision.range.end + 1) : blob.body;
-
 /** Every header of a full answer, as the fast lane replays it: the decision's, the route's own, the security ones. */
 function replayedHeaders(decision: ServeDecision, reply: FastifyReply, url: string): string[] {
-  const all: Record<string, string> = { ...SECURITY_HEADERS, 'cross-origin-resource-policy': resourcePolicyFor(url), ...decision.headers };
-  for (const name of ['content-disposition', 'vary']) {
+  const all: Record<string, string> = { ...securityHeadersFor(url), ...decision.headers };
+  for (const name of ['content-disposition', 'vary', 'x-accel-redirect']) {
     const value = reply.getHeader(name);
     if (typeof value === 'string') all[name] = value;
   }
   return Object.entries(all).flat();
 }
 
-/** Hands a full 200 of a public image to the fast lane, when it would keep it. */
-function offerToFastLane(
-  fast: FastServe | undefined,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  decision: ServeDecision,
-  answer: Omit<FastAnswer, 'headers' | 'route'>,
-  decidedAt: number,
-): void {
-  if (!fast || decision.status !== 200 || !fast.accepts(request.raw, decidedAt)) return;
-  // Counted under the route pattern the router counts the same request under.
-  const route = request.routeOptions.url ?? 'unmatched';
-  fast.remember(request.raw, { ...answer, route, headers: replayedHeaders(decision, reply, request.url) }, decidedAt);
+/** What only imgd's own routes on the main listener do: the fast lane (and its version when access was decided), offload. */
+export interface Lanes {
+  readonly fast?: FastServe | undefined;
+  readonly decidedAt?: number;
+  /** SENDFILE: the profiles' own routes keep sending bytes themselves (their listeners may not sit behind nginx). */
+  readonly sendfile?: HttpContext['config']['sendfile'];
 }
 
-export interface OriginalLanes {
-  readonly hot?: HotCache;
-  readonly fast?: FastServe | undefined;
-  /** The fast lane's version when the access decision was taken. */
-  readonly decidedAt?: number;
+/**
+ * Answers with what the serve use case found, to a request whose access was decided: ETag, Last-Modified, 304, HEAD,
+ * ranges, Cache-Control by visibility, and with SENDFILE=x-accel the body left to nginx (on imgd's own routes). COMPAT
+ * profiles serve originals through this too (§2.6).
+ */
+export async function sendServed(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, served: Served, lanes: Lanes = {}): Promise<FastifyReply> {
+  const decision = decideServe(request, {
+    etag: served.etag,
+    lastModified: served.lastModified,
+    size: served.size,
+    contentType: served.contentType,
+    cacheControl: served.isPublic ? `public, max-age=${ctx.config.cacheMaxAge}` : 'private, no-cache',
+  });
+  refuseUnsatisfiable(reply, decision);
+  reply.code(decision.status).headers(decision.headers);
+  if (served.negotiated) reply.header('vary', served.isPublic ? 'Accept' : 'Accept, Authorization');
+  else if (!served.isPublic) reply.header('vary', 'Authorization');
+  if (!decision.sendBody) return reply.send();
+  const offload = decision.status === 200 && request.method === 'GET' ? offloadHeaders(lanes.sendfile ?? { mode: 'off' }, served.blobKey) : undefined;
+  if (offload) {
+    reply.headers(offload);
+    remember(lanes, request, reply, decision, served, true);
+    return reply.send();
+  }
+  const body = await served.body(decision.range);
+  if (Buffer.isBuffer(body)) remember(lanes, request, reply, decision, served, false);
+  return reply.send(body);
+}
+
+/** Hands a full 200 of a public image to the fast lane, when it would keep it. */
+function remember(lanes: Lanes, request: FastifyRequest, reply: FastifyReply, decision: ServeDecision, served: Served, offloaded: boolean): void {
+  const { fast, decidedAt = 0 } = lanes;
+  if (!fast || !served.isPublic || decision.status !== 200 || !fast.accepts(request.raw, decidedAt)) return;
+  // Counted under the route pattern the router counts the same request under.
+  const route = request.routeOptions.url ?? 'unmatched';
+  const headers = replayedHeaders(decision, reply, request.url);
+  fast.remember(request.raw, { etag: served.etag, blobKey: served.blobKey, offloaded, route, headers }, decidedAt);
+}
+
+/** An original whose access the caller decided (the COMPAT profiles' own routes). */
+export function sendOriginal(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, image: ImageRecord): Promise<FastifyReply> {
+  return sendServed(ctx, request, reply, ctx.serving.original(image));
 }
 
 /**
@@ -76,37 +105,19 @@ function shapeRoutes(shape: ImageUrlShape) {
 
 const addressOf = (params: { filename: string; key?: string }): ImageAddress => ({ filename: params.filename, urlKey: params.key });
 
-/**
- * Answers with an image's stored bytes, the way /i/<key>/<filename> does: ETag, Last-Modified, 304, HEAD, ranges,
- * Cache-Control by visibility. The caller has decided access; COMPAT profiles serve through this too (§2.6).
- */
-export async function sendOriginal(ctx: HttpContext, request: FastifyRequest, reply: FastifyReply, image: ImageRecord, lanes: OriginalLanes = {}): Promise<FastifyReply> {
-  const { hot, fast, decidedAt = 0 } = lanes;
-  const etag = `"${image.sha256}"`;
-  const decision = decideServe(request, {
-    etag,
-    lastModified: new Date(image.createdAt),
-    size: image.bytes,
-    contentType: image.contentType,
-    cacheControl: image.visibility === 'public' ? `public, max-age=${ctx.config.cacheMaxAge}` : 'private, no-cache',
-  });
-  refuseUnsatisfiable(reply, decision);
-  reply.code(decision.status).headers(decision.headers);
-  if (image.visibility === 'private') reply.header('vary', 'Authorization');
-  if (!decision.sendBody) return reply.send();
-  if (hot && image.visibility === 'public' && hot.admits(image.bytes)) {
-    const key = originalKey(image.sha256);
-    const blob = await hot.load(key, { contentType: image.contentType, etag }, () => readBlob(ctx.store, key));
-    offerToFastLane(fast, request, reply, decision, { etag, blobKey: key }, decidedAt);
-    return reply.send(bodyOf(blob, decision));
-  }
-  return reply.send(await ctx.images.openOriginal(image, decision.range));
-}
+const shareQuery = {
+  expires: Type.Optional(Type.String({ description: 'Share links: expiry (Unix seconds)' })),
+  sig: Type.Optional(Type.String({ description: 'Share links: signature' })),
+};
 
-export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastServe): FastifyPluginAsyncTypebox {
-  const publicCache = `public, max-age=${ctx.config.cacheMaxAge}`;
+export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAsyncTypebox {
   const routes = shapeRoutes(ctx.config.imageUrls);
+  const { sendfile } = ctx.config;
+  const sharedBy = (expires: string | undefined, sig: string | undefined) =>
+    sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
   return async (app) => {
+    await app.register(accepts);
+
     app.route({
       method: ['GET', 'HEAD'],
       url: `${routes.original}/:variant`,
@@ -114,8 +125,8 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
       schema: {
         summary: 'A variant: a preset (`small`, `medium`, …) or `custom` with w, h, fit, format, q (and s when signed)',
         description:
-          'The format follows the Accept header (AVIF, WebP, then JPEG, or PNG for transparency) unless `format` pins it. ' +
-          'Unsigned custom sizes and qualities must come from the configured allowlists.',
+          'The format follows the Accept header and its q-values (AVIF, then WebP, when named with q > 0; else JPEG, or PNG ' +
+          'for transparency) unless `format` pins it. Unsigned custom sizes and qualities must come from the configured allowlists.',
         tags: ['serving'],
         params: routes.variantParams,
         querystring: Type.Object({
@@ -125,48 +136,21 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
           format: Type.Optional(Type.String()),
           q: Type.Optional(Type.String()),
           s: Type.Optional(Type.String({ description: 'Transform signature' })),
-          expires: Type.Optional(Type.String({ description: 'Share links: expiry (Unix seconds)' })),
-          sig: Type.Optional(Type.String({ description: 'Share links: signature' })),
+          ...shareQuery,
         }),
       },
       handler: async (request, reply) => {
         if (!ctx.config.processing.enabled) throw new ImgdError('not_found', 'Variants are off on this server (PROCESSING=false).');
-        const { expires, sig, ...transform } = request.query;
-        const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
-        const decidedAt = fast?.version ?? 0;
-        const image = await ctx.images.findServable(request.actor, addressOf(request.params), shared);
+        const { expires, sig, ...query } = request.query;
         const { variant: name } = request.params;
-        const plan = ctx.variants.plan(image, name === 'custom' ? undefined : name, transform, request.headers.accept);
-        // Only public bytes are kept in memory; the access check above runs on every request either way.
-        const isPublic = image.visibility === 'public';
-        const cached = isPublic ? hot.get(plan.key) : undefined;
-        const variant = cached ? undefined : await ctx.variants.get(image, plan);
-        const facts = variant ?? { etag: cached!.etag, size: cached!.body.length, contentType: cached!.contentType };
-        const decision = decideServe(request, {
-          etag: facts.etag,
-          lastModified: new Date(image.createdAt),
-          size: facts.size,
-          contentType: facts.contentType,
-          cacheControl: image.visibility === 'public' ? publicCache : 'private, no-cache',
+        const decidedAt = fast?.version ?? 0;
+        const served = await ctx.serving.serve({
+          actor: request.actor,
+          address: addressOf(request.params),
+          shared: sharedBy(expires, sig),
+          variant: { preset: name === 'custom' ? undefined : name, query, choose: formatChooser(request) },
         });
-        refuseUnsatisfiable(reply, decision);
-        reply.code(decision.status).headers(decision.headers);
-        if (plan.negotiated) reply.header('vary', image.visibility === 'private' ? 'Accept, Authorization' : 'Accept');
-        else if (image.visibility === 'private') reply.header('vary', 'Authorization');
-        const replay = (): void => {
-          if (isPublic) offerToFastLane(fast, request, reply, decision, { etag: facts.etag, blobKey: plan.key }, decidedAt);
-        };
-        if (!decision.sendBody) return reply.send();
-        if (!variant) {
-          replay();
-          return reply.send(bodyOf(cached!, decision));
-        }
-        if (isPublic && hot.admits(variant.size)) {
-          const blob = await hot.load(variant.key, variant, async () => variant.bytes ?? readBlob(ctx.store, variant.key));
-          replay();
-          return reply.send(bodyOf(blob, decision));
-        }
-        return reply.send(await variant.open(decision.range));
+        return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile });
       },
     });
 
@@ -179,18 +163,14 @@ export function serveRoutes(ctx: HttpContext, hot = new HotCache(), fast?: FastS
         description: 'Public images to anyone; private ones only with a credential that may see them.',
         tags: ['serving'],
         params: routes.params,
-        querystring: Type.Object({
-          expires: Type.Optional(Type.String({ description: 'Share links: expiry (Unix seconds)' })),
-          sig: Type.Optional(Type.String({ description: 'Share links: signature' })),
-        }),
+        querystring: Type.Object(shareQuery),
       },
       handler: async (request, reply) => {
         const { expires, sig } = request.query;
-        const shared = sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
         const decidedAt = fast?.version ?? 0;
-        const image = await ctx.images.findServable(request.actor, addressOf(request.params), shared);
-        reply.header('content-disposition', `inline; filename="${image.filename}"`);
-        return sendOriginal(ctx, request, reply, image, { hot, fast, decidedAt });
+        const served = await ctx.serving.serve({ actor: request.actor, address: addressOf(request.params), shared: sharedBy(expires, sig) });
+        reply.header('content-disposition', `inline; filename="${served.image.filename}"`);
+        return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile });
       },
     });
   };

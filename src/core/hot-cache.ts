@@ -1,4 +1,5 @@
 // An in-memory LRU of small, hot blobs (public originals and rendered variants), so serving them touches no disk.
+import { LRUCache } from 'lru-cache';
 
 /**
  * Entries are keyed by blob key. The bytes under a key never change (originals are named by their SHA-256,
@@ -21,25 +22,23 @@ export interface HotCacheLimits {
 export const DEFAULT_HOT_CACHE: HotCacheLimits = { maxBytes: 64 * 1024 * 1024, maxItemBytes: 1024 * 1024 };
 
 export class HotCache {
-  private readonly entries = new Map<string, HotBlob>();
+  private readonly entries: LRUCache<string, HotBlob> | undefined;
   private readonly loading = new Map<string, Promise<HotBlob>>();
-  private bytes = 0;
 
-  constructor(private readonly limits: HotCacheLimits = DEFAULT_HOT_CACHE) {}
+  constructor(private readonly limits: HotCacheLimits = DEFAULT_HOT_CACHE) {
+    this.entries =
+      limits.maxBytes > 0
+        ? new LRUCache({ maxSize: limits.maxBytes, maxEntrySize: limits.maxItemBytes, sizeCalculation: (blob) => Math.max(1, blob.body.length) })
+        : undefined;
+  }
 
   /** Whether a blob of this size would be kept. */
   admits(size: number): boolean {
-    return size <= this.limits.maxItemBytes && this.limits.maxBytes > 0;
+    return this.entries !== undefined && size <= this.limits.maxItemBytes;
   }
 
   get(key: string): HotBlob | undefined {
-    const entry = this.entries.get(key);
-    if (entry) {
-      // Map order is insertion order: moving a hit to the end makes the first entry the least recently used.
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    }
-    return entry;
+    return this.entries?.get(key);
   }
 
   /** The cached blob, or the store's bytes read once (however many ask at the same time) and kept. */
@@ -51,7 +50,7 @@ export class HotCache {
       pending = read()
         .then((body) => {
           const blob: HotBlob = { ...meta, body };
-          this.put(key, blob);
+          if (this.admits(body.length)) this.entries?.set(key, blob);
           return blob;
         })
         .finally(() => this.loading.delete(key));
@@ -60,18 +59,7 @@ export class HotCache {
     return pending;
   }
 
-  private put(key: string, blob: HotBlob): void {
-    if (!this.admits(blob.body.length) || this.entries.has(key)) return;
-    this.entries.set(key, blob);
-    this.bytes += blob.body.length;
-    for (const [oldest, entry] of this.entries) {
-      if (this.bytes <= this.limits.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= entry.body.length;
-    }
-  }
-
   get size(): { readonly items: number; readonly bytes: number } {
-    return { items: this.entries.size, bytes: this.bytes };
+    return { items: this.entries?.size ?? 0, bytes: this.entries?.calculatedSize ?? 0 };
   }
 }
