@@ -146,9 +146,9 @@ export function negotiateFormat(requested: OutputFormat | 'auto', choose: Format
     // AVIF in sharp is still images only; an animated source keeps moving as WebP.
     return requested === 'avif' && source.animated ? 'webp' : requested;
   }
-  // JPEG, PNG and GIF every client reads: they are what a client gets that asks for none of the newer formats.
-  if (source.animated) return choose(['webp']) ?? 'gif';
-  return choose(['avif', 'webp']) ?? (source.hasAlpha ? 'png' : 'jpeg');
+  // JPEG, PNG and GIF every client reads: what a client gets that prefers them, or names none of the candidates.
+  const universal = source.animated ? 'gif' : source.hasAlpha ? 'png' : 'jpeg';
+  return choose(source.animated ? ['webp', universal] : ['avif', 'webp', universal]) ?? universal;
 }
 
 export const CONTENT_TYPES: Record<OutputFormat, string> = {

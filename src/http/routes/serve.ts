@@ -27,8 +27,10 @@ function refuseUnsatisfiable(reply: FastifyReply, decision: ServeDecision): void
 }
 
 /** Every header of a full answer, as the fast lane replays it: the decision's, the route's own, the security ones. */
-function replayedHeaders(decision: ServeDecision, reply: FastifyReply, url: string): string[] {
+function replayedHeaders(decision: ServeDecision, reply: FastifyReply, url: string, offloaded: boolean): string[] {
   const all: Record<string, string> = { ...securityHeadersFor(url), ...decision.headers };
+  // The body is nginx's to send: imgd's answer itself has none.
+  if (offloaded) all['content-length'] = '0';
   for (const name of ['content-disposition', 'vary', 'x-accel-redirect']) {
     const value = reply.getHeader(name);
     if (typeof value === 'string') all[name] = value;
@@ -79,7 +81,7 @@ function remember(lanes: Lanes, request: FastifyRequest, reply: FastifyReply, de
   if (!fast || !served.isPublic || decision.status !== 200 || !fast.accepts(request.raw, decidedAt)) return;
   // Counted under the route pattern the router counts the same request under.
   const route = request.routeOptions.url ?? 'unmatched';
-  const headers = replayedHeaders(decision, reply, request.url);
+  const headers = replayedHeaders(decision, reply, request.url, offloaded);
   fast.remember(request.raw, { etag: served.etag, blobKey: served.blobKey, offloaded, route, headers }, decidedAt);
 }
 

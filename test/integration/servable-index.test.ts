@@ -1,0 +1,95 @@
+// The index of servable images (src/core/servable-index.ts): a URL answers what the database holds now, right after a
+// delete, a re-upload under the same name, or a change made through any path of this process.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { expectProblem } from '../helpers/accounts.js';
+import { fixture, startApp, type TestApp } from '../helpers/app.js';
+
+const FIRST = fixture('jpg/xmp/BlueSquare.jpg');
+const SECOND = fixture('jpg/Canon_40D.jpg');
+
+interface ImageView {
+  id: string;
+  url: string;
+  filename: string;
+  sha256: string;
+}
+
+describe('the servable index', () => {
+  for (const shape of ['name', 'keyed'] as const) {
+    describe(`with IMAGE_URLS=${shape}`, () => {
+      let t: TestApp;
+      before(async () => {
+        t = await startApp({ IMAGE_URLS: shape });
+      });
+      after(() => t.close());
+
+      const upload = async (name: string, file: string): Promise<ImageView> => {
+        const res = await t.upload([[name, await readFile(file)]]);
+        assert.equal(res.status, 201, await res.clone().text());
+        return (await res.json()) as ImageView;
+      };
+      /** Several GETs, so every layer that remembers answers (index, fast lane, hot cache) holds this one. */
+      const warm = async (url: string, sha256: string): Promise<void> => {
+        for (let i = 0; i < 3; i += 1) {
+          const res = await fetch(url);
+          assert.equal(res.status, 200);
+          assert.equal(res.headers.get('etag'), `"${sha256}"`);
+          await res.arrayBuffer();
+        }
+      };
+      const remove = async (id: string): Promise<void> => {
+        const res = await fetch(`${t.url}/api/v1/images/${id}`, { method: 'DELETE', headers: t.auth });
+        assert.equal(res.status, 204);
+      };
+
+      it('answers 404 right after a delete, then the new bytes of a re-upload under the same name', async () => {
+        const first = await upload('same-name.jpg', FIRST);
+        await warm(first.url, first.sha256);
+        const firstSmall = await smallTag(first.url);
+        for (let i = 0; i < 2; i += 1) assert.equal(await smallTag(first.url), firstSmall);
+        await remove(first.id);
+        await expectProblem(await fetch(first.url), 404, 'not_found');
+        await expectProblem(await fetch(`${first.url}/small`), 404, 'not_found');
+
+        const second = await upload('same-name.jpg', SECOND);
+        assert.equal(second.filename, first.filename, 'the freed name is given again');
+        assert.notEqual(second.sha256, first.sha256);
+        const res = await fetch(second.url);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('etag'), `"${second.sha256}"`);
+        assert.deepEqual(Buffer.from(await res.arrayBuffer()), await readFile(SECOND));
+        if (shape === 'keyed') await expectProblem(await fetch(first.url), 404, 'not_found');
+        else assert.equal(second.url, first.url, 'the same URL now names the new image');
+        assert.notEqual(await smallTag(second.url), firstSmall, 'the variant of the new bytes');
+      });
+
+      it('stops serving an image at once when processing finds it unreadable', async () => {
+        const image = await upload('fails-later.jpg', FIRST);
+        await warm(image.url, image.sha256);
+        await t.app.catalog.updateImage(image.id, { status: 'failed', error: 'found damaged' });
+        await expectProblem(await fetch(image.url), 404, 'not_found');
+      });
+
+      it('serves again an image made public again, at once', async () => {
+        const image = await upload('toggled.jpg', FIRST);
+        await warm(image.url, image.sha256);
+        const patch = (visibility: string) =>
+          fetch(`${t.url}/api/v1/images/${image.id}`, { method: 'PATCH', body: JSON.stringify({ visibility }), headers: { ...t.auth, 'content-type': 'application/json' } });
+        assert.equal((await patch('private')).status, 200);
+        await expectProblem(await fetch(image.url), 404, 'not_found');
+        assert.equal((await patch('public')).status, 200);
+        await warm(image.url, image.sha256);
+      });
+    });
+  }
+});
+
+/** The ETag of a URL's small variant now (rejects when it is not served). */
+async function smallTag(url: string): Promise<string> {
+  const res = await fetch(`${url}/small`, { headers: { accept: 'image/jpeg' } });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`small answered ${res.status}`);
+  return res.headers.get('etag')!;
+}
