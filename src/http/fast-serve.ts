@@ -93,7 +93,8 @@ export class FastServe {
     const key = FastServe.keyOf(req.url!, req.headers.accept);
     const notModified: string[] = [];
     for (let i = 0; i < answer.headers.length; i += 2) {
-      if (answer.headers[i] !== 'content-length') notModified.push(answer.headers[i]!, answer.headers[i + 1]!);
+      // A 304 has no body, neither here nor one for nginx to send.
+      if (answer.headers[i] !== 'content-length' && answer.headers[i] !== 'x-accel-redirect') notModified.push(answer.headers[i]!, answer.headers[i + 1]!);
     }
     this.entries.set(key, { ...answer, notModified });
   }
@@ -120,7 +121,8 @@ export class FastServe {
     const started = performance.now();
     const key = FastServe.keyOf(req.url!, req.headers.accept);
     const entry = this.entries.get(key);
-    if (!entry) return false;
+    // An offloaded entry's headers say Content-Length: 0 (nginx sends the body); a HEAD must be told the real length.
+    if (!entry || (entry.offloaded && req.method === 'HEAD')) return false;
     const ifNoneMatch = req.headers['if-none-match'];
     let status = 200;
     if (ifNoneMatch !== undefined) {
