@@ -1,6 +1,8 @@
-// Debian's nginx as a peer: one worker on the server core, sendfile and open_file_cache, image_filter for resizing.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// Debian's nginx as a peer: one worker on the server core, sendfile and open_file_cache, image_filter for resizing;
+// and in front of imgd with its offload location (deploy/nginx/imgd-offload.conf), for imgd behind nginx.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT } from './fixtures.js';
 import { commandExists, freePort, spawnPinned, waitForHttp, type Child } from './procs.js';
 
 const MODULE = '/usr/lib/nginx/modules/ngx_http_image_filter_module.so';
@@ -16,8 +18,33 @@ export function nginxMissing(): string | undefined {
   return commandExists('nginx') ? undefined : 'nginx is not installed (apt-get install nginx libnginx-mod-http-image-filter): nginx peer skipped';
 }
 
-export async function startNginx(root: string, workDir: string, cores: string | undefined): Promise<Nginx> {
+/** The shipped offload location, its alias pointed at this store folder. */
+function offloadLocation(storeDir: string): string {
+  const shipped = readFileSync(path.join(REPO_ROOT, 'deploy/nginx/imgd-offload.conf'), 'utf8');
+  if (!shipped.includes('alias /var/lib/imgd/blobs/;')) throw new Error('deploy/nginx/imgd-offload.conf no longer aliases /var/lib/imgd/blobs/');
+  return shipped.replace('alias /var/lib/imgd/blobs/;', `alias ${storeDir}/;`);
+}
+
+/**
+ * `root`: the folder served as files (nginx alone). With `imgdUpstream` (host:port of an imgd with SENDFILE=x-accel),
+ * everything is proxied to imgd instead, and imgd's X-Accel-Redirect answers are sent from `root` by the shipped
+ * offload location: imgd behind nginx, as deploy/nginx sets it up.
+ */
+export async function startNginx(root: string, workDir: string, cores: string | undefined, imgdUpstream?: string): Promise<Nginx> {
   mkdirSync(workDir, { recursive: true });
+  const offload = imgdUpstream ? offloadLocation(root) : '';
+  if (imgdUpstream) writeFileSync(path.join(workDir, 'offload.conf'), offload);
+  const proxied = imgdUpstream
+    ? `
+  upstream imgd { server ${imgdUpstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:PORT;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    location / { proxy_pass http://imgd; }
+    include ${workDir}/offload.conf;
+  }`
+    : undefined;
   const port = await freePort();
   const imageFilter = existsSync(MODULE);
   const isRoot = process.getuid?.() === 0;
@@ -45,11 +72,14 @@ http {
   fastcgi_temp_path ${workDir}/fastcgi;
   uwsgi_temp_path ${workDir}/uwsgi;
   scgi_temp_path ${workDir}/scgi;
-  server {
+  ${
+    proxied?.replace('PORT', String(port)) ??
+    `server {
     listen 127.0.0.1:${port};
     root ${root};
     location = /healthz { return 200 ok; }
     ${imageFilter ? `location /resize/ { alias ${root}/; image_filter resize 256 256; image_filter_buffer 100M; image_filter_jpeg_quality 80; }` : ''}
+  }`
   }
 }
 `;

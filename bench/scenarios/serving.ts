@@ -1,7 +1,9 @@
-// S3, S4, S4b: serving originals and cached variants, against nginx (sendfile) and a bare Node server from memory.
+// S3, S4, S4b: serving originals and cached variants, against nginx (sendfile) and bare Node servers (memory, disk);
+// and imgd behind nginx with offload (SENDFILE=x-accel) against the same nginx serving the files alone.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compareLoad, pick, type Contender } from '../lib/compare.js';
+import type { LoadResult } from '../lib/load.js';
 import { distinctJpeg, photo, PHOTO_PATH } from '../lib/fixtures.js';
 import { pathOf, startImgd, uploadAll, type ImgdServer } from '../lib/imgd.js';
 import { nginxMissing, startNginx, type Nginx } from '../lib/nginx.js';
@@ -11,22 +13,66 @@ import { info, versus, type Row, type Scenario, type ScenarioContext } from '../
 
 const originalPath = (sha: string): string => `/originals/${sha.slice(0, 2)}/${sha.slice(2, 4)}/${sha}`;
 
-async function withServers<T>(
-  ctx: ScenarioContext,
-  body: (imgd: ImgdServer, nginx: Nginx | undefined, skipped: string | undefined) => Promise<T>,
-  seed?: (dataDir: string) => Promise<void>,
-): Promise<T> {
-  await seed?.(path.join(ctx.tmp, 'imgd'));
-  const imgd = await startImgd({ dataDir: path.join(ctx.tmp, 'imgd'), cores: ctx.pin.server, env: { RUN_WORKERS: 'false' }, profileDir: ctx.profileDir });
+/** What a serving scenario measures against: nginx alone and imgd behind nginx, when nginx is installed. */
+interface Servers {
+  readonly imgd: ImgdServer;
+  readonly nginx: Nginx | undefined;
+  /** nginx in front of a second imgd (SENDFILE=x-accel) on the same data: imgd decides, nginx sends the bytes. */
+  readonly behind: Nginx | undefined;
+  /** Why there is no nginx, when there is none. */
+  readonly skipped: string | undefined;
+}
+
+async function withServers<T>(ctx: ScenarioContext, body: (servers: Servers) => Promise<T>, seed?: (dataDir: string) => Promise<void>): Promise<T> {
+  const dataDir = path.join(ctx.tmp, 'imgd');
+  await seed?.(dataDir);
+  const imgd = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false' }, profileDir: ctx.profileDir });
   const skipped = nginxMissing();
   let nginx: Nginx | undefined;
+  let offloading: ImgdServer | undefined;
+  let behind: Nginx | undefined;
   try {
-    if (!skipped) nginx = await startNginx(path.join(ctx.tmp, 'imgd', 'blobs'), path.join(ctx.tmp, 'nginx'), ctx.pin.server);
-    else ctx.log(`  ${skipped}`);
-    return await body(imgd, nginx, skipped);
+    if (!skipped) {
+      nginx = await startNginx(path.join(dataDir, 'blobs'), path.join(ctx.tmp, 'nginx'), ctx.pin.server);
+      // Same data dir and database: it serves what the first one stores.
+      offloading = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false', SENDFILE: 'x-accel' }, name: 'imgd (offload)' });
+      behind = await startNginx(path.join(dataDir, 'blobs'), path.join(ctx.tmp, 'nginx-front'), ctx.pin.server, new URL(offloading.url).host);
+    } else ctx.log(`  ${skipped}`);
+    return await body({ imgd, nginx, behind, skipped });
   } finally {
+    await behind?.stop();
+    await offloading?.stop();
     await nginx?.stop();
     await imgd.stop();
+  }
+}
+
+/** The contenders and rows of imgd behind nginx (offload) against nginx alone, when nginx is here. */
+function behindNginx(servers: Servers, imgdPaths: readonly string[], connections: number): Contender[] {
+  return servers.behind ? [{ name: 'imgd behind nginx', spec: { baseUrl: servers.behind.url, paths: imgdPaths, connections } }] : [];
+}
+
+function behindRows(id: string, servers: Servers, res: Map<string, LoadResult[]>): Row[] {
+  const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
+  if (!servers.behind) return [versus(id, 'req/s behind nginx (offload)', [], 'nginx alone', servers.skipped!, { min: 0.8 })];
+  return [
+    versus(id, 'req/s behind nginx (offload)', rps('imgd behind nginx'), 'nginx alone', rps('nginx'), { min: 0.8 }),
+    info(id, 'p99 ms behind nginx (offload)', pick(res.get('imgd behind nginx'), (r) => r.p99Ms), 'nginx alone', pick(res.get('nginx'), (r) => r.p99Ms)),
+  ];
+}
+
+/** disk.ts answering files under `root` read whole from disk per request: what Node itself does without a cache. */
+async function withBareDisk<T>(ctx: ScenarioContext, root: string, body: (baseUrl: string) => Promise<T>): Promise<T> {
+  const port = await freePort();
+  const bare = spawnPinned('bare node (disk)', process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../peers/disk.ts')], {
+    cores: ctx.pin.server,
+    env: { PORT: String(port), ROOT: root },
+  });
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, bare);
+    return await body(`http://127.0.0.1:${port}`);
+  } finally {
+    await bare.stop();
   }
 }
 
@@ -49,13 +95,15 @@ export const s3: Scenario = {
   id: 'S3',
   title: 'GET a public original (161 KB), 64 connections',
   async run(ctx) {
-    return withServers(ctx, async (imgd, nginx, skipped) => {
+    return withServers(ctx, async (servers) => {
+      const { imgd, nginx, skipped } = servers;
       const [image] = await uploadAll(imgd.url, [{ bytes: photo(), name: path.basename(PHOTO_PATH), type: 'image/jpeg' }]);
       const stored = path.join(imgd.dataDir, 'blobs', originalPath(image!.sha256));
       return withBareNode(ctx, stored, async (bareUrl) => {
         const contenders: Contender[] = [
           { name: 'imgd', spec: { baseUrl: imgd.url, paths: [pathOf(image!.url)], connections: 64 } },
           { name: 'bare node (memory)', spec: { baseUrl: bareUrl, paths: ['/mem/photo'], connections: 64 } },
+          ...behindNginx(servers, [pathOf(image!.url)], 64),
         ];
         if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: [originalPath(image!.sha256)], connections: 64 } });
         const res = await compareLoad(ctx, contenders);
@@ -65,6 +113,7 @@ export const s3: Scenario = {
           versus('S3', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.8 }),
           info('S3', 'req/s', rps('imgd'), 'bare node (memory)', rps('bare node (memory)')),
           info('S3', 'p99 ms', p99('imgd'), nginx ? 'nginx' : 'bare node (memory)', p99(nginx ? 'nginx' : 'bare node (memory)')),
+          ...behindRows('S3', servers, res),
         ];
         return { rows, notes: [`${readFileSync(stored).length} bytes served (GPS removed at ingest)`], raw: Object.fromEntries(res) };
       });
@@ -76,7 +125,8 @@ export const s4: Scenario = {
   id: 'S4',
   title: 'GET a cached 256 px variant, 64 connections',
   async run(ctx) {
-    return withServers(ctx, async (imgd, nginx, skipped) => {
+    return withServers(ctx, async (servers) => {
+      const { imgd, nginx, skipped } = servers;
       const [image] = await uploadAll(imgd.url, [{ bytes: photo(), name: path.basename(PHOTO_PATH), type: 'image/jpeg' }]);
       const variantPath = `${pathOf(image!.url)}/small`;
       const res0 = await fetch(`${imgd.url}${variantPath}`);
@@ -88,6 +138,7 @@ export const s4: Scenario = {
         const contenders: Contender[] = [
           { name: 'imgd', spec: { baseUrl: imgd.url, paths: [variantPath], connections: 64 } },
           { name: 'bare node (memory)', spec: { baseUrl: bareUrl, paths: ['/mem/variant'], connections: 64 } },
+          ...behindNginx(servers, [variantPath], 64),
         ];
         if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: ['/variant.jpg'], connections: 64 } });
         const res = await compareLoad(ctx, contenders);
@@ -96,6 +147,7 @@ export const s4: Scenario = {
           versus('S4', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.7 }),
           info('S4', 'req/s', rps('imgd'), 'bare node (memory)', rps('bare node (memory)')),
           info('S4', 'p99 ms', pick(res.get('imgd'), (r) => r.p99Ms), nginx ? 'nginx' : undefined, nginx ? pick(res.get('nginx'), (r) => r.p99Ms) : undefined),
+          ...behindRows('S4', servers, res),
         ];
         return { rows, notes: [`variant of ${bytes.length} bytes (${res0.headers.get('content-type')})`], raw: Object.fromEntries(res) };
       });
@@ -115,22 +167,32 @@ export const s4b: Scenario = {
       images = await seedOriginals(dataDir, Array.from({ length: count }, (_, i) => distinctJpeg(base, i)));
       ctx.log(`  stored ${count} distinct originals and their rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     };
-    return withServers(ctx, async (imgd, nginx, skipped) => {
+    return withServers(ctx, async (servers) => {
+      const { imgd, nginx, skipped } = servers;
       const distinct = new Set(images.map((i) => i.sha256)).size;
       if (distinct !== count) throw new Error(`expected ${count} distinct blobs, got ${distinct}`);
-      const contenders: Contender[] = [{ name: 'imgd', spec: { baseUrl: imgd.url, paths: images.map((i) => i.path), connections: 64 } }];
-      if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: images.map((i) => originalPath(i.sha256)), connections: 64 } });
-      const res = await compareLoad(ctx, contenders);
-      const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
-      const rows: Row[] = [
-        versus('S4b', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.4 }),
-        info('S4b', 'p99 ms', pick(res.get('imgd'), (r) => r.p99Ms), nginx ? 'nginx' : undefined, nginx ? pick(res.get('nginx'), (r) => r.p99Ms) : undefined),
-      ];
-      const notes = [
-        `${count} distinct originals of ~${Math.round(base.length / 1024)} KB (${((count * base.length) / 2 ** 20).toFixed(0)} MB in all), stored in imgd's layout with their rows written through src/db (uploading them one by one would take minutes)`,
-      ];
-      if (ctx.options.quick) notes.push('--quick: 1,000 originals instead of 5,000 (still more than the in-memory cache holds)');
-      return { rows, notes, raw: Object.fromEntries(res) };
+      const blobPaths = images.map((i) => originalPath(i.sha256));
+      return withBareDisk(ctx, path.join(imgd.dataDir, 'blobs'), async (bareUrl) => {
+        const contenders: Contender[] = [
+          { name: 'imgd', spec: { baseUrl: imgd.url, paths: images.map((i) => i.path), connections: 64 } },
+          { name: 'bare node (disk)', spec: { baseUrl: bareUrl, paths: blobPaths, connections: 64 } },
+          ...behindNginx(servers, images.map((i) => i.path), 64),
+        ];
+        if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: blobPaths, connections: 64 } });
+        const res = await compareLoad(ctx, contenders);
+        const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
+        const rows: Row[] = [
+          versus('S4b', 'req/s', rps('imgd'), 'nginx', nginx ? rps('nginx') : skipped!, { min: 0.4 }),
+          versus('S4b', 'req/s', rps('imgd'), 'bare node (disk)', rps('bare node (disk)'), { min: 0.8 }),
+          info('S4b', 'p99 ms', pick(res.get('imgd'), (r) => r.p99Ms), nginx ? 'nginx' : undefined, nginx ? pick(res.get('nginx'), (r) => r.p99Ms) : undefined),
+          ...behindRows('S4b', servers, res),
+        ];
+        const notes = [
+          `${count} distinct originals of ~${Math.round(base.length / 1024)} KB (${((count * base.length) / 2 ** 20).toFixed(0)} MB in all), stored in imgd's layout with their rows written through src/db (uploading them one by one would take minutes)`,
+        ];
+        if (ctx.options.quick) notes.push('--quick: 1,000 originals instead of 5,000 (still more than the in-memory cache holds)');
+        return { rows, notes, raw: Object.fromEntries(res) };
+      });
     }, seed);
   },
 };
