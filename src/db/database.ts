@@ -6,6 +6,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
+import { arrayRowPool, rowBuilder } from './row-objects.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Db = Kysely<Database>;
@@ -35,7 +36,7 @@ export function openDatabase(database: Config['database'], onConnectionLost: (er
     pool.on('connect', (client) => client.on('error', onConnectionLost));
     // The pool re-emits an idle client's error here; the client's own listener has already reported it.
     pool.on('error', () => undefined);
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: arrayRowPool(pool) }) });
   }
   mkdirSync(path.dirname(database.file), { recursive: true });
   const sqlite = new SQLite(database.file);
@@ -96,12 +97,9 @@ function withPlainRows(database: SqliteDatabase): SqliteDatabase {
 }
 
 function plainRowReader(statement: SqliteStatement & Pick<SQLite.Statement, 'raw' | 'columns'>): SqliteStatement {
-  const names = statement.columns().map((column) => column.name);
   // A name such as __proto__ would not become an own property in a literal; leave such statements as they are.
-  if (names.some((name) => name === '__proto__')) return statement;
-  // Later duplicates win, as in better-sqlite3's own objects.
-  const fields = names.map((name, i) => `${JSON.stringify(name)}: row[${i}]`).join(', ');
-  const toObject = new Function('row', `return { ${fields} };`) as (row: unknown[]) => Record<string, unknown>;
+  const toObject = rowBuilder(statement.columns().map((column) => column.name));
+  if (!toObject) return statement;
   statement.raw(true);
   return {
     reader: true,
