@@ -35,7 +35,7 @@ async function withServers<T>(ctx: ScenarioContext, body: (servers: Servers) => 
     if (!skipped) {
       nginx = await startNginx(path.join(dataDir, 'blobs'), path.join(ctx.tmp, 'nginx'), ctx.pin.server);
       // Same data dir and database: it serves what the first one stores.
-      offloading = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false', SENDFILE: 'x-accel' }, name: 'imgd (offload)' });
+      offloading = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false', SENDFILE: 'x-accel' }, name: 'imgd (offload)', profileDir: ctx.profileDir });
       behind = await startNginx(path.join(dataDir, 'blobs'), path.join(ctx.tmp, 'nginx-front'), ctx.pin.server, new URL(offloading.url).host);
     } else ctx.log(`  ${skipped}`);
     return await body({ imgd, nginx, behind, skipped });
