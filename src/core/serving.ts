@@ -73,7 +73,8 @@ export function createServing(deps: ServingDeps): Serving {
         return slice(inMemory, range);
       }
       if (!hot.admits(facts.size)) return store.get(key, range);
-      const bytes = facts.isPublic ? (await hot.load(key, facts, () => readBlob(store, key))).body : await readBlob(store, key);
+      const read = (): Promise<Buffer> => readBlob(store, key, facts.size);
+      const bytes = facts.isPublic ? (await hot.load(key, facts, read)).body : await read();
       return slice(bytes, range);
     };
   }

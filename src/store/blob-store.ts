@@ -22,8 +22,11 @@ export interface BlobStore {
   putBytes(key: string, bytes: Buffer): Promise<void>;
   /** The bytes of key (or of a range of it); rejects with a not_found ImgdError when absent. */
   get(key: string, range?: ByteRange): Promise<Readable>;
-  /** All the bytes of key in one buffer, when the store has a cheaper way than `get` (use readBlob); not_found when absent. */
-  read?(key: string): Promise<Buffer>;
+  /**
+   * All the bytes of key in one buffer, when the store has a cheaper way than `get` (use readBlob); not_found when
+   * absent. `size`, when the caller knows it (the catalog does), spares the store asking the file system for it.
+   */
+  read?(key: string, size?: number): Promise<Buffer>;
   /** A local file holding key's bytes that libvips can open itself, for stores on local disk; no check that it exists. */
   localPath?(key: string): string;
   stat(key: string): Promise<BlobInfo | undefined>;
@@ -37,8 +40,8 @@ export interface BlobStore {
 }
 
 /** All the bytes of a blob in one buffer: the store's own way when it has one, else its stream gathered with one copy. */
-export async function readBlob(store: BlobStore, key: string): Promise<Buffer> {
-  if (store.read) return store.read(key);
+export async function readBlob(store: BlobStore, key: string, size?: number): Promise<Buffer> {
+  if (store.read) return store.read(key, size);
   // Not node:stream/consumers' buffer(): it goes through a Blob and a zero-filled ArrayBuffer, two more copies of every byte.
   const chunks: Buffer[] = [];
   for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { ImgdError } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ByteRange } from './blob-store.js';
 import { createFolderFlusher, fsyncPath } from './fsync.js';
+import { OpenFiles, openFileBudget } from './open-files.js';
 
 const VALID_KEY = /^[a-z0-9][a-z0-9_.-]*(\/[a-z0-9_.-]+)*$/i;
 
@@ -15,8 +16,11 @@ const isCode = (err: unknown, code: string): boolean => (err as NodeJS.ErrnoExce
 /** No blob there: nothing at the path, or a path that runs through a blob as if it were a folder. */
 const isAbsent = (err: unknown): boolean => isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR');
 
-export function createFsStore(root: string): BlobStore & { readonly tmpDir: string } {
+/** `openFiles`: how many blob files may stay open for reads (0: none). */
+export function createFsStore(root: string, openFiles = openFileBudget()): BlobStore & { readonly tmpDir: string } {
   const tmpDir = path.join(root, '.tmp');
+  // A blob read whole (hot enough to serve, too many for the memory cache) is one read on a file kept open.
+  const handles = new OpenFiles(openFiles);
 
   const resolve = (key: string): string => {
     if (!VALID_KEY.test(key) || key.split('/').some((part) => part === '.' || part === '..')) {
@@ -126,8 +130,12 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
       return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
     },
 
-    async read(key) {
+    async read(key, size) {
       try {
+        if (size !== undefined && size > 0) {
+          const bytes = await handles.read(resolve(key), size);
+          if (bytes) return bytes;
+        }
         return await readFile(resolve(key));
       } catch (err) {
         // EISDIR: a folder of blobs, not one.
@@ -153,6 +161,7 @@ export function createFsStore(root: string): BlobStore & { readonly tmpDir: stri
     },
 
     async delete(key) {
+      handles.forget(resolve(key));
       try {
         await unlink(resolve(key));
       } catch (err) {

@@ -1,4 +1,5 @@
 // Seed 001's thumbnails: the image fitted inside 256 or 768 px as Pillow's thumbnail() does, RGB JPEG at quality 85.
+import { LRUCache } from 'lru-cache';
 import sharp from 'sharp';
 import { decodeCost, type DecodeBudget } from '../../core/decode-budget.js';
 import { isImgdError } from '../../core/errors.js';
@@ -34,16 +35,12 @@ export interface Thumbnails {
 }
 
 export function createThumbnails(store: BlobStore, pixelLimit: number, budget: DecodeBudget): Thumbnails {
-  const cache = new Map<string, Buffer>();
+  const cache = new LRUCache<string, Buffer>({ max: MAX_CACHED });
   return {
     async get(image, size) {
       const key = `${image.sha256}_${size}`;
       const cached = cache.get(key);
-      if (cached) {
-        cache.delete(key);
-        cache.set(key, cached);
-        return cached;
-      }
+      if (cached) return cached;
       const box = THUMBNAIL_SIZES[size];
       const target = thumbnailSize(image.width, image.height, box);
       let bytes: Buffer;
@@ -66,7 +63,6 @@ export function createThumbnails(store: BlobStore, pixelLimit: number, budget: D
         return undefined;
       }
       cache.set(key, bytes);
-      if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
       return bytes;
     },
   };
