@@ -99,7 +99,7 @@ export class FastServe {
     this.entries.set(key, { ...answer, notModified });
   }
 
-  /** Something changed through this process (an upload, a delete, a visibility change): decide everything anew. */
+  /** An image changed through this process (the servable index tells: an edit, a delete, a failure): decide everything anew. */
   forget(): void {
     this.generation += 1;
     this.entries.clear();
