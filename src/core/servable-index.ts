@@ -88,18 +88,18 @@ export class ServableIndex {
 export function forgettingChanges(catalog: Catalog, index: ServableIndex): Catalog {
   return {
     ...catalog,
-    async updateImage(id, patch) {
-      const image = await catalog.updateImage(id, patch);
+    async updateImage(...args) {
+      const image = await catalog.updateImage(...args);
       if (image) index.forget(image);
       return image;
     },
-    async deleteImage(id, onLast) {
-      const image = await catalog.deleteImage(id, onLast);
+    async deleteImage(...args) {
+      const image = await catalog.deleteImage(...args);
       if (image) index.forget(image);
       return image;
     },
-    async failUpload(imageId, code, reason) {
-      await catalog.failUpload(imageId, code, reason);
+    async failUpload(...args) {
+      await catalog.failUpload(...args);
       index.forgetAll();
     },
   };
