@@ -5,12 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import sharp from 'sharp';
 import { loadAdminToken, loadOrCreateSecret, type AdminToken } from './auth/admin-token.js';
-import { createCredentialResolver } from './auth/credentials.js';
+import { createCredentialResolver, createSessionCookieResolver } from './auth/credentials.js';
 import { createSessionTokens } from './auth/jwt.js';
 import { createShareSigner } from './auth/share-urls.js';
 import { createAccounts, type Accounts, type Audit } from './core/accounts.js';
 import { describeActor } from './core/types.js';
 import { createAccountsRepo } from './db/accounts.js';
+import { createBrowserSessionsRepo } from './db/browser-sessions.js';
+import { createBrowserSessions, type BrowserSessions } from './core/browser-sessions.js';
+import { csrfTokens } from './http/session-cookies.js';
 import { derivedPublicUrl, type Config } from './config.js';
 import type { Catalog } from './core/catalog.js';
 import { clearStaleTemp, collectGarbage, type GcReport } from './core/gc.js';
@@ -73,6 +76,8 @@ export interface Core {
   readonly serving: Serving;
   readonly metrics: Metrics;
   readonly accounts: Accounts;
+  /** Browser sessions (cookies): listed, revocable, with a lifetime and an idle timeout. */
+  readonly browserSessions: BrowserSessions;
   readonly variants: Variants;
   readonly processing: Processing;
   /** The decode memory budget and the HEIC and SVG threads of this app (closed with it). */
@@ -231,6 +236,10 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     },
   };
   const accounts = createAccounts(accountsRepo, { registration: config.auth.registration, audit });
+  const browserSessions = createBrowserSessions(createBrowserSessionsRepo(db), accountsRepo, audit, {
+    lifetimeSeconds: config.auth.sessionLifetimeSeconds,
+    idleSeconds: config.auth.sessionIdleSeconds,
+  });
   const jobsFor = (imageId: string): JobRequest[] => {
     if (!processingOn) return [];
     const jobs: JobRequest[] = [{ type: PROCESS_JOB, payload: { imageId }, maxAttempts: config.jobs.attempts }];
@@ -305,6 +314,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     serving,
     metrics,
     accounts,
+    browserSessions,
     variants,
     processing,
     decoding,
@@ -345,16 +355,25 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
   let publicUrl = config.publicUrl ?? derivedPublicUrl(config.host, config.port);
   const sessions = createSessionTokens(`jwt:${core.signingSecret}`, config.auth.jwtExpirySeconds);
   const shares = createShareSigner(`share:${core.signingSecret}`);
+  const accountsRepo = createAccountsRepo(core.db);
   const resolveCredential = createCredentialResolver({
     adminToken: adminToken.token,
     sessions,
-    repo: createAccountsRepo(core.db),
+    repo: accountsRepo,
     hmac: config.auth.uploadTokenSecret
       ? { secret: config.auth.uploadTokenSecret, expirySeconds: config.auth.uploadTokenExpirySeconds, skewSeconds: config.auth.clockSkewSeconds }
       : undefined,
     hmacOwner: config.auth.uploadTokenOwner,
   });
-  const context: HttpContext = { ...core, resolveCredential, sessions, shares, publicUrl: () => publicUrl };
+  const context: HttpContext = {
+    ...core,
+    resolveCredential,
+    resolveSessionCookie: createSessionCookieResolver(accountsRepo, core.browserSessions),
+    csrfToken: csrfTokens(`csrf:${core.signingSecret}`),
+    sessions,
+    shares,
+    publicUrl: () => publicUrl,
+  };
   const compat = await buildCompat(context, core.logger, plan);
   const http = await buildHttp(context, core.logger, compat.main);
   let closing: Promise<void> | undefined;

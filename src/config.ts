@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variant-options.js';
 import { PROFILE_NAMES, type ProfileName } from './http/compat/profile.js';
+import { durationSeconds, settingSources, settingsReport, type SettingReport } from './config-report.js';
 
 export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic', 'bmp', 'svg'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -63,6 +64,8 @@ const Settings = Type.Object({
   REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('invite')], { default: 'closed' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_EXPIRY_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 3600 }),
+  SESSION_LIFETIME: Type.Integer({ minimum: 300, maximum: 400 * 86_400, default: 30 * 86_400 }),
+  SESSION_IDLE_TIMEOUT: Type.Integer({ minimum: 300, maximum: 400 * 86_400, default: 7 * 86_400 }),
   UPLOAD_TOKEN_SECRET: Type.Optional(Type.String({ minLength: 16 })),
   TOKEN_EXPIRY_SECONDS: Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 900 }),
   TOKEN_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
@@ -184,6 +187,10 @@ export interface Config {
     /** Signs JWTs and share URLs; generated into DATA_DIR when unset. */
     readonly jwtSecret: string | undefined;
     readonly jwtExpirySeconds: number;
+    /** A browser session ends this long after sign-in, however much it is used. */
+    readonly sessionLifetimeSeconds: number;
+    /** ...and this long after it was last used (the sliding part). */
+    readonly sessionIdleSeconds: number;
     /** Seed 003's shared secret for `ts.sig` upload tokens; those tokens are off when unset. */
     readonly uploadTokenSecret: string | undefined;
     readonly uploadTokenExpirySeconds: number;
@@ -245,6 +252,8 @@ export interface Config {
   };
   /** The seeds' APIs served beside the native one (COMPAT, ../shared/COMPAT.md). */
   readonly compat: CompatSettings;
+  /** Every setting's effective value (secrets masked) and where it came from, for the admin's settings page. */
+  readonly report: readonly SettingReport[];
 }
 
 export type ImageUrlShape = 'keyed' | 'name';
@@ -318,7 +327,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const raw = parseSettings(merged, setAs);
   // Seed 002's list stays as written for its own check; as an alias it also narrowed ALLOWED_FORMATS above.
   const extensions = env.ALLOWED_EXTENSIONS?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  return toConfig(raw, merged.MAX_FILE_SIZE !== undefined, extensions?.length ? extensions : undefined);
+  const sources = settingSources(Object.keys(Settings.properties), env, file, setAs, env.CONFIG_FILE);
+  const report = settingsReport(raw as Record<string, unknown>, sources, SECRET_SETTINGS);
+  return Object.freeze({ ...toConfig(raw, merged.MAX_FILE_SIZE !== undefined, extensions?.length ? extensions : undefined), report });
 }
 
 /** Settings whose values are never repeated in an error message (it ends up on stderr and in logs). */
@@ -372,6 +383,7 @@ function coerce(name: string, value: unknown): unknown {
     const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
     return m && unit ? Number(m[1]) * unit : value;
   }
+  if (name === 'SESSION_LIFETIME' || name === 'SESSION_IDLE_TIMEOUT') return durationSeconds(value);
   if (name === 'LOG_LEVEL') return SEED_LOG_LEVELS[value.trim().toLowerCase()] ?? value.trim().toLowerCase();
   if (name === 'CORS_ORIGINS') return value.split(',').map((s) => s.trim()).filter(Boolean);
   if (name === 'VARIANT_SIZES' || name === 'VARIANT_QUALITIES') {
@@ -478,7 +490,7 @@ function parseCompat(value: string | undefined, raw: RawSettings): CompatProfile
   return profiles;
 }
 
-function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: readonly string[]): Config {
+function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: readonly string[]): Omit<Config, 'report'> {
   const dataDir = path.resolve(raw.DATA_DIR);
   return Object.freeze({
     port: raw.PORT,
@@ -526,6 +538,8 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
       registration: raw.REGISTRATION,
       jwtSecret: raw.JWT_SECRET,
       jwtExpirySeconds: raw.JWT_EXPIRY_SECONDS,
+      sessionLifetimeSeconds: raw.SESSION_LIFETIME,
+      sessionIdleSeconds: raw.SESSION_IDLE_TIMEOUT,
       uploadTokenSecret: raw.UPLOAD_TOKEN_SECRET,
       uploadTokenExpirySeconds: raw.TOKEN_EXPIRY_SECONDS,
       clockSkewSeconds: raw.TOKEN_CLOCK_SKEW_SECONDS,

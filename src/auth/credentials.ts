@@ -1,6 +1,7 @@
 // Turns a bearer credential into an Actor: admin token, JWT session, API key, or upload token.
 import type { AccountsRepo } from '../core/accounts-repo.js';
 import { roleScopes } from '../core/accounts.js';
+import type { BrowserSessions } from '../core/browser-sessions.js';
 import { ImgdError } from '../core/errors.js';
 import { ADMIN, type Actor, type Role } from '../core/types.js';
 import { checkHmacToken, looksLikeHmacToken, type HmacTokenRules } from './hmac-upload-tokens.js';
@@ -30,24 +31,51 @@ const HMAC_REFUSALS = {
   future: 'The upload token is dated in the future.',
 } as const;
 
+const refuse = (message = 'The credential is not valid.'): ImgdError => new ImgdError('unauthorized', message);
+
+/** The actor of a user's credential, refused when the user is gone, disabled, or the session's generation has moved on. */
+async function userActor(
+  repo: AccountsRepo,
+  userId: string,
+  via: { scopes?: readonly string[] | undefined; apiKeyId: string | null; generation?: number | undefined; sessionId?: string },
+): Promise<Actor> {
+  const user = await repo.userById(userId);
+  if (!user) throw refuse();
+  if (user.disabledAt) throw refuse('This account has been disabled; ask an admin.');
+  // Read with the user anyway, so ending sessions costs the hot path nothing.
+  if (via.generation !== undefined && via.generation !== user.sessionGeneration) throw refuse('The session has ended (the password changed); sign in again.');
+  const { passwordHash: _omit, sessionGeneration: _generation, ...visible } = user;
+  const allowed = roleScopes(user.role as Role);
+  const { scopes } = via;
+  return {
+    kind: 'user',
+    user: visible,
+    scopes: scopes === undefined ? allowed : allowed.filter((s) => scopes.includes(s)),
+    apiKeyId: via.apiKeyId,
+    ...(via.sessionId !== undefined && { sessionId: via.sessionId }),
+  };
+}
+
+/** The user behind a session cookie's secret; undefined when the session is over (the cookie is then dropped). */
+export type ResolveSessionCookie = (secret: string) => Promise<Actor | undefined>;
+
+export function createSessionCookieResolver(repo: AccountsRepo, sessions: BrowserSessions): ResolveSessionCookie {
+  return async (secret) => {
+    const session = await sessions.resolve(secret);
+    if (!session) return undefined;
+    try {
+      return await userActor(repo, session.userId, { apiKeyId: null, sessionId: session.id });
+    } catch (err) {
+      if (err instanceof ImgdError && err.code === 'unauthorized') return undefined;
+      throw err;
+    }
+  };
+}
+
 export function createCredentialResolver(options: CredentialOptions): ResolveCredential {
   const { repo } = options;
-  const refuse = (message = 'The credential is not valid.'): ImgdError => new ImgdError('unauthorized', message);
-
-  async function asUser(userId: string, scopes: readonly string[] | undefined, apiKeyId: string | null, generation?: number): Promise<Actor> {
-    const user = await repo.userById(userId);
-    if (!user) throw refuse();
-    // Read with the user anyway, so ending sessions costs the hot path nothing.
-    if (generation !== undefined && generation !== user.sessionGeneration) throw refuse('The session has ended (the password changed); sign in again.');
-    const { passwordHash: _omit, sessionGeneration: _generation, ...visible } = user;
-    const allowed = roleScopes(user.role as Role);
-    return {
-      kind: 'user',
-      user: visible,
-      scopes: scopes === undefined ? allowed : allowed.filter((s) => scopes.includes(s)),
-      apiKeyId,
-    };
-  }
+  const asUser = (userId: string, scopes: readonly string[] | undefined, apiKeyId: string | null, generation?: number) =>
+    userActor(repo, userId, { scopes, apiKeyId, generation });
 
   return async (token) => {
     if (secretEquals(token, options.adminToken)) return ADMIN;

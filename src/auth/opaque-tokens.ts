@@ -1,9 +1,9 @@
-// Random bearer secrets (API keys, upload tokens, invites): shown once, stored as a SHA-256 hash.
+// Random secrets (API keys, upload tokens, invites, browser sessions): shown once, stored as a SHA-256 hash.
 import { createHash, randomBytes } from 'node:crypto';
 
-export type OpaqueKind = 'key' | 'upload' | 'invite';
+export type OpaqueKind = 'key' | 'upload' | 'invite' | 'session';
 
-const PREFIX: Record<OpaqueKind, string> = { key: 'imgd_k_', upload: 'imgd_u_', invite: 'imgd_i_' };
+const PREFIX: Record<OpaqueKind, string> = { key: 'imgd_k_', upload: 'imgd_u_', invite: 'imgd_i_', session: 'imgd_s_' };
 
 export interface MintedSecret {
   readonly secret: string;

@@ -84,4 +84,7 @@ export interface AccountsRepo {
 
   audit(entry: AuditEntry): Promise<void>;
   auditLog(limit: number): Promise<AuditRecord[]>;
+
+  /** Disables (at a time) or enables (null) a user; false when there is no such user. */
+  setDisabled(userId: string, at: string | null): Promise<boolean>;
 }

@@ -81,6 +81,10 @@ export interface Accounts {
   mintUploadToken(actor: Actor, input: MintUploadTokenInput, ip: string | null): Promise<{ token: UploadTokenRecord; secret: string }>;
   createInvite(actor: Actor, role: Role, expiresIn: number): Promise<{ secret: string; expiresAt: string }>;
   auditLog(actor: Actor, limit: number): Promise<AuditRecord[]>;
+  /** An admin adds a user, whatever the registration mode. */
+  createUser(actor: Actor, input: RegisterInput, role: Role, ip: string | null): Promise<User>;
+  /** An admin disables (no sign-in, every credential refused) or enables a user; not themselves. */
+  setUserDisabled(actor: Actor, userId: string, disabled: boolean, ip: string | null): Promise<User>;
   /** Spends a single-use upload token; the function returned gives it back (the upload was refused). */
   spendUploadGrant(actor: Actor): Promise<() => Promise<void>>;
   audit: Audit;
@@ -156,6 +160,10 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
         throw new ImgdError('unauthorized', 'The username or password is wrong.');
       }
       await audit.record(`user:${stored.id}`, 'login', stored.id, ip);
+      if (stored.disabledAt) {
+        await audit.record(`user:${stored.id}`, 'login.disabled', stored.id, ip);
+        throw new ImgdError('forbidden', 'This account has been disabled; ask an admin.');
+      }
       const { passwordHash: _omit, ...user } = stored;
       return user;
     },
@@ -285,6 +293,27 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
       await repo.insertInvite({ id: newId(), role, expiresAt, usedAt: null, createdBy: describeActor(actor) }, minted.hash);
       await audit.record(actor, 'invite.create', null, null, { role });
       return { secret: minted.secret, expiresAt };
+    },
+
+    async createUser(actor, input, role, ip) {
+      requireAdmin(actor);
+      if (!ROLES.includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}.`);
+      const user = await insert(input, role);
+      await audit.record(actor, 'user.add', user.id, ip, { username: user.username, role });
+      return user;
+    },
+
+    async setUserDisabled(actor, userId, disabled, ip) {
+      requireAdmin(actor);
+      if (actor.kind === 'user' && actor.user.id === userId) throw new ImgdError('conflict', 'You cannot disable your own account.');
+      const stored = await repo.userById(userId);
+      if (!stored) throw new ImgdError('not_found', `No user ${JSON.stringify(userId)}.`);
+      const at = disabled ? (stored.disabledAt ?? new Date().toISOString()) : null;
+      await repo.setDisabled(userId, at);
+      // Bearer sessions end too; browser sessions and API keys are refused while the account is disabled.
+      if (disabled) await repo.endSessions(userId);
+      if (Boolean(stored.disabledAt) !== disabled) await audit.record(actor, disabled ? 'user.disable' : 'user.enable', userId, ip);
+      return { ...visibleUser(stored), disabledAt: at };
     },
   };
 }

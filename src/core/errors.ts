@@ -12,6 +12,7 @@ const STATUS = {
   invalid_webhook_url: 400,
   unauthorized: 401,
   forbidden: 403,
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   offset_mismatch: 409,

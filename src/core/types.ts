@@ -103,6 +103,8 @@ export interface User {
   readonly email: string;
   readonly role: Role;
   readonly createdAt: string;
+  /** Set while an admin has disabled the account: no sign-in, and its sessions and keys are refused. */
+  readonly disabledAt?: string | null;
 }
 
 /** What an upload token allows: an upload, perhaps into one key, under a size, once. */
@@ -130,6 +132,8 @@ export type Actor =
       /** A session (JWT) carries every scope its role has; an API key only the ones it was given. */
       readonly scopes: readonly Scope[];
       readonly apiKeyId: string | null;
+      /** The browser session (cookie) the request came with; absent for bearer credentials. */
+      readonly sessionId?: string;
     }
   | { readonly kind: 'upload_token'; readonly grant: UploadGrant };
 

@@ -17,6 +17,7 @@ const toUser = (row: Selectable<UsersTable>): StoredUser => ({
   createdAt: row.created_at,
   passwordHash: row.password_hash,
   sessionGeneration: Number(row.session_generation),
+  disabledAt: row.disabled_at ?? null,
 });
 
 const toKey = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
@@ -233,6 +234,11 @@ export function createAccountsRepo(db: Db): AccountsRepo {
         ip: r.ip,
         ...(r.details !== null && { details: JSON.parse(r.details) as Record<string, unknown> }),
       }));
+    },
+
+    async setDisabled(userId, at) {
+      const result = await db.updateTable('users').set({ disabled_at: at, updated_at: new Date().toISOString() }).where('id', '=', userId).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
   };
 }

@@ -18,9 +18,10 @@ const FIRST = ['image_numbers', 'user_numbers', 'users', 'blobs', 'images'];
 const KEYS: Record<string, string> = { blobs: 'sha256', image_numbers: 'number', user_numbers: 'number' };
 /**
  * Not carried by an archive: unfinished resumable uploads (their staged bytes are not archived; clients start them
- * again) and Idempotency-Key answers (a retry against the new deployment is a new request).
+ * again), Idempotency-Key answers (a retry against the new deployment is a new request) and browser sessions (people
+ * sign in again).
  */
-const TRANSIENT = new Set(['resumable_uploads', 'resumable_upload_parts', 'idempotency_keys']);
+const TRANSIENT = new Set(['resumable_uploads', 'resumable_upload_parts', 'idempotency_keys', 'browser_sessions']);
 const PAGE = 1000;
 /** Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values. */
 const INSERT_BATCH = 100;

@@ -9,6 +9,7 @@ import * as m005 from './migrations/005_compat.js';
 import * as m006 from './migrations/006_url_keys.js';
 import * as m007 from './migrations/007_resumable_uploads.js';
 import * as m008 from './migrations/008_webhooks.js';
+import * as m009 from './migrations/009_browser_sessions.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': m001,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_url_keys': m006,
   '007_resumable_uploads': m007,
   '008_webhooks': m008,
+  '009_browser_sessions': m009,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

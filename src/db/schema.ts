@@ -84,6 +84,18 @@ export interface UsersTable {
   created_at: string;
   updated_at: string;
   session_generation: Generated<number>;
+  disabled_at: Generated<string | null>;
+}
+
+export interface BrowserSessionsTable {
+  id: string;
+  hash: string;
+  user_id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  user_agent: string | null;
+  ip: string | null;
 }
 
 export interface ApiKeysTable {
@@ -229,6 +241,7 @@ export interface Database {
   attempts: AttemptsTable;
   jobs: JobsTable;
   users: UsersTable;
+  browser_sessions: BrowserSessionsTable;
   api_keys: ApiKeysTable;
   upload_tokens: UploadTokensTable;
   invites: InvitesTable;

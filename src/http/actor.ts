@@ -1,6 +1,7 @@
-// Resolves the credential of each request (Authorization: Bearer, or ?token= for upload tokens) to an Actor.
+// Resolves the credential of each request (Authorization: Bearer, ?token= for upload tokens, or the session cookie) to an Actor.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ResolveCredential } from '../auth/credentials.js';
+import type { ResolveCredential, ResolveSessionCookie } from '../auth/credentials.js';
+import { checkCsrf, clearSessionCookies, SESSION_COOKIE } from './session-cookies.js';
 import { ImgdError } from '../core/errors.js';
 import { ANONYMOUS, type Actor } from '../core/types.js';
 
@@ -29,11 +30,19 @@ function queryToken(request: FastifyRequest): string | undefined {
   return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
-/** A request that presents a credential must present a valid one; none at all is anonymous. */
-export function registerActorResolution(app: FastifyInstance, resolve: ResolveCredential): void {
+export interface CookieSessions {
+  readonly resolve: ResolveSessionCookie;
+  csrfToken(secret: string): string;
+}
+
+/**
+ * A request that presents a credential must present a valid one; none at all is anonymous. A bearer credential wins
+ * over the cookie; a session cookie that has ended is dropped and the request is anonymous (a public page still shows).
+ */
+export function registerActorResolution(app: FastifyInstance, resolve: ResolveCredential, cookies?: CookieSessions): void {
   // Set by the hook below on every request; Fastify's decorator types do not take a union.
   app.decorateRequest('actor' as never, null as never);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.actor = ANONYMOUS;
     if (request.routeOptions.config?.ownCredentials) return;
     const header = bearerToken(request);
@@ -42,7 +51,15 @@ export function registerActorResolution(app: FastifyInstance, resolve: ResolveCr
       return;
     }
     const fromQuery = queryToken(request);
-    if (fromQuery === undefined) return;
+    if (fromQuery === undefined) {
+      const secret = cookies && request.cookies?.[SESSION_COOKIE];
+      if (!cookies || !secret) return;
+      const actor = await cookies.resolve(secret);
+      if (!actor) return void clearSessionCookies(request, reply);
+      checkCsrf(request, cookies.csrfToken(secret));
+      request.actor = actor;
+      return;
+    }
     const actor = await resolve(fromQuery);
     // Only upload tokens travel in URLs (seed 003); other credentials would end up in proxies' logs.
     if (actor.kind !== 'upload_token') throw new ImgdError('unauthorized', 'Only upload tokens may be sent as ?token=; use Authorization: Bearer.');

@@ -15,6 +15,7 @@ import { uploadRoutes } from './routes/uploads.js';
 import { serveRoutes } from './routes/serve.js';
 import { statsRoutes } from './routes/stats.js';
 import { accountRoutes } from './routes/accounts.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { webRoutes } from './routes/web.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { registerRateLimits } from './rate-limits.js';
@@ -23,6 +24,7 @@ import { closeFastLaneWithServer, FastServe, fastLaneServer } from './fast-serve
 import { requestIdOf } from './request-id.js';
 import { securityHeadersFor } from './security-headers.js';
 import formbody from '@fastify/formbody';
+import cookie from '@fastify/cookie';
 import { acceptConstraint } from './compat/accept.js';
 import { ClosingResponse } from './unread-body.js';
 
@@ -112,7 +114,8 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerProblemHandlers(app, extras?.notFound);
-  registerActorResolution(app, ctx.resolveCredential);
+  await app.register(cookie);
+  registerActorResolution(app, ctx.resolveCredential, { resolve: ctx.resolveSessionCookie, csrfToken: ctx.csrfToken });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
@@ -134,6 +137,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
   await app.register(statsRoutes(ctx));
   await app.register(accountRoutes(ctx));
   await app.register(webhookRoutes(ctx));
+  await app.register(sessionRoutes(ctx));
   await app.register(webRoutes(ctx));
   await extras?.mount(app);
   return app;

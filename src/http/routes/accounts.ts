@@ -5,20 +5,11 @@ import type { FastifyRequest } from 'fastify';
 import { requireAuthenticated } from '../../auth/policy.js';
 import type { ApiKeyRecord } from '../../core/accounts-repo.js';
 import { ImgdError } from '../../core/errors.js';
-import { ROLES, SCOPES, type Actor, type User } from '../../core/types.js';
+import { ROLES, SCOPES, type Actor } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
 import { perAddressAndAccount, perAddressOnSuccess } from '../rate-limits.js';
+import { problems, UserSchema, userView } from './account-schemas.js';
 
-const ProblemRef = Type.Ref('Problem');
-const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
-
-const UserSchema = Type.Object({
-  id: Type.String(),
-  username: Type.String(),
-  email: Type.String(),
-  role: Type.Union(ROLES.map((r) => Type.Literal(r))),
-  created_at: Type.String({ format: 'date-time' }),
-});
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 const ApiKeySchema = Type.Object({
   id: Type.String(),
@@ -30,7 +21,6 @@ const ApiKeySchema = Type.Object({
   last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
-const userView = (u: User) => ({ id: u.id, username: u.username, email: u.email, role: u.role, created_at: u.createdAt });
 const keyView = (k: ApiKeyRecord) => ({
   id: k.id,
   name: k.name,
