@@ -61,6 +61,13 @@ export interface AccountsRepo {
   setPassword(userId: string, passwordHash: string): Promise<void>;
   /** Ends every session (bumps the generation) and unexpired upload token of the user, at once. */
   endSessions(userId: string): Promise<void>;
+  /**
+   * In one transaction, unless it would leave no admin: deletes the user and their API keys, expires their upload
+   * tokens, and leaves their images without an owner. Answers how many images that was.
+   */
+  deleteUser(userId: string): Promise<{ outcome: 'deleted'; images: number } | { outcome: 'not_found' } | { outcome: 'last_admin' }>;
+  /** Sets the role unless that would leave no admin. */
+  setRole(userId: string, role: Role): Promise<'done' | 'not_found' | 'last_admin'>;
 
   insertApiKey(key: ApiKeyRecord, hash: string): Promise<void>;
   apiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;

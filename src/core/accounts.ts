@@ -72,6 +72,16 @@ export interface Accounts {
   /** The user behind a username (or email) and password, with the session generation to sign; unauthorized otherwise, in the same time. */
   login(username: string, password: string, ip: string | null): Promise<User & { sessionGeneration: number }>;
   changePassword(actor: Actor, current: string, next: string, ip: string | null): Promise<void>;
+  /**
+   * Deletes a user (admin only; `by` is 'cli' from the command line). Their API keys go, their upload tokens expire,
+   * their sessions end (the user is gone); their images stay, without an owner: only admins see and manage them,
+   * and public URLs keep working. Refused (conflict) for the last admin. Answers the user and how many images they had.
+   */
+  deleteUser(by: Actor | 'cli', userId: string, ip: string | null): Promise<{ user: User; images: number }>;
+  /** Sets a user's password (admin only, or 'cli') and ends their sessions and upload tokens; API keys stay. */
+  setUserPassword(by: Actor | 'cli', userId: string, password: string, ip: string | null): Promise<User>;
+  /** Sets a user's role (admin only, or 'cli'); demoting the last admin is refused (conflict). Takes effect at the next request. */
+  setUserRole(by: Actor | 'cli', userId: string, role: Role, ip: string | null): Promise<User>;
   userById(id: string): Promise<User | undefined>;
   userByName(username: string): Promise<User | undefined>;
   listUsers(actor: Actor): Promise<User[]>;
@@ -106,6 +116,17 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
     }
     return user;
   }
+
+  /** The user an admin operation is about; not_found otherwise. */
+  async function target(by: Actor | 'cli', userId: string): Promise<StoredUser> {
+    if (by !== 'cli') requireAdmin(by);
+    const stored = await repo.userById(userId);
+    if (!stored) throw new ImgdError('not_found', `No user ${JSON.stringify(userId)}.`);
+    return stored;
+  }
+
+  const lastAdmin = (what: string): ImgdError =>
+    new ImgdError('conflict', `${what} would leave no admin user: make another user an admin first.`);
 
   function ownKeyScopes(actor: Actor, scopes: readonly Scope[]): Scope[] {
     const unique = [...new Set(scopes)];
@@ -179,6 +200,33 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
       checkPassword(next, 'new_password');
       await repo.setPassword(stored.id, await hashPassword(next));
       await audit.record(actor, 'user.password_changed', stored.id, ip);
+    },
+
+    async deleteUser(by, userId, ip) {
+      const stored = await target(by, userId);
+      const result = await repo.deleteUser(stored.id);
+      if (result.outcome === 'not_found') throw new ImgdError('not_found', `No user ${JSON.stringify(userId)}.`);
+      if (result.outcome === 'last_admin') throw lastAdmin(`Deleting ${stored.username}`);
+      await audit.record(by, 'user.delete', stored.id, ip, { username: stored.username, images: result.images });
+      return { user: visibleUser(stored), images: result.images };
+    },
+
+    async setUserPassword(by, userId, password, ip) {
+      const stored = await target(by, userId);
+      checkPassword(password, 'password');
+      await repo.setPassword(stored.id, await hashPassword(password));
+      await audit.record(by, 'user.password_set', stored.id, ip);
+      return visibleUser(stored);
+    },
+
+    async setUserRole(by, userId, role, ip) {
+      if (!ROLES.includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}.`);
+      const stored = await target(by, userId);
+      const outcome = await repo.setRole(stored.id, role);
+      if (outcome === 'not_found') throw new ImgdError('not_found', `No user ${JSON.stringify(userId)}.`);
+      if (outcome === 'last_admin') throw lastAdmin(`Making ${stored.username} a ${role}`);
+      if (stored.role !== role) await audit.record(by, 'user.role', stored.id, ip, { from: stored.role, to: role });
+      return { ...visibleUser(stored), role };
     },
 
     async userById(id) {

@@ -4,7 +4,7 @@ import type { AccountsRepo, ApiKeyRecord, AuditEntry, StoredUser, UploadTokenRec
 import { NameTakenError } from '../core/catalog.js';
 import { newId } from '../core/ids.js';
 import type { Role, Scope } from '../core/types.js';
-import { isUniqueViolation, type Db } from './database.js';
+import { isUniqueViolation, sqliteHandle, type Db } from './database.js';
 import type { Transaction } from 'kysely';
 import type { ApiKeysTable, Database, UploadTokensTable, UsersTable } from './schema.js';
 import { kyselyWriter, type Writer } from './writer.js';
@@ -70,7 +70,20 @@ async function endSessionsIn(trx: Transaction<Database>, userId: string, at: str
   await trx.updateTable('upload_tokens').set({ expires_at: at }).where('owner_id', '=', userId).where('expires_at', '>', at).execute();
 }
 
+/**
+ * The user and the number of admins, read in the caller's transaction. On PostgreSQL the admin rows are locked, so two
+ * admins removed at once cannot both see the other one still there; SQLite writes one transaction at a time anyway.
+ */
+async function userAndAdmins(trx: Transaction<Database>, userId: string, postgres: boolean): Promise<{ role: string | undefined; admins: number }> {
+  let admins = trx.selectFrom('users').select('id').where('role', '=', 'admin');
+  if (postgres) admins = admins.forUpdate();
+  const adminIds = (await admins.execute()).map((r) => r.id);
+  const user = await trx.selectFrom('users').select('role').where('id', '=', userId).executeTakeFirst();
+  return { role: user?.role, admins: adminIds.length };
+}
+
 export function createAccountsRepo(db: Db): AccountsRepo {
+  const postgres = sqliteHandle(db) === undefined;
   return {
     async insertUser(user) {
       try {
@@ -123,6 +136,28 @@ export function createAccountsRepo(db: Db): AccountsRepo {
     },
     async endSessions(userId) {
       await db.transaction().execute((trx) => endSessionsIn(trx, userId, new Date().toISOString()));
+    },
+    async deleteUser(userId) {
+      return db.transaction().execute(async (trx) => {
+        const { role, admins } = await userAndAdmins(trx, userId, postgres);
+        if (role === undefined) return { outcome: 'not_found' as const };
+        if (role === 'admin' && admins <= 1) return { outcome: 'last_admin' as const };
+        const at = new Date().toISOString();
+        await trx.updateTable('upload_tokens').set({ expires_at: at }).where('owner_id', '=', userId).where('expires_at', '>', at).execute();
+        await trx.deleteFrom('api_keys').where('user_id', '=', userId).execute();
+        const orphaned = await trx.updateTable('images').set({ owner_id: null, updated_at: at }).where('owner_id', '=', userId).executeTakeFirst();
+        await trx.deleteFrom('users').where('id', '=', userId).execute();
+        return { outcome: 'deleted' as const, images: Number(orphaned.numUpdatedRows) };
+      });
+    },
+    async setRole(userId, role) {
+      return db.transaction().execute(async (trx) => {
+        const current = await userAndAdmins(trx, userId, postgres);
+        if (current.role === undefined) return 'not_found';
+        if (current.role === 'admin' && role !== 'admin' && current.admins <= 1) return 'last_admin';
+        await trx.updateTable('users').set({ role, updated_at: new Date().toISOString() }).where('id', '=', userId).execute();
+        return 'done';
+      });
     },
 
     async insertApiKey(key, hash) {
