@@ -59,7 +59,7 @@ export interface AccountsRepo {
   countAdmins(): Promise<number>;
   /** Sets a new password hash and ends the user's sessions and upload tokens (endSessions), in one transaction. */
   setPassword(userId: string, passwordHash: string): Promise<void>;
-  /** Ends every session (bumps the generation) and unexpired upload token of the user, at once. */
+  /** Ends every session (bumps the generation, removes browser sessions) and unexpired upload token of the user, at once. */
   endSessions(userId: string): Promise<void>;
   /**
    * In one transaction, unless it would leave no admin: deletes the user and their API keys, expires their upload

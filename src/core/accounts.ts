@@ -143,10 +143,11 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
 
     async register(input, ip) {
       const mode = options.registration;
-      if (mode === 'closed') throw new ImgdError('forbidden', 'Registration is closed on this server; ask an admin for an account.');
+      // An invite is an admin's word: it opens registration whatever the mode.
+      if (mode === 'closed' && !input.invite) throw new ImgdError('forbidden', 'Registration is closed on this server; ask an admin for an account or an invite.');
       let role: Role = 'user';
       let taken: { hash: string; at: string } | undefined;
-      if (mode === 'invite') {
+      if (mode !== 'open' || input.invite) {
         if (!input.invite) throw new ImgdError('forbidden', 'Registration needs an invite on this server.');
         checkRegistration(input);
         taken = { hash: hashSecret(input.invite), at: new Date().toISOString() };

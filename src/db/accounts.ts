@@ -60,7 +60,7 @@ export async function insertAudit(into: Writer, entry: AuditEntry): Promise<void
   );
 }
 
-/** Bumps the user's session generation and expires their upload tokens, in the caller's transaction. */
+/** Bumps the user's session generation, ends their browser sessions and expires their upload tokens, in the caller's transaction. */
 async function endSessionsIn(trx: Transaction<Database>, userId: string, at: string): Promise<void> {
   await trx
     .updateTable('users')
@@ -68,6 +68,7 @@ async function endSessionsIn(trx: Transaction<Database>, userId: string, at: str
     .where('id', '=', userId)
     .execute();
   await trx.updateTable('upload_tokens').set({ expires_at: at }).where('owner_id', '=', userId).where('expires_at', '>', at).execute();
+  await trx.deleteFrom('browser_sessions').where('user_id', '=', userId).execute();
 }
 
 /**

@@ -16,6 +16,8 @@ import { serveRoutes } from './routes/serve.js';
 import { statsRoutes } from './routes/stats.js';
 import { accountRoutes } from './routes/accounts.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { userRoutes } from './routes/users.js';
+import { integrationRoutes } from './routes/integrations.js';
 import { webRoutes } from './routes/web.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { registerRateLimits } from './rate-limits.js';
@@ -138,6 +140,8 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
   await app.register(accountRoutes(ctx));
   await app.register(webhookRoutes(ctx));
   await app.register(sessionRoutes(ctx));
+  await app.register(userRoutes(ctx));
+  await app.register(integrationRoutes(ctx));
   await app.register(webRoutes(ctx));
   await extras?.mount(app);
   return app;

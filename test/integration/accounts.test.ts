@@ -64,7 +64,7 @@ describe('registering with open registration', () => {
     const res = await registerRequest(t, { username: 'Alice', email: 'Alice@Example.com', password: 'correct horse battery' });
     assert.equal(res.status, 201);
     const body = (await res.json()) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(body).sort(), ['created_at', 'email', 'id', 'role', 'username']);
+    assert.deepEqual(Object.keys(body).sort(), ['created_at', 'disabled', 'email', 'id', 'role', 'username']);
     assert.equal(body.username, 'alice');
     assert.equal(body.email, 'alice@example.com');
     assert.equal(body.role, 'user');

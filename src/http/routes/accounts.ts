@@ -8,6 +8,7 @@ import { ImgdError } from '../../core/errors.js';
 import { ROLES, SCOPES, type Actor } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
 import { perAddressAndAccount, perAddressOnSuccess } from '../rate-limits.js';
+import { setSessionCookies } from '../session-cookies.js';
 import { problems, UserSchema, userView } from './account-schemas.js';
 
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
@@ -128,7 +129,8 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         // Guesses at the current password count against the user, however many sessions they come from.
         ...limited('password', limits.login, (request) => (request.actor.kind === 'user' ? request.actor.user.id : undefined)),
         schema: {
-          summary: 'Change your password (signed in as the user)',
+          summary: 'Change your password (signed in as the user); your other sessions end, this browser gets a new one',
+          operationId: 'changePassword',
           tags: ['accounts'],
           body: Type.Object({ current_password: Type.String({ maxLength: 1024 }), new_password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
           response: { 204: Type.Null(), ...problems(400, 401, 403) },
@@ -137,6 +139,11 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         requireAuthenticated(request.actor);
         await accounts.changePassword(request.actor, request.body.current_password, request.body.new_password, request.ip);
+        // Every session ended with the old password; the browser that changed it stays signed in, with a new one.
+        if (request.actor.kind === 'user' && request.actor.sessionId !== undefined) {
+          const { secret } = await ctx.browserSessions.start(request.actor.user.id, { userAgent: request.headers['user-agent'] ?? null, ip: request.ip });
+          setSessionCookies(request, reply, secret, ctx.csrfToken(secret), ctx.browserSessions.timing.lifetimeSeconds);
+        }
         return reply.code(204).send(null);
       },
     );
@@ -224,18 +231,26 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/invites',
       {
         schema: {
-          summary: 'Mint an invite for registration by invite (admin)',
+          summary: 'Mint an invite (admin): single use, expiring; it lets one person register even when registration is closed',
+          operationId: 'createInvite',
           tags: ['accounts'],
           body: Type.Object(
             { role: Type.Union(ROLES.map((r) => Type.Literal(r)), { default: 'user' }), expires_in: Type.Integer({ minimum: 60, default: 7 * 86_400 }) },
             { additionalProperties: false },
           ),
-          response: { 201: Type.Object({ invite: Type.String(), expires_at: Type.String({ format: 'date-time' }) }), ...problems(400, 401, 403) },
+          response: {
+            201: Type.Object({
+              invite: Type.String(),
+              url: Type.String({ description: 'The sign-up page with the invite filled in, to send to the person' }),
+              expires_at: Type.String({ format: 'date-time' }),
+            }),
+            ...problems(400, 401, 403),
+          },
         },
       },
       async (request, reply) => {
         const { secret, expiresAt } = await accounts.createInvite(request.actor, request.body.role, request.body.expires_in);
-        return reply.code(201).send({ invite: secret, expires_at: expiresAt });
+        return reply.code(201).send({ invite: secret, url: `${ctx.publicUrl()}/app/register?invite=${encodeURIComponent(secret)}`, expires_at: expiresAt });
       },
     );
 
