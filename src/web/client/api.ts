@@ -24,8 +24,18 @@ export const onUnauthorized = (callback: () => void): void => {
   unauthorized = callback;
 };
 
-export const authHeader = (token: string | null = credential): Record<string, string> =>
-  token ? { authorization: `Bearer ${token}` } : {};
+/** The CSRF token of the browser's session cookie (the server set it beside the HttpOnly session cookie). */
+export function csrfToken(): string | null {
+  const match = /(?:^|;\s*)imgd_csrf=([^;]+)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1]!) : null;
+}
+
+/** A bearer credential when the tab holds one (a token sign-in), else the CSRF header that goes with the session cookie. */
+export const authHeader = (token: string | null = credential): Record<string, string> => {
+  if (token) return { authorization: `Bearer ${token}` };
+  const csrf = csrfToken();
+  return csrf ? { 'x-csrf-token': csrf } : {};
+};
 
 /** The message to show for a failed response: the problem's detail, else its title, else the status. */
 export async function problemOf(res: Response): Promise<ApiError> {
@@ -44,7 +54,7 @@ export async function problemOf(res: Response): Promise<ApiError> {
 export interface ApiInit extends Omit<RequestInit, 'body'> {
   json?: unknown;
   form?: Record<string, string>;
-  /** Another credential than the signed-in one (signing in with a token checks it first). */
+  /** Another credential than the signed-in one (signing in with a token checks it first); null: the session cookie only. */
   token?: string | null;
 }
 
@@ -67,7 +77,8 @@ export async function api<T>(path: string, init: ApiInit = {}): Promise<T> {
   }
   if (!res.ok) {
     const error = await problemOf(res);
-    if (res.status === 401 && sent !== null && sent === credential) unauthorized();
+    // The credential we hold (a token, or the session cookie) was refused: the session is over.
+    if (res.status === 401 && sent === credential) unauthorized();
     throw error;
   }
   if (res.status === 204) return undefined as T;

@@ -4,7 +4,11 @@ import { AdminPage } from './pages/admin';
 import { DetailPage } from './pages/detail';
 import { GalleryPage } from './pages/gallery';
 import { KeyPage } from './pages/key';
+import { AccountPage } from './pages/account';
 import { KeysPage } from './pages/keys';
+import { SettingsPage } from './pages/settings';
+import { UsersPage } from './pages/users';
+import { WelcomePage } from './pages/welcome';
 import { RegisterPage, SignInPage } from './pages/signin';
 import { UploadPage } from './pages/upload';
 import { keyFromPath, Link, navigate, takeNavigationFocus, useLocation, type Location } from './router';
@@ -15,11 +19,14 @@ function Redirect({ to }: { to: string }) {
   return null;
 }
 
-const NAV: Array<{ href: string; label: string; admin?: boolean }> = [
+const NAV: Array<{ href: string; label: string; admin?: boolean; user?: boolean }> = [
   { href: '/app/upload', label: 'Upload' },
   { href: '/app/gallery', label: 'Gallery' },
   { href: '/app/keys', label: 'API keys' },
+  { href: '/app/account', label: 'Account', user: true },
   { href: '/app/admin', label: 'Dashboard', admin: true },
+  { href: '/app/users', label: 'Users', admin: true },
+  { href: '/app/settings', label: 'Settings', admin: true },
 ];
 
 function Header({ session, path }: { session: Session; path: string }) {
@@ -37,7 +44,7 @@ function Header({ session, path }: { session: Session; path: string }) {
       {me && (
         <nav aria-label="Main">
           <ul>
-            {NAV.filter((item) => !item.admin || me.role === 'admin').map((item) => (
+            {NAV.filter((item) => (!item.admin || me.role === 'admin') && (!item.user || me.username !== null)).map((item) => (
               <li key={item.href}>
                 <Link href={item.href} aria-current={path.startsWith(item.href) ? 'page' : undefined}>
                   {item.label}
@@ -74,10 +81,34 @@ const TITLES: Array<[RegExp, string]> = [
   [/^\/app\/images\//, 'Image'],
   [/^\/app\/keys/, 'API keys'],
   [/^\/app\/admin/, 'Dashboard'],
+  [/^\/app\/account/, 'Your account'],
+  [/^\/app\/users/, 'Users'],
+  [/^\/app\/settings/, 'Settings'],
+  [/^\/app\/welcome/, 'Create your account'],
   [/^\/app\/register/, 'Create an account'],
   [/^\/app\/signin/, 'Sign in'],
   [/^\/k\//, 'Key'],
 ];
+
+function AdminsOnly({ what }: { what: string }) {
+  return (
+    <div class="page">
+      <h1 tabIndex={-1}>Admins only</h1>
+      <p>{what} is for admins.</p>
+    </div>
+  );
+}
+
+/** Signed in with the admin token: the way to a real account, on every page. */
+function AdminTokenBanner({ path }: { path: string }) {
+  if (path === '/app/welcome') return null;
+  return (
+    <p class="banner" role="note">
+      You are signed in with the admin token, in this tab only. <Link href="/app/welcome">Create your account</Link> to sign in with a password and
+      make API keys.
+    </p>
+  );
+}
 
 function Page({ session, location }: { session: Session; location: Location }) {
   const { path, query } = location;
@@ -88,7 +119,7 @@ function Page({ session, location }: { session: Session; location: Location }) {
     if (signedIn) return <Redirect to={query.get('next') ?? '/app/upload'} />;
     return <SignInPage next={query.get('next')} notice={session.state === 'signed-out' ? session.notice : undefined} />;
   }
-  if (path === '/app/register') return signedIn ? <Redirect to="/app/upload" /> : <RegisterPage />;
+  if (path === '/app/register') return signedIn ? <Redirect to="/app/upload" /> : <RegisterPage invite={query.get('invite')} />;
   if (path.startsWith('/k/') && keyFromPath(path) !== '') {
     const token = query.get('token');
     if (signedIn || token) return <KeyPage imageKey={keyFromPath(path)} token={token} signedIn={signedIn} />;
@@ -101,15 +132,13 @@ function Page({ session, location }: { session: Session; location: Location }) {
   if (path === '/app/gallery') return <GalleryPage location={location} admin={admin} />;
   if (path.startsWith('/app/images/')) return <DetailPage id={decodeURIComponent(path.slice('/app/images/'.length))} />;
   if (path === '/app/keys') return <KeysPage admin={admin} />;
-  if (path === '/app/admin') {
-    if (admin) return <AdminPage />;
-    return (
-      <div class="page">
-        <h1 tabIndex={-1}>Admins only</h1>
-        <p>The dashboard is for admins.</p>
-      </div>
-    );
+  if (path === '/app/account') return <AccountPage me={session.me} />;
+  if (path === '/app/welcome') return <WelcomePage />;
+  if (path === '/app/users' || path === '/app/settings') {
+    if (!admin) return <AdminsOnly what={path === '/app/users' ? 'User management' : 'The settings page'} />;
+    return path === '/app/users' ? <UsersPage selfId={session.me.id} /> : <SettingsPage />;
   }
+  if (path === '/app/admin') return admin ? <AdminPage /> : <AdminsOnly what="The dashboard" />;
   return (
     <div class="page">
       <h1 tabIndex={-1}>Not found</h1>
@@ -142,6 +171,7 @@ export function App() {
     <>
       <Header session={session} path={location.path} />
       <main id="main" tabIndex={-1}>
+        {session.state === 'signed-in' && session.me.credential === 'admin_token' && <AdminTokenBanner path={location.path} />}
         {session.state === 'loading' ? <p class="page muted">Loading…</p> : <Page session={session} location={location} />}
       </main>
     </>

@@ -50,6 +50,28 @@ export interface User {
   email: string;
   role: 'admin' | 'user';
   created_at: string;
+  disabled?: boolean;
+}
+
+/** A signed-in browser (GET /api/v1/auth/sessions). */
+export interface BrowserSession {
+  id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  user_agent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+/** One row of the admin's settings page. */
+export interface SettingItem {
+  name: string;
+  value: string | number | boolean | Array<string | number> | null;
+  source: 'env' | 'file' | 'default';
+  from: string | null;
+  secret: boolean;
+  note?: string;
 }
 
 export interface ApiKey {

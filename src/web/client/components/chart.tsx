@@ -120,10 +120,10 @@ export function DayTable({ data, formatBytes }: { data: readonly DayStats[]; for
           {active.map((d) => (
             <tr key={d.day}>
               <td>{d.day}</td>
-              <td>{d.total}</td>
-              <td>{d.failed}</td>
-              <td>{formatBytes(d.bytes)}</td>
-              <td>{formatMs(d.average_processing_ms)}</td>
+              <td data-label="Uploads">{d.total}</td>
+              <td data-label="Failed">{d.failed}</td>
+              <td data-label="Bytes">{formatBytes(d.bytes)}</td>
+              <td data-label="Average time">{formatMs(d.average_processing_ms)}</td>
             </tr>
           ))}
         </Table>
@@ -142,10 +142,10 @@ export function StepTimes({ steps }: { steps: Record<string, StepStats> }) {
       {entries.map(([step, s]) => (
         <tr key={step}>
           <th scope="row">{step}</th>
-          <td>{s.runs}</td>
-          <td>{s.failed}</td>
-          <td>{formatMs(s.average_ms)}</td>
-          <td>{formatMs(s.p95_ms)}</td>
+          <td data-label="Runs">{s.runs}</td>
+          <td data-label="Failed">{s.failed}</td>
+          <td data-label="Average">{formatMs(s.average_ms)}</td>
+          <td data-label="p95">{formatMs(s.p95_ms)}</td>
           <td class="bar-col" aria-hidden="true">
             <span class="hbar p95" style={{ width: `${((s.p95_ms ?? 0) / max) * 100}%` }} />
             <span class="hbar avg" style={{ width: `${((s.average_ms ?? 0) / max) * 100}%` }} />

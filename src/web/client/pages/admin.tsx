@@ -138,9 +138,9 @@ export function AdminPage() {
             {users.map((u) => (
               <tr key={u.id}>
                 <th scope="row">{u.username}</th>
-                <td>{u.email}</td>
-                <td>{u.role}</td>
-                <td>{formatDate(u.created_at)}</td>
+                <td data-label="Email">{u.email}</td>
+                <td data-label="Role">{u.role}</td>
+                <td data-label="Joined">{formatDate(u.created_at)}</td>
                 <td>
                   <Link href={`/app/gallery?owner=${encodeURIComponent(u.id)}`} aria-label={`Images of ${u.username}`}>
                     Images

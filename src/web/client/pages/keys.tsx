@@ -5,6 +5,8 @@ import { ConfirmDialog } from '../components/confirm';
 import { CopyButton } from '../components/copy';
 import { Hidden, Table } from '../components/table';
 import { formatDate } from '../format';
+import { keyForTool, ToolDownloads } from '../components/tool-config';
+import { useAction } from '../components/use-action';
 import type { ApiKey, Scope } from '../types';
 
 const SCOPE_HELP: Record<Scope, string> = {
@@ -56,8 +58,10 @@ export function KeysPage({ admin }: { admin: boolean }) {
               Done
             </button>
           </div>
+          <ToolDownloads apiKey={created} />
         </div>
       )}
+      <ToolSetup onCreated={() => void load()} />
       {error && (
         <p class="error-text" role="alert">
           {error}
@@ -78,6 +82,32 @@ export function KeysPage({ admin }: { admin: boolean }) {
         )}
       </section>
     </div>
+  );
+}
+
+/** ShareX or Flameshot in one click: a new upload-only key, and its configuration file downloaded. */
+function ToolSetup({ onCreated }: { onCreated: () => void }) {
+  const sharex = useAction(() => keyForTool('ShareX').then(onCreated));
+  const flameshot = useAction(() => keyForTool('Flameshot').then(onCreated));
+  const error = sharex.error ?? flameshot.error;
+  return (
+    <section class="card" aria-labelledby="tools-title">
+      <h2 id="tools-title">Screenshot tools</h2>
+      <p class="muted">Each button makes a new upload-only key and downloads a configuration that uses it.</p>
+      <div class="inline wrap">
+        <button type="button" disabled={sharex.busy} onClick={() => void sharex.run()}>
+          {sharex.busy ? 'Preparing…' : 'Set up ShareX'}
+        </button>
+        <button type="button" disabled={flameshot.busy} onClick={() => void flameshot.run()}>
+          {flameshot.busy ? 'Preparing…' : 'Set up Flameshot'}
+        </button>
+      </div>
+      {error && (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
   );
 }
 
@@ -137,12 +167,12 @@ function KeyRow({ apiKey, onRevoked }: { apiKey: ApiKey; onRevoked: () => void }
   return (
     <tr data-key-name={apiKey.name}>
       <th scope="row">{apiKey.name}</th>
-      <td>
+      <td data-label="Key">
         <code>{apiKey.prefix}…</code>
       </td>
-      <td>{apiKey.scopes.join(', ')}</td>
-      <td>{formatDate(apiKey.created_at)}</td>
-      <td>{apiKey.last_used_at ? formatDate(apiKey.last_used_at) : <span class="muted">never</span>}</td>
+      <td data-label="Scopes">{apiKey.scopes.join(', ')}</td>
+      <td data-label="Created">{formatDate(apiKey.created_at)}</td>
+      <td data-label="Last used">{apiKey.last_used_at ? formatDate(apiKey.last_used_at) : <span class="muted">never</span>}</td>
       <td>
         <button type="button" class="danger small" onClick={() => dialog.current?.showModal()} aria-label={`Revoke ${apiKey.name}`}>
           Revoke

@@ -94,12 +94,12 @@ export function SignInPage({ next, notice }: { next: string | null; notice?: str
   );
 }
 
-export function RegisterPage() {
+export function RegisterPage({ invite: invited }: { invite: string | null }) {
   const settings = serverSettings();
   const [username, setUsername] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [invite, setInvite] = useState('');
+  const [invite, setInvite] = useState(invited ?? '');
   const register = useSubmit(async () => {
     await api('/api/v1/auth/register', {
       method: 'POST',
@@ -113,7 +113,12 @@ export function RegisterPage() {
   return (
     <div class="auth">
       <h1 tabIndex={-1}>Create an account</h1>
-      {settings.registration === 'closed' && (
+      {invited && (
+        <p class="notice" role="status">
+          You have been invited: choose a username and password.
+        </p>
+      )}
+      {settings.registration === 'closed' && !invited && (
         <p class="notice">This server says registration is closed; if you try anyway, it will tell you why.</p>
       )}
       <form class="card form" onSubmit={register.submit} aria-describedby="register-error">
@@ -135,7 +140,7 @@ export function RegisterPage() {
         <p id="reg-password-help" class="help">
           At least 8 characters.
         </p>
-        {settings.registration === 'invite' && (
+        {(settings.registration === 'invite' || invited) && (
           <>
             <label for="reg-invite">Invite</label>
             <input id="reg-invite" autoComplete="off" required value={invite} onInput={(e) => setInvite(e.currentTarget.value)} />
