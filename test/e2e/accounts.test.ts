@@ -1,0 +1,237 @@
+// Accounts in a real browser: the admin's first run (token, own account, API key, ShareX file that uploads), a cookie
+// session shared by tabs and reloads, CSRF refused, user management, an invite link, sign-out everywhere, and every
+// page touched here at 390 px without sideways scrolling.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { fixture, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import { waitFor } from '../helpers/wait.js';
+import { browserMissing, buildClient, ConsoleErrors, launchBrowser, newContext, Screenshots } from './browser.js';
+import { sidewaysOverflow } from './in-page.js';
+
+const ADMIN = { name: 'ada', email: 'ada@example.com', password: 'analytical engine 1843' };
+const WIDE = { width: 1280, height: 860 };
+
+interface UserJson {
+  id: string;
+  username: string;
+  role: string;
+  disabled: boolean;
+}
+
+describe('accounts in the web UI', { skip: browserMissing(), timeout: 180_000 }, () => {
+  let t: TestApp;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const errors = new ConsoleErrors();
+  const shots = new Screenshots();
+  const heading = (name: string | RegExp, on: Page = page) => on.getByRole('heading', { level: 1, name });
+  const users = async (): Promise<UserJson[]> => ((await (await fetch(`${t.url}/api/v1/users`, { headers: t.auth })).json()) as { items: UserJson[] }).items;
+  const signInForm = async (on: Page, username: string, password: string) => {
+    await on.goto(`${t.url}/app/signin`);
+    await on.getByLabel('Username').fill(username);
+    await on.getByLabel('Password').fill(password);
+    await on.getByRole('button', { name: 'Sign in' }).click();
+  };
+
+  before(async () => {
+    buildClient();
+    // A fresh install as shipped: registration closed, only the admin token.
+    t = await startApp({ RATE_LIMIT_LOGIN: '0' });
+    browser = await launchBrowser();
+    context = errors.watchContext(await newContext(browser, { viewport: WIDE, colorScheme: 'light' }));
+    page = await context.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+    if (shots.folder) console.log(`screenshots of this run: ${shots.folder}`);
+  });
+
+  it('takes the admin from the token to their own account and an API key whose ShareX file uploads', async () => {
+    await page.goto(`${t.url}/app/signin`);
+    await page.getByText('Use a token instead').click();
+    await page.getByLabel('Token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await heading('Upload images').waitFor();
+    await page.getByRole('note').getByRole('link', { name: 'Create your account' }).click();
+    await heading('Create your account').waitFor();
+    await page.getByLabel('Username').fill(ADMIN.name);
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Create my admin account' }).click();
+    await heading('API keys').waitFor();
+    await page.locator('.who').getByText(ADMIN.name).waitFor();
+    assert.equal(await page.getByRole('note').count(), 0, 'no admin-token banner once signed in as the user');
+    assert.deepEqual((await users()).map((u) => [u.username, u.role]), [[ADMIN.name, 'admin']]);
+
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === 'imgd_session');
+    assert.ok(session?.httpOnly, 'the session cookie is HttpOnly');
+    assert.equal(session.sameSite, 'Lax');
+
+    // One click: an upload key, and its .sxcu downloaded.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Set up ShareX' }).click()]);
+    assert.match(download.suggestedFilename(), /\.sxcu$/);
+    const sxcu = JSON.parse(await readFile((await download.path())!, 'utf8')) as {
+      RequestURL: string;
+      RequestMethod: string;
+      FileFormName: string;
+      Headers: Record<string, string>;
+      Body: string;
+      URL: string;
+    };
+    assert.equal(sxcu.Body, 'MultipartFormData');
+    const form = new FormData();
+    form.append(sxcu.FileFormName, new Blob([await readFile(fixture('jpg/Canon_40D.jpg'))], { type: 'image/jpeg' }), 'from-sharex.jpg');
+    const upload = await fetch(sxcu.RequestURL, { method: sxcu.RequestMethod, headers: sxcu.Headers, body: form });
+    assert.equal(upload.status, 201, await upload.clone().text());
+    const answer = (await upload.json()) as Record<string, unknown>;
+    const url = String(answer[/^\{json:(\w+)\}$/.exec(sxcu.URL)![1]!]);
+    assert.equal((await fetch(url)).status, 200, 'the URL ShareX would copy serves the screenshot');
+    await page.locator('tr[data-key-name="ShareX"]').waitFor();
+
+    await page.getByLabel('Name').fill('laptop');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = await page.locator('#new-key').inputValue();
+    assert.match(key, /^imgd_k_/);
+    await page.getByRole('button', { name: 'Flameshot script' }).waitFor();
+  });
+
+  it('keeps the session in a new tab and across a reload', async () => {
+    const tab = await context.newPage();
+    await tab.goto(`${t.url}/app/gallery`);
+    await heading(/images/i, tab).waitFor();
+    await tab.locator('.who').getByText(ADMIN.name).waitFor();
+    await tab.reload();
+    await tab.locator('.who').getByText(ADMIN.name).waitFor();
+    assert.ok(!tab.url().includes('/app/signin'));
+    await tab.close();
+  });
+
+  it('refuses a state-changing request that carries the cookie but not the CSRF token', async () => {
+    const answer = await page.evaluate(async () => {
+      const res = await fetch('/api/v1/api-keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'forged', scopes: ['read'] }) });
+      return { status: res.status, body: (await res.json()) as { code: string } };
+    });
+    assert.deepEqual([answer.status, answer.body.code], [403, 'csrf_failed']);
+    const keys = (await (await fetch(`${t.url}/api/v1/api-keys`, { headers: t.auth })).json()) as { items: Array<{ name: string }> };
+    assert.ok(!keys.items.some((k) => k.name === 'forged'));
+  });
+
+  it('manages users: add, invite by link, change role, disable, reset a password, delete', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Users' }).click();
+    await heading('Users').waitFor();
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Email').fill('bob@example.com');
+    await page.getByLabel('Password', { exact: true }).fill('bob password 1');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const bob = page.locator('li[data-username="bob"]');
+    await bob.waitFor();
+
+    await bob.getByLabel('Role of bob').selectOption('admin');
+    await bob.locator('.badge', { hasText: 'admin' }).waitFor();
+    await bob.getByRole('button', { name: 'Disable' }).click();
+    await bob.locator('.badge', { hasText: 'disabled' }).waitFor();
+    const stored = (await users()).find((u) => u.username === 'bob')!;
+    assert.deepEqual([stored.role, stored.disabled], ['admin', true]);
+    await bob.getByRole('button', { name: 'Enable' }).click();
+    await bob.getByRole('button', { name: 'Disable' }).waitFor();
+
+    await bob.getByRole('button', { name: 'Reset password' }).click();
+    await bob.getByLabel('New password for bob').fill('a fresh password');
+    await bob.getByRole('button', { name: 'Set password', exact: true }).click();
+    await bob.getByText('Password of bob reset').waitFor();
+    const signIn = await fetch(`${t.url}/api/v1/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bob', password: 'a fresh password' }) });
+    assert.equal(signIn.status, 200);
+
+    await page.getByRole('button', { name: 'Make an invite link' }).click();
+    const link = await page.locator('#invite-url').inputValue();
+    assert.match(link, /\/app\/register\?invite=imgd_i_/);
+    await shots.take(page, 'users', { fullPage: true, forDocs: true });
+
+    await bob.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete user' }).click();
+    await bob.waitFor({ state: 'detached' });
+    assert.ok(!(await users()).some((u) => u.username === 'bob'));
+
+    // The invite, opened by someone else in a browser of their own, although registration is closed.
+    const guest = errors.watchContext(await newContext(browser, { viewport: WIDE }));
+    const invited = await guest.newPage();
+    await invited.goto(link);
+    await invited.getByText('You have been invited').waitFor();
+    await invited.getByLabel('Username').fill('carla');
+    await invited.getByLabel('Email').fill('carla@example.com');
+    await invited.getByLabel('Password').fill('carla password 1');
+    await invited.getByRole('button', { name: 'Create account' }).click();
+    await heading('Upload images', invited).waitFor();
+    await guest.close();
+    assert.ok((await users()).some((u) => u.username === 'carla'));
+  });
+
+  it('shows the effective settings with their sources, secrets masked', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Settings' }).click();
+    await heading('Settings').waitFor();
+    const token = page.locator('.setting', { has: page.locator('dt', { hasText: /^AUTH_TOKEN$/ }) });
+    assert.match(await token.innerText(), /\*{8}[\s\S]*environment/);
+    assert.ok(!(await page.content()).includes(TOKEN));
+  });
+
+  it('lists the browsers signed in, and signs them all out everywhere', async () => {
+    const other = errors.watchContext(await newContext(browser, { viewport: WIDE }));
+    const laptop = await other.newPage();
+    await signInForm(laptop, ADMIN.name, ADMIN.password);
+    await heading('Upload images', laptop).waitFor();
+
+    await page.getByRole('navigation').getByRole('link', { name: 'Account' }).click();
+    await heading('Your account').waitFor();
+    await page.locator('.session').nth(1).waitFor();
+    assert.equal(await page.locator('.session').count(), 2);
+    assert.equal(await page.locator('.session[data-current]').count(), 1);
+    await shots.take(page, 'account', { fullPage: true, forDocs: true });
+
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Sign out everywhere' }).click();
+    await heading('Sign in to imgd').waitFor();
+    await laptop.reload();
+    await heading('Sign in to imgd', laptop).waitFor();
+    await other.close();
+    const ada = (await users()).find((u) => u.username === ADMIN.name)!;
+    assert.equal((await t.app.db.selectFrom('browser_sessions').select('id').where('user_id', '=', ada.id).execute()).length, 0);
+  });
+
+  it('fits every page touched here on a 390 px phone, with Revoke on screen', async () => {
+    const phone = errors.watchContext(await newContext(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }));
+    const small = await phone.newPage();
+    await signInForm(small, ADMIN.name, ADMIN.password);
+    await heading('Upload images', small).waitFor();
+    for (const [path, title] of [
+      ['/app/upload', 'Upload images'],
+      ['/app/keys', 'API keys'],
+      ['/app/account', 'Your account'],
+      ['/app/users', 'Users'],
+      ['/app/settings', 'Settings'],
+      ['/app/admin', 'Dashboard'],
+      ['/app/welcome', 'Create your account'],
+    ] as const) {
+      await small.goto(`${t.url}${path}`);
+      await heading(title, small).waitFor();
+      await waitFor(`${path} to load`, async () => ((await small.getByText('Loading…').count()) === 0 ? true : undefined), 30_000);
+      const overflow = await small.evaluate(sidewaysOverflow);
+      assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px on a phone`);
+    }
+    await small.goto(`${t.url}/app/keys`);
+    const revoke = small.getByRole('button', { name: 'Revoke laptop' });
+    const box = await revoke.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `Revoke is on screen (${JSON.stringify(box)})`);
+    await shots.take(small, 'phone-keys', { fullPage: true });
+    await phone.close();
+  });
+
+  it('logged no console errors on any page', () => {
+    assert.deepEqual(errors.seen, []);
+  });
+});
