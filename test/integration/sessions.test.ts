@@ -196,6 +196,23 @@ describe('browser sessions (cookies)', () => {
     assert.ok(Date.parse(row!.last_seen_at) > Date.now() - 60_000);
   });
 
+  it('changing the password ends the other sessions and gives the changing browser a new one', async () => {
+    const user = await register(t, 'kira');
+    const here = await signInBrowser(t, 'kira', 'kira-password-1');
+    const elsewhere = await signInBrowser(t, 'kira', 'kira-password-1');
+    const wrong = await here.fetch('/api/v1/auth/password', { method: 'POST', body: JSON.stringify({ current_password: 'nope nope nope', new_password: 'kira-password-2' }), headers: { 'content-type': 'application/json' } });
+    await expectProblem(wrong, 401, 'unauthorized');
+    assert.equal((await sessionRows(user.id)).length, 2, 'a refused change ends nothing');
+    const res = await here.fetch('/api/v1/auth/password', { method: 'POST', body: JSON.stringify({ current_password: 'kira-password-1', new_password: 'kira-password-2' }), headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 204);
+    const renewed = cookiesOf(res).get('imgd_session')!.value;
+    await expectProblem(await elsewhere.fetch('/api/v1/auth/me', { csrf: false }), 401, 'unauthorized');
+    await expectProblem(await here.fetch('/api/v1/auth/me', { csrf: false }), 401, 'unauthorized');
+    const me = await fetch(`${t.url}/api/v1/auth/me`, { headers: { cookie: `imgd_session=${renewed}` } });
+    assert.equal(me.status, 200);
+    assert.equal((await sessionRows(user.id)).length, 1);
+  });
+
   it('reads SESSION_LIFETIME and SESSION_IDLE_TIMEOUT as seconds or with a unit, and refuses nonsense by name', () => {
     const config = loadConfig({ SESSION_LIFETIME: '12h', SESSION_IDLE_TIMEOUT: '3600' });
     assert.equal(config.auth.sessionLifetimeSeconds, 12 * 3600);
