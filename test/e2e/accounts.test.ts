@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { fixture, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
 import { browserMissing, buildClient, ConsoleErrors, launchBrowser, newContext, Screenshots } from './browser.js';
@@ -178,6 +179,38 @@ describe('accounts in the web UI', { skip: browserMissing(), timeout: 180_000 },
     const token = page.locator('.setting', { has: page.locator('dt', { hasText: /^AUTH_TOKEN$/ }) });
     assert.match(await token.innerText(), /\*{8}[\s\S]*environment/);
     assert.ok(!(await page.content()).includes(TOKEN));
+  });
+
+  it('uploads with the limits and paste hint in view, one progress display per file, and a damaged file refused in plain words', async () => {
+    await page.getByRole('navigation').getByRole('link', { name: 'Upload' }).click();
+    await heading('Upload images').waitFor();
+    assert.match(await page.locator('#upload-limits').innerText(), /^Images up to 20\.0 MB each, 20 at a time .*paste an image anywhere/);
+    assert.ok(await page.locator('#upload-limits').isVisible());
+    const tiff = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a7' } }).tiff({ compression: 'lzw' }).toBuffer();
+    for (let i = 200; i < tiff.length - 200; i++) tiff[i] = (i * 31 + 7) & 0xff;
+    await page.locator('.uppy-Dashboard-input').first().setInputFiles([
+      { name: 'scan.tif', mimeType: 'image/tiff', buffer: tiff },
+      { name: 'fine.jpg', mimeType: 'image/jpeg', buffer: await readFile(fixture('jpg/Nikon_D70.jpg')) },
+    ]);
+    await page.locator('.result[data-file="fine.jpg"][data-state="done"]').waitFor();
+    const refused = page.locator('.result[data-file="scan.tif"][data-state="error"]');
+    await refused.waitFor();
+    const text = await refused.innerText();
+    assert.match(text, /Not uploaded: The file is damaged or incomplete: it could not be read as an image\. corrupt_image/);
+    assert.doesNotMatch(text, /vips|input buffer|tiff2vips/i);
+    // Uppy's own progress (status bar, per-file bars) and its error bubbles over the drop zone are gone.
+    assert.equal(await page.locator('.uppy-StatusBar').count(), 0);
+    assert.equal(await page.locator('.uppy-Informer').count(), 0);
+    const itemProgress = await page.evaluate(`(() => {
+      const probe = document.createElement('div');
+      probe.className = 'uppy-Dashboard-Item-progress';
+      document.body.append(probe);
+      const display = getComputedStyle(probe).display;
+      probe.remove();
+      return display;
+    })()`);
+    assert.equal(itemProgress, 'none');
+    assert.equal(await page.locator('.result[data-file="fine.jpg"] progress').count(), 1);
   });
 
   it('lists the browsers signed in, and signs them all out everywhere', async () => {

@@ -9,7 +9,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, authHeader, getCredential, serverSettings } from '../api';
 import { formatBytes } from '../format';
 import { Link } from '../router';
-import type { Image, Visibility } from '../types';
+import { plainError } from '../error-text';
+import type { Image, Settings, Visibility } from '../types';
 import { CopyButton, CopyButtons } from './copy';
 import { Picture } from './picture';
 
@@ -94,6 +95,11 @@ function uploadBySize(uppy: Uppy<UploadMeta, UploadBody>, install: () => void): 
   });
 }
 
+/** The limits and the paste hint, shown in the drop zone and, visibly at all times, under it. */
+function limitsNote(settings: Settings): string {
+  return `Images up to ${formatBytes(settings.maxFileSize)} each, ${settings.maxFiles} at a time${settings.formats.length ? ` (${settings.formats.join(', ')})` : ''}. You can also paste an image anywhere on this page.`;
+}
+
 interface UploaderProps {
   fields: UploadFields;
   /** A credential other than the signed-in one (an upload token from the URL). */
@@ -126,7 +132,11 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
       theme: 'auto',
       proudlyDisplayPoweredByUppy: false,
       hideProgressAfterFinish: true,
-      note: `Images up to ${formatBytes(settings.maxFileSize)} each${settings.formats.length ? ` (${settings.formats.join(', ')})` : ''}. You can also paste an image anywhere on this page.`,
+      // Each file's progress and refusal are shown once, in the list below: not again in Uppy's status bar or in
+      // error bubbles that would cover the drop zone.
+      disableStatusBar: true,
+      disableInformer: true,
+      note: limitsNote(settings),
     });
     uploadBySize(uppy, () => {
       uppy.use(XHRUpload, {
@@ -195,7 +205,8 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
     });
     uppy.on('upload-error', (file, error) => {
       const reason = tusError(error);
-      if (file) update(file.id, { state: 'error', error: reason.message, code: codeOf(reason) });
+      const code = codeOf(reason);
+      if (file) update(file.id, { state: 'error', error: plainError(code, reason.message), code });
     });
     uppy.on('file-removed', (file) => setRows((all) => all.filter((row) => row.id !== file.id || row.state !== 'uploading')));
     // Finished files leave the dashboard (the list below keeps them), so it is ready for the next ones and a
@@ -241,6 +252,9 @@ export function Uploader({ fields, token, onUploaded }: UploaderProps) {
   return (
     <div class="uploader">
       <div ref={target} class="dashboard" />
+      <p class="upload-limits muted" id="upload-limits">
+        {limitsNote(serverSettings())}
+      </p>
       {rows.length > 0 && (
         <section class="results" aria-labelledby="results-title">
           <h2 id="results-title">

@@ -1,5 +1,6 @@
 // One image: the picture and its variants, its facts and EXIF, and what its owner can do with it
 // (describe, make public or private, share, copy links, delete).
+import { plainError } from '../error-text';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf, serverSettings } from '../api';
@@ -155,7 +156,7 @@ function ImageDetail({ image, onChange }: { image: Image; onChange: (image: Imag
             <dl class="facts">
               <Fact label="Status">
                 <span class={`badge ${image.status}`}>{image.status}</span>
-                {image.error && <span class="error-text"> {image.error}</span>}
+                {image.error && <span class="error-text"> {plainError(undefined, image.error)}</span>}
               </Fact>
               <Fact label="Dimensions">
                 {image.width} × {image.height} px{image.frames > 1 ? `, ${image.frames} frames` : ''}
