@@ -39,7 +39,11 @@ import { observeOutcomes } from './jobs/observed.js';
 import { createCaptioner } from './captions/providers.js';
 import { readExif } from './core/exif.js';
 import { createProcessing, type Processing, type StepStats } from './core/processing.js';
-import { CAPTION_JOB, GC_JOB, PROCESS_JOB, type JobRequest } from './core/jobs.js';
+import { CAPTION_JOB, GC_JOB, PROCESS_JOB, TRASH_PURGE_JOB, type JobRequest } from './core/jobs.js';
+import { createImageLifecycle, type ImageEvents } from './core/image-lifecycle.js';
+import { createTrash, type Trash } from './core/trash.js';
+import { createAlbums, type Albums } from './core/albums.js';
+import { createAlbumsRepo } from './db/albums.js';
 import { createJobsRepo } from './db/jobs.js';
 import { createVariants, type Variants } from './core/variants.js';
 import { createDecoding, type Decoding } from './core/decoding.js';
@@ -74,6 +78,9 @@ export interface Core {
   readonly servable: ServableIndex;
   /** What a serving URL answers for an actor: access, variant plan, render or fetch. */
   readonly serving: Serving;
+  /** Deleted images waiting TRASH_DAYS to be purged, restored or emptied. */
+  readonly trash: Trash;
+  readonly albums: Albums;
   readonly metrics: Metrics;
   readonly accounts: Accounts;
   /** Browser sessions (cookies): listed, revocable, with a lifetime and an idle timeout. */
@@ -115,6 +122,8 @@ export interface CoreOptions {
   readonly logger?: Logger;
   /** Run job handlers whatever RUN_WORKERS says (`imgd worker`). */
   readonly worker?: boolean;
+  /** Told when an image goes to the trash, comes back, or is purged (webhooks hook in here). */
+  readonly imageEvents?: ImageEvents;
 }
 
 /** The configured blob store; the AWS SDK is loaded only when S3 is configured (it takes a while to load). */
@@ -151,6 +160,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const jobsRepo = createJobsRepo(db);
   const { store, storeTmpDir } = await openStore(config.storage);
   const jobLogger = logger.child({ component: 'jobs' });
+  const trashPurge = { type: TRASH_PURGE_JOB, everyMs: config.trash.purgeIntervalSeconds * 1000 };
   // BullMQ and ioredis are loaded only when Redis is configured.
   const runner = config.jobs.redisUrl
     ? (await import('./jobs/bullmq.js')).createBullQueue(jobsRepo, jobLogger, {
@@ -160,12 +170,13 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
         runWorkers: options.worker ?? config.jobs.runWorkers,
         relayMs: config.jobs.pollMs,
         lockMs: config.jobs.lockMs,
-        repeats: config.gcIntervalSeconds > 0 ? [{ type: GC_JOB, everyMs: config.gcIntervalSeconds * 1000 }] : [],
+        repeats: [...(config.gcIntervalSeconds > 0 ? [{ type: GC_JOB, everyMs: config.gcIntervalSeconds * 1000 }] : []), trashPurge],
       })
     : createLocalQueue(jobsRepo, jobLogger, {
         pollMs: config.jobs.pollMs,
         concurrency: config.jobs.concurrency,
         reclaimOnStart: config.database.kind === 'sqlite',
+        repeats: [trashPurge],
       });
   // This app's own threads and budget: another app in the same process (tests, the CLI) has its own, and closing one leaves the other working.
   const decoding = createDecoding(config.decoding);
@@ -223,9 +234,16 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
       backoffMs: config.jobs.backoffMs,
     });
   }
-  const images = createImages(catalog, store, servable);
+  const lifecycle = createImageLifecycle(catalog, store, options.imageEvents);
+  const images = createImages(catalog, store, lifecycle, servable);
   const serving = createServing({ images, variants, store });
   const webhooks = setUpWebhooks(db, config, queue);
+  const trash = createTrash(catalog, images, lifecycle, config.trash.days);
+  const albums = createAlbums(createAlbumsRepo(db), catalog);
+  queue.register(TRASH_PURGE_JOB, async () => {
+    const purged = await trash.purgeExpired();
+    if (purged > 0) logger.info({ purged }, 'purged expired trash');
+  }, { maxAttempts: 1 });
   const accountsRepo = createAccountsRepo(db);
   const auditLogger = logger.child({ component: 'audit' });
   const audit: Audit = {
@@ -312,6 +330,8 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
     eventUrls,
     servable,
     serving,
+    trash,
+    albums,
     metrics,
     accounts,
     browserSessions,
@@ -356,6 +376,7 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
   const sessions = createSessionTokens(`jwt:${core.signingSecret}`, config.auth.jwtExpirySeconds);
   const shares = createShareSigner(`share:${core.signingSecret}`);
   const accountsRepo = createAccountsRepo(core.db);
+  const albumShares = createShareSigner(`share:${core.signingSecret}`, 'album');
   const resolveCredential = createCredentialResolver({
     adminToken: adminToken.token,
     sessions,
@@ -372,6 +393,7 @@ export async function createApp(config: Config, options: CoreOptions = {}): Prom
     csrfToken: csrfTokens(`csrf:${core.signingSecret}`),
     sessions,
     shares,
+    albumShares,
     publicUrl: () => publicUrl,
   };
   const compat = await buildCompat(context, core.logger, plan);

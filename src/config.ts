@@ -61,6 +61,8 @@ const Settings = Type.Object({
   GC_GRACE_SECONDS: Type.Integer({ minimum: 0, default: 3600 }),
   MIN_FREE_DISK: Type.Integer({ minimum: 0, default: 100 * 1024 * 1024 }),
   UPLOAD_EXPIRY_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 86_400 }),
+  TRASH_DAYS: Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),
+  TRASH_PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 3600 }),
   REGISTRATION: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('invite')], { default: 'closed' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   JWT_EXPIRY_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 3600 }),
@@ -182,6 +184,8 @@ export interface Config {
   readonly uploadExpirySeconds: number;
   /** With Redis, `gc` runs this often as one BullMQ job scheduler shared by every instance; 0 leaves it to `imgd gc`. */
   readonly gcIntervalSeconds: number;
+  /** A deleted image waits in the trash this many days (0: a delete is for good at once), purged every purgeIntervalSeconds. */
+  readonly trash: { readonly days: number; readonly purgeIntervalSeconds: number };
   readonly auth: {
     readonly registration: 'open' | 'closed' | 'invite';
     /** Signs JWTs and share URLs; generated into DATA_DIR when unset. */
@@ -534,6 +538,7 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
     minFreeDisk: raw.MIN_FREE_DISK,
     uploadExpirySeconds: raw.UPLOAD_EXPIRY_SECONDS,
     gcIntervalSeconds: raw.GC_INTERVAL_SECONDS,
+    trash: { days: raw.TRASH_DAYS, purgeIntervalSeconds: raw.TRASH_PURGE_INTERVAL_SECONDS },
     auth: {
       registration: raw.REGISTRATION,
       jwtSecret: raw.JWT_SECRET,

@@ -13,9 +13,10 @@ export interface ShareSigner {
   verify(imageId: string, expires: string | undefined, sig: string | undefined, nowSeconds?: number): boolean;
 }
 
-export function createShareSigner(secret: string): ShareSigner {
+/** `label` keeps one kind of link from standing for another: an album's signature is no image's. */
+export function createShareSigner(secret: string, label: 'share' | 'album' = 'share'): ShareSigner {
   const mac = (imageId: string, expires: number): string =>
-    createHmac('sha256', secret).update(`share\n${imageId}\n${expires}`).digest('base64url');
+    createHmac('sha256', secret).update(`${label}\n${imageId}\n${expires}`).digest('base64url');
   return {
     sign(imageId, expires) {
       return { expires, sig: mac(imageId, expires) };

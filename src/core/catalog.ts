@@ -14,7 +14,7 @@ export interface BlobFacts {
   readonly height: number;
 }
 
-export type NewImage = Omit<ImageRecord, 'placeholder' | 'caption' | 'updatedAt'>;
+export type NewImage = Omit<ImageRecord, 'placeholder' | 'caption' | 'updatedAt' | 'trashedAt'>;
 
 /** Everything an accepted upload writes, in one transaction. */
 export interface UploadCommit {
@@ -46,15 +46,31 @@ export interface Catalog {
   commitUpload(commit: UploadCommit): Promise<CommittedUpload>;
   /** Whether an image refers to these bytes (so they are in the store: bytes are written before their row). */
   blobStored(sha256: string): Promise<boolean>;
+  /** An image in the library (not in the trash): what every read and serving path sees. */
   getImage(id: string): Promise<ImageRecord | undefined>;
+  /** An image whether in the trash or not: for background work on it (processing), never for serving. */
+  getAnyImage(id: string): Promise<ImageRecord | undefined>;
+  /** An image in the trash. */
+  getTrashedImage(id: string): Promise<ImageRecord | undefined>;
+  /**
+   * Moves an image in the library to the trash; undefined when it is not there (already trashed, or gone). From this
+   * moment no read above finds it, so nothing serves it; its row, blob reference and bytes stay until it is purged.
+   */
+  trashImage(id: string, at: string): Promise<ImageRecord | undefined>;
+  /** Brings an image in the trash back to the library; undefined when it is not in the trash (purged, or never trashed). */
+  restoreImage(id: string): Promise<ImageRecord | undefined>;
+  /** The trash, most recently trashed first; `ownerId` limits it to one owner's images. */
+  listTrash(filter: { readonly ownerId?: string | undefined }, limit: number, cursor: string | undefined): Promise<Page<ImageRecord>>;
+  /** Ids of images trashed before `before` (ISO time), at most `limit`. */
+  expiredTrash(before: string, limit: number): Promise<string[]>;
   getImageByFilename(filename: string): Promise<ImageRecord | undefined>;
   getImageByUrlKey(urlKey: string): Promise<ImageRecord | undefined>;
   listImages(filter: ImageListFilter, limit: number, cursor: string | undefined): Promise<Page<ImageRecord>>;
   /** `event`: the change is that event (image.processed, image.failed), recorded for webhooks in the same transaction. */
   updateImage(id: string, patch: ImagePatch, event?: ImageEventType): Promise<ImageRecord | undefined>;
   /**
-   * Deletes the image and drops its blob reference in one transaction (with its image.deleted event); `onLast` runs
-   * inside it when that was the last reference, so a concurrent upload of the same bytes waits for it.
+   * Purges the image (in the trash or not): deletes it and drops its blob reference in one transaction (with its image.deleted event unless it was in the trash already); `onLast` runs inside it
+   * when that was the last reference, so a concurrent upload of the same bytes waits for it.
    */
   deleteImage(id: string, onLast: (sha256: string) => Promise<void>): Promise<ImageRecord | undefined>;
   recordAttempt(attempt: UploadAttempt): Promise<void>;

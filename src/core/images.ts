@@ -1,6 +1,7 @@
 // Reading, listing, changing and deleting images, with the access policy applied.
 import { listScope, mayManage, mayView, requireScope } from '../auth/policy.js';
-import { originalKey, type BlobStore } from '../store/blob-store.js';
+import { type BlobStore } from '../store/blob-store.js';
+import type { ImageLifecycle } from './image-lifecycle.js';
 import type { Catalog, ImagePatch } from './catalog.js';
 import { ImgdError } from './errors.js';
 import { isUrlKey } from './ids.js';
@@ -20,7 +21,13 @@ export interface Images {
   get(actor: Actor, id: string): Promise<ImageRecord>;
   list(actor: Actor, filter: ImageListFilter, limit: number, cursor: string | undefined): Promise<Page<ImageRecord>>;
   update(actor: Actor, id: string, patch: ImagePatch): Promise<ImageRecord>;
+  /** Deletes at once and for good (the compatibility profiles' deletes, `?permanent=true`), not to the trash. */
   remove(actor: Actor, id: string): Promise<void>;
+  /**
+   * An image the actor may delete (or trash): its own, any for admins. Someone else's private image is not found;
+   * someone else's public one is forbidden.
+   */
+  deletable(actor: Actor, id: string): Promise<ImageRecord>;
   /** An image the actor may hand out a share link for (the owner's or any, for admins). */
   shareable(actor: Actor, id: string): Promise<ImageRecord>;
   /** The image behind a URL, if this actor may see it or `shared` vouches for it. */
@@ -32,7 +39,7 @@ const notFound = (what: string): ImgdError => new ImgdError('not_found', `No ima
 const forbidden = (): ImgdError => new ImgdError('forbidden', 'Only the owner or an admin may change this image.');
 
 /** `servable`: where serving looks images up (held a moment in memory); changes made through `catalog` must forget there. */
-export function createImages(catalog: Catalog, store: BlobStore, servable: ServableIndex = new ServableIndex(catalog)): Images {
+export function createImages(catalog: Catalog, store: BlobStore, lifecycle: ImageLifecycle, servable: ServableIndex = new ServableIndex(catalog)): Images {
   /** A keyed URL with a wrong name finds nothing, exactly as a wrong key does: the answer says nothing of the real name. */
   async function lookUp(filename: string, urlKey: string | undefined): Promise<ImageRecord | undefined> {
     if (urlKey !== undefined && !isUrlKey(urlKey)) return undefined;
@@ -48,6 +55,13 @@ export function createImages(catalog: Catalog, store: BlobStore, servable: Serva
   async function visible(actor: Actor, id: string, manage?: 'upload' | 'delete'): Promise<ImageRecord> {
     const image = await catalog.getImage(id);
     if (!image || !(mayView(actor, image) || (manage !== undefined && mayManage(actor, image, manage)))) throw notFound(JSON.stringify(id));
+    return image;
+  }
+
+  async function deletable(actor: Actor, id: string): Promise<ImageRecord> {
+    requireScope(actor, 'delete');
+    const image = await visible(actor, id, 'delete');
+    if (!mayManage(actor, image, 'delete')) throw forbidden();
     return image;
   }
 
@@ -71,12 +85,11 @@ export function createImages(catalog: Catalog, store: BlobStore, servable: Serva
       return updated;
     },
 
+    deletable,
+
     async remove(actor, id) {
-      requireScope(actor, 'delete');
-      const image = await visible(actor, id, 'delete');
-      if (!mayManage(actor, image, 'delete')) throw forbidden();
-      const deleted = await catalog.deleteImage(id, (sha256) => store.delete(originalKey(sha256)));
-      if (!deleted) throw notFound(JSON.stringify(id));
+      await deletable(actor, id);
+      if (!(await lifecycle.purge(id))) throw notFound(JSON.stringify(id));
     },
 
     async shareable(actor, id) {

@@ -6,12 +6,15 @@ export const CAPTION_JOB = 'image.caption';
 export const GC_JOB = 'gc';
 /** One try of a webhook delivery (the delivery row says what and where). */
 export const WEBHOOK_DELIVERY_JOB = 'webhook.deliver';
+/** The repeat job that purges what has been in the trash longer than TRASH_DAYS. */
+export const TRASH_PURGE_JOB = 'trash.purge';
 
 export interface JobPayloads {
   readonly [PROCESS_JOB]: { readonly imageId: string };
   readonly [CAPTION_JOB]: { readonly imageId: string };
   readonly [GC_JOB]: Record<string, never>;
   readonly [WEBHOOK_DELIVERY_JOB]: { readonly deliveryId: string };
+  readonly [TRASH_PURGE_JOB]: Record<string, never>;
 }
 
 export type JobType = keyof JobPayloads;

@@ -100,7 +100,7 @@ export function createProcessing(deps: ProcessingDeps): Processing {
 
   return {
     async process(imageId) {
-      const image = await catalog.getImage(imageId);
+      const image = await catalog.getAnyImage(imageId);
       if (!image) return; // deleted meanwhile: nothing left to do
       const { timed, flush } = timer(imageId);
       try {
@@ -133,7 +133,7 @@ export function createProcessing(deps: ProcessingDeps): Processing {
     },
 
     async caption(imageId) {
-      const image = await catalog.getImage(imageId);
+      const image = await catalog.getAnyImage(imageId);
       const captioner = deps.captioner;
       if (!image || !captioner) return;
       const preset = variants.presetNames().at(-1);

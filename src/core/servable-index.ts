@@ -82,8 +82,8 @@ export class ServableIndex {
 
 /**
  * The catalog with every change to an image telling the index (the one place that lists them): whoever changes an
- * image through it (the API, processing, the profiles) is seen by the next GET. A new way of changing images (a
- * trash, say) forgets here too, or calls `index.forget(image)` itself.
+ * image through it (the API, processing, the profiles) is seen by the next GET. A new way of changing images forgets here
+ * too, or calls `index.forget(image)` itself.
  */
 export function forgettingChanges(catalog: Catalog, index: ServableIndex): Catalog {
   return {
@@ -95,6 +95,16 @@ export function forgettingChanges(catalog: Catalog, index: ServableIndex): Catal
     },
     async deleteImage(...args) {
       const image = await catalog.deleteImage(...args);
+      if (image) index.forget(image);
+      return image;
+    },
+    async trashImage(...args) {
+      const image = await catalog.trashImage(...args);
+      if (image) index.forget(image);
+      return image;
+    },
+    async restoreImage(...args) {
+      const image = await catalog.restoreImage(...args);
       if (image) index.forget(image);
       return image;
     },

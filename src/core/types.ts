@@ -31,7 +31,13 @@ export interface ImageRecord {
   readonly caption: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** When the image went to the trash; null while it is in the library (trashed images are served nowhere). */
+  readonly trashedAt: string | null;
 }
+
+/** Orders of a listing: newest or oldest first, by name (A to Z), by size (largest first). */
+export type ImageSort = 'newest' | 'oldest' | 'name' | 'size';
+export const IMAGE_SORTS: readonly ImageSort[] = ['newest', 'oldest', 'name', 'size'];
 
 export interface ImageListFilter {
   readonly key?: string | undefined;
@@ -41,6 +47,8 @@ export interface ImageListFilter {
   readonly createdBefore?: string | undefined;
   /** Words that must each appear (case-insensitive) in the original name, stored name, key or description. */
   readonly search?: string | undefined;
+  /** newest when absent. */
+  readonly sort?: ImageSort | undefined;
 }
 
 export interface Page<T> {

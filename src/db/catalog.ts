@@ -2,7 +2,6 @@
 import { sql, type Selectable, type Transaction } from 'kysely';
 import type { ImageFormat } from '../config.js';
 import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type UploadCommit } from '../core/catalog.js';
-import { ImgdError } from '../core/errors.js';
 import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
 import { sqliteHandle, type Db } from './database.js';
 import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
@@ -12,10 +11,12 @@ import { insertRuns } from './processing-runs.js';
 import type { Database, ImagesTable } from './schema.js';
 import { createWriteGroup } from './write-group.js';
 import type { ImageEventRecorder } from './webhooks.js';
+import { encodeCursor, ordered } from './image-order.js';
+import { trashQueries } from './catalog-trash.js';
 
 type ImageRow = Selectable<ImagesTable>;
 
-function toRecord(row: ImageRow): ImageRecord {
+export function toRecord(row: ImageRow): ImageRecord {
   return {
     id: row.id,
     filename: row.filename,
@@ -40,23 +41,8 @@ function toRecord(row: ImageRow): ImageRecord {
     caption: row.caption,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    trashedAt: row.trashed_at,
   };
-}
-
-function encodeCursor(row: ImageRecord): string {
-  return Buffer.from(JSON.stringify([row.createdAt, row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((v) => typeof v === 'string')) {
-      return parsed as [string, string];
-    }
-  } catch {
-    // fall through to the error below: any undecodable cursor is the client's mistake
-  }
-  throw new ImgdError('invalid_cursor', 'The cursor is not one this server handed out.');
 }
 
 const SEARCHED_COLUMNS = ['original_name', 'filename', 'key', 'description'] as const;
@@ -127,6 +113,7 @@ function toRow(image: NewImage): ImageRow {
     caption: null,
     created_at: image.createdAt,
     updated_at: image.createdAt,
+    trashed_at: null,
   };
 }
 
@@ -179,22 +166,29 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
     },
 
     async getImage(id) {
+      const row = await db.selectFrom('images').selectAll().where('id', '=', id).where('trashed_at', 'is', null).executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async getAnyImage(id) {
       const row = await db.selectFrom('images').selectAll().where('id', '=', id).executeTakeFirst();
       return row && toRecord(row);
     },
 
+    ...trashQueries(db, events),
+
     async getImageByFilename(filename) {
-      const row = await db.selectFrom('images').selectAll().where('filename', '=', filename).executeTakeFirst();
+      const row = await db.selectFrom('images').selectAll().where('filename', '=', filename).where('trashed_at', 'is', null).executeTakeFirst();
       return row && toRecord(row);
     },
 
     async getImageByUrlKey(urlKey) {
-      const row = await db.selectFrom('images').selectAll().where('url_key', '=', urlKey).executeTakeFirst();
+      const row = await db.selectFrom('images').selectAll().where('url_key', '=', urlKey).where('trashed_at', 'is', null).executeTakeFirst();
       return row && toRecord(row);
     },
 
     async listImages(filter: ImageListFilter, limit, cursor) {
-      let query = db.selectFrom('images').selectAll();
+      let query = db.selectFrom('images').selectAll().where('trashed_at', 'is', null);
       if (filter.key !== undefined) query = query.where('key', '=', filter.key);
       if (filter.status !== undefined) query = query.where('status', '=', filter.status);
       if (filter.ownerId !== undefined) query = query.where('owner_id', '=', filter.ownerId);
@@ -203,16 +197,11 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
       for (const pattern of searchPatterns(filter.search)) {
         query = query.where((eb) => eb.or(SEARCHED_COLUMNS.map((column) => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`)));
       }
-      if (cursor !== undefined) {
-        const [createdAt, id] = decodeCursor(cursor);
-        query = query.where((eb) =>
-          eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]),
-        );
-      }
-      const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+      const order = filter.sort ?? 'newest';
+      const rows = await ordered(query, order, cursor).limit(limit + 1).execute();
       const items = rows.slice(0, limit).map(toRecord);
       const last = items.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null } satisfies Page<ImageRecord>;
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(order, last) : null } satisfies Page<ImageRecord>;
     },
 
     async updateImage(id, patch: ImagePatch, event) {
@@ -243,9 +232,11 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
       return db.transaction().execute(async (trx) => {
         const row = await trx.deleteFrom('images').where('id', '=', id).returningAll().executeTakeFirst();
         if (!row) return undefined;
-        // Before the bytes may go from the store: a failure here rolls back a delete that has not touched them.
+        await trx.deleteFrom('album_images').where('image_id', '=', id).execute();
         const record = toRecord(row);
-        await events(kyselyWriter(trx), 'image.deleted', record);
+        // A trashed image said image.deleted when it went to the trash. Before the bytes may go from the store:
+        // a failure here rolls back a delete that has not touched them.
+        if (row.trashed_at === null) await events(kyselyWriter(trx), 'image.deleted', record);
         const blob = await trx
           .updateTable('blobs')
           .set({ ref_count: sql`ref_count - 1` })

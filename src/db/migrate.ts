@@ -10,6 +10,7 @@ import * as m006 from './migrations/006_url_keys.js';
 import * as m007 from './migrations/007_resumable_uploads.js';
 import * as m008 from './migrations/008_webhooks.js';
 import * as m009 from './migrations/009_browser_sessions.js';
+import * as m010 from './migrations/010_library.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': m001,
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007_resumable_uploads': m007,
   '008_webhooks': m008,
   '009_browser_sessions': m009,
+  '010_library': m010,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

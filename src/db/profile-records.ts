@@ -71,6 +71,7 @@ export function createProfileRecords(db: Db): ProfileRecords {
         .innerJoin('images', 'images.id', 'image_numbers.image_id')
         .select('images.id')
         .where('image_numbers.number', '=', number)
+        .where('images.trashed_at', 'is', null)
         .executeTakeFirst();
       return row?.id;
     },

@@ -37,6 +37,24 @@ export interface ImagesTable {
   caption: string | null;
   created_at: string;
   updated_at: string;
+  /** When the image went to the trash (migration 010); null while it is in the library. */
+  trashed_at: string | null;
+}
+
+/** An album of one owner (null: the admin token's); its images in album_images (migration 010). */
+export interface AlbumsTable {
+  id: string;
+  owner_id: string | null;
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AlbumImagesTable {
+  id: string;
+  album_id: string;
+  image_id: string;
+  added_at: string;
 }
 
 export interface ProcessingRunsTable {
@@ -256,4 +274,6 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  albums: AlbumsTable;
+  album_images: AlbumImagesTable;
 }

@@ -19,6 +19,9 @@ export const ImageSchema = Type.Object(
     url: Type.String({
       description: 'Absolute URL of the original bytes: `<PUBLIC_URL>/i/<key>/<filename>`, the key 16 random base64url characters (`/i/<filename>` with IMAGE_URLS=name)',
     }),
+    page_url: Type.String({
+      description: 'Absolute URL of the image\'s viewer page, `<PUBLIC_URL>/v/<key>`, with Open Graph tags for link previews (private images: from a share link only)',
+    }),
     filename: Type.String({ description: 'Stored name: slugified stem and the extension of the detected format' }),
     original_name: Nullable(Type.String()),
     content_type: Type.String(),
@@ -45,6 +48,9 @@ export const ImageSchema = Type.Object(
 );
 export type ImageView = Static<typeof ImageSchema>;
 
+/** The viewer page of an image (`/v/<key>`, whatever IMAGE_URLS says: the key is the unguessable part). */
+export const pageUrl = (publicUrl: string, image: Pick<ImageRecord, 'urlKey'>): string => `${publicUrl}/v/${image.urlKey}`;
+
 /** The URL of an image's original; its variants are this URL with `/<variant>` added. */
 export function imageUrl(publicUrl: string, image: Pick<ImageRecord, 'filename' | 'urlKey'>, shape: ImageUrlShape): string {
   const name = encodeURIComponent(image.filename);
@@ -68,6 +74,7 @@ export function imageView(image: ImageRecord, publicUrl: string, options: ViewOp
   return {
     id: image.id,
     url,
+    page_url: pageUrl(publicUrl, image),
     filename: image.filename,
     original_name: image.originalName,
     content_type: image.contentType,

@@ -20,6 +20,10 @@ import { userRoutes } from './routes/users.js';
 import { integrationRoutes } from './routes/integrations.js';
 import { webRoutes } from './routes/web.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { trashRoutes } from './routes/trash.js';
+import { libraryRoutes } from './routes/library.js';
+import { albumRoutes } from './routes/albums.js';
+import { viewerRoutes } from './routes/viewer.js';
 import { registerRateLimits } from './rate-limits.js';
 import cors from '@fastify/cors';
 import { closeFastLaneWithServer, FastServe, fastLaneServer } from './fast-serve.js';
@@ -133,6 +137,10 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
 
   await app.register(healthRoutes(ctx));
   await app.register(imageRoutes(ctx));
+  await app.register(libraryRoutes(ctx));
+  await app.register(trashRoutes(ctx));
+  await app.register(albumRoutes(ctx));
+  await app.register(viewerRoutes(ctx));
   await app.register(uploadRoutes(ctx));
   ctx.metrics.caches.track('hot', () => ctx.serving.heldBytes);
   await app.register(serveRoutes(ctx, fast));

@@ -15,6 +15,11 @@ export interface LocalQueueOptions {
   readonly leaseMs?: number;
   /** Hand back jobs a crashed process was running (safe when one process owns the database). */
   readonly reclaimOnStart?: boolean;
+  /**
+   * Handlers run every everyMs while the queue runs (the trash purge), in this process; a run still going when the
+   * next is due is not doubled. Not rows in the database: a periodic run missed while stopped is simply the next one.
+   */
+  readonly repeats?: ReadonlyArray<{ readonly type: string; readonly everyMs: number }>;
 }
 
 /**
@@ -30,6 +35,9 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
   /** Jobs this runner holds: their leases are renewed while they run, so a short lease covers long jobs. */
   const held = new Set<string>();
   let renewer: NodeJS.Timeout | undefined;
+  const repeaters: NodeJS.Timeout[] = [];
+  const repeating = new Set<string>();
+  const repeatRuns = new Set<Promise<void>>();
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let pumping = false;
@@ -70,6 +78,20 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
       }
       if (!last) schedule(retryAt - Date.now());
     }
+  }
+
+  /** One periodic run of a handler, unless the previous one is still going. */
+  async function runRepeat(type: string): Promise<void> {
+    const registered = handlers.get(type);
+    if (!running || !registered || repeating.has(type)) return;
+    repeating.add(type);
+    const run = registered
+      .handler({}, { jobId: `repeat:${type}`, attempt: 1, maxAttempts: 1 })
+      .catch((err: unknown) => logger.warn({ type, err: (err as Error).message }, 'periodic job failed'))
+      .finally(() => repeating.delete(type));
+    repeatRuns.add(run);
+    await run;
+    repeatRuns.delete(run);
   }
 
   /** Claims due jobs until the concurrency is used up or none is due. */
@@ -148,6 +170,11 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
         jobs.renew([...held], leaseMs).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'job leases could not be renewed'));
       }, leaseMs / 3);
       renewer.unref();
+      for (const { type, everyMs } of options.repeats ?? []) {
+        const repeater = setInterval(() => void runRepeat(type), everyMs);
+        repeater.unref();
+        repeaters.push(repeater);
+      }
       void pump();
       schedule();
     },
@@ -155,12 +182,13 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
     async stop() {
       running = false;
       clearInterval(renewer);
+      for (const repeater of repeaters.splice(0)) clearInterval(repeater);
       if (timer) clearTimeout(timer);
       timer = undefined;
       // A claim that was under way when stop() began still starts its job (the row is already ours):
       // wait for that pass first, or the job would run after stop() returned, against a closed database.
       await pass;
-      await Promise.allSettled([...active]);
+      await Promise.allSettled([...active, ...repeatRuns]);
     },
 
     counts: () => countByStatus(jobs),

@@ -2,22 +2,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { canUpload, maySeeLocation, principalOf } from '../../auth/policy.js';
+import { canUpload, principalOf } from '../../auth/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { checkDescription, checkKey, KEY_PATTERN } from '../../core/fields.js';
-import { IMAGE_STATUSES, type Actor, type ImageRecord } from '../../core/types.js';
+import { IMAGE_SORTS, IMAGE_STATUSES } from '../../core/types.js';
 import type { UploadBatch } from '../../core/uploads.js';
 import { fingerprinting, fingerprintOnly, idempotencyKeyOf, replay } from '../idempotency.js';
 import type { HttpContext } from '../context.js';
-import { imageUrl, imageView, Nullable } from '../image-view.js';
+import { imageUrl, Nullable, pageUrl } from '../image-view.js';
+import { IdParams, ImageRef, imageViews, problems } from '../route-parts.js';
 import { clientFileName, readMultipart } from '../multipart.js';
 import { problemBody } from '../problem.js';
 import { rateLimited } from '../rate-limits.js';
 
-const ImageRef = Type.Ref('Image');
-const ProblemRef = Type.Ref('Problem');
-const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 /** What an Idempotency-Key's fingerprint names as the request's target. */
 const UPLOAD_ROUTE = 'POST /api/v1/images';
 
@@ -41,6 +38,11 @@ const ListQuery = Type.Object(
     created_after: Type.Optional(Type.String({ format: 'date-time' })),
     created_before: Type.Optional(Type.String({ format: 'date-time' })),
     q: Type.Optional(Type.String({ maxLength: 200, description: 'Search: every word must appear in the name, key or description (case-insensitive)' })),
+    sort: Type.Optional(
+      Type.Union(IMAGE_SORTS.map((s) => Type.Literal(s)), {
+        description: 'newest (the default) or oldest first, name (A to Z), size (largest first); a cursor only continues the order it came from',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -58,9 +60,8 @@ const toIso = (value: string | undefined): string | undefined => (value === unde
 
 export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   const { config, uploads, images, accounts } = ctx;
-  const presets = ctx.config.processing.enabled ? ctx.variants.presetNames() : [];
   const urls = config.imageUrls;
-  const viewFor = (actor: Actor) => (image: ImageRecord) => imageView(image, ctx.publicUrl(), { presets, urls, showLocation: maySeeLocation(actor, image) });
+  const viewFor = imageViews(ctx);
 
   /** Reads a multipart upload through the batch; the answer's body (201), or the refusal thrown. */
   async function receiveForm(request: FastifyRequest, batch: UploadBatch): Promise<unknown> {
@@ -187,7 +188,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/images',
       {
         schema: {
-          summary: 'List images, newest first, with cursor pagination',
+          summary: 'List images (newest first unless `sort` says otherwise), with cursor pagination; trashed images are not listed',
           tags: ['images'],
           querystring: ListQuery,
           response: { 200: Type.Object({ items: Type.Array(ImageRef), next_cursor: Nullable(Type.String()) }), ...problems(400, 401) },
@@ -197,7 +198,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const q = request.query;
         const page = await images.list(
           request.actor,
-          { key: q.key, status: q.status, ownerId: q.owner, createdAfter: toIso(q.created_after), createdBefore: toIso(q.created_before), search: q.q },
+          { key: q.key, status: q.status, ownerId: q.owner, createdAfter: toIso(q.created_after), createdBefore: toIso(q.created_before), search: q.q, sort: q.sort },
           q.limit,
           q.cursor,
         );
@@ -241,7 +242,14 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           tags: ['images'],
           params: IdParams,
           body: Type.Object({ expires_in: Type.Integer({ minimum: 1, default: 3600 }) }, { additionalProperties: false }),
-          response: { 200: Type.Object({ url: Type.String(), expires_at: Type.String({ format: 'date-time' }) }), ...problems(400, 401, 403, 404) },
+          response: {
+            200: Type.Object({
+              url: Type.String(),
+              page_url: Type.String({ description: 'The viewer page (Open Graph preview) under the same signature' }),
+              expires_at: Type.String({ format: 'date-time' }),
+            }),
+            ...problems(400, 401, 403, 404),
+          },
         },
       },
       async (request) => {
@@ -252,7 +260,8 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const image = await images.shareable(request.actor, request.params.id);
         const { expires, sig } = ctx.shares.sign(image.id, Math.floor(Date.now() / 1000) + expiresIn);
         await accounts.audit.record(request.actor, 'image.share', image.id, request.ip, { expires_in: expiresIn });
-        return { url: `${imageUrl(ctx.publicUrl(), image, urls)}?expires=${expires}&sig=${sig}`, expires_at: new Date(expires * 1000).toISOString() };
+        const signed = `?expires=${expires}&sig=${sig}`;
+        return { url: `${imageUrl(ctx.publicUrl(), image, urls)}${signed}`, page_url: `${pageUrl(ctx.publicUrl(), image)}${signed}`, expires_at: new Date(expires * 1000).toISOString() };
       },
     );
 
@@ -286,10 +295,28 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/api/v1/images/:id',
-      { schema: { summary: 'Delete an image (its bytes go with the last reference)', tags: ['images'], params: IdParams, response: { 204: Type.Null(), ...problems(401, 404) } } },
+      {
+        schema: {
+          operationId: 'deleteImage',
+          summary: 'Delete an image: into the trash for TRASH_DAYS (restore it from there), or for good with `permanent=true`',
+          description:
+            'From this moment the image is served nowhere (its URL, variants, share links and viewer page answer 404). ' +
+            'In the trash it keeps its bytes; they go when it is purged (emptied, or TRASH_DAYS later) and no other image refers to them.',
+          tags: ['images'],
+          params: IdParams,
+          querystring: Type.Object({ permanent: Type.Optional(Type.Boolean({ default: false, description: 'Skip the trash' })) }, { additionalProperties: false }),
+          response: { 204: Type.Null(), ...problems(400, 401, 403, 404) },
+        },
+      },
       async (request, reply) => {
-        await images.remove(request.actor, request.params.id);
-        await accounts.audit.record(request.actor, 'image.delete', request.params.id, request.ip);
+        const { id } = request.params;
+        if (request.query.permanent) {
+          await images.remove(request.actor, id);
+          await accounts.audit.record(request.actor, 'image.delete', id, request.ip);
+        } else {
+          const { purged } = await ctx.trash.moveToTrash(request.actor, id);
+          await accounts.audit.record(request.actor, 'image.delete', id, request.ip, purged ? undefined : { to: 'trash' });
+        }
         return reply.code(204).send(null);
       },
     );

@@ -1,0 +1,19 @@
+// What the JSON API's route files share: references to the Image and Problem schemas, and the image object by viewer.
+import { Type } from '@sinclair/typebox';
+import { maySeeLocation } from '../auth/policy.js';
+import type { Actor, ImageRecord } from '../core/types.js';
+import type { HttpContext } from './context.js';
+import { imageView, type ImageView } from './image-view.js';
+
+export const ImageRef = Type.Ref('Image');
+export const ProblemRef = Type.Ref('Problem');
+/** The same Problem schema under each of these statuses. */
+export const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
+export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+/** The image object as this actor may see it (GPS only for the owner and admins). */
+export function imageViews(ctx: HttpContext): (actor: Actor) => (image: ImageRecord) => ImageView {
+  const presets = ctx.config.processing.enabled ? ctx.variants.presetNames() : [];
+  const urls = ctx.config.imageUrls;
+  return (actor) => (image) => imageView(image, ctx.publicUrl(), { presets, urls, showLocation: maySeeLocation(actor, image) });
+}
