@@ -60,10 +60,10 @@ describe(`concurrent writers on one database (${PROFILE} profile)`, () => {
     assert.deepEqual(await a.blobKeys('originals/'), [originalKey(sha256)], 'the bytes are stored once');
     assert.deepEqual(await readAll(await b.app.store.get(originalKey(sha256))), bytes);
 
-    // Deleting all but one at once, through both instances: the count goes down by exactly that many.
+    // Deleting all but one at once for good (not into the trash), through both instances: the count goes down by exactly that many.
     const doomed = images.slice(1);
     const deletes = await Promise.all(
-      doomed.map((image, i) => fetch(`${(i % 2 === 0 ? a : b).url}/api/v1/images/${image.id}`, { method: 'DELETE', headers: a.auth })),
+      doomed.map((image, i) => fetch(`${(i % 2 === 0 ? a : b).url}/api/v1/images/${image.id}?permanent=true`, { method: 'DELETE', headers: a.auth })),
     );
     for (const res of deletes) assert.equal(res.status, 204, await res.clone().text());
     assert.equal(await refCount(b, sha256), 1);
@@ -71,7 +71,7 @@ describe(`concurrent writers on one database (${PROFILE} profile)`, () => {
 
     // A new upload of the same bytes racing the delete of the last image: either way the bytes stay with whoever holds them.
     const [lastDelete, again] = await Promise.all([
-      fetch(`${a.url}/api/v1/images/${images[0]!.id}`, { method: 'DELETE', headers: a.auth }),
+      fetch(`${a.url}/api/v1/images/${images[0]!.id}?permanent=true`, { method: 'DELETE', headers: a.auth }),
       b.upload([['same-name.jpg', bytes]]),
     ]);
     assert.equal(lastDelete.status, 204);

@@ -217,7 +217,7 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
     assert.equal(small.status, 200, 'a variant the worker made is served by another instance');
     await small.arrayBuffer();
 
-    assert.equal((await fetch(`${b.url}/api/v1/images/${created.id}`, { method: 'DELETE', headers: auth })).status, 204);
+    assert.equal((await fetch(`${b.url}/api/v1/images/${created.id}?permanent=true`, { method: 'DELETE', headers: auth })).status, 204);
     assert.equal(await imageOn(a, created.id), undefined, 'gone on the first instance too');
     assert.equal((await fetch(`${a.url}${urlPath}`)).status, 404);
     assert.equal(await store.exists(originalKey(created.sha256)), false, 'the bytes left the bucket');
