@@ -1,6 +1,8 @@
 // The application frame: header and navigation, which page each path shows, and who may see it.
 import { useEffect } from 'preact/hooks';
 import { AdminPage } from './pages/admin';
+import { AlbumPage, AlbumsPage } from './pages/albums';
+import { TrashPage } from './pages/trash';
 import { DetailPage } from './pages/detail';
 import { GalleryPage } from './pages/gallery';
 import { KeyPage } from './pages/key';
@@ -22,6 +24,8 @@ function Redirect({ to }: { to: string }) {
 const NAV: Array<{ href: string; label: string; admin?: boolean; user?: boolean }> = [
   { href: '/app/upload', label: 'Upload' },
   { href: '/app/gallery', label: 'Gallery' },
+  { href: '/app/albums', label: 'Albums' },
+  { href: '/app/trash', label: 'Trash' },
   { href: '/app/keys', label: 'API keys' },
   { href: '/app/account', label: 'Account', user: true },
   { href: '/app/admin', label: 'Dashboard', admin: true },
@@ -79,6 +83,8 @@ const TITLES: Array<[RegExp, string]> = [
   [/^\/app\/upload/, 'Upload'],
   [/^\/app\/gallery/, 'Gallery'],
   [/^\/app\/images\//, 'Image'],
+  [/^\/app\/albums/, 'Albums'],
+  [/^\/app\/trash/, 'Trash'],
   [/^\/app\/keys/, 'API keys'],
   [/^\/app\/admin/, 'Dashboard'],
   [/^\/app\/account/, 'Your account'],
@@ -131,6 +137,9 @@ function Page({ session, location }: { session: Session; location: Location }) {
   if (path === '/app/upload') return <UploadPage />;
   if (path === '/app/gallery') return <GalleryPage location={location} admin={admin} />;
   if (path.startsWith('/app/images/')) return <DetailPage id={decodeURIComponent(path.slice('/app/images/'.length))} />;
+  if (path === '/app/albums') return <AlbumsPage />;
+  if (path.startsWith('/app/albums/')) return <AlbumPage id={decodeURIComponent(path.slice('/app/albums/'.length))} />;
+  if (path === '/app/trash') return <TrashPage admin={admin} />;
   if (path === '/app/keys') return <KeysPage admin={admin} />;
   if (path === '/app/account') return <AccountPage me={session.me} />;
   if (path === '/app/welcome') return <WelcomePage />;

@@ -7,6 +7,8 @@ export type Scope = 'read' | 'upload' | 'delete' | 'admin';
 export interface Image {
   id: string;
   url: string;
+  /** The viewer page (Open Graph preview); private images need a share link's signature. */
+  page_url: string;
   filename: string;
   original_name: string | null;
   content_type: string;
@@ -33,6 +35,33 @@ export interface Image {
 export interface ImagePage {
   items: Image[];
   next_cursor: string | null;
+}
+
+export type ImageSort = 'newest' | 'oldest' | 'name' | 'size';
+
+export interface TrashedImage extends Image {
+  trashed_at: string;
+  purge_at: string;
+}
+
+export interface Album {
+  id: string;
+  name: string;
+  owner_id: string | null;
+  image_count: number;
+  cover: Image | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type BulkAction = 'trash' | 'restore' | 'purge' | 'set_visibility' | 'add_to_album' | 'remove_from_album';
+
+export interface BulkResult {
+  id: string;
+  ok: boolean;
+  status: number;
+  code?: string;
+  detail?: string;
 }
 
 export interface Me {

@@ -7,6 +7,8 @@ import { api, messageOf, serverSettings } from '../api';
 import { ConfirmDialog } from '../components/confirm';
 import { CopyButton, SnippetFields } from '../components/copy';
 import { Picture } from '../components/picture';
+import { useAction } from '../components/use-action';
+import { downloadOriginal } from '../library';
 import { formatBytes, formatDate, imageName } from '../format';
 import { keyPath, Link, navigate } from '../router';
 import type { Image, Visibility } from '../types';
@@ -186,6 +188,14 @@ function ImageDetail({ image, onChange }: { image: Image; onChange: (image: Imag
             <h2 id="links-title">Links</h2>
             {image.visibility === 'private' && <p class="muted">Private: these links work only for you. Share it with a share link below.</p>}
             <SnippetFields image={image} />
+            <p class="inline">
+              <DownloadButton image={image} />
+              {image.visibility === 'public' && (
+                <a href={image.page_url} target="_blank" rel="noopener">
+                  Viewer page (link preview)
+                </a>
+              )}
+            </p>
           </section>
           {image.visibility === 'private' && <ShareForm image={image} />}
           <DeleteButton image={image} />
@@ -251,13 +261,13 @@ function ShareForm({ image }: { image: Image }) {
   const max = serverSettings().shareMaxSeconds;
   const choices = SHARE_CHOICES.filter(([seconds]) => seconds <= max);
   const [expiresIn, setExpiresIn] = useState(choices[0]?.[0] ?? max);
-  const [link, setLink] = useState<{ url: string; expires_at: string } | null>(null);
+  const [link, setLink] = useState<{ url: string; page_url?: string; expires_at: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const create = async (event: Event) => {
     event.preventDefault();
     setError(null);
     try {
-      setLink(await api<{ url: string; expires_at: string }>(`/api/v1/images/${encodeURIComponent(image.id)}/share`, { method: 'POST', json: { expires_in: expiresIn } }));
+      setLink(await api<{ url: string; page_url?: string; expires_at: string }>(`/api/v1/images/${encodeURIComponent(image.id)}/share`, { method: 'POST', json: { expires_in: expiresIn } }));
     } catch (err) {
       setError(messageOf(err));
     }
@@ -290,9 +300,33 @@ function ShareForm({ image }: { image: Image }) {
             <input id="share-url" readOnly value={link.url} onFocus={(e) => e.currentTarget.select()} />
             <CopyButton label="Copy" text={link.url} what="the share link" />
           </div>
+          {link.page_url && (
+            <div class="inline">
+              <a href={link.page_url} target="_blank" rel="noopener">
+                Viewer page
+              </a>
+              <CopyButton label="Copy page link" text={link.page_url} what="the share link of the viewer page" />
+            </div>
+          )}
         </div>
       )}
     </section>
+  );
+}
+
+function DownloadButton({ image }: { image: Image }) {
+  const { busy, error, run } = useAction(() => downloadOriginal(image));
+  return (
+    <>
+      <button type="button" onClick={() => void run()} disabled={busy}>
+        Download original
+      </button>
+      {error && (
+        <span class="error-text" role="alert">
+          {error}
+        </span>
+      )}
+    </>
   );
 }
 
@@ -313,7 +347,8 @@ function DeleteButton({ image }: { image: Image }) {
         action={() => api(`/api/v1/images/${encodeURIComponent(image.id)}`, { method: 'DELETE' }).then(() => undefined)}
         onDone={() => navigate('/app/gallery')}
       >
-        Its URL and every variant stop working at once. This cannot be undone.
+        It goes to the trash: its URL, every variant and share link stop working at once. Restore it from the trash until it is
+        deleted for good.
       </ConfirmDialog>
     </section>
   );

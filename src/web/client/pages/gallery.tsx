@@ -2,10 +2,20 @@
 // filtered by key, status and owner, loaded page by page with the API's cursor as the end of the grid comes into view.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
+import { BulkBar } from '../components/bulk-bar';
+import { Lightbox } from '../components/lightbox';
 import { Picture } from '../components/picture';
+import { gridKeys, useSelection } from '../components/selection';
 import { formatBytes, imageName } from '../format';
 import { Link, navigate, type Location } from '../router';
-import type { Image, ImagePage, User } from '../types';
+import type { Image, ImagePage, ImageSort, User } from '../types';
+
+const SORTS: Array<[ImageSort, string]> = [
+  ['newest', 'Newest first'],
+  ['oldest', 'Oldest first'],
+  ['name', 'Name'],
+  ['size', 'Largest first'],
+];
 
 const PAGE_SIZE = 30;
 /** How long typing pauses before the search is sent. */
@@ -27,6 +37,7 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
   const status = location.query.get('status') ?? '';
   const owner = location.query.get('owner') ?? '';
   const q = location.query.get('q') ?? '';
+  const sort = location.query.get('sort') ?? '';
   const [search, setSearch] = useState(q);
   const [keyDraft, setKeyDraft] = useState(key);
   const [items, setItems] = useState<Image[]>([]);
@@ -36,6 +47,9 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
   const users = useUsers(admin);
   const generation = useRef(0);
   const sentinel = useRef<HTMLDivElement>(null);
+  const order = useMemo(() => items.map((i) => i.id), [items]);
+  const selection = useSelection(order);
+  const [viewing, setViewing] = useState<number | null>(null);
 
   const fetchPage = async (after: string | null, replace: boolean) => {
     const mine = ++generation.current;
@@ -47,6 +61,7 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
     if (status) query.set('status', status);
     if (owner) query.set('owner', owner);
     if (q) query.set('q', q);
+    if (sort) query.set('sort', sort);
     try {
       const page = await api<ImagePage>(`/api/v1/images?${query}`);
       if (mine !== generation.current) return;
@@ -65,7 +80,7 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
     setItems([]);
     setCursor(null);
     void fetchPage(null, true);
-  }, [key, status, owner, q]);
+  }, [key, status, owner, q, sort]);
 
   // The search box drives ?q= once typing pauses; the address then keeps the search for reloads and links.
   useEffect(() => {
@@ -139,6 +154,16 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
             <option value="failed">Failed</option>
           </select>
         </div>
+        <div>
+          <label for="filter-sort">Sort</label>
+          <select id="filter-sort" value={sort || 'newest'} onChange={(e) => setFilter('sort', e.currentTarget.value === 'newest' ? '' : e.currentTarget.value)}>
+            {SORTS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
         {admin && (
           <div>
             <label for="filter-owner">Owner</label>
@@ -175,11 +200,33 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
           )}
         </p>
       )}
-      <ul class="grid" aria-label="Images">
-        {items.map((image) => (
-          <li key={image.id} class="tile" data-id={image.id}>
-            <Link href={`/app/images/${encodeURIComponent(image.id)}`} class="tile-link">
+      {items.length > 0 && (
+        <BulkBar
+          selection={selection}
+          onChanged={(removed) => {
+            if (removed.length > 0) setItems((old) => old.filter((i) => !removed.includes(i.id)));
+            else void fetchPage(null, true);
+          }}
+        />
+      )}
+      <ul class="grid" aria-label="Images" onKeyDown={gridKeys(selection)}>
+        {items.map((image, index) => (
+          <li key={image.id} class={`tile${selection.has(image.id) ? ' selected' : ''}`} data-id={image.id} data-index={index}>
+            <input
+              type="checkbox"
+              class="tile-check"
+              data-nav="check"
+              checked={selection.has(image.id)}
+              aria-label={`Select ${imageName(image)}`}
+              onClick={(e) => {
+                e.preventDefault();
+                selection.toggle(index, e.shiftKey);
+              }}
+            />
+            <button type="button" class="tile-view" data-nav="view" aria-label={`View ${imageName(image)}`} onClick={() => setViewing(index)}>
               <Picture image={image} variant="small" alt="" cover />
+            </button>
+            <Link href={`/app/images/${encodeURIComponent(image.id)}`} class="tile-link" data-nav="link">
               <span class="tile-caption">
                 <span class="tile-name">{imageName(image)}</span>
                 <span class="tile-meta">
@@ -193,6 +240,7 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
           </li>
         ))}
       </ul>
+      {viewing !== null && <Lightbox images={items} index={viewing} onMove={setViewing} onClose={() => setViewing(null)} />}
       <div ref={sentinel} class="more">
         {cursor && (
           <button type="button" onClick={() => void fetchPage(cursor, false)} disabled={loading}>
