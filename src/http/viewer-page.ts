@@ -22,7 +22,7 @@ export interface ViewerImage {
 }
 
 /** Only inline styles, no script; images from this server only. */
-export const VIEWER_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const VIEWER_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const STYLE = `body{margin:0;font:16px/1.5 system-ui,sans-serif;background:#111;color:#eee}
 main{max-width:1100px;margin:0 auto;padding:16px}h1{font-size:1.2rem;margin:0 0 12px;overflow-wrap:anywhere}
@@ -62,6 +62,7 @@ function page(preview: Preview, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(preview.title)} · imgd</title>
+<link rel="icon" href="data:,">
 ${metaTags(preview)}
 <style>${STYLE}</style></head>
 <body><main>${body}</main></body></html>`;

@@ -89,3 +89,9 @@ export const clipboardText = (): Promise<string> => navigator.clipboard.readText
 
 /** How far the page scrolls sideways (0 when it fits the screen). */
 export const sidewaysOverflow = (): number => document.documentElement.scrollWidth - window.innerWidth;
+
+/** True once the container has plain <img> elements (a server-made page, no .picture) and every one shows its pixels. */
+export function imagesLoaded(container: string): boolean {
+  const images = [...document.querySelectorAll<PageImage>(`${container} img`)];
+  return images.length > 0 && images.every((img) => img.complete && img.naturalWidth > 0);
+}

@@ -81,7 +81,7 @@ export function TrashPage({ admin }: { admin: boolean }) {
             <span class="tile-caption">
               <span class="tile-name">{imageName(image)}</span>
               <span class="tile-meta muted">Goes {formatDate(image.purge_at)}</span>
-              <button type="button" class="small" data-nav="restore" disabled={busy} onClick={() => void act('restore', [image.id])}>
+              <button type="button" class="small" data-nav="restore" aria-label={`Restore ${imageName(image)}`} disabled={busy} onClick={() => void act('restore', [image.id])}>
                 Restore
               </button>
             </span>
