@@ -62,8 +62,10 @@ const patchImage = (t: TestApp, id: string, body: unknown, headers: Record<strin
     body: JSON.stringify(body),
     headers: { ...headers, 'content-type': 'application/json' },
   });
-const deleteImage = (t: TestApp, id: string, headers: Record<string, string> = t.auth): Promise<Response> =>
-  fetch(`${t.url}/api/v1/images/${encodeURIComponent(id)}`, { method: 'DELETE', headers });
+const deleteImage = (t: TestApp, id: string, headers: Record<string, string> = t.auth, query = ''): Promise<Response> =>
+  fetch(`${t.url}/api/v1/images/${encodeURIComponent(id)}${query}`, { method: 'DELETE', headers });
+/** For good, not into the trash: the bytes go with the last image that refers to them (the trash keeps them until it is emptied). */
+const FOR_GOOD = '?permanent=true';
 
 async function current(t: TestApp, id: string): Promise<ImageView> {
   const res = await getImage(t, id);
@@ -335,7 +337,7 @@ describe('one image: get, change, delete', () => {
     const image = await uploadReady(fixture('jpg/orientation/landscape_2.jpg'));
     const key = originalKey(image.sha256);
     assert.deepEqual(await readAll(await t.app.store.get(key)), await readFile(fixture('jpg/orientation/landscape_2.jpg')));
-    assert.equal((await deleteImage(t, image.id)).status, 204);
+    assert.equal((await deleteImage(t, image.id, t.auth, FOR_GOOD)).status, 204);
     assert.equal(await t.app.store.exists(key), false, `${key} is removed`);
   });
 
@@ -348,14 +350,14 @@ describe('one image: get, change, delete', () => {
     assert.notEqual(first.filename, second.filename);
     const blob = originalKey(first.sha256);
 
-    assert.equal((await deleteImage(t, first.id)).status, 204);
+    assert.equal((await deleteImage(t, first.id, t.auth, FOR_GOOD)).status, 204);
     assert.equal(await t.app.store.exists(blob), true, 'the second image still needs the bytes');
     await expectProblem(await fetch(first.url), 404, 'not_found');
     const served = await fetch(second.url);
     assert.equal(served.status, 200);
     assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
 
-    assert.equal((await deleteImage(t, second.id)).status, 204);
+    assert.equal((await deleteImage(t, second.id, t.auth, FOR_GOOD)).status, 204);
     assert.equal(await t.app.store.exists(blob), false, 'the last reference took the bytes with it');
     await expectProblem(await fetch(second.url), 404, 'not_found');
   });
