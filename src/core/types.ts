@@ -92,7 +92,7 @@ export interface DayStats {
   readonly averageDurationMs: number | null;
 }
 
-/** What the catalog holds: images, and the distinct stored originals (identical bytes are stored once). */
+/** What the catalog holds: images in the library (not the trash), and the distinct stored originals (identical bytes are stored once; the trash's included). */
 export interface StorageUsage {
   readonly images: number;
   readonly imageBytes: number;

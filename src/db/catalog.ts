@@ -315,7 +315,8 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
 
     async storageUsage() {
       const [images, blobs] = await Promise.all([
-        db.selectFrom('images').select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('bytes').as('bytes')]).executeTakeFirstOrThrow(),
+        // Images in the library; the trash's still hold their bytes, which the blob figures count.
+        db.selectFrom('images').where('trashed_at', 'is', null).select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('bytes').as('bytes')]).executeTakeFirstOrThrow(),
         db.selectFrom('blobs').select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('bytes').as('bytes')]).executeTakeFirstOrThrow(),
       ]);
       return {
