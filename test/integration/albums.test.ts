@@ -65,6 +65,8 @@ describe('albums', () => {
   it("refuses other users' albums and images with 404, bad names and bad cursors with 400, and changes nothing", async () => {
     const album = await postJson<Album>(t, '/api/v1/albums', { name: 'Private' }, alice.auth, 201);
     const bobs = await uploadAs(t, bob.auth, fixture('jpg/orientation/landscape_3.jpg'));
+    assert.equal((await send(t, 'PUT', `/api/v1/albums/${album.id}/images/${photos[0]!.id}`, alice.auth)).status, 204);
+    await expectProblem(await send(t, 'DELETE', `/api/v1/albums/${album.id}/images/${photos[0]!.id}`, bob.auth), 404, 'not_found');
     await expectProblem(await send(t, 'GET', `/api/v1/albums/${album.id}`, bob.auth), 404, 'not_found');
     await expectProblem(await send(t, 'PATCH', `/api/v1/albums/${album.id}`, bob.auth, { name: 'Mine now' }), 404, 'not_found');
     await expectProblem(await send(t, 'DELETE', `/api/v1/albums/${album.id}`, bob.auth), 404, 'not_found');
@@ -85,7 +87,7 @@ describe('albums', () => {
 
     const now = (await (await send(t, 'GET', `/api/v1/albums/${album.id}`, alice.auth)).json()) as Album;
     assert.equal(now.name, 'Private');
-    assert.equal(now.image_count, 0);
+    assert.equal(now.image_count, 1, 'only the image alice put in');
     assert.equal(((await (await send(t, 'GET', '/api/v1/albums', alice.auth)).json()) as { items: Album[] }).items.length, 1, 'no album was made');
   });
 
