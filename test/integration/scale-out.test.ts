@@ -303,7 +303,9 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
     try {
       await waitFor('the gc scheduler', async () => ((await queue.getJobSchedulersCount()) > 0 ? true : undefined));
       const schedulers = await queue.getJobSchedulers();
-      assert.deepEqual(schedulers.map((s) => [s.key, s.name, Number(s.every)]), [['repeat:gc', 'gc', 2000]], 'one scheduler, however many processes upserted it');
+      // Sorted by name: gc's, and the trash purge's (TRASH_PURGE_INTERVAL_SECONDS, default an hour).
+      const found = schedulers.map((s) => [s.key, s.name, Number(s.every)]).sort((x, y) => String(x[1]).localeCompare(String(y[1])));
+      assert.deepEqual(found, [['repeat:gc', 'gc', 2000], ['repeat:trash.purge', 'trash.purge', 3_600_000]], 'one scheduler each, however many processes upserted them');
 
       const stray = originalKey(sha256(randomBytes(16)));
       await store.put(stray, Readable.from([Buffer.from('bytes no image refers to')]));
