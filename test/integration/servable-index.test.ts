@@ -44,7 +44,7 @@ describe('the servable index', () => {
         assert.equal(res.status, 204);
       };
 
-      it('answers 404 right after a delete, then the new bytes of a re-upload under the same name', async () => {
+      it('answers 404 right after a delete (to the trash), then, once purged, the new bytes of a re-upload under the same name', async () => {
         const first = await upload('same-name.jpg', FIRST);
         await warm(first.url, first.sha256);
         const firstSmall = await smallTag(first.url);
@@ -52,6 +52,9 @@ describe('the servable index', () => {
         await remove(first.id);
         await expectProblem(await fetch(first.url), 404, 'not_found');
         await expectProblem(await fetch(`${first.url}/small`), 404, 'not_found');
+        // In the trash the image keeps its name (a restore gives its URL back): purged, the name is free.
+        const purge = await fetch(`${t.url}/api/v1/trash/${first.id}`, { method: 'DELETE', headers: t.auth });
+        assert.equal(purge.status, 204);
 
         const second = await upload('same-name.jpg', SECOND);
         assert.equal(second.filename, first.filename, 'the freed name is given again');
