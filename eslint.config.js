@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'bench/results/', 'src/web/static/vendor/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'bench/results/', 'src/web/static/vendor/', 'src/client/openapi.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,7 @@
 // Bulk operations on a selection of images: each image is done on its own, and each gets its own result.
 import { requireAuthenticated } from '../auth/policy.js';
 import type { Albums } from './albums.js';
-import { ImgdError, isImgdError } from './errors.js';
+import { ImgdError, isImgdError, isServiceFault, type ErrorCode } from './errors.js';
 import type { Images } from './images.js';
 import type { Trash } from './trash.js';
 import type { Actor, Visibility } from './types.js';
@@ -20,9 +20,8 @@ export interface BulkRequest {
 export interface BulkResult {
   readonly id: string;
   readonly ok: boolean;
-  /** The HTTP status this image's operation would have answered alone. */
-  readonly status: number;
-  readonly code?: string;
+  /** Why this image's operation was refused (the HTTP layer gives it the status it would have answered alone). */
+  readonly code?: ErrorCode;
   readonly detail?: string;
 }
 
@@ -69,10 +68,10 @@ export async function runBulk(deps: BulkDeps, actor: Actor, request: BulkRequest
     try {
       await one(deps, actor, request, id);
       await onDone?.(id);
-      results.push({ id, ok: true, status: 200 });
+      results.push({ id, ok: true });
     } catch (err) {
-      if (!isImgdError(err) || err.status >= 500) throw err;
-      results.push({ id, ok: false, status: err.status, code: err.code, detail: err.message });
+      if (!isImgdError(err) || isServiceFault(err.code)) throw err;
+      results.push({ id, ok: false, code: err.code, detail: err.message });
     }
   }
   return results;

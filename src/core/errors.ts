@@ -1,54 +1,56 @@
-// The one error type of imgd: a stable code, its HTTP status, and a human message.
+// The one error type of imgd: a stable code and a human message. What a code means on the wire (its HTTP status)
+// is decided in http/error-codes.ts, which must name every code below (the compiler checks it).
 
-const STATUS = {
-  bad_request: 400,
-  validation_failed: 400,
-  missing_boundary: 400,
-  malformed_multipart: 400,
-  unknown_field: 400,
-  missing_file: 400,
-  too_many_files: 400,
-  invalid_cursor: 400,
-  invalid_webhook_url: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  csrf_failed: 403,
-  not_found: 404,
-  conflict: 409,
-  offset_mismatch: 409,
-  idempotency_key_in_use: 409,
-  upload_expired: 410,
-  precondition_failed: 412,
-  idempotency_key_reused: 422,
-  webhook_target_refused: 422,
-  too_many_webhooks: 409,
-  checksum_mismatch: 460,
-  file_too_large: 413,
-  body_too_large: 413,
-  unsupported_media_type: 415,
-  unsupported_format: 415,
-  range_not_satisfiable: 416,
-  empty_file: 422,
-  corrupt_image: 422,
-  image_too_large: 422,
-  too_many_frames: 422,
-  svg_entities: 422,
-  svg_too_complex: 422,
-  decode_timeout: 422,
-  request_timeout: 408,
-  uri_too_long: 414,
-  headers_too_large: 431,
-  rate_limited: 429,
-  internal: 500,
-  unavailable: 503,
-  insufficient_storage: 507,
-} as const;
+export type ErrorCode =
+  | 'bad_request'
+  | 'validation_failed'
+  | 'missing_boundary'
+  | 'malformed_multipart'
+  | 'unknown_field'
+  | 'missing_file'
+  | 'too_many_files'
+  | 'invalid_cursor'
+  | 'invalid_webhook_url'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'csrf_failed'
+  | 'not_found'
+  | 'conflict'
+  | 'offset_mismatch'
+  | 'idempotency_key_in_use'
+  | 'upload_expired'
+  | 'precondition_failed'
+  | 'idempotency_key_reused'
+  | 'webhook_target_refused'
+  | 'too_many_webhooks'
+  | 'checksum_mismatch'
+  | 'file_too_large'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'unsupported_format'
+  | 'range_not_satisfiable'
+  | 'empty_file'
+  | 'corrupt_image'
+  | 'image_too_large'
+  | 'too_many_frames'
+  | 'svg_entities'
+  | 'svg_too_complex'
+  | 'decode_timeout'
+  | 'request_timeout'
+  | 'uri_too_long'
+  | 'headers_too_large'
+  | 'rate_limited'
+  | 'internal'
+  | 'unavailable'
+  | 'insufficient_storage';
 
-export type ErrorCode = keyof typeof STATUS;
+/** The codes that say the service failed, not the request: the same request may succeed later. */
+const SERVICE_FAULTS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['internal', 'unavailable', 'insufficient_storage']);
+
+export const isServiceFault = (code: ErrorCode): boolean => SERVICE_FAULTS.has(code);
 
 export class ImgdError extends Error {
   override name = 'ImgdError';
-  readonly status: number;
 
   constructor(
     readonly code: ErrorCode,
@@ -56,12 +58,7 @@ export class ImgdError extends Error {
     readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
-    this.status = STATUS[code];
   }
-}
-
-export function statusOf(code: ErrorCode): number {
-  return STATUS[code];
 }
 
 export const isImgdError = (err: unknown): err is ImgdError => err instanceof ImgdError;

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { RESUMABLE_PREFIX, type BlobStore } from '../store/blob-store.js';
 import { fsyncPath } from '../store/fsync.js';
 import type { Catalog } from './catalog.js';
-import { ImgdError } from './errors.js';
+import { ImgdError, isServiceFault } from './errors.js';
 import type { ImageRecord } from './types.js';
 import type { UploadRequest, Uploads } from './uploads.js';
 
@@ -99,7 +99,7 @@ const EXPIRED_BATCH = 100;
 const notFound = (): ImgdError => new ImgdError('not_found', 'No such upload.');
 
 /** A refusal of the file itself (4xx) ends the upload; an outage or a fault leaves it to be finished again. */
-const refusesFile = (err: unknown): err is ImgdError => err instanceof ImgdError && err.status < 500;
+const refusesFile = (err: unknown): err is ImgdError => err instanceof ImgdError && !isServiceFault(err.code);
 
 export function createResumableUploads(deps: ResumableDeps): Resumable {
   const { repo, store } = deps;

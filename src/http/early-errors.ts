@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ImgdError, statusOf, type ErrorCode } from '../core/errors.js';
+import { ImgdError, type ErrorCode } from '../core/errors.js';
+import { statusOf } from './error-codes.js';
 import { problemOf, toImgdError } from './problem.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
@@ -21,7 +22,7 @@ export type EarlyErrorWriter = (error: ImgdError, instance: string, requestId: s
 
 export const writeProblem: EarlyErrorWriter = (error, instance, requestId) => ({
   type: 'application/problem+json; charset=utf-8',
-  body: JSON.stringify(problemOf(error.code, error.status, error.message, instance, requestId, error.extra)),
+  body: JSON.stringify(problemOf(error.code, statusOf(error.code), error.message, instance, requestId, error.extra)),
 });
 
 /**
@@ -67,7 +68,7 @@ export function frameworkErrorAnswer(write: EarlyErrorWriter): (err: FastifyErro
     reply.headers({ ...SECURITY_HEADERS, 'x-request-id': request.id });
     const { type, body } = write(problem, request.url.split('?')[0] ?? request.url, request.id);
     // As bytes, so that Fastify adds nothing to the Content-Type.
-    void reply.code(problem.status).header('content-type', type).send(Buffer.from(body));
+    void reply.code(statusOf(problem.code)).header('content-type', type).send(Buffer.from(body));
   };
 }
 

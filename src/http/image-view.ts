@@ -44,7 +44,39 @@ export const ImageSchema = Type.Object(
     placeholder: Nullable(Type.String({ description: 'ThumbHash, base64' })),
     caption: Nullable(Type.String()),
   },
-  { $id: 'Image' },
+  {
+    $id: 'Image',
+    examples: [
+      {
+        id: '01JFQ3X8ZK4M2N7P9R5T6V8W0Y',
+        url: 'http://127.0.0.1:8080/i/q3Zk9Xw_hT2mRb1E/photo.jpg',
+        filename: 'photo.jpg',
+        original_name: 'Photo.JPG',
+        content_type: 'image/jpeg',
+        format: 'jpeg',
+        bytes: 48213,
+        width: 1024,
+        height: 768,
+        frames: 1,
+        sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+        status: 'ready',
+        error: null,
+        visibility: 'public',
+        key: 'product/42/main',
+        description: 'Front of the shop',
+        owner_id: null,
+        created_at: '2026-02-07T12:01:02.123Z',
+        updated_at: '2026-02-07T12:01:03.456Z',
+        variants: {
+          small: 'http://127.0.0.1:8080/i/q3Zk9Xw_hT2mRb1E/photo.jpg/small',
+          medium: 'http://127.0.0.1:8080/i/q3Zk9Xw_hT2mRb1E/photo.jpg/medium',
+        },
+        exif: { make: 'Canon', model: 'Canon EOS 40D', orientation: 1 },
+        placeholder: '1QcSHQRnh493V4dIh4eXh1h4kJUI',
+        caption: null,
+      },
+    ],
+  },
 );
 export type ImageView = Static<typeof ImageSchema>;
 
@@ -98,16 +130,3 @@ export function imageView(image: ImageRecord, publicUrl: string, options: ViewOp
     caption: image.caption,
   };
 }
-
-export const ProblemSchema = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String({ description: 'Stable error code' }),
-    instance: Type.String(),
-    request_id: Type.String(),
-  },
-  { $id: 'Problem', additionalProperties: true },
-);

@@ -1,6 +1,7 @@
 // Every error as application/problem+json with a stable code; the one place statuses are shaped.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError, type ErrorCode } from '../core/errors.js';
+import { statusOf, titleOf } from './error-codes.js';
 import { noSpaceLeft } from '../core/disk-space.js';
 import { isDiskFull, isOutage } from '../core/outages.js';
 
@@ -18,14 +19,9 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
-const title = (code: string): string => {
-  const words = code.replace(/_/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
-};
-
 /** The one shape of every error body; `instance` is the path ('' when the request could not be read). */
 export function problemOf(code: string, status: number, detail: string, instance: string, requestId: string, extra: Record<string, unknown> = {}): Problem {
-  return { type: `urn:imgd:problem:${code}`, title: title(code), status, detail, code, instance, request_id: requestId, ...extra };
+  return { type: `urn:imgd:problem:${code}`, title: titleOf(code), status, detail, code, instance, request_id: requestId, ...extra };
 }
 
 export function problemBody(request: FastifyRequest, code: string, status: number, detail: string, extra: Record<string, unknown> = {}): Problem {
@@ -35,13 +31,14 @@ export function problemBody(request: FastifyRequest, code: string, status: numbe
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: ImgdError): FastifyReply {
   if (err.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
   let extra = err.extra;
+  const status = statusOf(err.code);
   // Every 503 and 507 is temporary by definition: say when to come back.
-  if (err.status === 503 || err.status === 507) {
+  if (status === 503 || status === 507) {
     const seconds = typeof extra.retry_after === 'number' ? extra.retry_after : RETRY_AFTER_SECONDS;
     reply.header('retry-after', String(seconds));
     extra = { ...extra, retry_after: seconds };
   }
-  return reply.code(err.status).type('application/problem+json').send(problemBody(request, err.code, err.status, err.message, extra));
+  return reply.code(status).type('application/problem+json').send(problemBody(request, err.code, status, err.message, extra));
 }
 
 /** Fastify's own errors, by code, in our vocabulary. */
@@ -77,7 +74,7 @@ export function registerProblemHandlers(app: FastifyInstance, notFound?: (reques
     const problem = toImgdError(err);
     if (problem.code === 'insufficient_storage') request.log.warn({ err: err.message, cause: (err.cause as Error | undefined)?.message }, 'request failed: no space left to write');
     else if (problem.code === 'unavailable') request.log.warn({ err: err.message, cause: (err.cause as Error | undefined)?.message }, 'request failed: a dependency is unavailable');
-    else if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    else if (statusOf(problem.code) >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: problem.code }, problem.message);
     return sendProblem(request, reply, problem);
   });

@@ -1,4 +1,4 @@
-// What the JSON API's route files share: references to the Image and Problem schemas, and the image object by viewer.
+// What the JSON API's route files share: the Image schema's reference, problem answers, and the image object by viewer.
 import { Type } from '@sinclair/typebox';
 import { maySeeLocation } from '../auth/policy.js';
 import type { Actor, ImageRecord } from '../core/types.js';
@@ -6,9 +6,7 @@ import type { HttpContext } from './context.js';
 import { imageView, type ImageView } from './image-view.js';
 
 export const ImageRef = Type.Ref('Image');
-export const ProblemRef = Type.Ref('Problem');
-/** The same Problem schema under each of these statuses. */
-export const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
+export { problems } from './openapi.js';
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 /** The image object as this actor may see it (GPS only for the owner and admins). */

@@ -6,7 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { HttpContext } from './context.js';
 import { registerActorResolution } from './actor.js';
-import { ImageSchema, ProblemSchema } from './image-view.js';
+import { ImageSchema } from './image-view.js';
+import { documentOptions, ProblemSchema } from './openapi.js';
 import { registerProblemHandlers } from './problem.js';
 import { answerUnavailableWhileClosing, clientErrorAnswer, frameworkErrorAnswer, writeProblem, type EarlyErrorWriter } from './early-errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -107,16 +108,7 @@ export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainL
   app.addSchema(ImageSchema);
   app.addSchema(ProblemSchema);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'imgd', description: 'Self-hosted image service', version: '1' },
-      
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-  });
+  await app.register(swagger, documentOptions);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerProblemHandlers(app, extras?.notFound);

@@ -7,6 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { isImgdError } from '../../src/core/errors.js';
+import { statusOf } from '../../src/http/error-codes.js';
 import type { BlobStore } from '../../src/store/blob-store.js';
 
 export interface StoreUnderTest {
@@ -33,7 +34,7 @@ export function failingSource(chunks: readonly Buffer[], message: string): Reada
 }
 
 export function isNotFound(err: unknown): boolean {
-  return isImgdError(err) && err.code === 'not_found' && err.status === 404;
+  return isImgdError(err) && err.code === 'not_found' && statusOf(err.code) === 404;
 }
 
 async function keysUnder(store: BlobStore, prefix: string): Promise<string[]> {

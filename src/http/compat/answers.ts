@@ -1,6 +1,7 @@
 // The seeds' answer shapes (COMPAT.md §2.3): FastAPI `{"detail": ...}` and Flask `{"error": ...}`, always application/json.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
+import { statusOf } from '../error-codes.js';
 import { DISK_RETRY_AFTER_SECONDS } from '../../core/disk-space.js';
 import { isDiskFull, isOutage } from '../../core/outages.js';
 import type { EarlyErrorWriter } from '../early-errors.js';
@@ -117,7 +118,7 @@ export function errorHandler(style: Style): (err: FastifyError, request: Fastify
       reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       return sendStyled(reply, style, 503, WORDS[style].away);
     }
-    const status = err instanceof ImgdError ? err.status : (err.statusCode ?? 500);
+    const status = err instanceof ImgdError ? statusOf(err.code) : (err.statusCode ?? 500);
     if (status >= 400 && status < 500) {
       request.log.info({ code: err.code }, err.message);
       return sendStyled(reply, style, status, err.message);

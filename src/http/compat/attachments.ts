@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasScope, isAdmin } from '../../auth/policy.js';
 import { ImgdError } from '../../core/errors.js';
+import { statusOf } from '../error-codes.js';
 import type { Actor, ImageRecord, User } from '../../core/types.js';
 import { originalKey } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
@@ -121,7 +122,7 @@ export const attachments: CompatProfile = {
           return actor;
         }
       } catch (err) {
-        if (!(err instanceof ImgdError) || err.status >= 500) throw err;
+        if (!(err instanceof ImgdError) || statusOf(err.code) >= 500) throw err;
       }
       unauthorized(reply, INVALID_CREDENTIALS);
       return undefined;
@@ -266,7 +267,8 @@ export const attachments: CompatProfile = {
           return sendDetail(reply, 400, error.message);
         }
         if (error.code === 'file_too_large') return sendDetail(reply, 400, `File too large. Maximum size: ${limitInMiB(config)}MB`);
-        if (error.status === 401 || error.status === 403 || error.status === 429 || error.status >= 500) throw error;
+        const status = statusOf(error.code);
+        if (status === 401 || status === 403 || status === 429 || status >= 500) throw error;
         return sendDetail(reply, 400, `Invalid image file: ${error.message}`);
       }
       const [view] = await attachmentViews([outcome.image]);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { mayView } from '../../auth/policy.js';
 import { ImgdError } from '../../core/errors.js';
+import { statusOf } from '../error-codes.js';
 import { ANONYMOUS, type ImageRecord } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl } from '../image-view.js';
@@ -106,7 +107,7 @@ export const s3Upload: CompatProfile = {
           const { error } = outcome;
           if (error.code === 'missing_file') return sendError(reply, 400, 'No file selected');
           if (error.code === 'file_too_large') return sendError(reply, 413, `File too large. Maximum size: ${limitInMiB(config)}MB`);
-          if (error.status >= 500) return sendError(reply, 500, 'Internal server error during upload');
+          if (statusOf(error.code) >= 500) return sendError(reply, 500, 'Internal server error during upload');
           return sendError(reply, 400, INVALID_TYPE);
         }
         const url = imageUrl(ctx.publicUrl(), outcome.image, config.imageUrls);

@@ -3,9 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { BrowserSession } from '../../core/browser-sessions.js';
 import { ROLES, type User } from '../../core/types.js';
 
-const ProblemRef = Type.Ref('Problem');
-/** problem+json answers for the statuses given, for a route's response schema. */
-export const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
+export { problems } from '../openapi.js';
 
 export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 

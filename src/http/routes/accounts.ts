@@ -1,15 +1,17 @@
 // Account routes: register, sign in, me, password, API keys, upload tokens, invites, users, audit log.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { requireAuthenticated } from '../../auth/policy.js';
 import type { ApiKeyRecord } from '../../core/accounts-repo.js';
 import { ImgdError } from '../../core/errors.js';
 import { ROLES, SCOPES, type Actor } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
+import { Nullable } from '../image-view.js';
+import { problems } from '../openapi.js';
 import { perAddressAndAccount, perAddressOnSuccess } from '../rate-limits.js';
 import { setSessionCookies } from '../session-cookies.js';
-import { problems, UserSchema, userView } from './account-schemas.js';
+import { UserSchema, userView } from './account-schemas.js';
 
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 const ApiKeySchema = Type.Object({
@@ -22,6 +24,24 @@ const ApiKeySchema = Type.Object({
   last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
+const MeSchema = Type.Object({
+  id: Nullable(Type.String({ description: 'The user; for an upload token, the user it uploads for; null for the admin token' })),
+  username: Nullable(Type.String()),
+  email: Nullable(Type.String()),
+  role: Type.Unsafe<(typeof ROLES)[number] | null>({ type: ['string', 'null'], enum: [...ROLES, null] }),
+  created_at: Nullable(Type.String({ format: 'date-time' })),
+  credential: Type.Unsafe<'session' | 'api_key' | 'admin_token' | 'upload_token'>({ type: 'string', enum: ['session', 'api_key', 'admin_token', 'upload_token'] }),
+  scopes: Type.Array(ScopeSchema),
+});
+const AuditSchema = Type.Object({
+  id: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  actor: Type.String({ description: 'Who: `admin`, `user:<id>`, `key:<id>`, `token:<id>`, …' }),
+  action: Type.String({ description: 'What: image.upload, image.delete, image.share, apikey.create, …' }),
+  target: Nullable(Type.String()),
+  ip: Nullable(Type.String()),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
 const keyView = (k: ApiKeyRecord) => ({
   id: k.id,
   name: k.name,
@@ -32,7 +52,7 @@ const keyView = (k: ApiKeyRecord) => ({
   last_used_at: k.lastUsedAt,
 });
 
-function meView(actor: Actor) {
+function meView(actor: Actor): Static<typeof MeSchema> {
   switch (actor.kind) {
     case 'user':
       return { ...userView(actor.user), credential: actor.apiKeyId ? 'api_key' : 'session', scopes: [...actor.scopes] };
@@ -67,7 +87,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       {
         ...(registerLimit && { preHandler: registerLimit.check }),
         schema: {
-          summary: `Create an account (registration is ${config.auth.registration} on this server)`,
+          operationId: 'registerUser', summary: `Create an account (registration is ${config.auth.registration} on this server)`,
           tags: ['accounts'],
           security: [],
           body: Type.Object(
@@ -94,7 +114,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       {
         ...limited('login', limits.login, named),
         schema: {
-          summary: 'Sign in (OAuth2 password form): a bearer JWT',
+          operationId: 'createToken', summary: 'Sign in (OAuth2 password form): a bearer JWT',
           tags: ['accounts'],
           security: [],
           consumes: ['application/x-www-form-urlencoded'],
@@ -121,7 +141,11 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get('/api/v1/auth/me', { schema: { summary: 'Who the credential belongs to', tags: ['accounts'] } }, async (request) => meView(request.actor));
+    app.get(
+      '/api/v1/auth/me',
+      { schema: { operationId: 'getMe', summary: 'Who the credential belongs to', tags: ['accounts'], response: { 200: MeSchema, ...problems(401) } } },
+      async (request) => meView(request.actor),
+    );
 
     app.post(
       '/api/v1/auth/password',
@@ -133,7 +157,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           operationId: 'changePassword',
           tags: ['accounts'],
           body: Type.Object({ current_password: Type.String({ maxLength: 1024 }), new_password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
-          response: { 204: Type.Null(), ...problems(400, 401, 403) },
+          response: { 204: Type.Null({ description: 'Changed; other sessions end' }), ...problems(400, 401, 403) },
         },
       },
       async (request, reply) => {
@@ -152,7 +176,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/api-keys',
       {
         schema: {
-          summary: 'Create an API key; the key is shown only in this answer',
+          operationId: 'createApiKey', summary: 'Create an API key; the key is shown only in this answer',
           tags: ['api keys'],
           body: Type.Object({ name: Type.String({ maxLength: 100 }), scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: 4 }) }, { additionalProperties: false }),
           response: { 201: Type.Intersect([ApiKeySchema, Type.Object({ key: Type.String() })]), ...problems(400, 401, 403) },
@@ -166,7 +190,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
 
     app.get(
       '/api/v1/api-keys',
-      { schema: { summary: 'Your API keys (not revoked); the admin token sees all', tags: ['api keys'], response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }) } } },
+      { schema: { operationId: 'listApiKeys', summary: 'Your API keys (not revoked); the admin token sees all', tags: ['api keys'], response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }), ...problems(401, 403) } } },
       async (request) => ({ items: (await accounts.listApiKeys(request.actor)).map(keyView) }),
     );
 
@@ -174,10 +198,10 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/api-keys/:id',
       {
         schema: {
-          summary: 'Revoke an API key; it fails from now on',
+          operationId: 'revokeApiKey', summary: 'Revoke an API key; it fails from now on',
           tags: ['api keys'],
           params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-          response: { 204: Type.Null(), ...problems(401, 404) },
+          response: { 204: Type.Null({ description: 'Revoked' }), ...problems(401, 404) },
         },
       },
       async (request, reply) => {
@@ -190,7 +214,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/upload-tokens',
       {
         schema: {
-          summary: 'Mint an upload token bound to a key, a size, an expiry, and optionally one use',
+          operationId: 'createUploadToken', summary: 'Mint an upload token bound to a key, a size, an expiry, and optionally one use',
           tags: ['upload tokens'],
           body: Type.Object(
             {
@@ -256,7 +280,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
 
     app.get(
       '/api/v1/users',
-      { schema: { summary: 'All users (admin)', tags: ['accounts'], response: { 200: Type.Object({ items: Type.Array(UserSchema) }) } } },
+      { schema: { operationId: 'listUsers', summary: 'All users (admin)', tags: ['accounts'], response: { 200: Type.Object({ items: Type.Array(UserSchema) }), ...problems(401, 403) } } },
       async (request) => ({ items: (await accounts.listUsers(request.actor)).map(userView) }),
     );
 
@@ -264,9 +288,10 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/audit',
       {
         schema: {
-          summary: 'The audit log, newest first (admin)',
+          operationId: 'listAudit', summary: 'The audit log, newest first (admin)',
           tags: ['accounts'],
           querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ items: Type.Array(AuditSchema) }), ...problems(400, 401, 403) },
         },
       },
       async (request) => {

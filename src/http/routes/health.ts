@@ -5,6 +5,13 @@ import type { HttpContext } from '../context.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
+const Check = Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) });
+const Readiness = (status: 'ready' | 'unavailable', description: string) =>
+  Type.Object(
+    { status: Type.Literal(status), checks: Type.Object({ database: Check, storage: Check, queue: Check, disk: Check }) },
+    { description },
+  );
+
 async function probe(check: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -26,11 +33,18 @@ export function healthRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/healthz',
-      { schema: { summary: 'Liveness', tags: ['operations'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+      { schema: { operationId: 'getLiveness', summary: 'Liveness', tags: ['operations'], security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
       async () => ({ status: 'ok' as const }),
     );
 
-    app.get('/readyz', { schema: { summary: 'Readiness: database, storage, job queue and local disk space', tags: ['operations'] } }, async (_request, reply) => {
+    const readiness = {
+      operationId: 'getReadiness',
+      summary: 'Readiness: database, storage, job queue and local disk space',
+      tags: ['operations'],
+      security: [],
+      response: { 200: Readiness('ready', 'Every check passed'), 503: Readiness('unavailable', 'A check failed: its error says why') },
+    };
+    app.get('/readyz', { schema: readiness }, async (_request, reply) => {
       const [database, storage, queue, disk] = await Promise.all([
         probe(() => ctx.catalog.check()),
         probe(() => ctx.store.check()),
@@ -41,7 +55,14 @@ export function healthRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { database, storage, queue, disk } });
     });
 
-    app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_request, reply) => {
+    const metrics = {
+      operationId: 'getMetrics',
+      summary: 'Prometheus metrics',
+      tags: ['operations'],
+      security: [],
+      response: { 200: { description: 'The Prometheus text format', content: { 'text/plain': { schema: Type.String() } } } },
+    };
+    app.get('/metrics', { schema: metrics }, async (_request, reply) => {
       const body = await ctx.metrics.registry.metrics();
       return reply.type(ctx.metrics.registry.contentType).send(body);
     });

@@ -4,15 +4,17 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { canUpload, principalOf } from '../../auth/policy.js';
 import { ImgdError } from '../../core/errors.js';
-import { checkDescription, checkKey, KEY_PATTERN } from '../../core/fields.js';
-import { IMAGE_SORTS, IMAGE_STATUSES } from '../../core/types.js';
+import { statusOf } from '../error-codes.js';
+import { checkDescription, checkKey } from '../../core/fields.js';
 import type { UploadBatch } from '../../core/uploads.js';
 import { fingerprinting, fingerprintOnly, idempotencyKeyOf, replay } from '../idempotency.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl, Nullable, pageUrl } from '../image-view.js';
-import { IdParams, ImageRef, imageViews, problems } from '../route-parts.js';
+import { IdParams, ImageRef, imageViews } from '../route-parts.js';
 import { clientFileName, readMultipart } from '../multipart.js';
 import { problemBody } from '../problem.js';
+import { bytesOf, problems } from '../openapi.js';
+import { ListQuery, PatchBody, UploadForm, UploadQuery } from './image-schemas.js';
 import { rateLimited } from '../rate-limits.js';
 
 /** What an Idempotency-Key's fingerprint names as the request's target. */
@@ -20,41 +22,6 @@ const UPLOAD_ROUTE = 'POST /api/v1/images';
 
 /** The upload routes read their bodies themselves; their schemas are for the docs only. */
 const documentationOnly = () => () => true;
-
-const UploadQuery = Type.Object({
-  filename: Type.Optional(Type.String({ description: 'Original file name (only its stem is used)' })),
-  description: Type.Optional(Type.String()),
-  key: Type.Optional(Type.String({ pattern: KEY_PATTERN })),
-  visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
-});
-
-const ListQuery = Type.Object(
-  {
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-    cursor: Type.Optional(Type.String({ maxLength: 512 })),
-    key: Type.Optional(Type.String({ maxLength: 200 })),
-    status: Type.Optional(Type.Union(IMAGE_STATUSES.map((s) => Type.Literal(s)))),
-    owner: Type.Optional(Type.String({ maxLength: 64, description: 'Owner user id (admins; users always see their own)' })),
-    created_after: Type.Optional(Type.String({ format: 'date-time' })),
-    created_before: Type.Optional(Type.String({ format: 'date-time' })),
-    q: Type.Optional(Type.String({ maxLength: 200, description: 'Search: every word must appear in the name, key or description (case-insensitive)' })),
-    sort: Type.Optional(
-      Type.Union(IMAGE_SORTS.map((s) => Type.Literal(s)), {
-        description: 'newest (the default) or oldest first, name (A to Z), size (largest first); a cursor only continues the order it came from',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const PatchBody = Type.Object(
-  {
-    description: Type.Optional(Type.Union([Type.String({ maxLength: 2000 }), Type.Null()])),
-    key: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-    visibility: Type.Optional(Type.Union([Type.Literal('public'), Type.Literal('private')])),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
 
 const toIso = (value: string | undefined): string | undefined => (value === undefined ? undefined : new Date(value).toISOString());
 
@@ -71,7 +38,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
     if (items.length + errors.length === 1 && first) return viewFor(request.actor)(first);
     const errorViews = errors.map((e) => ({
       original_name: e.originalName,
-      ...problemBody(request, e.error.code, e.error.status, e.error.message, e.error.extra),
+      ...problemBody(request, e.error.code, statusOf(e.error.code), e.error.message, e.error.extra),
     }));
     const [failure] = errors;
     if (items.length === 0 && failure) {
@@ -98,6 +65,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds),
         validatorCompiler: documentationOnly,
         schema: {
+          operationId: 'uploadImages',
           summary: 'Upload one or several images (multipart/form-data)',
           description:
             'Form fields: `file` (repeatable), optional `description`, `key`, `visibility` (public|private). ' +
@@ -107,14 +75,11 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           tags: ['images'],
           consumes: ['multipart/form-data'],
           headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ description: '1 to 255 printable ASCII characters, quoted or not' })) }),
-          body: Type.Object({
-            file: Type.String({ format: 'binary' }),
-            description: Type.Optional(Type.String()),
-            key: Type.Optional(Type.String()),
-            visibility: Type.Optional(Type.String({ enum: ['public', 'private'] })),
-          }),
+          body: UploadForm,
           response: {
-            201: Type.Union([ImageRef, Type.Object({ items: Type.Array(ImageRef), errors: Type.Array(Type.Unknown()) })]),
+            201: Type.Union([ImageRef, Type.Object({ items: Type.Array(ImageRef), errors: Type.Array(Type.Unknown({ description: 'A problem with the original_name of the file it refuses' })) })], {
+              description: 'One file: the image. Several: the images stored and the refusals',
+            }),
             ...problems(400, 401, 409, 413, 415, 422),
           },
         },
@@ -156,10 +121,12 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds),
         validatorCompiler: documentationOnly,
         schema: {
+          operationId: 'putImage',
           summary: 'Upload one image as the raw request body',
           description: 'The body is the image bytes; the format is detected from them, whatever the Content-Type says.',
           tags: ['images'],
           querystring: UploadQuery,
+          body: bytesOf('The image bytes, whatever the Content-Type says', ['application/octet-stream', 'image/*']),
           response: { 201: ImageRef, ...problems(400, 401, 413, 415, 422) },
         },
       },
@@ -188,6 +155,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/images',
       {
         schema: {
+          operationId: 'listImages',
           summary: 'List images (newest first unless `sort` says otherwise), with cursor pagination; trashed images are not listed',
           tags: ['images'],
           querystring: ListQuery,
@@ -208,7 +176,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
 
     app.get(
       '/api/v1/images/:id',
-      { schema: { summary: 'One image', tags: ['images'], params: IdParams, response: { 200: ImageRef, ...problems(401, 404) } } },
+      { schema: { operationId: 'getImage', summary: 'One image', tags: ['images'], params: IdParams, response: { 200: ImageRef, ...problems(401, 404) } } },
       async (request) => viewFor(request.actor)(await images.get(request.actor, request.params.id)),
     );
 
@@ -216,6 +184,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/images/:id',
       {
         schema: {
+          operationId: 'updateImage',
           summary: 'Change the description, key or visibility of an image',
           tags: ['images'],
           params: IdParams,
@@ -238,10 +207,11 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/images/:id/share',
       {
         schema: {
+          operationId: 'shareImage',
           summary: 'A signed URL that serves the image (private ones too) until it expires',
           tags: ['images'],
           params: IdParams,
-          body: Type.Object({ expires_in: Type.Integer({ minimum: 1, default: 3600 }) }, { additionalProperties: false }),
+          body: Type.Object({ expires_in: Type.Integer({ minimum: 1, default: 3600 }) }, { additionalProperties: false, examples: [{ expires_in: 600 }] }),
           response: {
             200: Type.Object({
               url: Type.String(),
@@ -269,6 +239,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/images/:id/variant-url',
       {
         schema: {
+          operationId: 'signVariantUrl',
           summary: 'A signed on-the-fly variant URL: any size up to VARIANT_MAX_DIMENSION, not only the allowlisted ones',
           tags: ['images'],
           params: IdParams,

@@ -7,6 +7,7 @@ import { BULK_ACTIONS, BULK_MAX, runBulk } from '../../core/bulk.js';
 import type { ImageRecord } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
 import { attachment } from '../content-disposition.js';
+import { statusOf } from '../error-codes.js';
 import { IdParams, problems } from '../route-parts.js';
 
 const Ids = Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: BULK_MAX, description: `1 to ${BULK_MAX} image ids` });
@@ -75,7 +76,7 @@ export function libraryRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const results = await runBulk(ctx, request.actor, { action, ids, visibility, albumId }, (id) =>
           accounts.audit.record(request.actor, audited, id, request.ip, { bulk: true, ...(action === 'trash' && { to: 'trash' }) }),
         );
-        return { results };
+        return { results: results.map((r) => ({ ...r, status: r.code === undefined ? 200 : statusOf(r.code) })) };
       },
     );
 

@@ -15,6 +15,7 @@ import { formatChooser } from '../negotiation.js';
 import { offloadHeaders } from '../offload.js';
 import { decideServe, type ServeDecision } from '../serve-rules.js';
 import { securityHeadersFor } from '../security-headers.js';
+import { bytesOf, problems } from '../openapi.js';
 
 /**
  * A 416 is an error like any other, so it is answered as problem+json with the code range_not_satisfiable
@@ -105,6 +106,23 @@ function shapeRoutes(shape: ImageUrlShape) {
   return { original: '/i/:key/:filename', params: Type.Object({ key, filename }), variantParams: Type.Object({ key, filename, variant }) };
 }
 
+/** The answers of a serving route for the OpenAPI document: the bytes (whole or a range), 304 and the problems (untyped: handlers send bytes). */
+const serveAnswers = (...statuses: number[]): unknown => ({
+  200: bytesOf('The bytes, with ETag, Last-Modified and Cache-Control (none on HEAD)', ['image/*']),
+  206: bytesOf('The byte range asked for (Range), with Content-Range', ['image/*']),
+  304: Type.Null({ description: 'Not modified (If-None-Match or If-Modified-Since)' }),
+  ...problems(...statuses),
+});
+
+/**
+ * GET and HEAD are two operations of the document, each with its own operationId. (A route whose method is the string
+ * 'HEAD' is left out of the document by @fastify/swagger, one whose methods are a list is not.)
+ */
+const SERVE_METHODS = [
+  [['GET'], 'get'],
+  [['HEAD'], 'head'],
+] as const;
+
 const addressOf = (params: { filename: string; key?: string }): ImageAddress => ({ filename: params.filename, urlKey: params.key });
 
 const shareQuery = {
@@ -120,11 +138,12 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
   return async (app) => {
     await app.register(accepts);
 
-    app.route({
-      method: ['GET', 'HEAD'],
+    for (const [method, verb] of SERVE_METHODS) app.route({
+      method: [...method],
       url: `${routes.original}/:variant`,
       exposeHeadRoute: false,
       schema: {
+        operationId: `${verb}Variant`,
         summary: 'A variant: a preset (`small`, `medium`, …) or `custom` with w, h, fit, format, q (and s when signed)',
         description:
           'The format follows the Accept header and its q-values (AVIF, then WebP, when named with q > 0; else JPEG, or PNG ' +
@@ -140,6 +159,7 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
           s: Type.Optional(Type.String({ description: 'Transform signature' })),
           ...shareQuery,
         }),
+        response: serveAnswers(400, 401, 403, 404, 416),
       },
       handler: async (request, reply) => {
         if (!ctx.config.processing.enabled) throw new ImgdError('not_found', 'Variants are off on this server (PROCESSING=false).');
@@ -156,16 +176,18 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
       },
     });
 
-    app.route({
-      method: ['GET', 'HEAD'],
+    for (const [method, verb] of SERVE_METHODS) app.route({
+      method: [...method],
       url: routes.original,
       exposeHeadRoute: false,
       schema: {
+        operationId: `${verb}Original`,
         summary: 'The original bytes of an image',
         description: 'Public images to anyone; private ones only with a credential that may see them.',
         tags: ['serving'],
         params: routes.params,
         querystring: Type.Object(shareQuery),
+        response: serveAnswers(401, 403, 404, 416),
       },
       handler: async (request, reply) => {
         const { expires, sig } = request.query;

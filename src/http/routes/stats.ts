@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requireAdmin } from '../../auth/policy.js';
 import type { HttpContext } from '../context.js';
+import { problems } from '../openapi.js';
 
 const StatsSchema = Type.Object({
   total: Type.Integer(),
@@ -49,10 +50,11 @@ export function statsRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       '/api/v1/stats',
       {
         schema: {
+          operationId: 'getStats',
           summary: 'Upload statistics (admin)',
           tags: ['stats'],
           querystring: Type.Object({ days: Type.Integer({ minimum: 1, maximum: 366, default: 30 }) }, { additionalProperties: false }),
-          response: { 200: StatsSchema },
+          response: { 200: StatsSchema, ...problems(400, 401, 403) },
         },
       },
       async (request) => {

@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Metadata, Server } from '@tus/server';
 import { canUpload, principalOf, requireAuthenticated, uploadTerms } from '../../auth/policy.js';
@@ -14,8 +13,10 @@ import type { Completion, ResumableRecord } from '../../core/resumable.js';
 import type { HttpContext } from '../context.js';
 import { fingerprintOf, idempotencyKeyOf, replay } from '../idempotency.js';
 import { imageUrl } from '../image-view.js';
+import { statusOf } from '../error-codes.js';
 import { clientFileName } from '../multipart.js';
 import { sendProblem, toImgdError } from '../problem.js';
+import { tusSchemas } from './upload-schemas.js';
 import { rateLimited } from '../rate-limits.js';
 import { ResumableDataStore, tusRequests, type TusRequestContext } from '../tus-store.js';
 
@@ -114,7 +115,7 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       } catch (err) {
         context.failure = toImgdError(err as Error);
         if (context.failure !== err) context.failure.cause = err;
-        throw { status_code: context.failure.status, body: context.failure.message };
+        throw { status_code: statusOf(context.failure.code), body: context.failure.message };
       }
     },
     async onResponseError(_req, err) {
@@ -184,7 +185,7 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       reply.removeHeader('content-type');
       reply.header('tus-resumable', TUS_VERSION);
       if (failure.code === 'precondition_failed') reply.header('tus-version', TUS_VERSION);
-      if (failure.status >= 500 && failure.code !== 'unavailable') request.log.error({ err: failure.cause ?? failure }, 'resumable upload failed');
+      if (statusOf(failure.code) >= 500 && failure.code !== 'unavailable') request.log.error({ err: failure.cause ?? failure }, 'resumable upload failed');
       return { failure };
     }
     if (request.method === 'OPTIONS') reply.header('tus-checksum-algorithm', 'sha256');
@@ -242,11 +243,9 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   // Fastify types a handler by the response schemas (all Null here); the reply is what it answers.
   const route = (request: FastifyRequest, reply: FastifyReply): Promise<void> => handle(request, reply) as unknown as Promise<void>;
 
-  const TusHeaders = {
-    'tus-resumable': Type.Optional(Type.String({ description: 'Always 1.0.0 (not on OPTIONS)' })),
-  };
-  const problem = Type.Ref('Problem');
   const hidden = () => () => true;
+
+  const schemas = tusSchemas();
 
   return async (app) => {
     // The protocol reads bodies itself, as streams.
@@ -256,12 +255,7 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
     app.options(
       UPLOADS_PATH,
       {
-        schema: {
-          summary: 'tus capabilities: Tus-Version, Tus-Extension, Tus-Max-Size (MAX_FILE_SIZE), Tus-Checksum-Algorithm',
-          tags: ['resumable uploads'],
-          security: [],
-          response: { 204: Type.Null({ description: 'Capabilities in the headers' }) },
-        },
+        schema: schemas.capabilities,
       },
       route,
     );
@@ -271,60 +265,30 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       {
         config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds),
         validatorCompiler: hidden,
-        schema: {
-          summary: 'Create a resumable upload (tus creation; a body with Content-Type application/offset+octet-stream is its first bytes)',
-          description:
-            'Upload-Length is required (at most MAX_FILE_SIZE, or an upload token\'s max_bytes: 413 otherwise). Upload-Metadata: ' +
-            '`filename`, `filetype` (ignored: the content decides), `description`, `key`, `visibility`, base64-encoded. ' +
-            'Answers 201 with Location (the upload URL), Upload-Offset when a body came along, and Upload-Expires. ' +
-            'Idempotency-Key replays the first answer for a retry with the same headers.',
-          tags: ['resumable uploads'],
-          headers: Type.Object({
-            ...TusHeaders,
-            'upload-length': Type.String({ description: 'Total bytes' }),
-            'upload-metadata': Type.Optional(Type.String()),
-            'upload-checksum': Type.Optional(Type.String({ description: 'sha256 <base64>, for a body sent with the creation' })),
-            'idempotency-key': Type.Optional(Type.String()),
-          }),
-          response: { 201: Type.Null({ description: 'Created; Location names the upload (with the whole file as its body: X-Image-Id and X-Image-Url too)' }), 400: problem, 401: problem, 403: problem, 413: problem, 415: problem, 422: problem, 460: problem },
-        },
+        schema: schemas.create,
       },
       route,
     );
 
-    const one = { params: Type.Object({ id: Type.String() }), tags: ['resumable uploads'] };
     app.route({
       method: ['HEAD'],
       url: `${UPLOADS_PATH}/:id`,
-      schema: {
-        ...one,
-        summary: 'Where an upload stands: Upload-Offset, Upload-Length, Upload-Metadata; once finished also X-Image-Id and X-Image-Url',
-        response: { 200: Type.Null(), 404: problem, 410: problem },
-      },
+      schema: schemas.status,
       handler: route,
     });
     app.route({
       method: ['PATCH'],
       url: `${UPLOADS_PATH}/:id`,
       validatorCompiler: hidden,
-      schema: {
-        ...one,
-        summary: 'Append bytes at Upload-Offset (Content-Type: application/offset+octet-stream)',
-        description:
-          'The body is kept as far as it arrived, unless Upload-Checksum (sha256) was sent: then all of it or, on a mismatch, nothing (460). ' +
-          'The PATCH that brings the last byte checks and stores the image like POST /api/v1/images and answers 204 with ' +
-          'X-Image-Id and X-Image-Url, or the refusal (4xx problem+json; the upload and its bytes are gone).',
-        headers: Type.Object({ ...TusHeaders, 'upload-offset': Type.String(), 'upload-checksum': Type.Optional(Type.String()) }),
-        response: { 204: Type.Null({ description: 'Upload-Offset is the new offset' }), 400: problem, 404: problem, 409: problem, 410: problem, 413: problem, 415: problem, 422: problem, 460: problem },
-      },
+      schema: schemas.append,
       handler: route,
     });
     app.route({
       method: ['DELETE'],
       url: `${UPLOADS_PATH}/:id`,
-      schema: { ...one, summary: 'End an upload and remove its bytes (tus termination)', response: { 204: Type.Null(), 404: problem } },
+      schema: schemas.terminate,
       handler: route,
     });
-    app.route({ method: ['OPTIONS'], url: `${UPLOADS_PATH}/:id`, schema: { ...one, hide: true }, handler: route });
+    app.route({ method: ['OPTIONS'], url: `${UPLOADS_PATH}/:id`, schema: schemas.hidden, handler: route });
   };
 }

@@ -14,6 +14,11 @@ const SignedQuery = Type.Object({
   sig: Type.Optional(Type.String({ description: 'Share links: signature' })),
 });
 const ALBUM_PAGE_IMAGES = 200;
+/** The answers of a viewer page for the OpenAPI document: HTML either way (a 404 is a page too, not a problem). */
+const PAGE_ANSWERS = {
+  200: { description: 'The page', content: { 'text/html': { schema: Type.String() } } },
+  404: { description: 'A page saying there is nothing here', content: { 'text/html': { schema: Type.String() } } },
+};
 
 const sizeText = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`);
 
@@ -63,6 +68,7 @@ export function viewerRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           params: Type.Object({ key: Type.String({ maxLength: 64, description: 'The random key of the image\'s URL' }) }),
           querystring: SignedQuery,
           produces: ['text/html'],
+          response: PAGE_ANSWERS,
         },
       },
       async (request, reply) => {
@@ -92,6 +98,7 @@ export function viewerRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
           querystring: SignedQuery,
           produces: ['text/html'],
+          response: PAGE_ANSWERS,
         },
       },
       async (request, reply) => {

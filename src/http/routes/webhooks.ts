@@ -5,9 +5,8 @@ import { IMAGE_EVENTS, type DeliveryRecord, type ImageEventType, type WebhookRec
 import { MAX_URL_LENGTH } from '../../core/webhook-targets.js';
 import type { HttpContext } from '../context.js';
 import { Nullable } from '../image-view.js';
+import { problems } from '../openapi.js';
 
-const ProblemRef = Type.Ref('Problem');
-const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
 
 const EventSchema = Type.Unsafe<ImageEventType>({ type: 'string', enum: [...IMAGE_EVENTS] });
 const WebhookSchema = Type.Object({
@@ -101,7 +100,7 @@ export function webhookRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           summary: 'Delete a webhook with its delivery history; deliveries still pending are not sent',
           tags: ['webhooks'],
           params: IdParams,
-          response: { 204: Type.Null(), ...problems(401, 403, 404) },
+          response: { 204: Type.Null({ description: 'Deleted' }), ...problems(401, 403, 404) },
         },
       },
       async (request, reply) => {
