@@ -300,6 +300,9 @@ export class ConfigError extends Error {
 type Source = Record<string, unknown>;
 
 /** Builds the configuration from an environment-like map; throws ConfigError naming the bad setting. */
+/** LOG_LEVEL as set, for the CLI's failures when the configuration itself could not be loaded. */
+export const requestedLogLevel = (env: Record<string, string | undefined> = process.env): string | undefined => env.LOG_LEVEL;
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const file = env.CONFIG_FILE ? readConfigFile(env.CONFIG_FILE) : {};
   const merged: Source = { ...file };

@@ -68,7 +68,13 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 let warningLogger: Logger | undefined;
 
 /**
- * Node's process warnings (a deprecation, the AWS SDK's notice about the Node version) go to `logger` as JSON lines
+ * The AWS SDK's notice that its releases from 2027 need Node 22: said at every start on Node 20, to operators who
+ * can do nothing about it there; `imgd doctor` says what matters (Node 20 is past its end of life; move to 24).
+ */
+const isAwsNodeVersionNotice = (warning: Error): boolean => warning.message.startsWith('NodeVersionSupportWarning: The AWS SDK');
+
+/**
+ * Node's process warnings (a deprecation, say) go to `logger` as JSON lines
  * instead of Node's own printer, which writes plain text to stderr: every line imgd writes is one JSON object
  * (COMPAT.md §2.8). Process-wide; a later call only switches the logger (once the configured level is known).
  */
@@ -76,6 +82,7 @@ export function logProcessWarnings(logger: Logger): void {
   if (!warningLogger) {
     process.removeAllListeners('warning');
     process.on('warning', (warning) => {
+      if (isAwsNodeVersionNotice(warning)) return;
       const { name, code } = warning as Error & { code?: string };
       warningLogger?.warn({ warning: { name, ...(code ? { code } : {}) } }, warning.message);
     });

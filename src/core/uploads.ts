@@ -79,11 +79,18 @@ export interface UploadRequest {
   readonly onAttempt?: (attempt: UploadAttempt) => void;
   /** Store the description as sent, untrimmed, an empty one as "" (a profile whose seed did so); else trimmed, "" as none. */
   readonly verbatimDescription?: boolean;
+  /**
+   * Bytes an image already has (as stored: after the ingest's cuts) make no new image: the file is left out of items
+   * and errors, listed in `alreadyStored`, and no attempt is recorded (`imgd import` run again adds nothing).
+   */
+  readonly skipStoredBytes?: boolean;
 }
 
 export interface BatchResult {
   readonly items: readonly ImageRecord[];
   readonly errors: ReadonlyArray<{ readonly originalName: string | null; readonly error: ImgdError }>;
+  /** With `skipStoredBytes`: the files whose bytes an image already had. */
+  readonly alreadyStored?: ReadonlyArray<{ readonly originalName: string | null; readonly sha256: string }>;
 }
 
 export interface UploadBatch {
@@ -133,6 +140,13 @@ const asNoSpaceLeft = (err: unknown, onDiskFull: () => void): unknown => {
   onDiskFull();
   return noSpaceLeft(err);
 };
+
+/** A file whose bytes an image already has, under `skipStoredBytes`: not an error, not an image. */
+class AlreadyStored extends Error {
+  constructor(readonly sha256: string) {
+    super('These bytes are stored already.');
+  }
+}
 
 export function createUploads(deps: UploadsDeps): Uploads {
   const { catalog, store, limits } = deps;
@@ -257,6 +271,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
   async function commitOne(received: Received, request: UploadRequest, fields: ReturnType<typeof uploadTerms>): Promise<ImageRecord> {
     const checked = await check(received, request);
     const { sha256 } = checked;
+    if (request.skipStoredBytes && (await catalog.blobStored(sha256))) throw new AlreadyStored(sha256);
     inFlight.set(sha256, (inFlight.get(sha256) ?? 0) + 1);
     let wrote = false;
     try {
@@ -387,6 +402,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
           const outcomes = await Promise.allSettled(all.map((file) => commitOne(file, request, terms)));
           const items: ImageRecord[] = [];
           const errors: Array<{ originalName: string | null; error: ImgdError }> = [];
+          const alreadyStored: Array<{ originalName: string | null; sha256: string }> = [];
           // Every staged file goes, whatever the outcomes: a fault below must not leave the others behind.
           await Promise.all(all.map(discard));
           let fault: unknown;
@@ -394,6 +410,10 @@ export function createUploads(deps: UploadsDeps): Uploads {
             const file = all[i]!;
             if (outcome.status === 'fulfilled') {
               items.push(outcome.value);
+              continue;
+            }
+            if (outcome.reason instanceof AlreadyStored) {
+              alreadyStored.push({ originalName: file.originalName, sha256: outcome.reason.sha256 });
               continue;
             }
             const reason = asNoSpaceLeft(outcome.reason, deps.onDiskFull);
@@ -405,7 +425,7 @@ export function createUploads(deps: UploadsDeps): Uploads {
           }
           if (items.length === 0) await giveBack();
           if (fault !== undefined) throw fault;
-          return { items, errors };
+          return { items, errors, ...(request.skipStoredBytes ? { alreadyStored } : {}) };
         },
 
         async abort(error, originalName = null) {

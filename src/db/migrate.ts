@@ -35,7 +35,9 @@ export const schemaMigrator = (db: Db): Migrator =>
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const result: MigrationResultSet = await schemaMigrator(db).migrateToLatest();
   if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    // No migration ran (the database cannot be reached, say): the error as it is, with its code.
+    if (!failed) throw result.error;
     throw new Error(`migration ${failed} failed: ${(result.error as Error).message ?? String(result.error)}`);
   }
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

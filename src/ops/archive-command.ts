@@ -1,18 +1,17 @@
 // `imgd export <file>` and `imgd import <file>` on the command line ('-' for standard output / input).
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { access, chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { openStore } from '../app.js';
 import type { Config } from '../config.js';
-import { isImgdError } from '../core/errors.js';
 import { openDatabase } from '../db/database.js';
 import { appliedMigrations } from '../db/dump.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { ArchiveError, SECRET_NAMES, type SecretName } from './archive-format.js';
+import { CommandFailed, describeFailure, EXIT_FAILURE } from '../cli/failure.js';
+import { SECRET_NAMES, type SecretName } from './archive-format.js';
 import { exportDeployment } from './export.js';
 import { importDeployment } from './import.js';
-import { IntegrityError } from './migrate-storage.js';
 import { describeStorage } from './storage-command.js';
 
 const MiB = 1024 * 1024;
@@ -31,12 +30,9 @@ const summarize = (rows: Readonly<Record<string, number>>): string =>
     .map(([table, n]) => `${n} ${table}`)
     .join(', ') || 'no rows';
 
-function fail(command: string, err: unknown, suffix = ''): never {
-  // Problems with the data or the file get one line; anything else is a bug worth its stack.
-  const expected = err instanceof ArchiveError || err instanceof IntegrityError || isImgdError(err) || (err as NodeJS.ErrnoException).code === 'ENOENT';
-  process.stderr.write(`imgd ${command}: ${(err as Error).message}${suffix}\n`);
-  if (!expected) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
-  process.exit(1);
+/** The failure with what it left: one line (the CLI writes it; a stack only with LOG_LEVEL=debug). */
+function fail(err: unknown, suffix: string): never {
+  throw new CommandFailed(`${describeFailure(err)}${suffix}`, EXIT_FAILURE, false, err);
 }
 
 /** The generated signing key travels with the data (sessions, share links and signed URLs stay valid); one from JWT_SECRET is the operator's to set. */
@@ -79,13 +75,15 @@ export async function exportCommand(config: Config, file: string): Promise<void>
     say(`exported ${summarize(report.rows)}; ${report.originals} original(s) and ${report.variants} variant(s), ${(report.bytes / MiB).toFixed(1)} MiB of blobs${toStdout ? '' : ` to ${file}`}\n`);
   } catch (err) {
     if (!toStdout) await rm(partial, { force: true });
-    fail('export', err, '; no archive was written');
+    fail(err, '; no archive was written');
   } finally {
     await db.destroy();
   }
 }
 
 export async function importCommand(config: Config, file: string): Promise<void> {
+  // Before anything is opened: a wrong path must not leave an empty database behind.
+  if (file !== '-') await access(file, constants.R_OK).catch((err: unknown) => fail(err, '; nothing was restored'));
   const { db, store, stagingDir } = await openDeployment(config);
   try {
     const input: Readable = file === '-' ? process.stdin : createReadStream(file);
@@ -93,7 +91,7 @@ export async function importCommand(config: Config, file: string): Promise<void>
     const secrets = await placeSecrets(config, report.secrets);
     process.stdout.write(`imported ${summarize(report.rows)} and ${report.blobs} blob(s) into ${describeStorage(config.storage)}${secrets || '\n'}`);
   } catch (err) {
-    fail('import', err, '; nothing was imported');
+    fail(err, '; nothing was restored');
   } finally {
     await db.destroy();
   }

@@ -72,10 +72,7 @@ describe('imgd import <folder> --keep-names', () => {
     assert.deepEqual(await deleted.json(), { detail: `Deleted ${name}` });
   });
 
-  it('tells a folder from an archive: a folder needs --keep-names, --keep-names needs a folder', async () => {
-    const withoutFlag = await runCli(['import', folder], env);
-    assert.equal(withoutFlag.code, 2);
-    assert.match(withoutFlag.stderr, /is a folder: add --keep-names/);
+  it('refuses --keep-names on a file (an archive is restored without it) with a usage error', async () => {
     const file = path.join(folder, 'archive.tar');
     await writeFile(file, 'x');
     const onFile = await runCli(['import', file, '--keep-names'], env);

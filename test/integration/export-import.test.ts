@@ -111,10 +111,10 @@ describe('imgd export and import', () => {
       await t.close();
     }
 
-    // A second import into the same, now full, deployment is refused and changes nothing.
-    const again = await runCli(['import', archive], embedded(target));
+    // A second import into the same, now full, deployment is refused and changes nothing (`restore` is the same).
+    const again = await runCli(['restore', archive], embedded(target));
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /not empty \(.*3 images.*\).*nothing was imported/);
+    assert.match(again.stderr, /not empty \(.*3 images.*\).*nothing was restored/);
   });
 
   it('moves everything from SQLite and disk into PostgreSQL and S3, and from there back again', async (context) => {
@@ -166,10 +166,10 @@ describe('imgd export and import', () => {
   /** Imports a damaged archive into a fresh deployment: refused, with no row and no blob left behind. */
   async function assertRefused(damaged: string, message: RegExp): Promise<void> {
     const target = await newDir();
-    const run = await runCli(['import', damaged], embedded(target));
+    const run = await runCli(['restore', damaged], embedded(target));
     assert.equal(run.code, 1, run.stdout);
     assert.match(run.stderr, message);
-    assert.match(run.stderr, /nothing was imported/);
+    assert.match(run.stderr, /nothing was restored/);
     assert.deepEqual(await files(path.join(target, 'blobs', 'originals')), [], 'no original left behind');
     assert.deepEqual(await files(path.join(target, 'blobs', 'variants')), [], 'no variant left behind');
     const users = await runCli(['user', 'list'], embedded(target));
@@ -200,9 +200,13 @@ describe('imgd export and import', () => {
     const text = path.join(path.dirname(archive), 'notes.txt');
     await writeFile(text, 'these are notes, not an archive\n'.repeat(100));
     await assertRefused(text, /not an imgd export archive|damaged/);
-    const missing = await runCli(['import', path.join(path.dirname(archive), 'nope.tar')], embedded(await newDir()));
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /ENOENT|no such file/);
+    for (const command of ['restore', 'import']) {
+      const nowhere = await newDir();
+      const missing = await runCli([command, path.join(path.dirname(archive), 'nope.tar')], embedded(nowhere));
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /^imgd (restore|import): \S+nope\.tar: no such file or folder(; nothing was restored)?\n$/);
+      assert.deepEqual(await readdir(nowhere), [], 'no database created');
+    }
   });
 
   /** The archive as an imgd before URL keys (migration 006) wrote it: no url_key in the images rows. */

@@ -75,7 +75,7 @@ describe('imgd doctor', () => {
       const settings = { DATA_DIR: t.dataDir, ...t.settings };
       const clean = await runCli(['doctor'], settings);
       assert.equal(clean.code, 0, clean.stdout + clean.stderr);
-      assert.match(clean.stdout, /^file modes ok/);
+      assert.match(clean.stdout, /^ok +file modes: files 600 and folders 700/m);
       const key = path.join(t.dataDir, 'signing_key');
       await chmod(key, 0o644);
       await chmod(t.dataDir, 0o755);
@@ -83,11 +83,12 @@ describe('imgd doctor', () => {
       if (root) await chown(key, 65534, 65534);
       const found = await runCli(['doctor'], settings);
       assert.equal(found.code, 1, found.stdout + found.stderr);
-      const lines = found.stdout.trim().split('\n');
+      const lines = found.stdout.trim().split('\n').map((l) => l.trim());
       assert.ok(lines.includes(`${t.dataDir}: mode 755, want 700`), found.stdout);
       assert.ok(lines.includes(`${key}: mode 644, want 600`), found.stdout);
       if (root) assert.ok(lines.some((l) => l.startsWith(`${key}: owned by `)), found.stdout);
-      assert.match(lines.at(-1)!, /^\d+ problem\(s\)/);
+      assert.ok(lines.some((l) => /^FAIL +file modes: \d+ problem\(s\)/.test(l)), found.stdout);
+      assert.match(found.stderr, /^imgd doctor: \d check\(s\) failed: file modes, secrets\n$/);
     } finally {
       await t.close();
     }

@@ -1,0 +1,46 @@
+// What every command shares: the settings, a logger on stderr, the core opened and closed around the work, JSON output.
+import { pino, type Logger } from 'pino';
+import { createCore, type Core } from '../app.js';
+import { loadConfig, requestedLogLevel, type Config } from '../config.js';
+import { createLogger, logProcessWarnings } from '../logging.js';
+import { foreignOwnerRefusal } from '../ops/private-files.js';
+import { CommandFailed, EXIT_USAGE, UsageError } from './failure.js';
+
+/** Logs of one-shot commands go to stderr: stdout carries their results, for people and scripts. */
+export const stderrLogger = (level: string): Logger => createLogger(level, pino.destination({ fd: 2, sync: true }));
+
+/** The validated settings (a ConfigError names the bad one), refusing a data dir another user owns. */
+export function settings(): Config {
+  const config = loadConfig();
+  logProcessWarnings(stderrLogger(config.logLevel));
+  const refusal = foreignOwnerRefusal(config.dataDir, process.argv.slice(2));
+  if (refusal) throw new CommandFailed(refusal, EXIT_USAGE, true);
+  return config;
+}
+
+/** One-shot commands log warnings and worse unless LOG_LEVEL asks for more: their results say what they did. */
+const commandLogLevel = (config: Config): string => (requestedLogLevel() === undefined ? 'warn' : config.logLevel);
+
+/** Runs `work` with the core (database migrated, store and queue open; jobs not run here), closing it whatever happens. */
+export async function withCore<T>(config: Config, work: (core: Core) => Promise<T>): Promise<T> {
+  const core = await createCore(config, { logger: stderrLogger(commandLogLevel(config)) });
+  try {
+    return await work(core);
+  } finally {
+    await core.close();
+  }
+}
+
+/** One JSON document on stdout, for `--json`. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A whole number option within bounds, or a usage error naming it. */
+export function wholeNumber(value: string | undefined, option: string, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${option} takes a whole number${min > 0 ? ` of at least ${min}` : ''}`);
+  return n;
+}
+
