@@ -5,7 +5,7 @@
 #   sudo deploy/setup.sh [SERVER_NAME]          e.g. sudo deploy/setup.sh images.example.org
 #
 # What it does:
-#   - checks for Node.js 20.11+ installed system-wide
+#   - checks for Node.js installed system-wide: 24 (the current LTS) recommended, 20.11 at least
 #   - creates the system user `imgd` (no login, home /var/lib/imgd)
 #   - puts imgd in /opt/imgd (copies this checkout there unless it already is there) and, when
 #     dist/ or node_modules/ is missing, runs `npm ci && npm run build` (then drops the dev
@@ -61,7 +61,7 @@ systemd_running() { [[ -d /run/systemd/system ]]; }
 
 # --- Node.js ------------------------------------------------------------------------------------
 NODE_BIN=$(command -v node || true)
-[[ -n $NODE_BIN ]] || die "Node.js 20.11 or later is required and \`node\` is not in PATH"
+[[ -n $NODE_BIN ]] || die "Node.js is required and \`node\` is not in PATH: install Node.js 24 (the current LTS) system-wide, e.g. from NodeSource's node_24.x"
 case $(readlink -f -- "$NODE_BIN") in
   /root/* | /home/* | /run/user/*)
     die "node is at $(readlink -f -- "$NODE_BIN"), which the service cannot reach (ProtectHome=yes); install Node.js system-wide (e.g. from your distribution or NodeSource)"
@@ -69,7 +69,10 @@ case $(readlink -f -- "$NODE_BIN") in
   *) ;;
 esac
 if ! "$NODE_BIN" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 11) ? 0 : 1)'; then
-  die "Node.js 20.11 or later is required; $NODE_BIN is $("$NODE_BIN" --version)"
+  die "Node.js 20.11 or later is required (24, the current LTS, recommended); $NODE_BIN is $("$NODE_BIN" --version)"
+fi
+if ! "$NODE_BIN" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 24 ? 0 : 1)'; then
+  say "warning: $NODE_BIN is $("$NODE_BIN" --version); imgd runs on it, but Node 24 is the current LTS (Node 20 reached its end of life in April 2026): install Node 24 and run this again"
 fi
 
 # --- user ---------------------------------------------------------------------------------------

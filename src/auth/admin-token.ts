@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ImgdError } from '../core/errors.js';
 
 export interface StoredSecret {
   readonly value: string;
@@ -17,7 +18,10 @@ export async function loadOrCreateSecret(dataDir: string, name: string, fromEnv:
     const value = (await readFile(file, 'utf8')).trim();
     if (value.length >= 16) return { value, source: 'file', file };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') {
+      throw new ImgdError('unavailable', `cannot read ${file} (${code ?? (err as Error).message}): it must be a file the user imgd runs as can read, mode 600`);
+    }
   }
   await mkdir(dataDir, { recursive: true });
   const value = randomBytes(32).toString('base64url');

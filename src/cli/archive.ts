@@ -29,7 +29,7 @@ function progressLine(): (p: ImportProgress) => void {
 }
 
 function printReport(report: ImportReport): void {
-  for (const { file, reason } of report.refused) process.stdout.write(`refused ${file}: ${reason ?? ''}\n`);
+  for (const { file, reason } of report.refused) process.stdout.write(`refused ${file}: ${(reason ?? '').replace(/\s*\n\s*/g, ' ')}\n`);
   process.stdout.write(
     `imported ${report.imported.length} of ${report.files} file(s) from ${report.folder}; ` +
       `${report.present.length} already stored, ${report.refused.length} refused\n`,
