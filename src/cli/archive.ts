@@ -78,6 +78,7 @@ export function registerArchiveCommands(program: Command): void {
     .action((archive: string) => importCommand(settings(), archive));
   program
     .command('import <folder>')
+    .summary('add every image under a folder (an export archive: restore it)')
     .description(
       'add every image under a folder (and its subfolders) as uploads would: each file checked, refusals named with ' +
         'their reason, files whose bytes are already stored skipped, so running it again adds nothing. ' +

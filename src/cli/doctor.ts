@@ -36,6 +36,7 @@ async function doctor(options: { json?: boolean }): Promise<void> {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
+    .summary('check the installation, one line per check; exit 1 if any fails')
     .description(
       'check the installation, one line per check: Node, the settings, the data dir (writable, private file modes), ' +
         'secrets, the database (reachable, schema current), the store (disk or S3), Redis if set, and image formats; exit 1 if any fails',

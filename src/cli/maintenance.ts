@@ -36,12 +36,14 @@ export function registerMaintenanceCommands(program: Command): void {
   program.command('migrate').description('bring the database up to the current version (serve and worker do it too when they start)').option('--json', 'print the migrations applied as JSON').action(migrate);
   program
     .command('gc')
+    .summary('remove leftovers: temp files, unused stored images, expired uploads')
     .description('remove what is left over: temp files of interrupted writes, stored images no image record uses, expired unfinished uploads')
     .option('--grace <seconds>', 'only remove what is older than this (default GC_GRACE_SECONDS)')
     .option('--json', 'print the counts as JSON')
     .action(gc);
   program
     .command('migrate-storage')
+    .summary('copy the stored images from disk to S3, or back')
     .description('copy every stored image (originals and cached variants) from the configured store to the other kind (disk to S3 or back), checking each; run it again to finish an interrupted copy')
     .addOption(new Option('--to <kind>', 'where the images go: s3 (from the S3_* settings) or fs (STORAGE_DIR, else DATA_DIR/blobs)').choices(['s3', 'fs']).makeOptionMandatory())
     .option('--concurrency <n>', 'images copied at once', '4')
@@ -49,6 +51,7 @@ export function registerMaintenanceCommands(program: Command): void {
     .action((flags: MigrateStorageFlags) => migrateStorageCommand(settings(), flags));
   program
     .command('upload <files...>')
+    .summary('upload images to a running server, resumably')
     .description('upload images to a running server (this one or another), resumably: run it again after an interruption and each unfinished file continues where it stopped')
     .option('--server <url>', 'the server (default PUBLIC_URL, else http://HOST:PORT)')
     .option('--token <credential>', 'API key, upload token or admin token (default IMGD_TOKEN, AUTH_TOKEN, or DATA_DIR/auth_token)')

@@ -52,6 +52,7 @@ async function token(options: TokenOptions): Promise<void> {
 export function registerTokenCommand(program: Command): void {
   program
     .command('token')
+    .summary('print an upload token or an API key')
     .description(
       'print a credential: by default an upload token of the timestamp-and-signature kind (TIMESTAMP.SIGNATURE, as the ' +
         'media_server service issued; needs UPLOAD_TOKEN_SECRET), or with --minted an upload token with limits, or with --api-key an API key',
