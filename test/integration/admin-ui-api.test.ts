@@ -202,6 +202,7 @@ describe('ShareX and Flameshot configurations', () => {
     const res = await fetch(`${t.url}/api/v1/integrations/sharex`, { headers: bearer(key) });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-disposition') ?? '', /^attachment; filename="imgd-127\.0\.0\.1_\d+\.sxcu"$/);
+    assert.equal(res.headers.get('cache-control'), 'no-store', 'it holds the key');
     const sxcu = (await res.json()) as { RequestURL: string; RequestMethod: string; FileFormName: string; Headers: Record<string, string>; Body: string; URL: string };
     assert.equal(sxcu.Body, 'MultipartFormData');
     const form = new FormData();
@@ -219,6 +220,7 @@ describe('ShareX and Flameshot configurations', () => {
     const res = await fetch(`${t.url}/api/v1/integrations/flameshot`, { headers: bearer(key) });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/x-shellscript; charset=utf-8');
+    assert.equal(res.headers.get('cache-control'), 'no-store', 'it holds the key');
     const script = await res.text();
     assert.ok(script.startsWith('#!/bin/sh\n'));
     assert.ok(script.includes(`IMGD_KEY='${key}'`));

@@ -73,6 +73,8 @@ export function integrationRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const key = uploadKey(request);
+        // It holds the key: no cache, shared or private, may keep it.
+        reply.header('cache-control', 'no-store');
         reply.header('content-disposition', `attachment; filename="imgd-${hostOf(ctx.publicUrl()).replace(/[^\w.-]/g, '_')}.sxcu"`);
         return {
           Version: '15.0.0',
@@ -105,6 +107,7 @@ export function integrationRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
         const script = flameshotScript(endpoint(), uploadKey(request));
         return reply
           .header('content-type', 'text/x-shellscript; charset=utf-8')
+          .header('cache-control', 'no-store')
           .header('content-disposition', 'attachment; filename="imgd-flameshot.sh"')
           .send(script);
       },
