@@ -1,5 +1,6 @@
 // The library in a real browser: keyboard-only bulk select into the trash and back, the lightbox, an album shared
-// with a fresh browser, and the Open Graph tags of a viewer page.
+// with a fresh browser, the Open Graph tags of a viewer page, and every library page on a 390 px phone.
+// IMGD_SCREENSHOTS=docs also writes the README's albums and trash screenshots.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
@@ -7,8 +8,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fixture, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import { uploadAs, type LibraryImage } from '../helpers/library.js';
 import { waitFor } from '../helpers/wait.js';
-import { browserMissing, buildClient, ConsoleErrors, launchBrowser, newContext } from './browser.js';
-import { imagesLoaded, picturesShown } from './in-page.js';
+import { browserMissing, buildClient, ConsoleErrors, launchBrowser, newContext, Screenshots } from './browser.js';
+import { imagesLoaded, picturesShown, sidewaysOverflow } from './in-page.js';
 
 const PHOTOS = ['jpg/gps/DSCN0010.jpg', 'jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'jpg/orientation/landscape_1.jpg'];
 
@@ -19,6 +20,7 @@ describe('the library in the web UI', { skip: browserMissing(), timeout: 180_000
   let page: Page;
   let uploaded: LibraryImage[];
   const errors = new ConsoleErrors();
+  const shots = new Screenshots();
   const count = (selector: string, n: number, on: Page = page) =>
     waitFor(`${n} × ${selector}`, async () => ((await on.locator(selector).count()) === n ? true : undefined), 30_000);
   const listed = async (path: string): Promise<number> => ((await (await fetch(`${t.url}${path}`, { headers: t.auth })).json()) as { items: unknown[] }).items.length;
@@ -32,6 +34,15 @@ describe('the library in the web UI', { skip: browserMissing(), timeout: 180_000
     assert.fail(`${key} never reached the control`);
   }
 
+  /** Signs `on` in with the admin token and waits for the upload page it lands on. */
+  async function signIn(on: Page): Promise<void> {
+    await on.goto(`${t.url}/app/signin`);
+    await on.getByText('Use a token instead').click();
+    await on.getByLabel('Token').fill(TOKEN);
+    await on.getByRole('button', { name: 'Use token' }).click();
+    await on.getByRole('heading', { level: 1, name: 'Upload images' }).waitFor();
+  }
+
   before(async () => {
     buildClient();
     t = await startApp();
@@ -40,16 +51,13 @@ describe('the library in the web UI', { skip: browserMissing(), timeout: 180_000
     browser = await launchBrowser();
     context = errors.watchContext(await newContext(browser, { viewport: { width: 1280, height: 860 } }));
     page = await context.newPage();
-    await page.goto(`${t.url}/app/signin`);
-    await page.getByText('Use a token instead').click();
-    await page.getByLabel('Token').fill(TOKEN);
-    await page.getByRole('button', { name: 'Use token' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Upload images' }).waitFor();
+    await signIn(page);
   });
 
   after(async () => {
     await browser?.close();
     await t?.close();
+    if (shots.folder) console.log(`screenshots of this run: ${shots.folder}`);
     assert.deepEqual(errors.seen, [], 'no console errors');
   });
 
@@ -144,5 +152,61 @@ describe('the library in the web UI', { skip: browserMissing(), timeout: 180_000
     assert.equal(await view.getByRole('link', { name: 'Raw image' }).getAttribute('href'), image.url);
     await view.waitForFunction(imagesLoaded, 'figure');
     await stranger.close();
+  });
+
+  it('shows the albums and the trash (screenshots for the README)', async () => {
+    const trashed = uploaded[0]!; // the one not in the album
+    assert.equal((await fetch(`${t.url}/api/v1/images/${trashed.id}`, { method: 'DELETE', headers: t.auth })).status, 204);
+    await page.goto(`${t.url}/app/albums`);
+    await page.getByRole('link', { name: /Trip/ }).waitFor();
+    await shots.take(page, 'albums', { fullPage: true, forDocs: true });
+    await page.goto(`${t.url}/app/trash`);
+    await count('.grid .tile', 1);
+    await page.waitForFunction(imagesLoaded, '.grid');
+    await shots.take(page, 'trash', { fullPage: true, forDocs: true });
+  });
+
+  it('fits every library page on a 390 px phone, with the bulk bar on screen', async () => {
+    const phone = errors.watchContext(await newContext(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }));
+    const small = await phone.newPage();
+    await signIn(small);
+    const fits = async (what: string) => {
+      const overflow = await small.evaluate(sidewaysOverflow);
+      assert.ok(overflow <= 0, `${what} scrolls sideways by ${overflow}px on a phone`);
+    };
+
+    await small.goto(`${t.url}/app/gallery`);
+    await count('.grid .tile', 3, small);
+    await small.getByRole('checkbox', { name: /Select / }).first().click();
+    await small.getByText('1 selected').waitFor();
+    await fits('the gallery with a selection');
+    const bar = small.getByRole('toolbar', { name: 'Selected images' });
+    const buttons = await bar.getByRole('button').all();
+    assert.ok(buttons.length >= 4, `the bulk bar has its buttons (${buttons.length})`);
+    for (const button of buttons) {
+      const box = await button.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `"${await button.textContent()}" is on screen (${JSON.stringify(box)})`);
+    }
+    await shots.take(small, 'phone-gallery', { fullPage: true });
+
+    await small.getByRole('button', { name: /^View / }).first().click();
+    await small.getByRole('dialog').getByText('(1 of 3)').waitFor();
+    await small.waitForFunction(picturesShown, '.lightbox');
+    await fits('the lightbox');
+    await small.keyboard.press('Escape');
+
+    await small.goto(`${t.url}/app/albums`);
+    await small.getByRole('link', { name: /Trip/ }).waitFor();
+    await fits('/app/albums');
+    await small.getByRole('link', { name: /Trip/ }).click();
+    await small.getByRole('heading', { level: 1, name: 'Trip' }).waitFor();
+    await count('.grid .tile', 3, small);
+    await fits('/app/albums/{id}');
+
+    await small.goto(`${t.url}/app/trash`);
+    await count('.grid .tile', 1, small);
+    await fits('/app/trash with an image in it');
+    await shots.take(small, 'phone-trash', { fullPage: true });
+    await phone.close();
   });
 });
