@@ -115,6 +115,8 @@ describe('the library in the web UI', { skip: browserMissing(), timeout: 180_000
     await page.getByRole('checkbox', { name: /Select / }).first().click();
     await page.getByRole('checkbox', { name: /Select / }).nth(2).click({ modifiers: ['Shift'] });
     await page.getByText('3 selected').waitFor();
+    const boxes = page.getByRole('checkbox', { name: /Select / });
+    assert.deepEqual(await Promise.all([0, 1, 2, 3].map((i) => boxes.nth(i).isChecked())), [true, true, true, false], 'the boxes show the selection');
     await page.getByLabel('Album').selectOption({ label: 'Trip' });
     await page.getByRole('button', { name: 'Add to album' }).click();
     await page.getByText(/Added to the album: 3 of 3 done/).waitFor();

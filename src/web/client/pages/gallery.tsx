@@ -218,10 +218,8 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
               data-nav="check"
               checked={selection.has(image.id)}
               aria-label={`Select ${imageName(image)}`}
-              onClick={(e) => {
-                e.preventDefault();
-                selection.toggle(index, e.shiftKey);
-              }}
+              // No preventDefault: a cancelled click puts the box back after the render that checked it.
+              onClick={(e) => selection.toggle(index, e.shiftKey)}
             />
             <button type="button" class="tile-view" data-nav="view" aria-label={`View ${imageName(image)}`} onClick={() => setViewing(index)}>
               <Picture image={image} variant="small" alt="" cover />
