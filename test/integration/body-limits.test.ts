@@ -96,7 +96,7 @@ describe('bodies over a limit, on the native API (MAX_FILE_SIZE=1 MiB)', () => {
       });
       expectCutOff(sent, 413, 'body_too_large', (framing === 'length' ? 0 : LIMIT) + SLACK);
       assert.equal(((await (await fetch(`${t.url}/api/v1/images/${id}`, { headers: { authorization: ADMIN } })).json()) as { description: string | null }).description, null);
-      assert.equal((await fetch(`${t.url}/api/v1/images/${id}`, { method: 'DELETE', headers: { authorization: ADMIN } })).status, 204);
+      assert.equal((await fetch(`${t.url}/api/v1/images/${id}?permanent=true`, { method: 'DELETE', headers: { authorization: ADMIN } })).status, 204);
     });
   }
 
