@@ -61,6 +61,15 @@ export async function insertAudit(into: Writer, entry: AuditEntry): Promise<void
 }
 
 /** Bumps the user's session generation, ends their browser sessions and expires their upload tokens, in the caller's transaction. */
+/** A deleted user's webhooks go with their deliveries: their secrets are not kept, and nothing more is sent for them. */
+async function deleteWebhooksOf(trx: Transaction<Database>, userId: string): Promise<void> {
+  const hooks = trx.selectFrom('webhooks').select('id').where('owner_id', '=', userId);
+  const deliveries = trx.selectFrom('webhook_deliveries').select('id').where('webhook_id', 'in', hooks);
+  await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', deliveries).execute();
+  await trx.deleteFrom('webhook_deliveries').where('webhook_id', 'in', hooks).execute();
+  await trx.deleteFrom('webhooks').where('owner_id', '=', userId).execute();
+}
+
 async function endSessionsIn(trx: Transaction<Database>, userId: string, at: string): Promise<void> {
   await trx
     .updateTable('users')
@@ -146,7 +155,11 @@ export function createAccountsRepo(db: Db): AccountsRepo {
         const at = new Date().toISOString();
         await trx.updateTable('upload_tokens').set({ expires_at: at }).where('owner_id', '=', userId).where('expires_at', '>', at).execute();
         await trx.deleteFrom('api_keys').where('user_id', '=', userId).execute();
+        await trx.deleteFrom('browser_sessions').where('user_id', '=', userId).execute();
+        await deleteWebhooksOf(trx, userId);
         const orphaned = await trx.updateTable('images').set({ owner_id: null, updated_at: at }).where('owner_id', '=', userId).executeTakeFirst();
+        // Albums stay with their images: without an owner, seen and managed by admins.
+        await trx.updateTable('albums').set({ owner_id: null, updated_at: at }).where('owner_id', '=', userId).execute();
         await trx.deleteFrom('users').where('id', '=', userId).execute();
         return { outcome: 'deleted' as const, images: Number(orphaned.numUpdatedRows) };
       });

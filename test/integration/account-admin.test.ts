@@ -45,6 +45,18 @@ describe('deleting a user', () => {
     const res = await t.upload([fixture('jpg/Canon_40D.jpg')], { visibility: 'public' }, bob.auth);
     assert.equal(res.status, 201);
     const image = (await res.json()) as { id: string; url: string };
+    const json = { ...bob.auth, 'content-type': 'application/json' };
+    const album = await fetch(`${t.url}/api/v1/albums`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'trips' }) });
+    assert.equal(album.status, 201);
+    const albumId = ((await album.json()) as { id: string }).id;
+    assert.equal((await fetch(`${t.url}/api/v1/albums/${albumId}/images/${image.id}`, { method: 'PUT', headers: bob.auth })).status, 204);
+    const hook = await fetch(`${t.url}/api/v1/webhooks`, { method: 'POST', headers: json, body: JSON.stringify({ url: 'https://93.184.216.34/hook', events: ['image.created'] }) });
+    assert.equal(hook.status, 201);
+    const hookId = ((await hook.json()) as { id: string }).id;
+    const browser = await fetch(`${t.url}/api/v1/auth/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bob', password: bob.password }) });
+    assert.equal(browser.status, 200);
+    const cookie = browser.headers.getSetCookie().find((c) => c.startsWith('imgd_session='))?.split(';')[0] ?? '';
+    assert.equal(await status(t, '/api/v1/auth/me', { cookie }), 200);
 
     const { user, images } = await t.app.accounts.deleteUser('cli', bob.user.id, null);
     assert.equal(user.username, 'bob');
@@ -60,6 +72,14 @@ describe('deleting a user', () => {
     assert.equal(kept?.ownerId, null);
     assert.equal(await status(t, `/api/v1/images/${image.id}`, t.auth), 200);
     assert.equal((await fetch(image.url)).status, 200);
+    // Their browser session ends; their webhooks go, secret and all; their albums stay with their images, ownerless.
+    assert.equal(await status(t, '/api/v1/auth/me', { cookie }), 401);
+    const hooks = (await (await fetch(`${t.url}/api/v1/webhooks`, { headers: t.auth })).json()) as { items: { id: string }[] };
+    const hookIds = hooks.items.map((h) => h.id);
+    assert.ok(!hookIds.includes(hookId), `webhook ${hookId} of a deleted user is still listed`);
+    const keptAlbum = await fetch(`${t.url}/api/v1/albums/${albumId}`, { headers: t.auth });
+    assert.equal(keptAlbum.status, 200);
+    assert.equal(((await keptAlbum.json()) as { owner_id: string | null }).owner_id, null);
     const log = await t.app.accounts.auditLog({ kind: 'admin' }, 5);
     assert.ok(log.some((e) => e.action === 'user.delete' && e.target === bob.user.id && e.actor === 'cli'));
   });
