@@ -62,3 +62,18 @@ export class ImgdError extends Error {
 }
 
 export const isImgdError = (err: unknown): err is ImgdError => err instanceof ImgdError;
+
+/**
+ * The reason a codec gave, as one line a person can read: libvips answers with several lines, each prefixed by the
+ * loader's class name ("VipsJpeg: ..."), its warnings mixed in and repeated. The first line that is not a warning.
+ */
+export function codecReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const lines = message
+    .replace(/^Input (buffer|file) (has corrupt header|contains unsupported image format):\s*/i, '')
+    .split('\n')
+    .map((line) => line.replace(/\bVips[A-Za-z]*:\s*/g, '').replace(/\s+/g, ' ').trim())
+    .filter((line) => line !== '');
+  const reason = lines.find((line) => !/^warning\b/i.test(line)) ?? lines[0] ?? 'unknown error';
+  return (reason.length > 200 ? `${reason.slice(0, 200)}...` : reason).replace(/\.$/, '');
+}

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { BmpDecoder } from './bmp-decoder.js';
 import { bmpSize } from './bmp.js';
 import { decodeCost, type DecodeBudget } from './decode-budget.js';
-import { ImgdError } from './errors.js';
+import { codecReason, ImgdError } from './errors.js';
 import type { HeicDecoder } from './heic-decoder.js';
 import { heicSize } from './heic.js';
 
@@ -119,7 +119,7 @@ export async function probeImage(input: string | Buffer, expected: ImageFormat, 
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
-    throw new ImgdError('corrupt_image', `The ${expected.toUpperCase()} header cannot be read: ${(err as Error).message}`);
+    throw new ImgdError('corrupt_image', `The ${expected.toUpperCase()} header cannot be read: ${codecReason(err)}.`);
   }
   const format = sharpFormat(meta);
   const width = meta.width;
@@ -139,7 +139,7 @@ export async function probeImage(input: string | Buffer, expected: ImageFormat, 
         .raw()
         .toBuffer();
     } catch (err) {
-      throw new ImgdError('corrupt_image', `The image cannot be decoded: ${(err as Error).message}`);
+      throw new ImgdError('corrupt_image', `The image cannot be decoded: ${codecReason(err)}.`);
     }
   });
   return { format, width, height, frames, hasAlpha: Boolean(meta.hasAlpha) };

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import sharp, { type Sharp } from 'sharp';
 import { originalKey, readBlob, type BlobStore } from '../store/blob-store.js';
 import { decodeCost, type DecodeBudget, type Patience } from './decode-budget.js';
-import { ImgdError } from './errors.js';
+import { codecReason, ImgdError } from './errors.js';
 import { SVG_BASE_DENSITY, svgDensity } from './svg-raster.js';
 import type { ImageRecord } from './types.js';
 import {
@@ -185,7 +185,7 @@ export function createVariants(deps: VariantDeps): Variants {
       if (source.file !== undefined && !(await store.stat(originalKey(image.sha256)))) {
         throw new ImgdError('not_found', `No blob ${originalKey(image.sha256)}.`);
       }
-      throw new ImgdError('corrupt_image', `The variant cannot be made: ${(err as Error).message}`);
+      throw new ImgdError('corrupt_image', `The variant cannot be made: ${codecReason(err)}.`);
     }
     // Flushed like an original: a variant torn by a power loss would be served (and cached by clients, under a
     // strong ETag) as it is, since nothing checks a stored variant again.
