@@ -106,6 +106,7 @@ const Settings = Type.Object({
   WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 20, default: 10 }),
   WEBHOOK_BACKOFF_MS: Type.Integer({ minimum: 1, default: 30_000 }),
   WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  WEBHOOK_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
   COMPAT: Type.Optional(Type.String()),
   /** Seed 002's JWT algorithm: imgd signs HS256 only, so any other value refuses start-up. */
   ALGORITHM: Type.Optional(Type.Literal('HS256')),
@@ -253,6 +254,8 @@ export interface Config {
     readonly backoffMs: number;
     /** Deliveries may reach private, loopback and link-local addresses (tests, a receiver on the same network). */
     readonly allowPrivate: boolean;
+    /** Deliveries under way at once per worker, in a lane of their own beside JOB_CONCURRENCY's image jobs. */
+    readonly concurrency: number;
   };
   /** The seeds' APIs served beside the native one (COMPAT, ../shared/COMPAT.md). */
   readonly compat: CompatSettings;
@@ -586,6 +589,7 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
       maxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
       backoffMs: raw.WEBHOOK_BACKOFF_MS,
       allowPrivate: raw.WEBHOOK_ALLOW_PRIVATE,
+      concurrency: raw.WEBHOOK_CONCURRENCY,
     },
     compat: {
       profiles: parseCompat(raw.COMPAT, raw),

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { JobRequest } from '../core/jobs.js';
 import type { JobRowStatus, JobsRepo } from '../db/jobs.js';
 import { countByStatus, jobDepth } from './depth.js';
-import { registered, type Registered } from './registered.js';
+import { laneOf, registered, SHARED_LANE, type Registered } from './registered.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
 import { outageRetryMs, pastOutageDeadline, waitsOut } from './outage-policy.js';
 
@@ -28,6 +28,8 @@ export interface BullQueueOptions {
 }
 
 const QUEUE = 'imgd';
+/** The BullMQ queue of a lane: the shared one, or one per type that runs in a lane of its own. */
+const queueName = (lane: string): string => (lane === SHARED_LANE ? QUEUE : `${QUEUE}-${lane}`);
 const OUTBOX: JobRowStatus = 'pending';
 const RELAYED: JobRowStatus = 'queued';
 /** A handoff to Redis that takes longer than this is treated as Redis being down. */
@@ -91,11 +93,21 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
   // Producer commands fail at once while Redis is away instead of piling up in memory.
   const producer = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
   producer.on('error', (err) => logger.debug({ err: err.message }, 'redis (producer) unavailable'));
-  const queue = new Queue(QUEUE, { connection: producer, prefix: options.prefix });
-  // Without a listener BullMQ prints every failed reconnect to stderr; the outbox already reports Redis being away.
-  queue.on('error', (err) => logger.debug({ err: err.message }, 'redis (queue) unavailable'));
-  let worker: Worker | undefined;
-  let workerConnection: Redis | undefined;
+  const queues = new Map<string, Queue>();
+  function queueFor(lane: string): Queue {
+    let queue = queues.get(lane);
+    if (!queue) {
+      queue = new Queue(queueName(lane), { connection: producer, prefix: options.prefix });
+      // Without a listener BullMQ prints every failed reconnect to stderr; the outbox already reports Redis being away.
+      queue.on('error', (err) => logger.debug({ err: err.message }, 'redis (queue) unavailable'));
+      queues.set(lane, queue);
+    }
+    return queue;
+  }
+  const queueOf = (type: string): Queue => queueFor(laneOf(type, handlers.get(type)));
+  queueFor(SHARED_LANE);
+  const workers: Worker[] = [];
+  const workerConnections: Redis[] = [];
   let running = false;
   let repeatsScheduled = false;
   producer.on('ready', () => {
@@ -116,7 +128,7 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
     if (repeatsScheduled) return;
     for (const { type, everyMs } of options.repeats ?? []) {
       await withTimeout(
-        queue.upsertJobScheduler(`repeat:${type}`, { every: everyMs }, { name: type, data: {}, opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } }),
+        queueFor(SHARED_LANE).upsertJobScheduler(`repeat:${type}`, { every: everyMs }, { name: type, data: {}, opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 100 } }),
         ADD_TIMEOUT_MS,
       );
     }
@@ -133,7 +145,7 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
         const registered = handlers.get(row.type);
         const delay = Math.max(0, Date.parse(row.runAt) - Date.now());
         await withTimeout(
-          queue.add(row.type, row.payload, {
+          queueOf(row.type).add(row.type, row.payload, {
             jobId: row.id,
             delay,
             attempts: row.maxAttempts,
@@ -204,7 +216,7 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
   async function reconcileOnce(): Promise<void> {
     const rows = await jobs.unsettled(Date.now() - options.lockMs, 100);
     for (const row of rows) {
-      const job = await withTimeout(queue.getJob(row.id), ADD_TIMEOUT_MS);
+      const job = await withTimeout(queueOf(row.type).getJob(row.id), ADD_TIMEOUT_MS);
       const state = job ? await withTimeout(job.getState(), ADD_TIMEOUT_MS) : 'unknown';
       if (state === 'completed') {
         await jobs.mark(row.id, 'done', { error: null, onlyFrom: row.status });
@@ -247,16 +259,23 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
       running = true;
       await connected(producer).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'Redis unavailable at start; jobs wait in the outbox'));
       if (options.runWorkers) {
-        workerConnection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-        workerConnection.on('error', (err) => logger.debug({ err: err.message }, 'redis (worker) unavailable'));
-        worker = new Worker(QUEUE, runJob, {
-          connection: workerConnection,
-          prefix: options.prefix,
-          concurrency: options.concurrency,
-          lockDuration: options.lockMs,
-          stalledInterval: options.lockMs,
-        });
-        worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'));
+        // One worker per lane: the shared one at JOB_CONCURRENCY, and one for each type with a concurrency of its own.
+        const lanes = new Map<string, number>([[SHARED_LANE, options.concurrency]]);
+        for (const [type, handler] of handlers) if (handler.concurrency !== undefined) lanes.set(type, handler.concurrency);
+        for (const [lane, concurrency] of lanes) {
+          const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+          connection.on('error', (err) => logger.debug({ err: err.message }, 'redis (worker) unavailable'));
+          const worker = new Worker(queueName(lane), runJob, {
+            connection,
+            prefix: options.prefix,
+            concurrency,
+            lockDuration: options.lockMs,
+            stalledInterval: options.lockMs,
+          });
+          worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker error'));
+          workerConnections.push(connection);
+          workers.push(worker);
+        }
         // Where jobs run, rows and Redis are checked against each other.
         reconcileTimer = setInterval(() => void reconcile(), options.lockMs);
         reconcileTimer.unref();
@@ -271,10 +290,11 @@ export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQue
       if (reconcileTimer) clearInterval(reconcileTimer);
       await relay.current;
       await reconcile.current;
-      await worker?.close();
-      await queue.close();
+      await Promise.all(workers.splice(0).map((worker) => worker.close()));
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      queues.clear();
       producer.disconnect();
-      workerConnection?.disconnect();
+      for (const connection of workerConnections.splice(0)) connection.disconnect();
     },
 
     counts: () => countByStatus(jobs),

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { JobRow, JobsRepo } from '../db/jobs.js';
 import { countByStatus, jobDepth } from './depth.js';
-import { registered, type Registered } from './registered.js';
+import { laneOf, registered, SHARED_LANE, type Registered } from './registered.js';
 import type { JobRequest } from '../core/jobs.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
 import { isOutage } from '../core/outages.js';
@@ -32,6 +32,8 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
   const handlers = new Map<string, Registered>();
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const active = new Set<Promise<void>>();
+  /** Jobs running per lane (see HandlerOptions.concurrency). */
+  const busy = new Map<string, number>();
   /** Jobs this runner holds: their leases are renewed while they run, so a short lease covers long jobs. */
   const held = new Set<string>();
   let renewer: NodeJS.Timeout | undefined;
@@ -94,7 +96,17 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
     repeatRuns.delete(run);
   }
 
-  /** Claims due jobs until the concurrency is used up or none is due. */
+  /** The registered types by lane. */
+  function lanes(): Map<string, string[]> {
+    const byLane = new Map<string, string[]>();
+    for (const [type, handler] of handlers) {
+      const lane = laneOf(type, handler);
+      byLane.set(lane, [...(byLane.get(lane) ?? []), type]);
+    }
+    return byLane;
+  }
+
+  /** Claims due jobs until each lane's concurrency is used up or none is due. */
   async function pump(): Promise<void> {
     if (pumping) {
       again = true;
@@ -111,17 +123,22 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
     try {
       do {
         again = false;
-        while (running && active.size < options.concurrency) {
-          const job = await jobs.claim([...handlers.keys()], leaseMs);
-          if (!job) break;
-          const task = runOne(job)
-            .catch((err: unknown) => logger.error({ err, job: job.id }, 'job bookkeeping failed'))
-            .finally(() => {
-              active.delete(task);
-              held.delete(job.id);
-              if (running) void pump();
-            });
-          active.add(task);
+        for (const [lane, types] of lanes()) {
+          const limit = lane === SHARED_LANE ? options.concurrency : handlers.get(lane)!.concurrency!;
+          while (running && (busy.get(lane) ?? 0) < limit) {
+            const job = await jobs.claim(types, leaseMs);
+            if (!job) break;
+            busy.set(lane, (busy.get(lane) ?? 0) + 1);
+            const task = runOne(job)
+              .catch((err: unknown) => logger.error({ err, job: job.id }, 'job bookkeeping failed'))
+              .finally(() => {
+                active.delete(task);
+                held.delete(job.id);
+                busy.set(lane, busy.get(lane)! - 1);
+                if (running) void pump();
+              });
+            active.add(task);
+          }
         }
       } while (again && running);
     } catch (err) {

@@ -16,6 +16,11 @@ export interface HandlerOptions<P> {
   readonly backoffMs?: number;
   /** Runs once when the last try has failed. */
   readonly onFailed?: (payload: P, error: Error) => Promise<void>;
+  /**
+   * Jobs of this type run in a lane of their own, this many at once, beside every other type (which share
+   * JOB_CONCURRENCY): slow jobs that mostly wait (a webhook delivery held open by its receiver) never hold up the rest.
+   */
+  readonly concurrency?: number;
 }
 
 export interface EnqueueOptions {

@@ -34,6 +34,7 @@ export function setUpWebhooks(db: Db, config: Config, queue: JobQueue): Webhooks
   queue.register<DeliveryJob>(WEBHOOK_DELIVERY_JOB, (payload, context) => handler.deliver(payload, context), {
     maxAttempts: config.webhooks.maxAttempts,
     backoffMs: config.webhooks.backoffMs,
+    concurrency: config.webhooks.concurrency,
     onFailed: (payload) => handler.giveUp(payload),
   });
   return createWebhooks(repo, { allowPrivate: config.webhooks.allowPrivate });

@@ -249,6 +249,23 @@ describe('webhooks', () => {
     r.release();
   });
 
+  it('keeps processing images while receivers hold every delivery open: deliveries have a lane of their own', async () => {
+    const t = await app({ ...LOOPBACK, WEBHOOK_TIMEOUT_MS: '60000', JOB_CONCURRENCY: '1', WEBHOOK_CONCURRENCY: '2' });
+    const r = await receiver(() => 'hang');
+    await subscribe(t, { url: r.url, events: ['image.created', 'image.processed'] });
+    await upload(t);
+    await upload(t);
+    await waitFor('the receiver to hold two deliveries', async () => (r.hanging >= 2 ? true : undefined));
+    // Both delivery slots are held for up to a minute, and image jobs have one slot: a shared lane would stall here.
+    const image = await upload(t);
+    await waitFor('the third image to be processed', async () => {
+      const res = await fetch(`${t.url}/api/v1/images/${image.id}`, { headers: t.auth });
+      return ((await res.json()) as { status: string }).status === 'ready' ? true : undefined;
+    });
+    assert.equal(r.hanging, 2, 'no more than WEBHOOK_CONCURRENCY deliveries at once');
+    r.release();
+  });
+
   it('refuses private targets without WEBHOOK_ALLOW_PRIVATE: at creation, and after DNS resolution at delivery', async () => {
     const t = await app({ WEBHOOK_BACKOFF_MS: '50' });
     const r = await receiver();
