@@ -25,13 +25,13 @@ interface HeicDecode {
   all(input: { buffer: Uint8Array }): Promise<LibraryImages>;
 }
 
-let library: HeicDecode | undefined;
+const load = createRequire(import.meta.url);
 
-/** Loaded on first use: instantiating the WebAssembly takes ~150 ms and memory that a server without HEIC uploads never needs. */
-function heicDecode(): HeicDecode {
-  library ??= createRequire(import.meta.url)('heic-decode') as HeicDecode;
-  return library;
-}
+/**
+ * Loaded on first use (require keeps it for the thread): instantiating the WebAssembly takes ~150 ms and memory that a
+ * server without HEIC uploads never needs.
+ */
+const heicDecode = (): HeicDecode => load('heic-decode') as HeicDecode;
 
 /** Parses the container only; the sizes are known before any pixel is decoded. */
 async function openImages(bytes: Buffer): Promise<LibraryImages> {
