@@ -5,6 +5,9 @@ import type { DecodedBmp } from './bmp.js';
 import { createDecodePool } from './decode-pool.js';
 import { ImgdError } from './errors.js';
 
+/** The threads' JavaScript heap: the pixels are Buffers, outside it, so this only stops a runaway. */
+const WORKER_HEAP_MB = 256;
+
 export interface BmpDecoderOptions {
   readonly threads: number;
   readonly queue: number;
@@ -24,6 +27,7 @@ export function createBmpDecoder(options: BmpDecoderOptions): BmpDecoder {
     name: 'BMP decoder',
     module: 'bmp-worker',
     ...options,
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     overTime: (ms) => new ImgdError('decode_timeout', `The BMP image was not decoded within ${ms / 1000} s.`, { limit_ms: ms }),
   });
   const decode = async (bytes: Buffer): Promise<DecodedBmp> => {

@@ -28,7 +28,8 @@ export interface DecodePoolOptions<Out = unknown> {
   readonly overTime: (timeoutMs: number) => ImgdError;
   /** The error of a task whose thread died under it (out of memory, say); corrupt_image by default. */
   readonly crashed?: (why: string) => ImgdError;
-  readonly resourceLimits?: ResourceLimits;
+  /** Each thread's heap: past it the thread dies, and its task fails with crashed(). */
+  readonly resourceLimits: ResourceLimits;
   readonly kept?: KeptMemory<Out>;
 }
 
@@ -76,7 +77,7 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): Deco
       maxThreads: options.threads,
       maxQueue: options.queue,
       idleTimeout: IDLE_MS,
-      ...(options.resourceLimits && { resourceLimits: options.resourceLimits }),
+      resourceLimits: options.resourceLimits,
     });
     made.on('message', (message: { decodeStarted?: number }) => {
       if (typeof message?.decodeStarted === 'number') started.get(message.decodeStarted)?.();
@@ -127,29 +128,25 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): Deco
     // wait, Piscina alone can tell whether a thread is free).
     if (options.queue > 0 && threads.queueSize >= options.queue && threads.threads.length >= options.threads) throw busy();
     const id = next++;
-    const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    let overTime = false;
+    // The time budget runs from when the thread starts the file, not while the file waits for a thread: stopping
+    // the task then (with the budget's error as the reason) makes Piscina replace the thread.
+    const stop = new AbortController();
     started.set(id, () => {
-      timer = setTimeout(() => {
-        overTime = true;
-        abort.abort();
-      }, timeoutMs);
-      timer.unref();
+      const budget = AbortSignal.timeout(timeoutMs);
+      budget.addEventListener('abort', () => stop.abort(options.overTime(timeoutMs)), { once: true });
     });
     // Piscina unrefs its threads, and one starting in place of a stopped one holds nothing open: the caller waits, so stay alive.
     const alive = setInterval(() => undefined, 1 << 30);
     let reply: PoolReply<Out>;
     try {
-      reply = (await threads.run({ id, input } satisfies PoolTask<In>, { signal: abort.signal })) as PoolReply<Out>;
+      reply = (await threads.run({ id, input } satisfies PoolTask<In>, { signal: stop.signal })) as PoolReply<Out>;
     } catch (err) {
-      if (overTime) throw options.overTime(timeoutMs);
+      if (stop.signal.aborted) throw stop.signal.reason as ImgdError;
       if (closed) throw shuttingDown();
       if (QUEUE_FULL.has((err as Error).message)) throw busy();
       // The thread died (out of memory, say): the file's fault as far as anyone can tell.
       throw options.crashed?.((err as Error).message) ?? new ImgdError('corrupt_image', `The ${options.name} failed on this file: ${(err as Error).message}.`);
     } finally {
-      clearTimeout(timer);
       clearInterval(alive);
       started.delete(id);
     }

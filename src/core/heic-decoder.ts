@@ -16,6 +16,8 @@ export interface HeicDecoderOptions {
 
 /** libheif's WebAssembly memory after decoding a pixel: it grows to the largest image decoded, and never shrinks (measured 12-16). */
 const HEAP_BYTES_PER_PIXEL = 16;
+/** The threads' JavaScript heap: libheif's memory is WebAssembly's, outside it, so this only stops a runaway. */
+const WORKER_HEAP_MB = 256;
 
 export interface HeicDecoder {
   /** The primary image as RGBA; 503 `unavailable` when the queue is full, 422 `decode_timeout` over the time budget. */
@@ -31,6 +33,7 @@ export function createHeicDecoder(options: HeicDecoderOptions): HeicDecoder {
     name: 'HEIC decoder',
     module: 'heic-worker',
     ...sizes,
+    resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     overTime: (ms) => new ImgdError('decode_timeout', `The HEIC image was not decoded within ${ms / 1000} s.`, { limit_ms: ms }),
     kept: { after: ({ width, height }) => width * height * HEAP_BYTES_PER_PIXEL, hold: (bytes) => budget.hold(bytes), wanted: () => budget.waiting() > 0 },
   });

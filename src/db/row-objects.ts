@@ -1,5 +1,6 @@
 // Row objects built in JavaScript from a driver's arrays: one object literal per column list, fast properties.
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 
 export type RowBuilder = (row: readonly unknown[]) => Record<string, unknown>;
@@ -20,16 +21,15 @@ export function rowBuilder(names: readonly string[]): RowBuilder | undefined {
  * of the JavaScript cost of a list request (S7) after the query itself.
  */
 export function arrayRowPool(pool: pg.Pool): PostgresPool {
-  const builders = new Map<string, RowBuilder | undefined>();
+  // Kysely makes the same SQL for the same query shape: the column lists are few. False: no builder for that list.
+  const builders = new LRUCache<string, RowBuilder | false>({ max: 500 });
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const toObjects = (result: pg.QueryArrayResult): unknown[] => {
     if (result.fields.length === 0) return result.rows;
     const key = result.fields.map((field) => field.name).join('\n');
     let build = builders.get(key);
-    if (!builders.has(key)) {
-      build = rowBuilder(result.fields.map((field) => field.name));
-      // Kysely makes the same SQL for the same query shape: the column lists are few.
-      if (builders.size > 500) builders.clear();
+    if (build === undefined) {
+      build = rowBuilder(result.fields.map((field) => field.name)) ?? false;
       builders.set(key, build);
     }
     if (!build) return result.rows.map((row) => Object.fromEntries(result.fields.map((field, i) => [field.name, row[i]])));

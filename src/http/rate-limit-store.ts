@@ -1,6 +1,7 @@
 // Rate-limit counters in Redis, shared by every instance, that fall back to this process's own counters while Redis is away.
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 
 interface Count {
   current: number;
@@ -20,19 +21,17 @@ return {tonumber(current), redis.call('PTTL', KEYS[1])}`;
 
 /** After Redis fails a count, requests are counted here for this long before Redis is asked again. */
 const FALLBACK_MS = 5000;
-/** Windows kept in memory while counting locally; the oldest go first. */
+/** Windows kept in memory while counting locally; the least recently used go first. */
 const LOCAL_CAPACITY = 10_000;
 
 /** The same fixed windows as the script's, in this process. */
 class LocalCounts {
-  private readonly windows = new Map<string, { count: number; endsAt: number }>();
+  private readonly windows = new LRUCache<string, { count: number; endsAt: number }>({ max: LOCAL_CAPACITY });
 
   increment(key: string, windowMs: number): Count {
     const now = Date.now();
     let window = this.windows.get(key);
     if (!window || window.endsAt <= now) {
-      this.windows.delete(key);
-      if (this.windows.size >= LOCAL_CAPACITY) this.windows.delete(this.windows.keys().next().value!);
       window = { count: 0, endsAt: now + windowMs };
       this.windows.set(key, window);
     }

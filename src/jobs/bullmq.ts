@@ -8,6 +8,7 @@ import { countByStatus, jobDepth } from './depth.js';
 import { laneOf, registered, SHARED_LANE, type Registered } from './registered.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
 import { outageRetryMs, pastOutageDeadline, waitsOut } from './outage-policy.js';
+import { within } from '../until-aborted.js';
 
 export interface BullQueueOptions {
   readonly redisUrl: string;
@@ -46,15 +47,10 @@ function redactedUrl(url: string): string {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  within(promise, ms, () => {
+    throw new Error(`Redis did not answer within ${ms} ms`);
+  });
 
 /**
  * Resolves once the client is ready, rejects on its first error. BullMQ's Queue starts connecting a lazy client

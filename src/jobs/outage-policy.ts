@@ -1,4 +1,5 @@
 // How both runners treat a job that failed because a dependency was away: not the job's fault, so it waits and tries again without spending an attempt.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDiskFull, isOutage } from '../core/outages.js';
 
 /** A job waits out outages until it is this old; after that an outage counts as any other failure. */
@@ -18,8 +19,6 @@ export function pastOutageDeadline(createdAtMs: number, now: number = Date.now()
 export function outageRetryMs(backoffMs: number): number {
   return Math.min(Math.max(backoffMs, 1000), 10_000);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs a bookkeeping write (a job row's new state) until the database takes it, while `keepTrying()` holds: a job's

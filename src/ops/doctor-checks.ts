@@ -13,6 +13,7 @@ import { openDatabase } from '../db/database.js';
 import { schemaMigrator } from '../db/migrate.js';
 import { modeProblems } from './private-files.js';
 import { describeStorage } from './storage-command.js';
+import { within } from '../until-aborted.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -147,13 +148,8 @@ async function checkLibvips(): Promise<CheckResult> {
   return ok('images', `${version}: JPEG, PNG, WebP, GIF, AVIF in and out; ${heic}`);
 }
 
-function withTimeout(name: string, check: Promise<CheckResult | undefined>): Promise<CheckResult | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<CheckResult>((resolve) => {
-    timer = setTimeout(() => resolve(fail(name, `no answer within ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS);
-  });
-  return Promise.race([check, late]).finally(() => clearTimeout(timer));
-}
+const withTimeout = (name: string, check: Promise<CheckResult | undefined>): Promise<CheckResult | undefined> =>
+  within(check, CHECK_TIMEOUT_MS, () => fail(name, `no answer within ${CHECK_TIMEOUT_MS / 1000} s`));
 
 /** Every check, in order, each bounded in time; Redis only when it is configured. */
 export async function runChecks(config: Config): Promise<CheckResult[]> {

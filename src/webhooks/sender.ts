@@ -47,19 +47,17 @@ export function createSender(options: SenderOptions): WebhookSender {
       if (isIP(host) !== 0 && !options.allowPrivate && !isPublicAddress(host)) return reject(refusal(host, host));
       const client = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
       if (!client) return reject(new TargetRefusedError(`the scheme ${url.protocol} is not http or https`));
+      const limit = AbortSignal.timeout(options.timeoutMs);
       const request = client.request(url, {
         method: 'POST',
         // One connection per request: a kept-alive socket would skip the lookup, and its check, next time.
         agent: false,
         lookup,
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        // Past the limit the request, and an answer still arriving, are destroyed.
+        signal: limit,
       });
-      const timer = setTimeout(() => request.destroy(new Error(`no complete answer within ${options.timeoutMs} ms`)), options.timeoutMs);
-      const settle = (fn: () => void): void => {
-        clearTimeout(timer);
-        fn();
-      };
-      request.once('error', (err) => settle(() => reject(err)));
+      request.once('error', (err) => reject(limit.aborted ? new Error(`no complete answer within ${options.timeoutMs} ms`) : err));
       request.once('response', (answer) => {
         let read = 0;
         answer.on('data', (chunk: Buffer) => {
@@ -67,7 +65,7 @@ export function createSender(options: SenderOptions): WebhookSender {
           if (read > MAX_ANSWER_BYTES) answer.destroy();
         });
         // Redirects are answers like any other: not followed, and not a success.
-        answer.once('close', () => settle(() => resolve({ status: answer.statusCode ?? 0 })));
+        answer.once('close', () => resolve({ status: answer.statusCode ?? 0 }));
         answer.once('error', () => undefined);
       });
       request.end(body);

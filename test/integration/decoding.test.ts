@@ -1,5 +1,5 @@
 // HEIC decoding on the app's own bounded pool: a full queue answers 503 with Retry-After, a decode over its time budget
-// is refused with 422 decode_timeout, and closing one app leaves another's decoding alone.
+// is refused with 422 decode_timeout, and closing one app leaves another's HEIC decoding and SVG sanitizing alone.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
@@ -7,6 +7,19 @@ import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { bearer, expectProblem, json } from '../helpers/accounts.js';
 
 const IPHONE = fixture('heic/IMG_5195.HEIC');
+/** Each drawing different, so each upload is sanitized anew rather than found already stored. */
+const drawing = (width: number): Buffer =>
+  Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="30"><rect width="${width}" height="30" onclick="alert(1)"/></svg>`);
+
+/** A stored SVG is the sanitized document: the drawing kept, its script attribute gone. */
+async function expectSanitized(res: Response, width: number): Promise<void> {
+  assert.equal(res.status, 201, await res.clone().text());
+  const image = (await res.json()) as { format: string; url: string };
+  assert.equal(image.format, 'svg');
+  const served = await (await fetch(image.url)).text();
+  assert.ok(served.includes(`<rect width="${width}" height="30"/>`), served);
+  assert.doesNotMatch(served, /onclick/);
+}
 
 interface Stats {
   total: number;
@@ -74,17 +87,24 @@ describe('HEIC decoding on a bounded pool', () => {
     }
   });
 
-  it("goes on decoding in one app after another app in the same process has closed (each has its own threads)", async () => {
-    const [first, second] = [await startApp(), await startApp()];
+  it('goes on decoding HEIC and sanitizing SVG in one app after another app in the same process has closed (each has its own threads)', async () => {
+    const formats = { ALLOWED_FORMATS: 'jpeg,png,heic,svg' };
+    const [first, second] = [await startApp(formats), await startApp(formats)];
     try {
+      // Both apps' pools have threads running before the first app closes.
       assert.equal((await first.upload([IPHONE])).status, 201);
-      // The first app closes while the second decodes (a module-wide decoder thread was ended under it: issue 20).
+      assert.equal((await first.upload([['first.svg', drawing(10)]])).status, 201);
+      // The first app closes while the second decodes and sanitizes (a module-wide decoder thread was ended under it: issue 20).
       const decoding = second.upload([IPHONE]);
+      const sanitizing = second.upload([['during.svg', drawing(20)]]);
       await first.close();
-      const res = await decoding;
-      assert.equal(res.status, 201, await res.clone().text());
-      assert.equal(((await res.json()) as { format: string }).format, 'heic');
+      const heic = await decoding;
+      assert.equal(heic.status, 201, await heic.clone().text());
+      assert.equal(((await heic.json()) as { format: string }).format, 'heic');
+      await expectSanitized(await sanitizing, 20);
+      // And after: new threads of the second app's own.
       assert.equal((await second.upload([fixture('heic/samplefilehub.heif')])).status, 201);
+      await expectSanitized(await second.upload([['after.svg', drawing(30)]]), 30);
     } finally {
       await second.close();
     }

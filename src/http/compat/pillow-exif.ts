@@ -1,4 +1,5 @@
 // Seed 001's exif_json: a photo's first EXIF directory (IFD0) as Pillow's getexif() gives it, names and values alike.
+import { LRUCache } from 'lru-cache';
 import { webpExifBlock } from '../../core/exif.js';
 
 /** Pillow's ExifTags.TAGS names of the tags IFD0 holds (others keep their number, as Pillow does). */
@@ -198,7 +199,7 @@ export interface ExifJsonReader {
 }
 
 export function createExifJsonReader(head: (sha256: string, length: number) => Promise<Buffer>): ExifJsonReader {
-  const cache = new Map<string, Record<string, unknown>>();
+  const cache = new LRUCache<string, Record<string, unknown>>({ max: MAX_CACHED });
   return {
     async read(sha256, format, bytes) {
       const cached = cache.get(sha256);
@@ -213,7 +214,6 @@ export function createExifJsonReader(head: (sha256: string, length: number) => P
         }
       }
       cache.set(sha256, found);
-      if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value!);
       return found;
     },
   };

@@ -1,6 +1,7 @@
 // Liveness, readiness (database, storage, queue, disk space) and Prometheus metrics.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { within } from '../../until-aborted.js';
 import type { HttpContext } from '../context.js';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -13,19 +14,14 @@ const Readiness = (status: 'ready' | 'unavailable', description: string) =>
   );
 
 async function probe(check: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    return { ok: true };
+    return await within(
+      check().then(() => ({ ok: true })),
+      CHECK_TIMEOUT_MS,
+      () => ({ ok: false, error: `no answer within ${CHECK_TIMEOUT_MS} ms` }),
+    );
   } catch (err) {
     return { ok: false, error: (err as Error).message };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
