@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variant-options.js';
+import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variants/variant-options.js';
 import { PROFILE_NAMES, type ProfileName } from './http/compat/profile.js';
 import { durationSeconds, settingSources, settingsReport, type SettingReport } from './config-report.js';
 

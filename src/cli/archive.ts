@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { ADMIN, VISIBILITIES, type Actor, type Visibility } from '../core/types.js';
-import { roleScopes } from '../core/accounts.js';
+import { roleScopes } from '../core/accounts/accounts.js';
 import { exportCommand, importCommand } from '../ops/archive-command.js';
 import { importFolder, type FolderProfile } from '../ops/import-folder.js';
 import { importImages, type ImportProgress, type ImportReport } from '../ops/import-images.js';

@@ -1,7 +1,7 @@
 // `imgd token`: prints a credential for scripts and other services: an HMAC upload token, a minted upload token, an API key.
 import type { Command } from 'commander';
 import { mintHmacToken } from '../auth/hmac-upload-tokens.js';
-import { roleScopes } from '../core/accounts.js';
+import { roleScopes } from '../core/accounts/accounts.js';
 import { ADMIN, type Actor, type Scope } from '../core/types.js';
 import { settings, wholeNumber, withCore } from './context.js';
 import { CommandFailed, UsageError } from './failure.js';

@@ -1,7 +1,7 @@
 // Accounts on Kysely: users, API keys, upload tokens, invites and the audit log.
 import type { Selectable } from 'kysely';
-import type { AccountsRepo, ApiKeyRecord, AuditEntry, StoredUser, UploadTokenRecord } from '../core/accounts-repo.js';
-import { NameTakenError } from '../core/catalog.js';
+import type { AccountsRepo, ApiKeyRecord, AuditEntry, StoredUser, UploadTokenRecord } from '../core/accounts/accounts-repo.js';
+import { NameTakenError } from '../core/images/catalog.js';
 import { newId } from '../core/ids.js';
 import type { Role, Scope } from '../core/types.js';
 import { isUniqueViolation, sqliteHandle, type Db } from './database.js';

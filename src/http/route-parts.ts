@@ -1,6 +1,6 @@
 // What the JSON API's route files share: the Image schema's reference, problem answers, and the image object by viewer.
 import { Type } from '@sinclair/typebox';
-import { maySeeLocation } from '../auth/policy.js';
+import { maySeeLocation } from '../core/access/policy.js';
 import type { Actor, ImageRecord } from '../core/types.js';
 import type { HttpContext } from './context.js';
 import { imageView, type ImageView } from './image-view.js';

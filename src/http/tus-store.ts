@@ -4,7 +4,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Readable } from 'node:stream';
 import { DataStore, ERRORS, Upload } from '@tus/server';
 import type { ImgdError } from '../core/errors.js';
-import type { Resumable } from '../core/resumable.js';
+import type { Resumable } from '../core/upload/resumable.js';
 import type { Actor } from '../core/types.js';
 
 export interface TusRequestContext {

@@ -2,7 +2,7 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { JobRequest } from '../core/jobs.js';
+import type { JobRequest } from '../core/jobs/jobs.js';
 import type { JobRowStatus, JobsRepo } from '../db/jobs.js';
 import { countByStatus, jobDepth } from './depth.js';
 import { registered, type Registered } from './registered.js';

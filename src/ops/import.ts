@@ -10,7 +10,7 @@ import { extract as createExtract } from 'tar-stream';
 import { newUrlKey } from '../core/ids.js';
 import type { Db } from '../db/database.js';
 import { dataTables, insertRows, rowCount, type Row } from '../db/dump.js';
-import { originalKey, shaFromOriginalKey, type BlobStore } from '../store/blob-store.js';
+import { originalKey, shaFromOriginalKey, type BlobStore } from '../core/storage/blob-store.js';
 import {
   ArchiveError,
   BLOBS_DIR,

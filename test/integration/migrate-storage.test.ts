@@ -5,7 +5,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { originalKey, type BlobStore } from '../../src/store/blob-store.js';
+import { originalKey, type BlobStore } from '../../src/core/storage/blob-store.js';
 import { createFsStore } from '../../src/store/fs.js';
 import { createS3Store } from '../../src/store/s3.js';
 import { fixture, makeDataDir, startApp } from '../helpers/app.js';

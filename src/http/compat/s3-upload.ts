@@ -1,7 +1,7 @@
 // COMPAT profile s3_upload (seed 004): uploads keyed by an external id, an upload page per id, latest and history, Flask-style.
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { mayView } from '../../auth/policy.js';
+import { mayView } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
 import { ANONYMOUS, type ImageRecord } from '../../core/types.js';

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
 import type { Actor, ImageRecord } from '../../core/types.js';
-import type { UploadRequest, Uploads } from '../../core/uploads.js';
+import type { UploadRequest, Uploads } from '../../core/upload/uploads.js';
 import { readForm, type FormFile } from './form.js';
 
 export interface SeedChecks {

@@ -1,6 +1,6 @@
 // Schemas and views the account routes share: users, problems, sessions.
 import { Type } from '@sinclair/typebox';
-import type { BrowserSession } from '../../core/browser-sessions.js';
+import type { BrowserSession } from '../../core/accounts/browser-sessions.js';
 import { ROLES, type User } from '../../core/types.js';
 
 export { problems } from '../openapi.js';

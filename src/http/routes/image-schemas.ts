@@ -1,6 +1,6 @@
 // The request schemas of the image routes: the upload form and query, the list filters, a change.
 import { Type } from '@sinclair/typebox';
-import { KEY_PATTERN } from '../../core/fields.js';
+import { KEY_PATTERN } from '../../core/upload/fields.js';
 import { IMAGE_SORTS, IMAGE_STATUSES } from '../../core/types.js';
 import { Binary } from '../openapi.js';
 

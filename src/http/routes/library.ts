@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ZipArchive } from 'archiver';
-import { BULK_ACTIONS, BULK_MAX, runBulk } from '../../core/bulk.js';
+import { BULK_ACTIONS, BULK_MAX, runBulk } from '../../core/images/bulk.js';
 import type { ImageRecord } from '../../core/types.js';
 import type { HttpContext } from '../context.js';
 import { attachment } from '../content-disposition.js';

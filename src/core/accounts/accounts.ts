@@ -1,0 +1,368 @@
+// Accounts: registration, login, passwords, API keys, minted upload tokens and invites.
+import { hashPassword, verifyPassword, decoyHash, MIN_PASSWORD, MAX_PASSWORD } from './passwords.js';
+import { hashSecret, mintSecret } from './opaque-tokens.js';
+import { isAdmin, requireAdmin, requireAuthenticated } from '../access/policy.js';
+import type { AccountsRepo, ApiKeyRecord, AuditRecord, StoredUser, UploadTokenRecord } from './accounts-repo.js';
+import { NameTakenError } from '../images/catalog.js';
+import { ImgdError } from '../errors.js';
+import { checkKey } from '../upload/fields.js';
+import { newId } from '../ids.js';
+import { ROLES, SCOPES, describeActor, type Actor, type Role, type Scope, type User } from '../types.js';
+
+export type RegistrationMode = 'open' | 'closed' | 'invite';
+
+export interface RegisterInput {
+  readonly username: string;
+  readonly email: string;
+  readonly password: string;
+  readonly invite?: string | undefined;
+}
+
+export interface MintUploadTokenInput {
+  readonly key?: string | null | undefined;
+  readonly maxBytes?: number | null | undefined;
+  readonly expiresIn: number;
+  readonly singleUse: boolean;
+}
+
+export interface Audit {
+  record(actor: Actor | string, action: string, target: string | null, ip: string | null, details?: Record<string, unknown>): Promise<void>;
+}
+
+const USERNAME = /^[a-z0-9][a-z0-9_.-]{2,31}$/;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{1,63}$/;
+const MAX_TOKEN_SECONDS = 30 * 86_400;
+
+/** The scopes a role's session carries. */
+export function roleScopes(role: Role): Scope[] {
+  return role === 'admin' ? [...SCOPES] : SCOPES.filter((s) => s !== 'admin');
+}
+
+function invalid(field: string, message: string): ImgdError {
+  return new ImgdError('validation_failed', message, { field });
+}
+
+function checkRegistration(input: RegisterInput): { username: string; email: string } {
+  const username = input.username.trim().toLowerCase();
+  const email = input.email.trim().toLowerCase();
+  if (!USERNAME.test(username)) {
+    throw invalid('username', 'username must be 3 to 32 characters: letters, digits, and . _ - (not first).');
+  }
+  if (!EMAIL.test(email)) throw invalid('email', 'email must be an e-mail address.');
+  checkPassword(input.password, 'password');
+  return { username, email };
+}
+
+/** A user without what only the server needs (password hash, session generation). */
+function visibleUser(stored: StoredUser): User {
+  const { passwordHash: _hash, sessionGeneration: _generation, ...user } = stored;
+  return user;
+}
+
+function checkPassword(password: string, field: string): void {
+  if (password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
+    throw invalid(field, `${field} must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
+  }
+}
+
+export interface Accounts {
+  register(input: RegisterInput, ip: string | null): Promise<User>;
+  /** Creates a user from the CLI or by an admin, whatever the registration mode. */
+  addUser(input: RegisterInput, role: Role): Promise<User>;
+  /** The user behind a username (or email) and password, with the session generation to sign; unauthorized otherwise, in the same time. */
+  login(username: string, password: string, ip: string | null): Promise<User & { sessionGeneration: number }>;
+  changePassword(actor: Actor, current: string, next: string, ip: string | null): Promise<void>;
+  /**
+   * Deletes a user (admin only; `by` is 'cli' from the command line). Their API keys go, their upload tokens expire,
+   * their sessions end (the user is gone); their images stay, without an owner: only admins see and manage them,
+   * and public URLs keep working. Refused (conflict) for the last admin. Answers the user and how many images they had.
+   */
+  deleteUser(by: Actor | 'cli', userId: string, ip: string | null): Promise<{ user: User; images: number }>;
+  /** Sets a user's password (admin only, or 'cli') and ends their sessions and upload tokens; API keys stay. */
+  setUserPassword(by: Actor | 'cli', userId: string, password: string, ip: string | null): Promise<User>;
+  /** Sets a user's role (admin only, or 'cli'); demoting the last admin is refused (conflict). Takes effect at the next request. */
+  setUserRole(by: Actor | 'cli', userId: string, role: Role, ip: string | null): Promise<User>;
+  userById(id: string): Promise<User | undefined>;
+  userByName(username: string): Promise<User | undefined>;
+  listUsers(actor: Actor): Promise<User[]>;
+  createApiKey(actor: Actor, name: string, scopes: readonly Scope[], ip: string | null): Promise<{ key: ApiKeyRecord; secret: string }>;
+  listApiKeys(actor: Actor): Promise<ApiKeyRecord[]>;
+  revokeApiKey(actor: Actor, id: string, ip: string | null): Promise<void>;
+  mintUploadToken(actor: Actor, input: MintUploadTokenInput, ip: string | null): Promise<{ token: UploadTokenRecord; secret: string }>;
+  createInvite(actor: Actor, role: Role, expiresIn: number): Promise<{ secret: string; expiresAt: string }>;
+  auditLog(actor: Actor, limit: number): Promise<AuditRecord[]>;
+  /** An admin adds a user, whatever the registration mode. */
+  createUser(actor: Actor, input: RegisterInput, role: Role, ip: string | null): Promise<User>;
+  /** An admin disables (no sign-in, every credential refused) or enables a user; not themselves. */
+  setUserDisabled(actor: Actor, userId: string, disabled: boolean, ip: string | null): Promise<User>;
+  /** Spends a single-use upload token; the function returned gives it back (the upload was refused). */
+  spendUploadGrant(actor: Actor): Promise<() => Promise<void>>;
+  audit: Audit;
+}
+
+export function createAccounts(repo: AccountsRepo, options: { registration: RegistrationMode; audit: Audit }): Accounts {
+  const { audit } = options;
+
+  async function insert(input: RegisterInput, role: Role): Promise<User> {
+    const { username, email } = checkRegistration(input);
+    const user = { id: newId(), username, email, role, createdAt: new Date().toISOString() };
+    try {
+      await repo.insertUser({ ...user, passwordHash: await hashPassword(input.password), sessionGeneration: 0 });
+    } catch (err) {
+      if (err instanceof NameTakenError) {
+        throw new ImgdError('conflict', `That ${err.message} is already registered.`, { field: err.message });
+      }
+      throw err;
+    }
+    return user;
+  }
+
+  /** The user an admin operation is about; not_found otherwise. */
+  async function target(by: Actor | 'cli', userId: string): Promise<StoredUser> {
+    if (by !== 'cli') requireAdmin(by);
+    const stored = await repo.userById(userId);
+    if (!stored) throw new ImgdError('not_found', `No user ${JSON.stringify(userId)}.`);
+    return stored;
+  }
+
+  const lastAdmin = (what: string): ImgdError =>
+    new ImgdError('conflict', `${what} would leave no admin user: make another user an admin first.`);
+
+  function ownKeyScopes(actor: Actor, scopes: readonly Scope[]): Scope[] {
+    const unique = [...new Set(scopes)];
+    if (unique.length === 0) throw invalid('scopes', `scopes must name at least one of ${SCOPES.join(', ')}.`);
+    for (const scope of unique) {
+      if (!SCOPES.includes(scope)) throw invalid('scopes', `Unknown scope ${JSON.stringify(scope)}.`);
+      if (scope === 'admin' && !isAdmin(actor)) throw new ImgdError('forbidden', 'Only admins may create keys with the admin scope.');
+    }
+    return unique;
+  }
+
+  return {
+    audit,
+
+    async register(input, ip) {
+      const mode = options.registration;
+      // An invite is an admin's word: it opens registration whatever the mode.
+      if (mode === 'closed' && !input.invite) throw new ImgdError('forbidden', 'Registration is closed on this server; ask an admin for an account or an invite.');
+      let role: Role = 'user';
+      let taken: { hash: string; at: string } | undefined;
+      if (mode !== 'open' || input.invite) {
+        if (!input.invite) throw new ImgdError('forbidden', 'Registration needs an invite on this server.');
+        checkRegistration(input);
+        taken = { hash: hashSecret(input.invite), at: new Date().toISOString() };
+        const invite = await repo.consumeInvite(taken.hash, input.username, taken.at);
+        if (!invite) throw new ImgdError('forbidden', 'The invite is unknown, used or expired.');
+        role = invite.role;
+      }
+      let user: User;
+      try {
+        user = await insert(input, role);
+      } catch (err) {
+        // A name or address already taken: the invite stays good for another try.
+        if (taken) await repo.releaseInvite(taken.hash, taken.at);
+        throw err;
+      }
+      await audit.record(`user:${user.id}`, 'user.register', user.id, ip, { username: user.username });
+      return user;
+    },
+
+    async addUser(input, role) {
+      if (!ROLES.includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}.`);
+      const user = await insert(input, role);
+      await audit.record('cli', 'user.add', user.id, null, { username: user.username, role });
+      return user;
+    },
+
+    async login(username, password, ip) {
+      const stored = await repo.userByName(username.trim().toLowerCase());
+      const ok = await verifyPassword(stored?.passwordHash ?? (await decoyHash()), password);
+      if (!stored || !ok) {
+        await audit.record('anonymous', 'login.failed', null, ip, { username: username.slice(0, 64) });
+        throw new ImgdError('unauthorized', 'The username or password is wrong.');
+      }
+      await audit.record(`user:${stored.id}`, 'login', stored.id, ip);
+      if (stored.disabledAt) {
+        await audit.record(`user:${stored.id}`, 'login.disabled', stored.id, ip);
+        throw new ImgdError('forbidden', 'This account has been disabled; ask an admin.');
+      }
+      const { passwordHash: _omit, ...user } = stored;
+      return user;
+    },
+
+    async changePassword(actor, current, next, ip) {
+      if (actor.kind !== 'user' || actor.apiKeyId !== null) {
+        throw new ImgdError('forbidden', 'Sign in as the user (not with a key or token) to change a password.');
+      }
+      const stored = await repo.userById(actor.user.id);
+      if (!stored || !(await verifyPassword(stored.passwordHash, current))) {
+        throw new ImgdError('unauthorized', 'The current password is wrong.');
+      }
+      checkPassword(next, 'new_password');
+      await repo.setPassword(stored.id, await hashPassword(next));
+      await audit.record(actor, 'user.password_changed', stored.id, ip);
+    },
+
+    async deleteUser(by, userId, ip) {
+      const stored = await target(by, userId);
+      const result = await repo.deleteUser(stored.id);
+      if (result.outcome === 'not_found') throw new ImgdError('not_found', `No user ${JSON.stringify(userId)}.`);
+      if (result.outcome === 'last_admin') throw lastAdmin(`Deleting ${stored.username}`);
+      await audit.record(by, 'user.delete', stored.id, ip, { username: stored.username, images: result.images });
+      return { user: visibleUser(stored), images: result.images };
+    },
+
+    async setUserPassword(by, userId, password, ip) {
+      const stored = await target(by, userId);
+      checkPassword(password, 'password');
+      await repo.setPassword(stored.id, await hashPassword(password));
+      await audit.record(by, 'user.password_set', stored.id, ip);
+      return visibleUser(stored);
+    },
+
+    async setUserRole(by, userId, role, ip) {
+      if (!ROLES.includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}.`);
+      const stored = await target(by, userId);
+      const outcome = await repo.setRole(stored.id, role);
+      if (outcome === 'not_found') throw new ImgdError('not_found', `No user ${JSON.stringify(userId)}.`);
+      if (outcome === 'last_admin') throw lastAdmin(`Making ${stored.username} a ${role}`);
+      if (stored.role !== role) await audit.record(by, 'user.role', stored.id, ip, { from: stored.role, to: role });
+      return { ...visibleUser(stored), role };
+    },
+
+    async userById(id) {
+      const stored = await repo.userById(id);
+      return stored && visibleUser(stored);
+    },
+
+    async userByName(username) {
+      const stored = await repo.userByName(username.trim().toLowerCase());
+      return stored && visibleUser(stored);
+    },
+
+    async listUsers(actor) {
+      requireAdmin(actor);
+      return repo.listUsers();
+    },
+
+    async createApiKey(actor, name, scopes, ip) {
+      // No credential at all is 401, like everywhere else; only a credential of the wrong kind is 403.
+      requireAuthenticated(actor);
+      if (actor.kind !== 'user') throw new ImgdError('forbidden', 'API keys belong to users: sign in as a user to create one.');
+      const trimmed = name.trim();
+      if (trimmed.length < 1 || trimmed.length > 100) throw invalid('name', 'name must be 1 to 100 characters.');
+      // A key never carries more than the credential that creates it.
+      const wanted = ownKeyScopes(actor, scopes);
+      const missing = wanted.filter((s) => !actor.scopes.includes(s));
+      if (missing.length > 0) throw new ImgdError('forbidden', `This credential cannot grant ${missing.join(', ')}.`);
+      const minted = mintSecret('key');
+      const key: ApiKeyRecord = {
+        id: newId(),
+        userId: actor.user.id,
+        name: trimmed,
+        prefix: minted.prefix,
+        scopes: wanted,
+        createdAt: new Date().toISOString(),
+        lastUsedAt: null,
+        revokedAt: null,
+      };
+      await repo.insertApiKey(key, minted.hash);
+      await audit.record(actor, 'api_key.create', key.id, ip, { name: key.name, scopes: wanted });
+      return { key, secret: minted.secret };
+    },
+
+    async listApiKeys(actor) {
+      requireAuthenticated(actor);
+      if (isAdmin(actor) && actor.kind === 'admin') return repo.listApiKeys(undefined);
+      if (actor.kind !== 'user') throw new ImgdError('forbidden', 'Only users have API keys.');
+      return repo.listApiKeys(actor.user.id);
+    },
+
+    async revokeApiKey(actor, id, ip) {
+      requireAuthenticated(actor);
+      const key = await repo.apiKeyById(id);
+      const mine = key && actor.kind === 'user' && key.userId === actor.user.id;
+      if (!key || key.revokedAt !== null || !(mine || isAdmin(actor))) throw new ImgdError('not_found', `No API key ${JSON.stringify(id)}.`);
+      await repo.revokeApiKey(id);
+      await audit.record(actor, 'api_key.revoke', id, ip);
+    },
+
+    async mintUploadToken(actor, input, ip) {
+      requireAuthenticated(actor);
+      if (actor.kind === 'upload_token') throw new ImgdError('forbidden', 'An upload token cannot mint tokens.');
+      if (actor.kind === 'user' && !actor.scopes.includes('upload')) throw new ImgdError('forbidden', 'This credential lacks the "upload" scope.');
+      if (!Number.isInteger(input.expiresIn) || input.expiresIn < 1 || input.expiresIn > MAX_TOKEN_SECONDS) {
+        throw invalid('expires_in', `expires_in must be 1 to ${MAX_TOKEN_SECONDS} seconds.`);
+      }
+      if (input.maxBytes != null && (!Number.isInteger(input.maxBytes) || input.maxBytes < 1)) {
+        throw invalid('max_bytes', 'max_bytes must be a positive whole number.');
+      }
+      const minted = mintSecret('upload');
+      const now = Date.now();
+      const owner = actor.kind === 'user' ? actor.user.id : null;
+      const token: UploadTokenRecord = {
+        id: newId(),
+        createdBy: describeActor(actor),
+        ownerId: owner,
+        key: input.key == null ? null : checkKey(input.key),
+        maxBytes: input.maxBytes ?? null,
+        singleUse: input.singleUse,
+        expiresAt: new Date(now + input.expiresIn * 1000).toISOString(),
+        usedAt: null,
+        createdAt: new Date(now).toISOString(),
+      };
+      await repo.insertUploadToken(token, minted.hash);
+      await audit.record(actor, 'upload_token.mint', token.id, ip, { key: token.key, max_bytes: token.maxBytes, single_use: token.singleUse });
+      return { token, secret: minted.secret };
+    },
+
+    async auditLog(actor, limit) {
+      requireAdmin(actor);
+      return repo.auditLog(limit);
+    },
+
+    async spendUploadGrant(actor) {
+      if (actor.kind !== 'upload_token' || !actor.grant.singleUse || actor.grant.tokenId === null) return async () => undefined;
+      const { tokenId } = actor.grant;
+      const at = new Date().toISOString();
+      if (!(await repo.consumeUploadToken(tokenId, at))) {
+        throw new ImgdError('unauthorized', 'The upload token was already used.');
+      }
+      return () => repo.releaseUploadToken(tokenId, at);
+    },
+
+    async createInvite(actor, role, expiresIn) {
+      requireAdmin(actor);
+      if (!ROLES.includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}.`);
+      if (!Number.isInteger(expiresIn) || expiresIn < 60 || expiresIn > MAX_TOKEN_SECONDS) {
+        throw invalid('expires_in', `expires_in must be 60 to ${MAX_TOKEN_SECONDS} seconds.`);
+      }
+      const minted = mintSecret('invite');
+      const expiresAt = new Date(Date.now() + expiresIn * 1000).toISOString();
+      await repo.insertInvite({ id: newId(), role, expiresAt, usedAt: null, createdBy: describeActor(actor) }, minted.hash);
+      await audit.record(actor, 'invite.create', null, null, { role });
+      return { secret: minted.secret, expiresAt };
+    },
+
+    async createUser(actor, input, role, ip) {
+      requireAdmin(actor);
+      if (!ROLES.includes(role)) throw invalid('role', `role must be one of ${ROLES.join(', ')}.`);
+      const user = await insert(input, role);
+      await audit.record(actor, 'user.add', user.id, ip, { username: user.username, role });
+      return user;
+    },
+
+    async setUserDisabled(actor, userId, disabled, ip) {
+      requireAdmin(actor);
+      if (actor.kind === 'user' && actor.user.id === userId) throw new ImgdError('conflict', 'You cannot disable your own account.');
+      const stored = await repo.userById(userId);
+      if (!stored) throw new ImgdError('not_found', `No user ${JSON.stringify(userId)}.`);
+      const at = disabled ? (stored.disabledAt ?? new Date().toISOString()) : null;
+      await repo.setDisabled(userId, at);
+      // Bearer sessions end too; browser sessions and API keys are refused while the account is disabled.
+      if (disabled) await repo.endSessions(userId);
+      if (Boolean(stored.disabledAt) !== disabled) await audit.record(actor, disabled ? 'user.disable' : 'user.enable', userId, ip);
+      return { ...visibleUser(stored), disabledAt: at };
+    },
+  };
+}
