@@ -9,7 +9,7 @@ import { createCredentialResolver, createSessionCookieResolver } from './auth/cr
 import { createSessionTokens } from './auth/jwt.js';
 import { createShareSigner } from './auth/share-urls.js';
 import { createAccounts, type Accounts, type Audit } from './core/accounts/accounts.js';
-import { describeActor } from './core/types.js';
+import { describeActor } from './core/access/actor.js';
 import { createAccountsRepo } from './db/accounts.js';
 import { createBrowserSessionsRepo } from './db/browser-sessions.js';
 import { createBrowserSessions, type BrowserSessions } from './core/accounts/browser-sessions.js';

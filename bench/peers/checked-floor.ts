@@ -10,7 +10,7 @@ import { readIngestMetadata } from '../../src/core/metadata/location.js';
 import { checkLimits } from '../../src/core/upload/probe.js';
 import { MemoryBudget, UploadReceiver } from '../../src/core/upload/upload-receiver.js';
 import { createFsStore } from '../../src/store/fs.js';
-import { originalKey } from '../../src/core/storage/blob-store.js';
+import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { mintHmacToken } from '../auth/hmac-upload-tokens.js';
 import { roleScopes } from '../core/accounts/accounts.js';
-import { ADMIN, type Actor, type Scope } from '../core/types.js';
+import { ADMIN, type Actor, type Scope } from '../core/access/actor.js';
 import { settings, wholeNumber, withCore } from './context.js';
 import { CommandFailed, UsageError } from './failure.js';
 

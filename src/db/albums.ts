@@ -3,7 +3,7 @@ import type { Selectable } from 'kysely';
 import type { AlbumRecord, AlbumsRepo } from '../core/images/albums-repo.js';
 import { ImgdError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Page } from '../core/types.js';
+import type { Page } from '../core/images/image.js';
 import { toRecord } from './catalog.js';
 import type { Db } from './database.js';
 import { encodeCursor, ordered } from './image-order.js';

@@ -4,7 +4,7 @@ import type { DeliveryRepo } from '../core/webhooks/webhook-delivery.js';
 import { WEBHOOK_DELIVERY_JOB } from '../core/jobs/jobs.js';
 import { deliveryIdFrom } from '../core/webhooks/webhook-signing.js';
 import type { DeliveryAttempt, DeliveryRecord, DeliveryStatus, ImageEventType, WebhookRecord, WebhooksRepo } from '../core/webhooks/webhooks.js';
-import type { ImageRecord } from '../core/types.js';
+import type { ImageRecord } from '../core/images/image.js';
 import { newId } from '../core/ids.js';
 import type { Db } from './database.js';
 import { createJobsRepo } from './jobs.js';

@@ -1,7 +1,8 @@
 // Who may do what: the one place access rules are decided.
 import { ImgdError } from '../errors.js';
 import type { UploadFields } from '../upload/fields.js';
-import type { Actor, ImageRecord, Scope } from '../types.js';
+import type { Actor, Scope } from './actor.js';
+import type { ImageRecord } from '../images/image.js';
 
 export function requireAuthenticated(actor: Actor): void {
   if (actor.kind === 'anonymous') throw new ImgdError('unauthorized', 'This needs a credential: send Authorization: Bearer <token>.');

@@ -1,5 +1,6 @@
 // What the accounts service needs from the database (implemented in db/accounts.ts).
-import type { Role, Scope, User } from '../types.js';
+import type { Scope } from '../access/actor.js';
+import type { Role, User } from './user.js';
 
 export interface StoredUser extends User {
   readonly passwordHash: string;

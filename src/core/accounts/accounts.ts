@@ -7,7 +7,8 @@ import { NameTakenError } from '../images/catalog.js';
 import { ImgdError } from '../errors.js';
 import { checkKey } from '../upload/fields.js';
 import { newId } from '../ids.js';
-import { ROLES, SCOPES, describeActor, type Actor, type Role, type Scope, type User } from '../types.js';
+import { SCOPES, describeActor, type Actor, type Scope } from '../access/actor.js';
+import { ROLES, type Role, type User } from './user.js';
 
 export type RegistrationMode = 'open' | 'closed' | 'invite';
 

@@ -5,7 +5,7 @@ import type { Audit } from './accounts.js';
 import type { AccountsRepo } from './accounts-repo.js';
 import { ImgdError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Actor } from '../types.js';
+import type { Actor } from '../access/actor.js';
 
 export interface BrowserSession {
   readonly id: string;

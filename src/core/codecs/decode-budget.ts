@@ -1,5 +1,5 @@
 // The memory all image decodes may hold at once (uploads, jobs, variant requests): a first-come weighted semaphore of estimated bytes.
-import type { ImageFormat } from '../../config.js';
+import type { ImageFormat } from '../formats.js';
 import { ImgdError } from '../errors.js';
 
 /** A request gives up after a bounded wait (503); a background job waits as long as it takes. */

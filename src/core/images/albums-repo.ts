@@ -1,5 +1,5 @@
 // What the album use cases need from the metadata database (implemented in db/albums.ts).
-import type { ImageRecord, Page } from '../types.js';
+import type { ImageRecord, Page } from './image.js';
 
 export interface AlbumRecord {
   readonly id: string;

@@ -4,7 +4,8 @@ import type { AlbumRecord, AlbumsRepo } from './albums-repo.js';
 import type { Catalog } from './catalog.js';
 import { ImgdError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Actor, ImageRecord, Page } from '../types.js';
+import type { Actor } from '../access/actor.js';
+import type { ImageRecord, Page } from './image.js';
 
 export const ALBUM_NAME_MAX = 200;
 

@@ -4,7 +4,8 @@ import type { Albums } from './albums.js';
 import { ImgdError, isImgdError, isServiceFault, type ErrorCode } from '../errors.js';
 import type { Images } from './images.js';
 import type { Trash } from './trash.js';
-import type { Actor, Visibility } from '../types.js';
+import type { Actor } from '../access/actor.js';
+import type { Visibility } from './image.js';
 
 export const BULK_ACTIONS = ['trash', 'restore', 'purge', 'set_visibility', 'add_to_album', 'remove_from_album'] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];

@@ -3,7 +3,8 @@ import type { AuditEntry } from '../accounts/accounts-repo.js';
 import type { JobRequest } from '../jobs/jobs.js';
 import type { StepRun } from '../jobs/processing.js';
 import type { ImageEventType } from '../webhooks/webhooks.js';
-import type { ImageListFilter, ImageRecord, Page, StorageUsage, UploadAttempt, UploadStats } from '../types.js';
+import type { UploadAttempt, UploadStats } from '../upload/attempts.js';
+import type { ImageListFilter, ImageRecord, Page, StorageUsage } from './image.js';
 
 export interface BlobFacts {
   readonly sha256: string;

@@ -6,7 +6,8 @@ import type { Catalog, ImagePatch } from './catalog.js';
 import { ImgdError } from '../errors.js';
 import { isUrlKey } from '../ids.js';
 import { ServableIndex } from './servable-index.js';
-import type { Actor, ImageListFilter, ImageRecord, Page } from '../types.js';
+import type { Actor } from '../access/actor.js';
+import type { ImageListFilter, ImageRecord, Page } from './image.js';
 
 /**
  * What a URL names: a filename alone (IMAGE_URLS=name, and the profiles' own routes), or the random key of a keyed

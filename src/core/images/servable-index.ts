@@ -1,7 +1,7 @@
 // The images behind serving URLs, held a moment in memory: a burst of GETs of one URL asks the database once.
 import { LRUCache } from 'lru-cache';
 import type { Catalog } from './catalog.js';
-import type { ImageRecord } from '../types.js';
+import type { ImageRecord } from './image.js';
 
 /** What a URL names: its random key (keyed URLs) or its filename (IMAGE_URLS=name and the profiles' routes). */
 export interface IndexedAddress {

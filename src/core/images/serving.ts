@@ -1,9 +1,11 @@
 // Serving: what the bytes and facts of an image or one of its variants are for an actor (access, variant plan, render or fetch).
 import type { Readable } from 'node:stream';
-import { originalKey, readBlob, type BlobStore, type ByteRange } from '../storage/blob-store.js';
+import { readBlob, type BlobStore, type ByteRange } from '../storage/blob-store.js';
+import { originalKey } from '../storage/blob-keys.js';
 import { HotCache } from '../variants/hot-cache.js';
 import type { ImageAddress, Images } from './images.js';
-import type { Actor, ImageRecord } from '../types.js';
+import type { Actor } from '../access/actor.js';
+import type { ImageRecord } from './image.js';
 import type { FormatChooser, TransformQuery } from '../variants/variant-options.js';
 import type { Variants } from '../variants/variants.js';
 

@@ -4,7 +4,8 @@ import type { Catalog } from './catalog.js';
 import { ImgdError } from '../errors.js';
 import type { ImageLifecycle } from './image-lifecycle.js';
 import type { Images } from './images.js';
-import type { Actor, ImageRecord, Page } from '../types.js';
+import type { Actor } from '../access/actor.js';
+import type { ImageRecord, Page } from './image.js';
 
 export interface Trash {
   /** How long an image stays in the trash; 0: a delete is for good at once. */

@@ -1,10 +1,11 @@
 // Background processing of a stored image: EXIF, preset variants, placeholder, then ready (or failed with a reason).
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
-import { originalKey, readBlob, type BlobStore } from '../storage/blob-store.js';
+import { readBlob, type BlobStore } from '../storage/blob-store.js';
+import { originalKey } from '../storage/blob-keys.js';
 import type { Catalog } from '../images/catalog.js';
 import { ImgdError } from '../errors.js';
-import type { ImageRecord } from '../types.js';
+import type { ImageRecord } from '../images/image.js';
 import type { OutputFormat } from '../variants/variant-options.js';
 import type { RenderedVariant, Variants } from '../variants/variants.js';
 

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { exifWithin, readExif, type ExifSummary } from './exif.js';
-import type { ImageFormat } from '../../config.js';
+import type { ImageFormat } from '../formats.js';
 import { hasMetadataView, metadataView } from './metadata-view.js';
 import { scrubGps } from './privacy.js';
 

@@ -1,7 +1,7 @@
 // A PNG or WebP without its pixel data: every other chunk (EXIF, XMP, text, sizes) as it is in the file, gathered in
 // one streaming pass, so a large upload's metadata is read without holding the whole file in memory.
 import { createReadStream } from 'node:fs';
-import type { ImageFormat } from '../../config.js';
+import type { ImageFormat } from '../formats.js';
 
 interface ChunkLayout {
   /** Bytes before the first chunk (signature, RIFF header), kept. */

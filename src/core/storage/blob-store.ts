@@ -1,4 +1,4 @@
-// The blob store: where image bytes live, behind one interface (local disk now, S3 later).
+// The blob store: where image bytes live, behind one interface the core owns (implemented in src/store/: local disk, S3).
 import type { Readable } from 'node:stream';
 
 export interface ByteRange {
@@ -46,19 +46,4 @@ export async function readBlob(store: BlobStore, key: string, size?: number): Pr
   const chunks: Buffer[] = [];
   for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** Where the original bytes of a SHA-256 live: fanned out so no directory grows huge. */
-export function originalKey(sha256: string): string {
-  return `originals/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
-}
-
-export const ORIGINALS_PREFIX = 'originals/';
-
-/** Where the parts of unfinished resumable uploads are staged: in the store, so any instance can continue one. */
-export const RESUMABLE_PREFIX = 'staging/uploads/';
-
-export function shaFromOriginalKey(key: string): string | undefined {
-  const m = /^originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);
-  return m?.[1];
 }

@@ -1,6 +1,6 @@
 // The optional fields that come with an upload (description, key, visibility), checked once.
 import { ImgdError } from '../errors.js';
-import { VISIBILITIES, type Visibility } from '../types.js';
+import { VISIBILITIES, type Visibility } from '../images/image.js';
 
 export interface UploadFields {
   readonly description: string | null;

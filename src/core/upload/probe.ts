@@ -1,6 +1,6 @@
 // Looks inside a staged file with sharp: header facts first (cheap), then a real decode.
 import sharp, { type Metadata } from 'sharp';
-import type { ImageFormat } from '../../config.js';
+import type { ImageFormat } from '../formats.js';
 import { readFile } from 'node:fs/promises';
 import type { BmpDecoder } from '../codecs/bmp/bmp-decoder.js';
 import { bmpSize } from '../codecs/bmp/bmp.js';

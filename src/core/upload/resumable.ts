@@ -5,11 +5,12 @@ import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { RESUMABLE_PREFIX, type BlobStore } from '../storage/blob-store.js';
+import { type BlobStore } from '../storage/blob-store.js';
+import { RESUMABLE_PREFIX } from '../storage/blob-keys.js';
 import { fsyncPath } from '../../lib/fsync.js';
 import type { Catalog } from '../images/catalog.js';
 import { ImgdError, isServiceFault } from '../errors.js';
-import type { ImageRecord } from '../types.js';
+import type { ImageRecord } from '../images/image.js';
 import type { UploadRequest, Uploads } from './uploads.js';
 
 export type ResumableState = 'receiving' | 'completing' | 'done';

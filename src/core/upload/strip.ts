@@ -2,7 +2,7 @@
 // image's end marker (where polyglots hide HTML, scripts and archives) are cut out without touching a pixel.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { ImageFormat } from '../../config.js';
+import type { ImageFormat } from '../formats.js';
 import type { StructureFacts } from './structure.js';
 
 /** What to keep: ranges of the original in order, and bytes to overwrite in the result (a container's size field). */

@@ -2,7 +2,7 @@
 // byte to the end marker, without decoding a pixel. What it proves and what it leaves to the decode: README,
 // "How uploads are checked and stored".
 import { crc32 } from 'node:zlib';
-import type { ImageFormat } from '../../config.js';
+import type { ImageFormat } from '../formats.js';
 
 export interface StructureFacts {
   readonly width: number;

@@ -2,11 +2,12 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import sharp, { type Sharp } from 'sharp';
-import { originalKey, readBlob, type BlobStore } from '../storage/blob-store.js';
+import { readBlob, type BlobStore } from '../storage/blob-store.js';
+import { originalKey } from '../storage/blob-keys.js';
 import { decodeCost, type DecodeBudget, type Patience } from '../codecs/decode-budget.js';
 import { ImgdError } from '../errors.js';
 import { SVG_BASE_DENSITY, svgDensity } from '../codecs/svg/svg-raster.js';
-import type { ImageRecord } from '../types.js';
+import type { ImageRecord } from '../images/image.js';
 import {
   canonicalOptions,
   CONTENT_TYPES,

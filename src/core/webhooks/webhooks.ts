@@ -2,7 +2,7 @@
 import { isAdmin, requireScope, userIdOf } from '../access/policy.js';
 import { ImgdError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Actor } from '../types.js';
+import type { Actor } from '../access/actor.js';
 import { checkWebhookUrl } from './webhook-targets.js';
 import { newWebhookSecret } from './webhook-signing.js';
 

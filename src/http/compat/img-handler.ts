@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAdmin } from '../../core/access/policy.js';
-import type { ImageFormat } from '../../config.js';
+import type { ImageFormat } from '../../core/formats.js';
 import { ImgdError, isImgdError } from '../../core/errors.js';
 import { utcStamp } from '../../core/upload/naming.js';
 import type { HttpContext } from '../context.js';

@@ -3,8 +3,9 @@ import { LRUCache } from 'lru-cache';
 import sharp from 'sharp';
 import { decodeCost, type DecodeBudget } from '../../core/codecs/decode-budget.js';
 import { isImgdError } from '../../core/errors.js';
-import type { ImageRecord } from '../../core/types.js';
-import { readBlob, originalKey, type BlobStore } from '../../core/storage/blob-store.js';
+import type { ImageRecord } from '../../core/images/image.js';
+import { readBlob, type BlobStore } from '../../core/storage/blob-store.js';
+import { originalKey } from '../../core/storage/blob-keys.js';
 
 export const THUMBNAIL_SIZES = { small: 256, medium: 768 } as const;
 export type ThumbnailSize = keyof typeof THUMBNAIL_SIZES;

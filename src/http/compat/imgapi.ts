@@ -2,8 +2,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mayView } from '../../core/access/policy.js';
 import { ImgdError, type ErrorCode } from '../../core/errors.js';
-import { ANONYMOUS, type ImageRecord } from '../../core/types.js';
-import { originalKey } from '../../core/storage/blob-store.js';
+import { ANONYMOUS } from '../../core/access/actor.js';
+import { type ImageRecord } from '../../core/images/image.js';
+import { originalKey } from '../../core/storage/blob-keys.js';
 import type { ProfileAttempt } from '../../db/profile-records.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl } from '../image-view.js';

@@ -2,7 +2,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
-import type { Actor, ImageRecord } from '../../core/types.js';
+import type { Actor } from '../../core/access/actor.js';
+import type { ImageRecord } from '../../core/images/image.js';
 import type { UploadRequest, Uploads } from '../../core/upload/uploads.js';
 import { readForm, type FormFile } from './form.js';
 

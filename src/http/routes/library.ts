@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ZipArchive } from 'archiver';
 import { BULK_ACTIONS, BULK_MAX, runBulk } from '../../core/images/bulk.js';
-import type { ImageRecord } from '../../core/types.js';
+import type { ImageRecord } from '../../core/images/image.js';
 import type { HttpContext } from '../context.js';
 import { attachment } from '../content-disposition.js';
 import { statusOf } from '../error-codes.js';

@@ -8,7 +8,7 @@ import type { ImageUrlShape } from '../../config.js';
 import { ImgdError } from '../../core/errors.js';
 import type { ImageAddress } from '../../core/images/images.js';
 import type { Served } from '../../core/images/serving.js';
-import type { ImageRecord } from '../../core/types.js';
+import type { ImageRecord } from '../../core/images/image.js';
 import type { HttpContext } from '../context.js';
 import type { FastServe } from '../fast-serve.js';
 import { formatChooser } from '../negotiation.js';
