@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { ImageFormat } from '../formats.js';
-import type { StructureFacts } from './structure.js';
+import type { StructureFacts } from './structure/walk.js';
 
 /** What to keep: ranges of the original in order, and bytes to overwrite in the result (a container's size field). */
 export interface StripPlan {

@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { ImgdError } from '../errors.js';
 import { SNIFF_BYTES, declaredSize, detectFormat, type ImageFormat } from '../formats.js';
 import { checkDeclaredSize, type ProbeLimits } from './probe.js';
-import { structureWalker, type StructureFacts, type StructureWalker } from './structure.js';
+import { structureWalker, type StructureWalker } from './structure.js';
+import type { StructureFacts } from './structure/walk.js';
 import { SVG_MAX_BYTES } from '../codecs/svg/svg-thread.js';
 
 /** Uploads up to this size are checked and stored from memory; larger ones also keep this much of their start. */
