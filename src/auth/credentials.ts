@@ -4,7 +4,7 @@ import { roleScopes } from '../core/accounts/accounts.js';
 import type { BrowserSessions } from '../core/accounts/browser-sessions.js';
 import { ImgdError } from '../core/errors.js';
 import { ADMIN, type Actor } from '../core/access/actor.js';
-import { type Role } from '../core/accounts/user.js';
+import type { Role } from '../core/accounts/user.js';
 import { checkHmacToken, looksLikeHmacToken, type HmacTokenRules } from './hmac-upload-tokens.js';
 import { looksLikeJwt, type SessionTokens } from './jwt.js';
 import { hashSecret, opaqueKind } from '../core/accounts/opaque-tokens.js';

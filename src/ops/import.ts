@@ -10,7 +10,7 @@ import { extract as createExtract } from 'tar-stream';
 import { newUrlKey } from '../core/ids.js';
 import type { Db } from '../db/database.js';
 import { dataTables, insertRows, rowCount, type Row } from '../db/dump.js';
-import { type BlobStore } from '../core/storage/blob-store.js';
+import type { BlobStore } from '../core/storage/blob-store.js';
 import { originalKey, shaFromOriginalKey } from '../core/storage/blob-keys.js';
 import {
   ArchiveError,

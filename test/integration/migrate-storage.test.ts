@@ -5,7 +5,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { type BlobStore } from '../../src/core/storage/blob-store.js';
+import type { BlobStore } from '../../src/core/storage/blob-store.js';
 import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { createFsStore } from '../../src/store/fs.js';
 import { createS3Store } from '../../src/store/s3.js';

@@ -1,6 +1,6 @@
 // Where an image leaves the library and comes back: the one function each for trashed, restored and purged, so that
 // whatever must hear of it (webhooks, a serving index) is told in one place.
-import { type BlobStore } from '../storage/blob-store.js';
+import type { BlobStore } from '../storage/blob-store.js';
 import { originalKey } from '../storage/blob-keys.js';
 import type { Catalog } from './catalog.js';
 import type { ImageRecord } from './image.js';

@@ -1,6 +1,6 @@
 // Reading, listing, changing and deleting images, with the access policy applied.
 import { listScope, mayManage, mayView, requireScope } from '../access/policy.js';
-import { type BlobStore } from '../storage/blob-store.js';
+import type { BlobStore } from '../storage/blob-store.js';
 import type { ImageLifecycle } from './image-lifecycle.js';
 import type { Catalog, ImagePatch } from './catalog.js';
 import { ImgdError } from '../errors.js';

@@ -2,7 +2,7 @@
 import { opendir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { type BlobInfo, type BlobStore } from './blob-store.js';
+import type { BlobInfo, BlobStore } from './blob-store.js';
 import { ORIGINALS_PREFIX, shaFromOriginalKey } from './blob-keys.js';
 import type { Catalog } from '../images/catalog.js';
 import type { Idempotency } from '../upload/idempotency.js';

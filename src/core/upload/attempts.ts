@@ -1,4 +1,6 @@
 // Upload attempts (each upload's outcome, kept for the stats) and the statistics made from them.
+import type { ImgdError } from '../errors.js';
+import { newId } from '../ids.js';
 
 export interface UploadAttempt {
   readonly id: string;
@@ -34,4 +36,19 @@ export interface DayStats {
   readonly bytes: number;
   /** Mean time to check and store a successful upload that day. */
   readonly averageDurationMs: number | null;
+}
+
+/** The record of one attempt, accepted (error absent) or refused, timed from startedAt (performance.now()). */
+export function attemptRecord(imageId: string | null, originalName: string | null, startedAt: number, bytes: number | null, error?: ImgdError): UploadAttempt {
+  return {
+    id: newId(),
+    imageId,
+    originalName: originalName?.slice(0, 255) ?? null,
+    outcome: error ? 'failed' : 'success',
+    code: error?.code ?? null,
+    reason: error?.message.slice(0, 500) ?? null,
+    bytes,
+    durationMs: performance.now() - startedAt,
+    createdAt: new Date().toISOString(),
+  };
 }

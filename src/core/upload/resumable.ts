@@ -5,13 +5,13 @@ import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type BlobStore } from '../storage/blob-store.js';
+import type { BlobStore } from '../storage/blob-store.js';
 import { RESUMABLE_PREFIX } from '../storage/blob-keys.js';
 import { fsyncPath } from '../../lib/fsync.js';
 import type { Catalog } from '../images/catalog.js';
 import { ImgdError, isServiceFault } from '../errors.js';
 import type { ImageRecord } from '../images/image.js';
-import type { UploadRequest, Uploads } from './uploads.js';
+import type { UploadRequest, Uploads } from './upload-api.js';
 
 export type ResumableState = 'receiving' | 'completing' | 'done';
 

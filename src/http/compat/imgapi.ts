@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mayView } from '../../core/access/policy.js';
 import { ImgdError, type ErrorCode } from '../../core/errors.js';
 import { ANONYMOUS } from '../../core/access/actor.js';
-import { type ImageRecord } from '../../core/images/image.js';
+import type { ImageRecord } from '../../core/images/image.js';
 import { originalKey } from '../../core/storage/blob-keys.js';
 import type { ProfileAttempt } from '../../db/profile-records.js';
 import type { HttpContext } from '../context.js';

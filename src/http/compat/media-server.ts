@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { checkSeedToken, type SeedTokenVerdict } from '../../auth/hmac-upload-tokens.js';
 import { ImgdError, isImgdError } from '../../core/errors.js';
 import { ADMIN, describeActor, type Actor } from '../../core/access/actor.js';
-import { type ImageRecord } from '../../core/images/image.js';
+import type { ImageRecord } from '../../core/images/image.js';
 import { clientFileName } from '../multipart.js';
 import { rateLimited } from '../rate-limits.js';
 import { sendOriginal } from '../routes/serve.js';

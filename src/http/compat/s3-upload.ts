@@ -5,7 +5,7 @@ import { mayView } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
 import { ANONYMOUS } from '../../core/access/actor.js';
-import { type ImageRecord } from '../../core/images/image.js';
+import type { ImageRecord } from '../../core/images/image.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl } from '../image-view.js';
 import { rateLimited } from '../rate-limits.js';

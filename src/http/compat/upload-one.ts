@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
 import type { Actor } from '../../core/access/actor.js';
 import type { ImageRecord } from '../../core/images/image.js';
-import type { UploadRequest, Uploads } from '../../core/upload/uploads.js';
+import type { UploadRequest, Uploads } from '../../core/upload/upload-api.js';
 import { readForm, type FormFile } from './form.js';
 
 export interface SeedChecks {

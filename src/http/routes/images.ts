@@ -6,7 +6,7 @@ import { canUpload, principalOf } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
 import { checkDescription, checkKey } from '../../core/upload/fields.js';
-import type { UploadBatch } from '../../core/upload/uploads.js';
+import type { UploadBatch } from '../../core/upload/upload-api.js';
 import { fingerprinting, fingerprintOnly, idempotencyKeyOf, replay } from '../idempotency.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl, Nullable, pageUrl } from '../image-view.js';
