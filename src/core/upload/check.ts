@@ -10,7 +10,7 @@ import { slugStem, storedName } from './naming.js';
 import { checkLimits, checkProgressive, probeImage } from './probe.js';
 import { stripBuffer, stripFile, stripPlan } from './strip.js';
 import type { UploadRequest, UploadsDeps } from './upload-api.js';
-import type { Received } from './upload-receiver.js';
+import type { Received } from './received.js';
 
 export /** A received file that passed every check: what it is, and the bytes to store. */
 interface Checked {

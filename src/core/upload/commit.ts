@@ -12,7 +12,7 @@ import { attemptRecord } from './attempts.js';
 import { checkReceived, type Checked } from './check.js';
 import { collisionName, slugStem } from './naming.js';
 import type { UploadRequest, UploadsDeps } from './upload-api.js';
-import type { Received } from './upload-receiver.js';
+import type { Received } from './received.js';
 
 export /** A file whose bytes an image already has, under `skipStoredBytes`: not an error, not an image. */
 class AlreadyStored extends Error {

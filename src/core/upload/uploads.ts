@@ -14,7 +14,8 @@ import { attemptRecord } from './attempts.js';
 import { AlreadyStored, createCommitter } from './commit.js';
 import { parseUploadFields } from './fields.js';
 import type { UploadRequest, Uploads, UploadsDeps } from './upload-api.js';
-import { MemoryBudget, UploadReceiver, type Received } from './upload-receiver.js';
+import { UploadReceiver } from './upload-receiver.js';
+import { MemoryBudget, type Received } from './received.js';
 
 const cutShort = (err: unknown): ImgdError =>
   err instanceof ImgdError ? err : new ImgdError('malformed_multipart', `The upload was cut short: ${(err as Error).message}`);
