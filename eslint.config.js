@@ -2,6 +2,28 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layering of docs/architecture.md: src/core/ imports only core, src/lib/ and packages (never http, db, store,
+ * config, auth, jobs, webhooks, web, cli, ops or app). Specifiers are relative, so the rule is written per folder
+ * depth: from src/core/<d folders>/x.ts, one more `../` than d leaves core, and only `lib/` may follow it.
+ */
+const coreLayer = [0, 1, 2, 3].map((depth) => ({
+  files: [`src/core/${'*/'.repeat(depth)}*.ts`],
+  rules: {
+    '@typescript-eslint/no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: `^(\\.\\./){${depth + 1}}(?!lib/)`,
+            message: 'src/core/ imports only src/core/, src/lib/ and packages; take settings and services as parameters (docs/architecture.md).',
+          },
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'bench/results/', 'src/web/static/vendor/', 'src/client/openapi.ts'] },
   js.configs.recommended,
@@ -14,6 +36,21 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings in src/config.ts only.' }],
+    },
+  },
+  ...coreLayer,
+  {
+    // Routes reach the database through core ports (catalog, repos), never db/ implementations; a type is allowed.
+    files: ['src/http/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+db/', allowTypeImports: true, message: 'src/http/ does not import db/ implementations: go through a core port (docs/architecture.md).' },
+          ],
+        },
+      ],
     },
   },
   {

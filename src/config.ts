@@ -4,12 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variant-options.js';
+import { IMAGE_FORMATS, type ImageFormat } from './core/formats.js';
+import { DEFAULT_QUALITIES, DEFAULT_SIZES, parsePresets, type VariantOptions } from './core/variants/variant-options.js';
 import { PROFILE_NAMES, type ProfileName } from './http/compat/profile.js';
 import { durationSeconds, settingSources, settingsReport, type SettingReport } from './config-report.js';
 
-export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic', 'bmp', 'svg'] as const;
-export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 /** SVG is opt-in: it is sanitized, but librsvg still parses it, and libvips counts SVG as untrusted input. */
 const DEFAULT_FORMATS = IMAGE_FORMATS.filter((f) => f !== 'svg');
 

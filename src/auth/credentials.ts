@@ -1,13 +1,14 @@
 // Turns a bearer credential into an Actor: admin token, JWT session, API key, or upload token.
-import type { AccountsRepo } from '../core/accounts-repo.js';
-import { roleScopes } from '../core/accounts.js';
-import type { BrowserSessions } from '../core/browser-sessions.js';
+import type { AccountsRepo } from '../core/accounts/accounts-repo.js';
+import { roleScopes } from '../core/accounts/accounts.js';
+import type { BrowserSessions } from '../core/accounts/browser-sessions.js';
 import { ImgdError } from '../core/errors.js';
-import { ADMIN, type Actor, type Role } from '../core/types.js';
+import { ADMIN, type Actor } from '../core/access/actor.js';
+import type { Role } from '../core/accounts/user.js';
 import { checkHmacToken, looksLikeHmacToken, type HmacTokenRules } from './hmac-upload-tokens.js';
 import { looksLikeJwt, type SessionTokens } from './jwt.js';
-import { hashSecret, opaqueKind } from './opaque-tokens.js';
-import { secretEquals } from './secrets.js';
+import { hashSecret, opaqueKind } from '../core/accounts/opaque-tokens.js';
+import { secretEquals } from '../lib/secrets.js';
 
 export interface CredentialOptions {
   readonly adminToken: string;

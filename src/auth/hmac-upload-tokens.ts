@@ -1,6 +1,6 @@
 // Seed 003's upload tokens: `ts.sig`, sig = hex HMAC-SHA256(secret, ts), valid for a fixed time.
 import { createHmac } from 'node:crypto';
-import { secretEquals } from './secrets.js';
+import { secretEquals } from '../lib/secrets.js';
 
 export interface HmacTokenRules {
   readonly secret: string;

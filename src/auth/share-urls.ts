@@ -1,6 +1,6 @@
 // Signed share URLs: an image id and an expiry, HMAC-signed, so a private image can be handed out for a while.
 import { createHmac } from 'node:crypto';
-import { secretEquals } from './secrets.js';
+import { secretEquals } from '../lib/secrets.js';
 
 export interface ShareSignature {
   readonly expires: number;

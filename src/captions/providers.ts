@@ -1,6 +1,6 @@
 // Caption providers: HTTP vision-model APIs (Ollama's /api/generate, OpenAI-compatible chat completions).
 import type { Config } from '../config.js';
-import type { Captioner } from '../core/processing.js';
+import type { Captioner } from '../core/jobs/processing.js';
 
 type CaptionSettings = Exclude<Config['captions'], { provider: 'none' }>;
 

@@ -1,8 +1,9 @@
 // `imgd export`, `imgd restore` (an export archive) and `imgd import` (a folder of images; an archive still restores).
 import { Option, type Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { ADMIN, VISIBILITIES, type Actor, type Visibility } from '../core/types.js';
-import { roleScopes } from '../core/accounts.js';
+import { ADMIN, type Actor } from '../core/access/actor.js';
+import { VISIBILITIES, type Visibility } from '../core/images/image.js';
+import { roleScopes } from '../core/accounts/accounts.js';
 import { exportCommand, importCommand } from '../ops/archive-command.js';
 import { importFolder, type FolderProfile } from '../ops/import-folder.js';
 import { importImages, type ImportProgress, type ImportReport } from '../ops/import-images.js';

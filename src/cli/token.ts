@@ -1,8 +1,8 @@
 // `imgd token`: prints a credential for scripts and other services: an HMAC upload token, a minted upload token, an API key.
 import type { Command } from 'commander';
 import { mintHmacToken } from '../auth/hmac-upload-tokens.js';
-import { roleScopes } from '../core/accounts.js';
-import { ADMIN, type Actor, type Scope } from '../core/types.js';
+import { roleScopes } from '../core/accounts/accounts.js';
+import { ADMIN, type Actor, type Scope } from '../core/access/actor.js';
 import { settings, wholeNumber, withCore } from './context.js';
 import { CommandFailed, UsageError } from './failure.js';
 

@@ -2,7 +2,8 @@
 import { Argument, type Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import type { Core } from '../app.js';
-import { ADMIN, ROLES, type Role, type User } from '../core/types.js';
+import { ADMIN } from '../core/access/actor.js';
+import { ROLES, type Role, type User } from '../core/accounts/user.js';
 import { readPassword } from './password-input.js';
 import { printJson, settings, withCore } from './context.js';
 import { CommandFailed } from './failure.js';

@@ -1,8 +1,11 @@
 // What an image is, by its bytes: magic-byte detection and header-declared dimensions.
-import type { ImageFormat } from '../config.js';
-import { bmpSize, isBmp } from './bmp.js';
-import { isHeic } from './heic.js';
-import { looksLikeSvg } from './svg-sniff.js';
+import { bmpSize, isBmp } from './codecs/bmp/bmp.js';
+import { isHeic } from './codecs/heic/heic.js';
+import { looksLikeSvg } from './codecs/svg/svg-sniff.js';
+
+/** The formats imgd knows (ALLOWED_FORMATS picks which an upload may be). */
+export const IMAGE_FORMATS = ['jpeg', 'png', 'gif', 'webp', 'avif', 'tiff', 'heic', 'bmp', 'svg'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
 export interface FormatInfo {
   readonly format: ImageFormat;

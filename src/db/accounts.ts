@@ -1,9 +1,10 @@
 // Accounts on Kysely: users, API keys, upload tokens, invites and the audit log.
 import type { Selectable } from 'kysely';
-import type { AccountsRepo, ApiKeyRecord, AuditEntry, StoredUser, UploadTokenRecord } from '../core/accounts-repo.js';
-import { NameTakenError } from '../core/catalog.js';
+import type { AccountsRepo, ApiKeyRecord, AuditEntry, StoredUser, UploadTokenRecord } from '../core/accounts/accounts-repo.js';
+import { NameTakenError } from '../core/images/catalog.js';
 import { newId } from '../core/ids.js';
-import type { Role, Scope } from '../core/types.js';
+import type { Scope } from '../core/access/actor.js';
+import type { Role } from '../core/accounts/user.js';
 import { isUniqueViolation, sqliteHandle, type Db } from './database.js';
 import type { Transaction } from 'kysely';
 import type { ApiKeysTable, Database, UploadTokensTable, UsersTable } from './schema.js';

@@ -1,9 +1,9 @@
 // Albums on Kysely: an album row per album, a membership row per image in it.
 import type { Selectable } from 'kysely';
-import type { AlbumRecord, AlbumsRepo } from '../core/albums-repo.js';
+import type { AlbumRecord, AlbumsRepo } from '../core/images/albums-repo.js';
 import { ImgdError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Page } from '../core/types.js';
+import type { Page } from '../core/images/image.js';
 import { toRecord } from './catalog.js';
 import type { Db } from './database.js';
 import { encodeCursor, ordered } from './image-order.js';

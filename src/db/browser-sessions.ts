@@ -1,6 +1,6 @@
 // Browser sessions on Kysely: one row per signed-in browser, found by the hash of its cookie's secret.
 import type { Selectable } from 'kysely';
-import type { BrowserSession, BrowserSessionsRepo } from '../core/browser-sessions.js';
+import type { BrowserSession, BrowserSessionsRepo } from '../core/accounts/browser-sessions.js';
 import type { Db } from './database.js';
 import type { BrowserSessionsTable } from './schema.js';
 

@@ -1,6 +1,6 @@
 // The catalog's trash: an image's trashed_at set and cleared, the trash listed, and what has been there too long.
-import type { Catalog } from '../core/catalog.js';
-import type { ImageRecord, Page } from '../core/types.js';
+import type { Catalog } from '../core/images/catalog.js';
+import type { ImageRecord, Page } from '../core/images/image.js';
 import type { Db } from './database.js';
 import { toRecord } from './catalog.js';
 import { encodeCursor, ordered } from './image-order.js';

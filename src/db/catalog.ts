@@ -1,8 +1,9 @@
 // The catalog on Kysely: images, blob reference counts, upload attempts and stats.
 import { sql, type Selectable, type Transaction } from 'kysely';
-import type { ImageFormat } from '../config.js';
-import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type UploadCommit } from '../core/catalog.js';
-import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
+import type { ImageFormat } from '../core/formats.js';
+import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type UploadCommit } from '../core/images/catalog.js';
+import type { UploadAttempt, UploadStats } from '../core/upload/attempts.js';
+import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, Visibility } from '../core/images/image.js';
 import { sqliteHandle, type Db } from './database.js';
 import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
 import { insertAudit } from './accounts.js';

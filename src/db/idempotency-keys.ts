@@ -1,5 +1,5 @@
 // Idempotency-Key rows and their stored answers on Kysely (SQLite and PostgreSQL alike).
-import type { IdempotencyRecord, IdempotencyRepo, StoredAnswer } from '../core/idempotency.js';
+import type { IdempotencyRecord, IdempotencyRepo, StoredAnswer } from '../core/upload/idempotency.js';
 import type { Db } from './database.js';
 
 export function createIdempotencyRepo(db: Db): IdempotencyRepo {

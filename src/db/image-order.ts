@@ -1,7 +1,7 @@
 // The orders an image listing can take, each a keyset (a sort column and the id to break ties) with its cursor.
 import type { SelectQueryBuilder } from 'kysely';
 import { ImgdError } from '../core/errors.js';
-import type { ImageRecord, ImageSort } from '../core/types.js';
+import type { ImageRecord, ImageSort } from '../core/images/image.js';
 import type { Database } from './schema.js';
 
 interface Order {

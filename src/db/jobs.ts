@@ -1,7 +1,7 @@
 // The jobs table: the durable outbox both runners work from. Every statement on it lives here.
 import { sql, type ExpressionBuilder } from 'kysely';
 import { newId } from '../core/ids.js';
-import type { JobRequest } from '../core/jobs.js';
+import type { JobRequest } from '../core/jobs/jobs.js';
 import type { Db } from './database.js';
 import type { Database } from './schema.js';
 import { kyselyWriter, type Writer } from './writer.js';

@@ -1,6 +1,6 @@
 // Processing step runs on Kysely: one row per step, for durations per step (average, p95).
 import { newId } from '../core/ids.js';
-import type { ProcessingRuns, StepRun, StepStats } from '../core/processing.js';
+import type { ProcessingRuns, StepRun, StepStats } from '../core/jobs/processing.js';
 import type { Db } from './database.js';
 import { kyselyWriter, type Writer } from './writer.js';
 

@@ -1,6 +1,6 @@
 // Resumable uploads and their staged parts on Kysely (SQLite and PostgreSQL alike).
 import type { Selectable } from 'kysely';
-import type { ResumableRecord, ResumableRepo, ResumableState, StagedPart } from '../core/resumable.js';
+import type { ResumableRecord, ResumableRepo, ResumableState, StagedPart } from '../core/upload/resumable.js';
 import type { Db } from './database.js';
 import type { ResumableUploadsTable } from './schema.js';
 

@@ -1,10 +1,10 @@
 // The webhook tables: subscriptions, deliveries and their tries, and the event recorder that writes deliveries in the transaction of what happened.
 import { sql } from 'kysely';
-import type { DeliveryRepo } from '../core/webhook-delivery.js';
-import { WEBHOOK_DELIVERY_JOB } from '../core/jobs.js';
-import { deliveryIdFrom } from '../core/webhook-signing.js';
-import type { DeliveryAttempt, DeliveryRecord, DeliveryStatus, ImageEventType, WebhookRecord, WebhooksRepo } from '../core/webhooks.js';
-import type { ImageRecord } from '../core/types.js';
+import type { DeliveryRepo } from '../core/webhooks/webhook-delivery.js';
+import { WEBHOOK_DELIVERY_JOB } from '../core/jobs/jobs.js';
+import { deliveryIdFrom } from '../core/webhooks/webhook-signing.js';
+import type { DeliveryAttempt, DeliveryRecord, DeliveryStatus, ImageEventType, WebhookRecord, WebhooksRepo } from '../core/webhooks/webhooks.js';
+import type { ImageRecord } from '../core/images/image.js';
 import { newId } from '../core/ids.js';
 import type { Db } from './database.js';
 import { createJobsRepo } from './jobs.js';

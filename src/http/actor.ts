@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ResolveCredential, ResolveSessionCookie } from '../auth/credentials.js';
 import { checkCsrf, clearSessionCookies, SESSION_COOKIE } from './session-cookies.js';
 import { ImgdError } from '../core/errors.js';
-import { ANONYMOUS, type Actor } from '../core/types.js';
+import { ANONYMOUS, type Actor } from '../core/access/actor.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

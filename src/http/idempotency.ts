@@ -3,9 +3,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { parseIdempotencyKey, type StoredAnswer } from '../core/idempotency.js';
+import { parseIdempotencyKey, type StoredAnswer } from '../core/upload/idempotency.js';
 import type { ImgdError } from '../core/errors.js';
-import type { BatchResult, UploadBatch } from '../core/uploads.js';
+import type { BatchResult, UploadBatch } from '../core/upload/upload-api.js';
 
 export const idempotencyKeyOf = (request: FastifyRequest): string | undefined => {
   const header = request.headers['idempotency-key'];

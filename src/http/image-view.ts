@@ -1,7 +1,7 @@
 // The image object of the JSON API, and its schema for validation and the OpenAPI document.
 import { Type, type Static, type TInteger, type TString } from '@sinclair/typebox';
 import type { ImageUrlShape } from '../config.js';
-import type { ImageRecord } from '../core/types.js';
+import type { ImageRecord } from '../core/images/image.js';
 
 /**
  * `type: [T, 'null']` rather than `anyOf: [T, null]`: the response serializer (fast-json-stringify) writes the former

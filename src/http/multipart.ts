@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Busboy } from '@fastify/busboy';
 import { ImgdError } from '../core/errors.js';
-import type { UploadBatch } from '../core/uploads.js';
+import type { UploadBatch } from '../core/upload/upload-api.js';
 import { declaredOver, FORM_BYTES, meterForm, type FormLimits } from './form-meter.js';
 
 const MAX_FIELD_BYTES = 16 * 1024;

@@ -1,6 +1,6 @@
 // Content negotiation for variants: the Accept header's q-values (parsed by @fastify/accepts) choose the output format.
 import type { FastifyRequest } from 'fastify';
-import { CONTENT_TYPES, type FormatChooser, type OutputFormat } from '../core/variant-options.js';
+import { CONTENT_TYPES, type FormatChooser, type OutputFormat } from '../core/variants/variant-options.js';
 
 /**
  * The client's choice among the candidates: the media type it names with the highest q (ties in its own order, then the

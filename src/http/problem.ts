@@ -2,7 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError, type ErrorCode } from '../core/errors.js';
 import { statusOf, titleOf } from './error-codes.js';
-import { noSpaceLeft } from '../core/disk-space.js';
+import { noSpaceLeft } from '../core/storage/disk-space.js';
 import { isDiskFull, isOutage } from '../core/outages.js';
 
 /** Seconds a client is asked to wait before trying again after a 503, unless the error names its own. */

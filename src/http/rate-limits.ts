@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { isIPv6 } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError } from '../core/errors.js';
-import { describeActor } from '../core/types.js';
+import { describeActor } from '../core/access/actor.js';
 import { fallbackCounters } from './rate-limit-store.js';
 
 /** Route config for a limit of `max` requests per window; 0 means no limit. */

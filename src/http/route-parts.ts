@@ -1,7 +1,8 @@
 // What the JSON API's route files share: the Image schema's reference, problem answers, and the image object by viewer.
 import { Type } from '@sinclair/typebox';
-import { maySeeLocation } from '../auth/policy.js';
-import type { Actor, ImageRecord } from '../core/types.js';
+import { maySeeLocation } from '../core/access/policy.js';
+import type { Actor } from '../core/access/actor.js';
+import type { ImageRecord } from '../core/images/image.js';
 import type { HttpContext } from './context.js';
 import { imageView, type ImageView } from './image-view.js';
 

@@ -1,7 +1,7 @@
 // HTTP caching and range rules for stored bytes: what status and headers a GET or HEAD gets.
 import fresh from 'fresh';
 import parseRange from 'range-parser';
-import type { ByteRange } from '../store/blob-store.js';
+import type { ByteRange } from '../core/storage/blob-store.js';
 
 export interface ServeRequest {
   readonly method: string;

@@ -2,7 +2,7 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError } from '../core/errors.js';
-import { secretEquals } from '../auth/secrets.js';
+import { secretEquals } from '../lib/secrets.js';
 
 /** HttpOnly: the session's secret, which scripts never see. */
 export const SESSION_COOKIE = 'imgd_session';

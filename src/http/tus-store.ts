@@ -4,8 +4,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Readable } from 'node:stream';
 import { DataStore, ERRORS, Upload } from '@tus/server';
 import type { ImgdError } from '../core/errors.js';
-import type { Resumable } from '../core/resumable.js';
-import type { Actor } from '../core/types.js';
+import type { Resumable } from '../core/upload/resumable.js';
+import type { Actor } from '../core/access/actor.js';
 
 export interface TusRequestContext {
   readonly actor: Actor;

@@ -2,13 +2,13 @@
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { JobRequest } from '../core/jobs.js';
+import type { JobRequest } from '../core/jobs/jobs.js';
 import type { JobRowStatus, JobsRepo } from '../db/jobs.js';
 import { countByStatus, jobDepth } from './depth.js';
 import { laneOf, registered, SHARED_LANE, type Registered } from './registered.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
 import { outageRetryMs, pastOutageDeadline, waitsOut } from './outage-policy.js';
-import { within } from '../until-aborted.js';
+import { within } from '../lib/until-aborted.js';
 
 export interface BullQueueOptions {
   readonly redisUrl: string;

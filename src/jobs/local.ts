@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { JobRow, JobsRepo } from '../db/jobs.js';
 import { countByStatus, jobDepth } from './depth.js';
 import { laneOf, registered, SHARED_LANE, type Registered } from './registered.js';
-import type { JobRequest } from '../core/jobs.js';
+import type { JobRequest } from '../core/jobs/jobs.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
 import { isOutage } from '../core/outages.js';
 import { outageRetryMs, untilRecorded, waitsOut } from './outage-policy.js';

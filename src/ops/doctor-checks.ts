@@ -13,7 +13,7 @@ import { openDatabase } from '../db/database.js';
 import { schemaMigrator } from '../db/migrate.js';
 import { modeProblems } from './private-files.js';
 import { describeStorage } from './storage-command.js';
-import { within } from '../until-aborted.js';
+import { within } from '../lib/until-aborted.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 

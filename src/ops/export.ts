@@ -9,7 +9,8 @@ import { pack as createPack } from 'tar-stream';
 import { ImgdError, isImgdError } from '../core/errors.js';
 import type { Db } from '../db/database.js';
 import { appliedMigrations, dataTables, tableRows } from '../db/dump.js';
-import { originalKey, type BlobStore } from '../store/blob-store.js';
+import type { BlobStore } from '../core/storage/blob-store.js';
+import { originalKey } from '../core/storage/blob-keys.js';
 import {
   addEntry,
   BLOBS_DIR,

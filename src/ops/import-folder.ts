@@ -4,7 +4,8 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Core } from '../app.js';
 import { ImgdError } from '../core/errors.js';
-import { ADMIN, type Actor, type Visibility } from '../core/types.js';
+import { ADMIN, type Actor } from '../core/access/actor.js';
+import type { Visibility } from '../core/images/image.js';
 
 /** Whose images the files become: img_handler's (the admin's, private) or media_server's (token uploads, public). */
 export type FolderProfile = 'img_handler' | 'media_server';

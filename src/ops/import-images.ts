@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Core } from '../app.js';
 import { derivedPublicUrl } from '../config.js';
 import { ImgdError } from '../core/errors.js';
-import type { Actor, ImageRecord, Visibility } from '../core/types.js';
+import type { Actor } from '../core/access/actor.js';
+import type { ImageRecord, Visibility } from '../core/images/image.js';
 import { imageUrl } from '../http/image-view.js';
 
 export interface ImportOptions {

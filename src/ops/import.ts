@@ -10,7 +10,8 @@ import { extract as createExtract } from 'tar-stream';
 import { newUrlKey } from '../core/ids.js';
 import type { Db } from '../db/database.js';
 import { dataTables, insertRows, rowCount, type Row } from '../db/dump.js';
-import { originalKey, shaFromOriginalKey, type BlobStore } from '../store/blob-store.js';
+import type { BlobStore } from '../core/storage/blob-store.js';
+import { originalKey, shaFromOriginalKey } from '../core/storage/blob-keys.js';
 import {
   ArchiveError,
   BLOBS_DIR,

@@ -1,7 +1,8 @@
 // Copies every blob from one store to another (disk to S3 and back), verifying as it goes; re-runs finish what was left.
 import { createHash } from 'node:crypto';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
-import { shaFromOriginalKey, type BlobInfo, type BlobStore } from '../store/blob-store.js';
+import type { BlobInfo, BlobStore } from '../core/storage/blob-store.js';
+import { shaFromOriginalKey } from '../core/storage/blob-keys.js';
 
 /** The bytes read do not match what the key (content-addressed originals) or the listing promised. */
 export class IntegrityError extends Error {

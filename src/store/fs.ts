@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ImgdError } from '../core/errors.js';
-import type { BlobInfo, BlobStore, ByteRange } from './blob-store.js';
-import { createFolderFlusher, fsyncPath } from './fsync.js';
+import type { BlobInfo, BlobStore, ByteRange } from '../core/storage/blob-store.js';
+import { createFolderFlusher, fsyncPath } from '../lib/fsync.js';
 import { OpenFiles, openFileBudget } from './open-files.js';
 
 const VALID_KEY = /^[a-z0-9][a-z0-9_.-]*(\/[a-z0-9_.-]+)*$/i;

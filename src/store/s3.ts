@@ -14,7 +14,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ImgdError, isImgdError } from '../core/errors.js';
-import type { BlobInfo, BlobStore, ByteRange } from './blob-store.js';
+import type { BlobInfo, BlobStore, ByteRange } from '../core/storage/blob-store.js';
 
 export interface S3StoreOptions {
   readonly bucket: string;

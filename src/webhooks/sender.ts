@@ -3,9 +3,9 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { hostOf, isPublicAddress } from '../core/webhook-targets.js';
-import type { WebhookSender } from '../core/webhook-delivery.js';
-import { TargetRefusedError } from '../core/webhook-delivery.js';
+import { hostOf, isPublicAddress } from '../core/webhooks/webhook-targets.js';
+import type { WebhookSender } from '../core/webhooks/webhook-delivery.js';
+import { TargetRefusedError } from '../core/webhooks/webhook-delivery.js';
 
 export interface SenderOptions {
   /** Let deliveries reach private, loopback and link-local addresses (WEBHOOK_ALLOW_PRIVATE). */

@@ -1,8 +1,8 @@
 // Webhooks put together for the composition root: the event bodies, the recorder the catalog writes deliveries with, and the delivery job.
 import type { Config } from '../config.js';
-import { WEBHOOK_DELIVERY_JOB } from '../core/jobs.js';
-import { createDeliveryHandler, type DeliveryJob } from '../core/webhook-delivery.js';
-import { createWebhooks, type Webhooks } from '../core/webhooks.js';
+import { WEBHOOK_DELIVERY_JOB } from '../core/jobs/jobs.js';
+import { createDeliveryHandler, type DeliveryJob } from '../core/webhooks/webhook-delivery.js';
+import { createWebhooks, type Webhooks } from '../core/webhooks/webhooks.js';
 import type { Db } from '../db/database.js';
 import { createEventRecorder, createWebhooksRepo, type ImageEventRecorder } from '../db/webhooks.js';
 import { imageView } from '../http/image-view.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { createApp, type App, type CoreOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { ORIGINALS_PREFIX } from '../../src/store/blob-store.js';
+import { ORIGINALS_PREFIX } from '../../src/core/storage/blob-keys.js';
 import { provisionScale, SCALE, type ScaleServices } from './scale.js';
 import { waitFor } from './wait.js';
 import { freePort } from './processes.js';

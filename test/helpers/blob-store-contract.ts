@@ -8,7 +8,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { isImgdError } from '../../src/core/errors.js';
 import { statusOf } from '../../src/http/error-codes.js';
-import type { BlobStore } from '../../src/store/blob-store.js';
+import type { BlobStore } from '../../src/core/storage/blob-store.js';
 
 export interface StoreUnderTest {
   readonly store: BlobStore;

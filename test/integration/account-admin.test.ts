@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ImgdError } from '../../src/core/errors.js';
-import { ANONYMOUS, type Actor } from '../../src/core/types.js';
-import { roleScopes } from '../../src/core/accounts.js';
+import { ANONYMOUS, type Actor } from '../../src/core/access/actor.js';
+import { roleScopes } from '../../src/core/accounts/accounts.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { bearer, createKey, login, signUp } from '../helpers/accounts.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { originalKey } from '../../src/store/blob-store.js';
+import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, startCompatApp, type CompatTestApp } from '../helpers/app.js';
 import { expectJson as json, postForm, replay, type Json, type Part } from '../helpers/seed-clients.js';
 import { nativeUrl } from '../helpers/compat.js';

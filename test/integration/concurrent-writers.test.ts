@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { originalKey } from '../../src/store/blob-store.js';
+import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { readAll } from '../helpers/blob-store-contract.js';
 import { PROFILE, SCALE } from '../helpers/scale.js';

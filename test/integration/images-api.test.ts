@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { originalKey } from '../../src/store/blob-store.js';
+import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { readAll } from '../helpers/blob-store-contract.js';
 import { expectProblem } from '../helpers/accounts.js';

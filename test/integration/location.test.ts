@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { readExif } from '../../src/core/exif.js';
+import { readExif } from '../../src/core/metadata/exif.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { PARIS, largePng, largeWebp } from '../helpers/located-images.js';
 

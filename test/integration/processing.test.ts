@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { thumbHashToRGBA } from 'thumbhash';
-import { originalKey } from '../../src/store/blob-store.js';
+import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, FIXTURES, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
 

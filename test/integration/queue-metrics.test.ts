@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
-import { originalKey } from '../../src/store/blob-store.js';
+import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, makeDataDir, servicesFor, startApp, type TestApp } from '../helpers/app.js';
 import { freePort, spawnCli } from '../helpers/processes.js';
 import { sample } from '../helpers/prometheus.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { Upload } from 'tus-js-client';
-import { RESUMABLE_PREFIX } from '../../src/store/blob-store.js';
+import { RESUMABLE_PREFIX } from '../../src/core/storage/blob-keys.js';
 import { fixture, makeDataDir, servicesFor, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import { runCli, spawnCli } from '../helpers/processes.js';
 import { SCALE } from '../helpers/scale.js';

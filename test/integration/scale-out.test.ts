@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { createS3Store, type S3Store } from '../../src/store/s3.js';
-import { originalKey } from '../../src/store/blob-store.js';
+import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, makeDataDir } from '../helpers/app.js';
 import { PROBLEM_TYPE } from '../helpers/accounts.js';
 import { freePort, spawnCli, startServer, within, type Proc, type Server } from '../helpers/processes.js';

@@ -1,4 +1,4 @@
-// The index of servable images (src/core/servable-index.ts): a URL answers what the database holds now, right after a
+// The index of servable images (src/core/images/servable-index.ts): a URL answers what the database holds now, right after a
 // delete, a re-upload under the same name, or a change made through any path of this process.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { originalKey } from '../../src/store/blob-store.js';
+import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { expectProblem, json, signUp } from '../helpers/accounts.js';
 import { local, ready, rowOf, statusOf, uploadAs, type LibraryImage } from '../helpers/library.js';

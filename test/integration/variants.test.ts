@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { signOptions } from '../../src/core/variant-options.js';
+import { signOptions } from '../../src/core/variants/variant-options.js';
 import { fixture, FIXTURES, startApp, type TestApp } from '../helpers/app.js';
 
 interface Uploaded {

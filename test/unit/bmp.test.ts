@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { bmpSize, decodeBmp, isBmp, type DecodedBmp } from '../../src/core/bmp.js';
+import { bmpSize, decodeBmp, isBmp, type DecodedBmp } from '../../src/core/codecs/bmp/bmp.js';
 import { detectFormat } from '../../src/core/formats.js';
 import { ImgdError } from '../../src/core/errors.js';
 

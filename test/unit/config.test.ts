@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, IMAGE_FORMATS, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { IMAGE_FORMATS } from '../../src/core/formats.js';
 
 /** Asserts loadConfig(env) throws a ConfigError whose message names the setting. */
 function refuses(env: Record<string, string>, setting: string): void {

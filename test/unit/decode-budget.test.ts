@@ -1,7 +1,7 @@
 // The decode memory budget: decodes share it first come, first served; requests wait a bounded time, jobs as long as it takes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createDecodeBudget, decodeCost } from '../../src/core/decode-budget.js';
+import { createDecodeBudget, decodeCost } from '../../src/core/codecs/decode-budget.js';
 import { ImgdError } from '../../src/core/errors.js';
 
 const MB = 1024 * 1024;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { exifWithin, readExif } from '../../src/core/exif.js';
+import { exifWithin, readExif } from '../../src/core/metadata/exif.js';
 import { fixture } from '../helpers/app.js';
 
 describe('exifWithin: when the head of a file is enough to read its metadata', () => {

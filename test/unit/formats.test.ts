@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { open, readdir } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { IMAGE_FORMATS, type ImageFormat } from '../../src/config.js';
-import { declaredSize, detectFormat, FORMATS, SNIFF_BYTES } from '../../src/core/formats.js';
+import { IMAGE_FORMATS, declaredSize, detectFormat, FORMATS, SNIFF_BYTES, type ImageFormat } from '../../src/core/formats.js';
 import { fixture, FIXTURES } from '../helpers/app.js';
 
 /** The first bytes of a file, as the upload path sees them. */

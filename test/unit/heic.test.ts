@@ -6,7 +6,7 @@ import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { ImgdError, type ErrorCode } from '../../src/core/errors.js';
-import { decodeHeic, heicSize, heicToSharp, isHeic, type DecodedHeic } from '../../src/core/heic.js';
+import { decodeHeic, heicSize, heicToSharp, isHeic, type DecodedHeic } from '../../src/core/codecs/heic/heic.js';
 
 // Computed here rather than taken from helpers/app.ts, which would import the whole app for one path.
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'exif-samples');

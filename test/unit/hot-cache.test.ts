@@ -1,7 +1,7 @@
 // The in-memory cache of hot blobs: least recently used out first, large blobs never kept, one read per burst.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HotCache } from '../../src/core/hot-cache.js';
+import { HotCache } from '../../src/core/variants/hot-cache.js';
 
 const meta = { contentType: 'image/jpeg', etag: '"x"' };
 const bytes = (n: number, fill = 1): Buffer => Buffer.alloc(n, fill);

@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readExif } from '../../src/core/exif.js';
-import { metadataView } from '../../src/core/metadata-view.js';
+import { readExif } from '../../src/core/metadata/exif.js';
+import { metadataView } from '../../src/core/metadata/metadata-view.js';
 import { PARIS, largePng, largeWebp } from '../helpers/located-images.js';
 
 describe('metadataView: a PNG or WebP without its pixels', () => {

@@ -1,7 +1,7 @@
 // Stored names: slugs that are never paths or empty, and the UTC stamp that resolves collisions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { collisionName, slugStem, storedName, utcStamp } from '../../src/core/naming.js';
+import { collisionName, slugStem, storedName, utcStamp } from '../../src/core/upload/naming.js';
 
 const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 

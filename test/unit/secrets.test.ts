@@ -1,7 +1,7 @@
 // Constant-time secret comparison: right answers for any lengths and contents, and never an exception.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { secretEquals } from '../../src/auth/secrets.js';
+import { secretEquals } from '../../src/lib/secrets.js';
 
 describe('secretEquals', () => {
   it('is true for equal strings', () => {

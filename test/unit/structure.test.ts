@@ -8,8 +8,9 @@ import { describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { detectFormat } from '../../src/core/formats.js';
-import { stripBuffer, stripFile, stripPlan } from '../../src/core/strip.js';
-import { structureWalker, type StructureFacts } from '../../src/core/structure.js';
+import { stripBuffer, stripFile, stripPlan } from '../../src/core/upload/strip.js';
+import { structureWalker } from '../../src/core/upload/structure.js';
+import type { StructureFacts } from '../../src/core/upload/structure/walk.js';
 import { FIXTURES } from '../helpers/app.js';
 
 /** Walks bytes fed in odd-sized pieces, as a network would deliver them. */

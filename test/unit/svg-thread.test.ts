@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ImgdError } from '../../src/core/errors.js';
-import { createSvgSanitizer } from '../../src/core/svg-thread.js';
+import { createSvgSanitizer } from '../../src/core/codecs/svg/svg-thread.js';
 
 const NS = 'xmlns="http://www.w3.org/2000/svg"';
 const svg = (body: string): Buffer => Buffer.from(`<svg ${NS} width="10" height="10">${body}</svg>`);

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ImgdError } from '../../src/core/errors.js';
-import { sanitizeSvg } from '../../src/core/svg.js';
-import { cleanStylesheet, isSafeReference, isSafeValue } from '../../src/core/svg-css.js';
-import { svgDensity } from '../../src/core/svg-raster.js';
-import { looksLikeSvg } from '../../src/core/svg-sniff.js';
+import { sanitizeSvg } from '../../src/core/codecs/svg/svg.js';
+import { cleanStylesheet, isSafeReference, isSafeValue } from '../../src/core/codecs/svg/svg-css.js';
+import { svgDensity } from '../../src/core/codecs/svg/svg-raster.js';
+import { looksLikeSvg } from '../../src/core/codecs/svg/svg-sniff.js';
 
 const NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"';
 const wrap = (body: string): string => `<svg ${NS} width="10" height="10">${body}</svg>`;

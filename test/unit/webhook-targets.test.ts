@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ImgdError } from '../../src/core/errors.js';
-import { checkWebhookUrl, isPublicAddress } from '../../src/core/webhook-targets.js';
-import { webhookSignature } from '../../src/core/webhook-signing.js';
+import { checkWebhookUrl, isPublicAddress } from '../../src/core/webhooks/webhook-targets.js';
+import { webhookSignature } from '../../src/core/webhooks/webhook-signing.js';
 
 describe('isPublicAddress', () => {
   it('refuses private, loopback, link-local, unique-local, multicast, unspecified and reserved addresses', () => {

@@ -2,7 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
-import { DISK_RETRY_AFTER_SECONDS } from '../../core/disk-space.js';
+import { DISK_RETRY_AFTER_SECONDS } from '../../core/storage/disk-space.js';
 import { isDiskFull, isOutage } from '../../core/outages.js';
 import type { EarlyErrorWriter } from '../early-errors.js';
 import { RETRY_AFTER_SECONDS } from '../problem.js';

@@ -1,11 +1,13 @@
 // COMPAT profile attachments (seed 002): per-user image attachments behind registration, OAuth2 password login and JWTs.
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasScope, isAdmin } from '../../auth/policy.js';
+import { hasScope, isAdmin } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
-import type { Actor, ImageRecord, User } from '../../core/types.js';
-import { originalKey } from '../../store/blob-store.js';
+import type { Actor } from '../../core/access/actor.js';
+import type { User } from '../../core/accounts/user.js';
+import type { ImageRecord } from '../../core/images/image.js';
+import { originalKey } from '../../core/storage/blob-keys.js';
 import type { HttpContext } from '../context.js';
 import { perAddressAndAccount, perAddressOnSuccess, rateLimited } from '../rate-limits.js';
 import { sendOriginal } from '../routes/serve.js';

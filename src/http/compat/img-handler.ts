@@ -1,10 +1,10 @@
 // Seed 000 (img_handler): private uploads with readable, collision-safe names behind one static admin token (COMPAT.md §3).
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isAdmin } from '../../auth/policy.js';
-import type { ImageFormat } from '../../config.js';
+import { isAdmin } from '../../core/access/policy.js';
+import type { ImageFormat } from '../../core/formats.js';
 import { ImgdError, isImgdError } from '../../core/errors.js';
-import { utcStamp } from '../../core/naming.js';
+import { utcStamp } from '../../core/upload/naming.js';
 import type { HttpContext } from '../context.js';
 import { clientFileName } from '../multipart.js';
 import { rateLimited } from '../rate-limits.js';

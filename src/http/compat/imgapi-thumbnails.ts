@@ -1,10 +1,11 @@
 // Seed 001's thumbnails: the image fitted inside 256 or 768 px as Pillow's thumbnail() does, RGB JPEG at quality 85.
 import { LRUCache } from 'lru-cache';
 import sharp from 'sharp';
-import { decodeCost, type DecodeBudget } from '../../core/decode-budget.js';
+import { decodeCost, type DecodeBudget } from '../../core/codecs/decode-budget.js';
 import { isImgdError } from '../../core/errors.js';
-import type { ImageRecord } from '../../core/types.js';
-import { readBlob, originalKey, type BlobStore } from '../../store/blob-store.js';
+import type { ImageRecord } from '../../core/images/image.js';
+import { readBlob, type BlobStore } from '../../core/storage/blob-store.js';
+import { originalKey } from '../../core/storage/blob-keys.js';
 
 export const THUMBNAIL_SIZES = { small: 256, medium: 768 } as const;
 export type ThumbnailSize = keyof typeof THUMBNAIL_SIZES;

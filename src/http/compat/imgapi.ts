@@ -1,9 +1,10 @@
 // COMPAT profile imgapi (seed 001): anonymous uploads where every attempt is recorded, failures answered 200, with stats.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { mayView } from '../../auth/policy.js';
+import { mayView } from '../../core/access/policy.js';
 import { ImgdError, type ErrorCode } from '../../core/errors.js';
-import { ANONYMOUS, type ImageRecord } from '../../core/types.js';
-import { originalKey } from '../../store/blob-store.js';
+import { ANONYMOUS } from '../../core/access/actor.js';
+import type { ImageRecord } from '../../core/images/image.js';
+import { originalKey } from '../../core/storage/blob-keys.js';
 import type { ProfileAttempt } from '../../db/profile-records.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl } from '../image-view.js';

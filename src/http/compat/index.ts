@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../../config.js';
-import { ANONYMOUS } from '../../core/types.js';
+import { ANONYMOUS } from '../../core/access/actor.js';
 import type { HttpContext } from '../context.js';
 import { baseHttp, type MainListenerExtras } from '../server.js';
 import { earlyErrorWriter, errorHandler, notFoundHandler, type Style } from './answers.js';

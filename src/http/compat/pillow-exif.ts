@@ -1,6 +1,6 @@
 // Seed 001's exif_json: a photo's first EXIF directory (IFD0) as Pillow's getexif() gives it, names and values alike.
 import { LRUCache } from 'lru-cache';
-import { webpExifBlock } from '../../core/exif.js';
+import { webpExifBlock } from '../../core/metadata/exif.js';
 
 /** Pillow's ExifTags.TAGS names of the tags IFD0 holds (others keep their number, as Pillow does). */
 const TAG_NAMES: Readonly<Record<number, string>> = {

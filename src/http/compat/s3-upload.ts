@@ -1,10 +1,11 @@
 // COMPAT profile s3_upload (seed 004): uploads keyed by an external id, an upload page per id, latest and history, Flask-style.
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { mayView } from '../../auth/policy.js';
+import { mayView } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
-import { ANONYMOUS, type ImageRecord } from '../../core/types.js';
+import { ANONYMOUS } from '../../core/access/actor.js';
+import type { ImageRecord } from '../../core/images/image.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl } from '../image-view.js';
 import { rateLimited } from '../rate-limits.js';

@@ -2,8 +2,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { ImgdError } from '../../core/errors.js';
-import type { Actor, ImageRecord } from '../../core/types.js';
-import type { UploadRequest, Uploads } from '../../core/uploads.js';
+import type { Actor } from '../../core/access/actor.js';
+import type { ImageRecord } from '../../core/images/image.js';
+import type { UploadRequest, Uploads } from '../../core/upload/upload-api.js';
 import { readForm, type FormFile } from './form.js';
 
 export interface SeedChecks {

@@ -2,10 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { requireAuthenticated } from '../../auth/policy.js';
-import type { ApiKeyRecord } from '../../core/accounts-repo.js';
+import { requireAuthenticated } from '../../core/access/policy.js';
+import type { ApiKeyRecord } from '../../core/accounts/accounts-repo.js';
 import { ImgdError } from '../../core/errors.js';
-import { ROLES, SCOPES, type Actor } from '../../core/types.js';
+import { SCOPES, type Actor } from '../../core/access/actor.js';
+import { ROLES } from '../../core/accounts/user.js';
 import type { HttpContext } from '../context.js';
 import { Nullable } from '../image-view.js';
 import { problems } from '../openapi.js';

@@ -1,10 +1,10 @@
 // Albums in the JSON API: make, list, rename, delete, add and remove images, and share by a signed link.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { AlbumRecord } from '../../core/albums-repo.js';
-import { ALBUM_NAME_MAX } from '../../core/albums.js';
+import type { AlbumRecord } from '../../core/images/albums-repo.js';
+import { ALBUM_NAME_MAX } from '../../core/images/albums.js';
 import { ImgdError } from '../../core/errors.js';
-import type { Actor } from '../../core/types.js';
+import type { Actor } from '../../core/access/actor.js';
 import type { HttpContext } from '../context.js';
 import { Nullable } from '../image-view.js';
 import { IdParams, ImageRef, imageViews, problems } from '../route-parts.js';

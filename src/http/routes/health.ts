@@ -1,7 +1,7 @@
 // Liveness, readiness (database, storage, queue, disk space) and Prometheus metrics.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { within } from '../../until-aborted.js';
+import { within } from '../../lib/until-aborted.js';
 import type { HttpContext } from '../context.js';
 
 const CHECK_TIMEOUT_MS = 2000;

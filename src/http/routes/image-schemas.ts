@@ -1,7 +1,7 @@
 // The request schemas of the image routes: the upload form and query, the list filters, a change.
 import { Type } from '@sinclair/typebox';
-import { KEY_PATTERN } from '../../core/fields.js';
-import { IMAGE_SORTS, IMAGE_STATUSES } from '../../core/types.js';
+import { KEY_PATTERN } from '../../core/upload/fields.js';
+import { IMAGE_SORTS, IMAGE_STATUSES } from '../../core/images/image.js';
 import { Binary } from '../openapi.js';
 
 /** The multipart form of POST /api/v1/images (read part by part by the route; for the document only). */

@@ -2,11 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { canUpload, principalOf } from '../../auth/policy.js';
+import { canUpload, principalOf } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
-import { checkDescription, checkKey } from '../../core/fields.js';
-import type { UploadBatch } from '../../core/uploads.js';
+import { checkDescription, checkKey } from '../../core/upload/fields.js';
+import type { UploadBatch } from '../../core/upload/upload-api.js';
 import { fingerprinting, fingerprintOnly, idempotencyKeyOf, replay } from '../idempotency.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl, Nullable, pageUrl } from '../image-view.js';

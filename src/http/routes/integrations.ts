@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { requireScope } from '../../auth/policy.js';
+import { requireScope } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { bearerToken } from '../actor.js';
 import type { HttpContext } from '../context.js';

@@ -1,7 +1,7 @@
 // Upload statistics: totals, success rate, average processing time, per day.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { requireAdmin } from '../../auth/policy.js';
+import { requireAdmin } from '../../core/access/policy.js';
 import type { HttpContext } from '../context.js';
 import { problems } from '../openapi.js';
 

@@ -1,7 +1,7 @@
 // User management for admins: add, change role, disable or enable, reset a password, delete; and the effective settings.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { requireAdmin } from '../../auth/policy.js';
+import { requireAdmin } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import type { HttpContext } from '../context.js';
 import { problems, RoleSchema, UserSchema, userView } from './account-schemas.js';

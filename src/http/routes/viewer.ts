@@ -2,9 +2,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { mayView } from '../../auth/policy.js';
+import { mayView } from '../../core/access/policy.js';
 import { isUrlKey } from '../../core/ids.js';
-import type { ImageRecord } from '../../core/types.js';
+import type { ImageRecord } from '../../core/images/image.js';
 import type { HttpContext } from '../context.js';
 import { imageUrl, pageUrl } from '../image-view.js';
 import { albumPage, imagePage, missingPage, VIEWER_CSP, type Preview, type ViewerImage } from '../viewer-page.js';

@@ -1,8 +1,8 @@
 // Webhook routes: subscribe to image events, list and delete subscriptions, and see each delivery's tries.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { IMAGE_EVENTS, type DeliveryRecord, type ImageEventType, type WebhookRecord } from '../../core/webhooks.js';
-import { MAX_URL_LENGTH } from '../../core/webhook-targets.js';
+import { IMAGE_EVENTS, type DeliveryRecord, type ImageEventType, type WebhookRecord } from '../../core/webhooks/webhooks.js';
+import { MAX_URL_LENGTH } from '../../core/webhooks/webhook-targets.js';
 import type { HttpContext } from '../context.js';
 import { Nullable } from '../image-view.js';
 import { problems } from '../openapi.js';

@@ -27,7 +27,7 @@ const humanKey = (key: string): string =>
     .replace(/([a-z])([A-Z])/g, '$1 $2')
     .replace(/^./, (c) => c.toUpperCase());
 
-/** Labels and units for the fields of the server's EXIF summary (src/core/exif.ts); others are shown as they come. */
+/** Labels and units for the fields of the server's EXIF summary (src/core/metadata/exif.ts); others are shown as they come. */
 const EXIF_FIELDS: Record<string, [string, (v: number) => string]> = {
   exposure_time: ['Exposure', (v) => (v < 1 ? `1/${Math.round(1 / v)} s` : `${v} s`)],
   f_number: ['Aperture', (v) => `f/${v}`],
