@@ -80,6 +80,15 @@ describe('the public tree on disk (PUBLIC_TREE)', () => {
     assert.equal((await stat(entryOf(t, image))).ino, (await stat(originalFile(t, image.sha256))).ino);
   });
 
+  it('is reported by imgd doctor, its group modes not counted as problems', async () => {
+    const run = await runCli(['doctor', '--json'], { ...t.settings, DATA_DIR: t.dataDir, STORAGE: 'fs', PUBLIC_TREE: 'true', STORE_GROUP: GROUP });
+    const report = JSON.parse(run.stdout) as { checks: Array<{ name: string; status: string; detail: string; problems?: string[] }> };
+    const check = (name: string) => report.checks.find((c) => c.name === name);
+    assert.equal(check('file modes')?.status, 'ok', JSON.stringify(check('file modes')));
+    assert.match(check('file modes')!.detail, new RegExp(`public tree .* readable by group ${GROUP}`));
+    assert.equal(check('public tree')?.status, 'ok', run.stdout);
+  });
+
   it('builds the tree from the catalog when it was not built (a restart after PUBLIC_TREE was off)', async () => {
     const dataDir = await makeDataDir();
     const off = await startApp({ STORAGE: 'fs' }, dataDir);
