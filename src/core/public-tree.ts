@@ -12,9 +12,23 @@ export interface PublicTree {
 
 /**
  * Whether anyone may GET the original without a credential, so a proxy may serve it from the tree: public, in the
- * library (not in the trash), not failed, and (an image still processing is served by imgd already, so by the tree too).
+ * library (not in the trash), not failed (an image still processing is served by imgd already, so by the tree too).
  */
 export const servedPublicly = (image: ImageRecord): boolean => image.visibility === 'public' && image.trashedAt === null && image.status !== 'failed';
+
+/**
+ * Settles an image from its record, which may be overtaken: another change (a job's, a request's, another process's)
+ * stored after it and withdrawn before this link. Read again once linked: whatever changed before the read is seen
+ * here, whatever changes after it withdraws the entry itself.
+ */
+export function checkedSettle(catalog: Pick<Catalog, 'getImage'>, tree: PublicTree): (image: ImageRecord) => Promise<void> {
+  return async (image) => {
+    await tree.settle(image);
+    if (!servedPublicly(image)) return;
+    const now = await catalog.getImage(image.id);
+    if (!now || !servedPublicly(now)) await tree.withdraw(image);
+  };
+}
 
 /**
  * The catalog with every change to an image settling its tree entry after the change is stored: an upload that
@@ -23,16 +37,17 @@ export const servedPublicly = (image: ImageRecord): boolean => image.visibility 
  * reaches imgd.
  */
 export function publishingChanges(catalog: Catalog, tree: PublicTree): Catalog {
+  const settle = checkedSettle(catalog, tree);
   return {
     ...catalog,
     async commitUpload(...args) {
       const committed = await catalog.commitUpload(...args);
-      await tree.settle(committed.image);
+      await settle(committed.image);
       return committed;
     },
     async updateImage(...args) {
       const image = await catalog.updateImage(...args);
-      if (image) await tree.settle(image);
+      if (image) await settle(image);
       return image;
     },
     async deleteImage(...args) {
@@ -47,7 +62,7 @@ export function publishingChanges(catalog: Catalog, tree: PublicTree): Catalog {
     },
     async restoreImage(...args) {
       const image = await catalog.restoreImage(...args);
-      if (image) await tree.settle(image);
+      if (image) await settle(image);
       return image;
     },
     async failUpload(imageId, ...rest) {

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Catalog } from '../core/catalog.js';
-import { publishingChanges } from '../core/public-tree.js';
+import { checkedSettle, publishingChanges } from '../core/public-tree.js';
 import { originalKey } from './blob-store.js';
 import { openPublicTree, removeStaleTree } from './public-tree.js';
 import path from 'node:path';
@@ -24,7 +24,6 @@ export async function withPublicTree(config: TreeConfig, catalog: Catalog, logge
     dataDir: config.dataDir,
     logger: logger.child({ component: 'public-tree' }),
   });
-  const publishing = publishingChanges(catalog, tree);
-  await tree.build(publishing);
-  return publishing;
+  await tree.build(catalog, checkedSettle(catalog, tree));
+  return publishingChanges(catalog, tree);
 }

@@ -64,8 +64,8 @@ export async function groupId(group: string): Promise<number> {
 const BUILT_MARK = '.imgd-public-tree';
 
 export interface OpenedPublicTree extends PublicTree {
-  /** Made from the catalog, unless it was built already for this URL shape. */
-  build(catalog: Pick<Catalog, 'listImages' | 'getImage'>): Promise<void>;
+  /** Made from the catalog with `settle` (checkedSettle's), unless it was built already for this URL shape. */
+  build(catalog: Pick<Catalog, 'listImages'>, settle: (image: ImageRecord) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -148,7 +148,7 @@ export async function openPublicTree(options: PublicTreeOptions): Promise<Opened
     }
   }
 
-  async function build(catalog: Pick<Catalog, 'listImages' | 'getImage'>): Promise<void> {
+  async function build(catalog: Pick<Catalog, 'listImages'>, settleChecked: (image: ImageRecord) => Promise<void>): Promise<void> {
     const mark = path.join(dir, BUILT_MARK);
     const built = await readFile(mark, 'utf8').catch(() => undefined);
     if (built === options.shape) return;
@@ -161,11 +161,8 @@ export async function openPublicTree(options: PublicTreeOptions): Promise<Opened
       const page = await catalog.listImages({}, 500, cursor);
       for (const image of page.items) {
         if (!servedPublicly(image)) continue;
-        await settle(image);
-        // Changed by another process since the page was read: its own withdraw may have come before this link.
-        const now = await catalog.getImage(image.id);
-        if (!now || !servedPublicly(now)) await withdraw(image);
-        else published += 1;
+        await settleChecked(image);
+        published += 1;
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
