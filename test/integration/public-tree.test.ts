@@ -8,7 +8,9 @@ import { expectProblem } from '../helpers/accounts.js';
 import { assertOneLineFailure } from '../helpers/cli.js';
 import { fixture, makeDataDir, servicesFor, startApp, type TestApp } from '../helpers/app.js';
 import { nginxMissing, shippedSnippet, startNginx, type Nginx } from '../helpers/nginx.js';
+import { pngWithGarbledPixels } from '../helpers/damaged.js';
 import { runCli } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 
 const JPEG = fixture('jpg/xmp/BlueSquare.jpg');
 let distinct = 0;
@@ -30,7 +32,7 @@ const gone = (file: string): Promise<boolean> => stat(file).then(() => false, (e
 /** Runs with the process's own group as STORE_GROUP: the modes are what nginx's group (www-data) would get. */
 const GROUP = String(process.getgid?.() ?? 0);
 /** The disk store in either profile (the scale profile's database and queue stay). */
-const startPublishing = (): Promise<TestApp> => startApp({ STORAGE: 'fs', PUBLIC_TREE: 'true', STORE_GROUP: GROUP });
+const startPublishing = (): Promise<TestApp> => startApp({ STORAGE: 'fs', PUBLIC_TREE: 'true', STORE_GROUP: GROUP, JOB_BACKOFF_MS: '10' });
 
 async function upload(t: TestApp, name: string, bytes: Buffer, visibility = 'public'): Promise<ImageView> {
   const res = await t.upload([[name, bytes]], { visibility });
@@ -78,6 +80,15 @@ describe('the public tree on disk (PUBLIC_TREE)', () => {
     assert.equal((await stat(originalFile(t, image.sha256))).mode & 0o777, 0o600);
     assert.equal((await api(t, `/images/${image.id}`, 'PATCH', { visibility: 'public' })).status, 200);
     assert.equal((await stat(entryOf(t, image))).ino, (await stat(originalFile(t, image.sha256))).ino);
+  });
+
+  it('removes the entry of an image whose processing failed', async () => {
+    const image = await upload(t, 'garbled.png', await pngWithGarbledPixels());
+    await waitFor('processing to give up on the image', async () => {
+      const body = (await (await fetch(`${t.url}/api/v1/images/${image.id}`, { headers: t.auth })).json()) as { status: string };
+      return body.status === 'failed' ? true : undefined;
+    });
+    assert.ok(await gone(entryOf(t, image)));
   });
 
   it('is reported by imgd doctor, its group modes not counted as problems', async () => {
