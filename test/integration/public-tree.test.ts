@@ -124,6 +124,26 @@ describe('the public tree on disk (PUBLIC_TREE)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  it('builds the tree again for the other URL shape when IMAGE_URLS changes', async () => {
+    const dataDir = await makeDataDir();
+    const keyed = await startApp({ STORAGE: 'fs', PUBLIC_TREE: 'true' }, dataDir);
+    let image: ImageView;
+    try {
+      image = await upload(keyed, 'shape.jpg', bytes);
+      assert.equal((await stat(entryOf(keyed, image))).mode & 0o777, 0o600, 'without STORE_GROUP the tree is imgd\'s alone');
+    } finally {
+      await keyed.close();
+    }
+    const named = await startApp({ STORAGE: 'fs', PUBLIC_TREE: 'true', IMAGE_URLS: 'name' }, dataDir);
+    try {
+      assert.equal((await stat(path.join(dataDir, 'public', 'i', image.filename))).ino, (await stat(originalFile(named, image.sha256))).ino);
+      assert.ok(await gone(entryOf(named, image)), 'the keyed entry is gone');
+    } finally {
+      await named.close();
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
   it('refuses to start with the S3 store, in one line naming the setting', async () => {
     await assert.rejects(startApp({ STORAGE: 's3', S3_BUCKET: 'some-bucket', PUBLIC_TREE: 'true' }), /invalid setting PUBLIC_TREE: needs STORAGE=fs/);
     const dataDir = await makeDataDir();
