@@ -54,6 +54,7 @@ import type { JobQueue } from './jobs/queue.js';
 import { createLogger } from './logging.js';
 import type { BlobStore } from './core/storage/blob-store.js';
 import { createFsStore } from './store/fs.js';
+import { withPublicTree } from './store/public-tree-setup.js';
 import { createDiskSpace, type DiskSpace } from './core/storage/disk-space.js';
 import { isDiskFull } from './core/outages.js';
 import type { Webhooks } from './core/webhooks/webhooks.js';
@@ -157,7 +158,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const events = webhookEventRecorder(db, config, { publicUrl: () => eventUrls.base, presets });
   const stored = createCatalog(db, { groupCommits: config.database.kind === 'sqlite', events });
   const servable = new ServableIndex(stored);
-  const catalog = forgettingChanges(stored, servable);
+  const catalog = await withPublicTree(config, forgettingChanges(stored, servable), logger);
   const jobsRepo = createJobsRepo(db);
   const { store, storeTmpDir } = await openStore(config.storage);
   const jobLogger = logger.child({ component: 'jobs' });

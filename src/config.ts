@@ -86,6 +86,9 @@ const Settings = Type.Object({
   IMAGE_URLS: Type.Union([Type.Literal('keyed'), Type.Literal('name')], { default: 'keyed' }),
   SENDFILE: Type.Union([Type.Literal('off'), Type.Literal('x-accel')], { default: 'off' }),
   SENDFILE_PREFIX: Type.String({ pattern: '^/[A-Za-z0-9_./-]*/$', default: '/_imgd_blobs/' }),
+  PUBLIC_TREE: Type.Boolean({ default: false }),
+  PUBLIC_TREE_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  STORE_GROUP: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$' })),
   STRIP_GPS: Type.Boolean({ default: true }),
   STRIP_EXTRAS: Type.Boolean({ default: true }),
   SHARP_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
@@ -155,6 +158,12 @@ export interface Config {
    * `prefix` + the blob key, and nginx sends the file (deploy/nginx). Only with the disk store.
    */
   readonly sendfile: { readonly mode: 'off' } | { readonly mode: 'x-accel'; readonly prefix: string };
+  /**
+   * PUBLIC_TREE: a folder of hard links to the disk store's files, one per public original at its URL path, that nginx
+   * serves without asking imgd (deploy/nginx). `group` (STORE_GROUP, a name or a number): the tree and its files are
+   * readable by that group (750/640); without it they stay imgd's own (700/600), like the rest of the store.
+   */
+  readonly publicTree: { readonly enabled: false } | { readonly enabled: true; readonly dir: string; readonly group: string | undefined };
   readonly http: {
     readonly requestTimeoutMs: number;
     readonly connectionTimeoutMs: number;
@@ -420,6 +429,12 @@ function parseDatabase(url: string | undefined, dataDir: string): Config['databa
   return { kind: 'sqlite', file: path.resolve(stripped) };
 }
 
+function publicTreeSettings(raw: RawSettings, dataDir: string): Config['publicTree'] {
+  if (!raw.PUBLIC_TREE) return { enabled: false };
+  if (raw.STORAGE === 's3') throw new ConfigError('invalid setting PUBLIC_TREE: needs STORAGE=fs (nginx serves the public tree from the disk store\'s files)');
+  return { enabled: true, dir: path.resolve(raw.PUBLIC_TREE_DIR ?? path.join(dataDir, 'public')), group: raw.STORE_GROUP };
+}
+
 function sendfileSettings(raw: RawSettings): Config['sendfile'] {
   if (raw.SENDFILE === 'off') return { mode: 'off' };
   if (raw.STORAGE === 's3') throw new ConfigError('invalid setting SENDFILE: x-accel needs STORAGE=fs (nginx reads the files of the disk store)');
@@ -521,6 +536,7 @@ function toConfig(raw: RawSettings, fileSizeSet = false, allowedExtensions?: rea
     cacheMaxAge: raw.CACHE_MAX_AGE,
     imageUrls: raw.IMAGE_URLS,
     sendfile: sendfileSettings(raw),
+    publicTree: publicTreeSettings(raw, dataDir),
     http: {
       requestTimeoutMs: raw.REQUEST_TIMEOUT_MS,
       connectionTimeoutMs: raw.CONNECTION_TIMEOUT_MS,

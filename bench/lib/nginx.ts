@@ -25,15 +25,25 @@ function offloadLocation(storeDir: string): string {
   return shipped.replace('alias /var/lib/imgd/blobs/;', `alias ${storeDir}/;`);
 }
 
+/** The shipped public-tree location (PUBLIC_TREE), its root pointed at this tree. */
+function publicLocation(treeDir: string): string {
+  const shipped = readFileSync(path.join(REPO_ROOT, 'deploy/nginx/imgd-public.conf'), 'utf8');
+  if (!shipped.includes('root /var/lib/imgd/public;')) throw new Error('deploy/nginx/imgd-public.conf no longer has root /var/lib/imgd/public;');
+  return shipped.replace('root /var/lib/imgd/public;', `root ${treeDir};`);
+}
+
 /**
  * `root`: the folder served as files (nginx alone). With `imgdUpstream` (host:port of an imgd with SENDFILE=x-accel),
  * everything is proxied to imgd instead, and imgd's X-Accel-Redirect answers are sent from `root` by the shipped
- * offload location: imgd behind nginx, as deploy/nginx sets it up.
+ * offload location: imgd behind nginx, as deploy/nginx sets it up. With `publicTree` (imgd's PUBLIC_TREE_DIR) too,
+ * the shipped public location sends public originals from that tree without asking imgd.
  */
-export async function startNginx(root: string, workDir: string, cores: string | undefined, imgdUpstream?: string): Promise<Nginx> {
+export async function startNginx(root: string, workDir: string, cores: string | undefined, imgdUpstream?: string, publicTree?: string): Promise<Nginx> {
   mkdirSync(workDir, { recursive: true });
   const offload = imgdUpstream ? offloadLocation(root) : '';
   if (imgdUpstream) writeFileSync(path.join(workDir, 'offload.conf'), offload);
+  const publicInclude = imgdUpstream && publicTree ? `include ${workDir}/public.conf;` : '';
+  if (publicInclude) writeFileSync(path.join(workDir, 'public.conf'), publicLocation(publicTree!));
   const proxied = imgdUpstream
     ? `
   upstream imgd { server ${imgdUpstream}; keepalive 64; }
@@ -43,6 +53,7 @@ export async function startNginx(root: string, workDir: string, cores: string | 
     proxy_set_header Connection "";
     location / { proxy_pass http://imgd; }
     include ${workDir}/offload.conf;
+    ${publicInclude}
   }`
     : undefined;
   const port = await freePort();

@@ -1,5 +1,6 @@
 // S3, S4, S4b: serving originals and cached variants, against nginx (sendfile) and bare Node servers (memory, disk);
-// and imgd behind nginx with offload (SENDFILE=x-accel) against the same nginx serving the files alone.
+// and imgd behind nginx (public originals from imgd's public tree, the rest offloaded with SENDFILE=x-accel) against the
+// same nginx serving the files alone.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compareLoad, pick, type Contender } from '../lib/compare.js';
@@ -17,7 +18,10 @@ const originalPath = (sha: string): string => `/originals/${sha.slice(0, 2)}/${s
 interface Servers {
   readonly imgd: ImgdServer;
   readonly nginx: Nginx | undefined;
-  /** nginx in front of a second imgd (SENDFILE=x-accel) on the same data: imgd decides, nginx sends the bytes. */
+  /**
+   * nginx in front of a second imgd (SENDFILE=x-accel, PUBLIC_TREE=true) on the same data: public originals straight
+   * from the tree, anything else decided by imgd and sent by nginx.
+   */
   readonly behind: Nginx | undefined;
   /** Why there is no nginx, when there is none. */
   readonly skipped: string | undefined;
@@ -26,8 +30,10 @@ interface Servers {
 async function withServers<T>(ctx: ScenarioContext, body: (servers: Servers) => Promise<T>, seed?: (dataDir: string) => Promise<void>): Promise<T> {
   const dataDir = path.join(ctx.tmp, 'imgd');
   await seed?.(dataDir);
-  const imgd = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false' }, profileDir: ctx.profileDir });
   const skipped = nginxMissing();
+  // Every imgd on the data keeps the public tree, as a deployment would: uploads to either land in it.
+  const tree = skipped ? {} : { PUBLIC_TREE: 'true' };
+  const imgd = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false', ...tree }, profileDir: ctx.profileDir });
   let nginx: Nginx | undefined;
   let offloading: ImgdServer | undefined;
   let behind: Nginx | undefined;
@@ -35,8 +41,8 @@ async function withServers<T>(ctx: ScenarioContext, body: (servers: Servers) => 
     if (!skipped) {
       nginx = await startNginx(path.join(dataDir, 'blobs'), path.join(ctx.tmp, 'nginx'), ctx.pin.server);
       // Same data dir and database: it serves what the first one stores.
-      offloading = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false', SENDFILE: 'x-accel' }, name: 'imgd (offload)', profileDir: ctx.profileDir });
-      behind = await startNginx(path.join(dataDir, 'blobs'), path.join(ctx.tmp, 'nginx-front'), ctx.pin.server, new URL(offloading.url).host);
+      offloading = await startImgd({ dataDir, cores: ctx.pin.server, env: { RUN_WORKERS: 'false', SENDFILE: 'x-accel', ...tree }, name: 'imgd (offload)', profileDir: ctx.profileDir });
+      behind = await startNginx(path.join(dataDir, 'blobs'), path.join(ctx.tmp, 'nginx-front'), ctx.pin.server, new URL(offloading.url).host, path.join(dataDir, 'public'));
     } else ctx.log(`  ${skipped}`);
     return await body({ imgd, nginx, behind, skipped });
   } finally {

@@ -56,8 +56,12 @@ async function checkModes(config: Config): Promise<CheckResult> {
   if (config.storage.kind === 'fs') roots.push(config.storage.dir);
   if (config.database.kind === 'sqlite') roots.push(...['', '-wal', '-shm'].map((suffix) => `${config.database.kind === 'sqlite' ? config.database.file : ''}${suffix}`));
   const problems: string[] = [];
-  for await (const { path: at, problem } of modeProblems(roots, process.getuid?.() ?? 0)) problems.push(`${at}: ${problem}`);
-  if (problems.length === 0) return ok('file modes', 'files 600 and folders 700, all this user\'s');
+  const tree = config.publicTree;
+  const share = tree.enabled && tree.group !== undefined ? { dataDir: config.dataDir, treeDir: tree.dir } : undefined;
+  if (tree.enabled) roots.push(tree.dir);
+  for await (const { path: at, problem } of modeProblems(roots, process.getuid?.() ?? 0, share)) problems.push(`${at}: ${problem}`);
+  const shared = share && tree.enabled ? ` (the public tree ${share.treeDir} readable by group ${tree.group})` : '';
+  if (problems.length === 0) return ok('file modes', `files 600 and folders 700, all this user's${shared}`);
   return fail('file modes', `${problems.length} problem(s): chown them to the data dir's owner, and chmod -R go= ${config.dataDir}`, problems);
 }
 
@@ -152,6 +156,15 @@ const withTimeout = (name: string, check: Promise<CheckResult | undefined>): Pro
   within(check, CHECK_TIMEOUT_MS, () => fail(name, `no answer within ${CHECK_TIMEOUT_MS / 1000} s`));
 
 /** Every check, in order, each bounded in time; Redis only when it is configured. */
+/** PUBLIC_TREE: built (or not yet: the next start builds it), and who may read it. No line when it is off. */
+async function checkPublicTree(config: Config): Promise<CheckResult | undefined> {
+  const tree = config.publicTree;
+  if (!tree.enabled) return undefined;
+  const readers = tree.group === undefined ? 'readable by this user only (set STORE_GROUP to nginx\'s group)' : `readable by group ${tree.group}`;
+  if (!(await exists(path.join(tree.dir, '.imgd-public-tree')))) return warn('public tree', `${tree.dir} is not built yet (imgd serve builds it when it starts); ${readers}`);
+  return ok('public tree', `${tree.dir}, ${readers}; nginx serves it with deploy/nginx/imgd-public.conf`);
+}
+
 export async function runChecks(config: Config): Promise<CheckResult[]> {
   const checks: Array<[string, () => Promise<CheckResult | undefined>]> = [
     ['data dir', () => checkDataDir(config)],
@@ -159,6 +172,7 @@ export async function runChecks(config: Config): Promise<CheckResult[]> {
     ['secrets', () => checkSecrets(config)],
     ['database', () => checkDatabase(config)],
     ['store', () => checkStore(config)],
+    ['public tree', () => checkPublicTree(config)],
     ['redis', () => checkRedis(config)],
     ['images', () => checkLibvips()],
   ];

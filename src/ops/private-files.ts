@@ -83,7 +83,26 @@ export interface ModeProblem {
  * Every file and folder under `roots` that others may read or write (not 600 / 700), or that
  * another user owns (a command once run as root): what `imgd doctor` reports.
  */
-export async function* modeProblems(roots: readonly string[], owner: number): AsyncGenerator<ModeProblem> {
+/**
+ * What PUBLIC_TREE with STORE_GROUP opens to nginx's group beyond 700/600: the data dir to pass through (710), the
+ * tree to read (750/640), and the store files it links to (640, more than one link).
+ */
+export interface GroupShare {
+  readonly dataDir: string;
+  readonly treeDir: string;
+}
+
+function sharedAsMeant(share: GroupShare | undefined, at: string, info: { mode: number; nlink: number; isFile(): boolean }): boolean {
+  if (!share) return false;
+  const mode = info.mode & 0o777;
+  if (at === share.dataDir) return mode === 0o710;
+  // Group read (and pass) at most; never write, never others.
+  const groupReadOnly = (mode & 0o027) === 0;
+  if (at === share.treeDir || at.startsWith(`${share.treeDir}${path.sep}`)) return groupReadOnly;
+  return info.isFile() && info.nlink > 1 && groupReadOnly;
+}
+
+export async function* modeProblems(roots: readonly string[], owner: number, share?: GroupShare): AsyncGenerator<ModeProblem> {
   const { lstat, readdir } = await import('node:fs/promises');
   async function* walk(at: string): AsyncGenerator<ModeProblem> {
     let info;
@@ -96,7 +115,7 @@ export async function* modeProblems(roots: readonly string[], owner: number): As
     const mode = info.mode & 0o777;
     const want = info.isDirectory() ? 0o700 : 0o600;
     if (info.uid !== owner) yield { path: at, problem: `owned by ${userName(info.uid)}, not ${userName(owner)}` };
-    if ((mode & 0o077) !== 0) yield { path: at, problem: `mode ${mode.toString(8)}, want ${want.toString(8)}` };
+    if ((mode & 0o077) !== 0 && !sharedAsMeant(share, at, info)) yield { path: at, problem: `mode ${mode.toString(8)}, want ${want.toString(8)}` };
     if (info.isDirectory()) for (const name of await readdir(at)) yield* walk(path.join(at, name));
   }
   // A root inside another (blobs and the database in DATA_DIR, as by default) is walked once, with that one.

@@ -1,19 +1,14 @@
 // SENDFILE=x-accel: imgd decides access and headers and hands full GETs to nginx with X-Accel-Redirect; with nginx
 // installed, the shipped deploy/nginx/imgd-offload.conf serves them (under CI=true a missing nginx is a failure).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { expectProblem } from '../helpers/accounts.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
-import { freePort } from '../helpers/processes.js';
-import { waitFor } from '../helpers/wait.js';
+import { nginxMissing, shippedSnippet, startNginx, type Nginx } from '../helpers/nginx.js';
 
 const JPEG = fixture('jpg/xmp/BlueSquare.jpg');
-const NGINX = '/usr/sbin/nginx';
 const PREFIX = '/_imgd_blobs/';
 
 interface ImageView {
@@ -102,71 +97,6 @@ describe('offload to nginx (SENDFILE=x-accel)', () => {
   });
 });
 
-/** Whether nginx is here to test with; under CI=true its absence fails the run (add it to .ci/run's apt-get line). */
-function nginxMissing(): string | false {
-  if (existsSync(NGINX)) return false;
-  if (process.env.CI === 'true') throw new Error(`${NGINX} is missing: the offload tests need nginx (CI=true)`);
-  return `skipped: ${NGINX} is not installed`;
-}
-
-interface Nginx {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-/** nginx in front of imgd with the shipped offload location, its alias pointed at the app's store. */
-async function startNginx(t: TestApp, workDir: string): Promise<Nginx> {
-  await mkdir(workDir, { recursive: true });
-  const shipped = await readFile(path.resolve(import.meta.dirname, '../../deploy/nginx/imgd-offload.conf'), 'utf8');
-  assert.match(shipped, /alias \/var\/lib\/imgd\/blobs\/;/);
-  await writeFile(path.join(workDir, 'offload.conf'), shipped.replace('alias /var/lib/imgd/blobs/;', `alias ${path.join(t.dataDir, 'blobs')}/;`));
-  const port = await freePort();
-  const upstream = new URL(t.url).host;
-  const conf = `
-${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-daemon off;
-pid ${workDir}/nginx.pid;
-error_log ${workDir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${workDir}/body;
-  proxy_temp_path ${workDir}/proxy;
-  fastcgi_temp_path ${workDir}/fastcgi;
-  uwsgi_temp_path ${workDir}/uwsgi;
-  scgi_temp_path ${workDir}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    location / { proxy_pass http://${upstream}; }
-    include ${workDir}/offload.conf;
-  }
-}`;
-  await writeFile(path.join(workDir, 'nginx.conf'), conf);
-  const child: ChildProcess = spawn(NGINX, ['-p', workDir, '-c', path.join(workDir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGQUIT');
-    await once(child, 'exit');
-  };
-  try {
-    // Any answer means nginx listens (imgd's /healthz through it).
-    await waitFor('nginx to answer', async () => {
-      if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
-      return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined;
-    }, 10_000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, stop };
-}
-
 describe('imgd behind nginx with deploy/nginx/imgd-offload.conf', { skip: nginxMissing() }, () => {
   let t: TestApp;
   let nginx: Nginx | undefined;
@@ -175,7 +105,9 @@ describe('imgd behind nginx with deploy/nginx/imgd-offload.conf', { skip: nginxM
 
   before(async () => {
     t = await startOffloading();
-    nginx = await startNginx(t, path.join(t.dataDir, 'nginx'));
+    // The offload location's alias pointed at the app's store.
+    const offload = await shippedSnippet('imgd-offload.conf', 'alias /var/lib/imgd/blobs/;', `alias ${path.join(t.dataDir, 'blobs')}/;`);
+    nginx = await startNginx(t.url, path.join(t.dataDir, 'nginx'), [offload]);
     bytes = await readFile(JPEG);
     const res = await t.upload([['behind-nginx.jpg', bytes]]);
     assert.equal(res.status, 201, await res.clone().text());
