@@ -8,7 +8,7 @@ import { countByStatus, jobDepth } from './depth.js';
 import { laneOf, registered, SHARED_LANE, type Registered } from './registered.js';
 import type { EnqueueOptions, HandlerOptions, JobHandler, JobQueue } from './queue.js';
 import { outageRetryMs, pastOutageDeadline, waitsOut } from './outage-policy.js';
-import { within } from '../lib/until-aborted.js';
+import { connected, oneAtATime, redactedUrl, withTimeout } from './redis-client.js';
 
 export interface BullQueueOptions {
   readonly redisUrl: string;
@@ -35,54 +35,6 @@ const OUTBOX: JobRowStatus = 'pending';
 const RELAYED: JobRowStatus = 'queued';
 /** A handoff to Redis that takes longer than this is treated as Redis being down. */
 const ADD_TIMEOUT_MS = 2000;
-
-/** The Redis URL without its password, for messages that reach /readyz and logs. */
-function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the configured REDIS_URL';
-  }
-}
-
-const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  within(promise, ms, () => {
-    throw new Error(`Redis did not answer within ${ms} ms`);
-  });
-
-/**
- * Resolves once the client is ready, rejects on its first error. BullMQ's Queue starts connecting a lazy client
- * itself, and ioredis refuses connect() on a client already connecting: the warning below was logged with Redis up.
- */
-function connected(client: Redis): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  // 'end': disconnected by stop(); a queue started again connects again (waiting for 'ready' would wait for ever).
-  if (client.status === 'wait' || client.status === 'end') return client.connect();
-  return new Promise((resolve, reject) => {
-    const settle = (err?: Error): void => {
-      client.off('ready', settle);
-      client.off('error', settle);
-      if (err) reject(err);
-      else resolve();
-    };
-    client.once('ready', settle);
-    client.once('error', settle);
-  });
-}
-
-/** A task that runs once at a time: a call while it runs joins that run. Its failures are reported, not thrown. */
-function oneAtATime(task: () => Promise<void>, onError: (err: Error) => void): (() => Promise<void>) & { readonly current: Promise<void> | undefined } {
-  let current: Promise<void> | undefined;
-  const run = (): Promise<void> =>
-    (current ??= task()
-      .catch((err: unknown) => onError(err instanceof Error ? err : new Error(String(err))))
-      .finally(() => {
-        current = undefined;
-      }));
-  return Object.defineProperty(run, 'current', { get: () => current }) as (() => Promise<void>) & { readonly current: Promise<void> | undefined };
-}
 
 export function createBullQueue(jobs: JobsRepo, logger: Logger, options: BullQueueOptions): JobQueue {
   const handlers = new Map<string, Registered>();
