@@ -2,7 +2,8 @@
 import { hashPassword, verifyPassword, decoyHash, MIN_PASSWORD, MAX_PASSWORD } from '../auth/passwords.js';
 import { hashSecret, mintSecret } from '../auth/opaque-tokens.js';
 import { isAdmin, requireAdmin, requireAuthenticated } from '../auth/policy.js';
-import type { AccountsRepo, ApiKeyRecord, AuditRecord, StoredUser, UploadTokenRecord } from './accounts-repo.js';
+import type { AccountsRepo, ApiKeyRecord, StoredUser, UploadTokenRecord } from './accounts-repo.js';
+import type { Audit, AuditRecord } from './audit.js';
 import { NameTakenError } from './catalog.js';
 import { ImgdError } from './errors.js';
 import { checkKey } from './fields.js';
@@ -23,10 +24,6 @@ export interface MintUploadTokenInput {
   readonly maxBytes?: number | null | undefined;
   readonly expiresIn: number;
   readonly singleUse: boolean;
-}
-
-export interface Audit {
-  record(actor: Actor | string, action: string, target: string | null, ip: string | null, details?: Record<string, unknown>): Promise<void>;
 }
 
 const USERNAME = /^[a-z0-9][a-z0-9_.-]{2,31}$/;
@@ -318,7 +315,7 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
 
     async auditLog(actor, limit) {
       requireAdmin(actor);
-      return repo.auditLog(limit);
+      return audit.recent(limit);
     },
 
     async spendUploadGrant(actor) {

@@ -9,7 +9,7 @@ import type { ImageFormat } from '../config.js';
 import { canUpload, uploadTerms } from '../auth/policy.js';
 import { originalKey, type BlobStore } from '../store/blob-store.js';
 import { fsyncPath } from '../store/fsync.js';
-import type { AuditEntry } from './accounts-repo.js';
+import type { AuditEntry } from './audit.js';
 import type { Catalog } from './catalog.js';
 import { noSpaceLeft } from './disk-space.js';
 import { ImgdError } from './errors.js';

@@ -5,7 +5,7 @@ import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type Uplo
 import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, UploadAttempt, UploadStats, Visibility } from '../core/types.js';
 import { sqliteHandle, type Db } from './database.js';
 import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
-import { insertAudit } from './accounts.js';
+import { insertAudit } from './audit.js';
 import { createJobsRepo } from './jobs.js';
 import { insertRuns } from './processing-runs.js';
 import type { Database, ImagesTable } from './schema.js';

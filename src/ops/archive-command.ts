@@ -3,7 +3,7 @@ import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { access, chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { openStore } from '../app.js';
+import { openStore } from '../store/open.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { appliedMigrations } from '../db/dump.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import sharp from 'sharp';
-import { openStore } from '../app.js';
+import { openStore } from '../store/open.js';
 import type { Config } from '../config.js';
 import { describeFailure } from '../cli/failure.js';
 import { openDatabase } from '../db/database.js';

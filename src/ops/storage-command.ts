@@ -1,5 +1,5 @@
 // `imgd migrate-storage`: moves the blobs between the configured store and the other kind, printing progress and a summary.
-import { openStore } from '../app.js';
+import { openStore } from '../store/open.js';
 import { ConfigError, storageAs, type Config } from '../config.js';
 import { migrateStorage, type MigrationProgress } from './migrate-storage.js';
 
