@@ -1,9 +1,11 @@
 // Schemas and views the account routes share: users, problems, sessions.
 import { Type } from '@sinclair/typebox';
 import type { BrowserSession } from '../../core/browser-sessions.js';
-import { ROLES, type User } from '../../core/types.js';
+import { ROLES, SCOPES, type User } from '../../core/types.js';
 
 export { problems } from '../openapi.js';
+
+export const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 
 export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 
