@@ -173,7 +173,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const lifecycle = createImageLifecycle(catalog, store, options.imageEvents);
   const images = createImages(catalog, store, lifecycle, servable);
   const serving = createServing({ images, variants, store });
-  const webhooks = setUpWebhooks(db, config, queue);
+  const { webhooks, delivery } = setUpWebhooks(db, config);
   const trash = createTrash(catalog, images, lifecycle, config.trash.days);
   const albums = createAlbums(createAlbumsRepo(db), catalog);
   const accountsRepo = createAccountsRepo(db);
@@ -224,7 +224,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const tempDirs = storeTmpDir ? [stagingDir, storeTmpDir] : [stagingDir];
   await sweepStaleTemp(tempDirs, config.gcGraceSeconds, logger);
   const gc = (graceSeconds = config.gcGraceSeconds): Promise<GcReport> => collectGarbage({ catalog, store, tempDirs, graceSeconds, logger, resumable, idempotency });
-  registerJobHandlers(queue, config, { processing, trash, disk, gc: () => gc(), logger });
+  registerJobHandlers(queue, config, { processing, trash, disk, delivery, gc: () => gc(), logger });
 
   return {
     config,

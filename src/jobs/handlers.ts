@@ -3,19 +3,22 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { DiskSpace } from '../core/disk-space.js';
 import type { GcReport } from '../core/gc.js';
-import { CAPTION_JOB, GC_JOB, PROCESS_JOB, TRASH_PURGE_JOB, type JobRequest } from '../core/jobs.js';
+import { CAPTION_JOB, GC_JOB, PROCESS_JOB, TRASH_PURGE_JOB, WEBHOOK_DELIVERY_JOB, type JobRequest } from '../core/jobs.js';
 import { isDiskFull } from '../core/outages.js';
 import type { Processing } from '../core/processing.js';
 import type { Trash } from '../core/trash.js';
+import type { DeliveryJob } from '../core/webhook-delivery.js';
+import type { WebhookDelivery } from '../webhooks/setup.js';
 import type { JobQueue } from './queue.js';
 
-type JobSettings = Pick<Config, 'jobs' | 'processing' | 'captions'>;
+type JobSettings = Pick<Config, 'jobs' | 'processing' | 'captions' | 'webhooks'>;
 
 /** What the handlers call. */
 export interface JobWork {
   readonly processing: Processing;
   readonly trash: Trash;
   readonly disk: DiskSpace;
+  readonly delivery: WebhookDelivery;
   /** gc with the configured grace. */
   gc(): Promise<GcReport>;
   readonly logger: Logger;
@@ -37,9 +40,9 @@ function noticingDiskFull<T>(disk: DiskSpace, run: (payload: T) => Promise<void>
   };
 }
 
-/** Registers every job type but webhook deliveries (webhooks/setup.ts); image jobs only when PROCESSING is on. */
+/** Registers every job type (on either runner); the image jobs only when PROCESSING is on. */
 export function registerJobHandlers(queue: JobQueue, config: JobSettings, work: JobWork): void {
-  const { processing, disk, logger } = work;
+  const { processing, disk, delivery, logger } = work;
   if (config.processing.enabled) {
     queue.register<{ imageId: string }>(PROCESS_JOB, noticingDiskFull(disk, ({ imageId }) => processing.process(imageId)), {
       maxAttempts: config.jobs.attempts,
@@ -51,6 +54,11 @@ export function registerJobHandlers(queue: JobQueue, config: JobSettings, work: 
       backoffMs: config.jobs.backoffMs,
     });
   }
+  queue.register<DeliveryJob>(WEBHOOK_DELIVERY_JOB, (payload, context) => delivery.deliver(payload, context), {
+    maxAttempts: config.webhooks.maxAttempts,
+    backoffMs: config.webhooks.backoffMs,
+    onFailed: (payload) => delivery.giveUp(payload),
+  });
   queue.register(TRASH_PURGE_JOB, async () => {
     const purged = await work.trash.purgeExpired();
     if (purged > 0) logger.info({ purged }, 'purged expired trash');
