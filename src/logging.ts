@@ -1,5 +1,6 @@
 // JSON logs with pino; credentials are redacted wherever they could appear.
 import { pino, type DestinationStream, type Logger } from 'pino';
+import type { AuditEntry } from './core/audit.js';
 
 const REDACT = [
   'req.headers.authorization',
@@ -101,4 +102,9 @@ export function logUncaughtFaults(logger: Logger): void {
   };
   process.on('uncaughtException', fatal('uncaught exception'));
   process.on('unhandledRejection', fatal('unhandled rejection'));
+}
+
+/** An audit entry as one log line: `audit` holds who, what, which, from where and the details, flat; the message is the action. */
+export function auditLines(logger: Logger): (entry: AuditEntry) => void {
+  return ({ details, ...entry }) => logger.info({ audit: { ...entry, ...details } }, entry.action);
 }

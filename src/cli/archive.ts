@@ -7,7 +7,8 @@ import { roleScopes } from '../core/accounts/accounts.js';
 import { exportCommand, importCommand } from '../ops/archive-command.js';
 import { importFolder, type FolderProfile } from '../ops/import-folder.js';
 import { importImages, type ImportProgress, type ImportReport } from '../ops/import-images.js';
-import { printJson, settings, withCore } from './context.js';
+import { printJson, settings } from './context.js';
+import { withDeployment } from './deployment.js';
 import { CommandFailed, UsageError } from './failure.js';
 
 interface ImportFlags {
@@ -48,14 +49,14 @@ async function importSource(source: string, flags: ImportFlags, importer: Comman
     return importCommand(config, source);
   }
   if (flags.keepNames) {
-    await withCore(config, async (core) => {
+    await withDeployment(config, { needs: ['core'] }, async ({ core }) => {
       const report = await importFolder(core, source, flags.for, (line) => process.stdout.write(line));
       process.stdout.write(`imported ${report.imported} image(s) from ${source}; ${report.present} already present, ${report.skipped} skipped\n`);
     });
     return;
   }
   if (importer.getOptionValueSource('for') === 'cli') throw new UsageError('--for goes with --keep-names');
-  await withCore(config, async (core) => {
+  await withDeployment(config, { needs: ['core'] }, async ({ core }) => {
     let actor: Actor = ADMIN;
     if (flags.owner) {
       const user = await core.accounts.userByName(flags.owner);

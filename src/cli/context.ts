@@ -1,7 +1,6 @@
-// What every command shares: the settings, a logger on stderr, the core opened and closed around the work, JSON output.
+// What every command shares: the settings, a logger on stderr, JSON output, number options.
 import { pino, type Logger } from 'pino';
-import { createCore, type Core } from '../app.js';
-import { loadConfig, requestedLogLevel, type Config } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { createLogger, logProcessWarnings } from '../logging.js';
 import { foreignOwnerRefusal } from '../ops/private-files.js';
 import { CommandFailed, EXIT_USAGE, UsageError } from './failure.js';
@@ -16,19 +15,6 @@ export function settings(): Config {
   const refusal = foreignOwnerRefusal(config.dataDir, process.argv.slice(2));
   if (refusal) throw new CommandFailed(refusal, EXIT_USAGE, true);
   return config;
-}
-
-/** One-shot commands log warnings and worse unless LOG_LEVEL asks for more: their results say what they did. */
-const commandLogLevel = (config: Config): string => (requestedLogLevel() === undefined ? 'warn' : config.logLevel);
-
-/** Runs `work` with the core (database migrated, store and queue open; jobs not run here), closing it whatever happens. */
-export async function withCore<T>(config: Config, work: (core: Core) => Promise<T>): Promise<T> {
-  const core = await createCore(config, { logger: stderrLogger(commandLogLevel(config)) });
-  try {
-    return await work(core);
-  } finally {
-    await core.close();
-  }
 }
 
 /** One JSON document on stdout, for `--json`. */

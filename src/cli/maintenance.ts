@@ -1,26 +1,23 @@
 // `imgd migrate`, `imgd gc`, `imgd migrate-storage` and `imgd upload`: keeping a deployment in shape, and feeding it.
 import { Option, type Command } from 'commander';
-import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { migrateStorageCommand, type MigrateStorageFlags } from '../ops/storage-command.js';
 import { uploadCommand, type UploadFlags } from '../ops/upload-command.js';
-import { printJson, settings, wholeNumber, withCore } from './context.js';
+import { printJson, settings, wholeNumber } from './context.js';
+import { withDeployment } from './deployment.js';
 
 async function migrate(options: { json?: boolean }): Promise<void> {
-  const config = settings();
-  const db = openDatabase(config.database);
-  try {
+  // Opened as found: migrating is this command's own work, and it reports what it applied.
+  await withDeployment(settings(), { needs: ['database'], migrate: false }, async ({ db }) => {
     const applied = await migrateToLatest(db);
     if (options.json) printJson({ applied });
     else process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'the database is up to date\n');
-  } finally {
-    await db.destroy();
-  }
+  });
 }
 
 async function gc(options: { grace?: string; json?: boolean }): Promise<void> {
   const grace = wholeNumber(options.grace, '--grace');
-  await withCore(settings(), async (core) => {
+  await withDeployment(settings(), { needs: ['core'] }, async ({ core }) => {
     const report = await core.gc(grace);
     if (options.json) {
       printJson({ temp_files: report.tempFiles, blobs: report.blobs, resumable_uploads: report.uploads, idempotency_keys: report.idempotencyKeys });

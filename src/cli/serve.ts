@@ -1,10 +1,11 @@
 // `imgd serve` and `imgd worker`: the long-running commands, whose output is their log (JSON lines, or a banner at a terminal).
 import type { Command } from 'commander';
-import { createApp, createCore, type App } from '../app.js';
+import { createApp, type App } from '../app.js';
 import { ConfigError, type Config } from '../config.js';
 import { serveWorkerMetrics } from '../http/worker-metrics.js';
-import { logUncaughtFaults } from '../logging.js';
+import { createLogger, logUncaughtFaults } from '../logging.js';
 import { settings, stderrLogger } from './context.js';
+import { openDeployment } from './deployment.js';
 import { exitStatusOf, failureLine, wantsStack } from './failure.js';
 
 /**
@@ -122,7 +123,8 @@ async function serve(): Promise<void> {
 }
 
 async function startWorker(config: Config) {
-  const core = await createCore(config, { worker: true });
+  // Its log is a service's (stdout, LOG_LEVEL), not a one-shot command's.
+  const { core } = await openDeployment(config, { needs: ['core'], worker: true, logger: createLogger(config.logLevel) });
   await core.queue.start();
   const metrics = config.jobs.workerMetricsPort === undefined ? undefined : await serveWorkerMetrics(core.metrics.registry, config.host, config.jobs.workerMetricsPort);
   return { core, metrics };

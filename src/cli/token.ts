@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { mintHmacToken } from '../auth/hmac-upload-tokens.js';
 import { roleScopes } from '../core/accounts/accounts.js';
 import { ADMIN, type Actor, type Scope } from '../core/access/actor.js';
-import { settings, wholeNumber, withCore } from './context.js';
+import { settings, wholeNumber } from './context.js';
+import { withDeployment } from './deployment.js';
 import { CommandFailed, UsageError } from './failure.js';
 
 interface TokenOptions {
@@ -30,7 +31,7 @@ async function token(options: TokenOptions): Promise<void> {
   if (options.apiKey && !options.user) throw new UsageError('--api-key needs --user <username>');
   const maxBytes = wholeNumber(options.maxBytes, '--max-bytes', 1);
   const expiresIn = wholeNumber(options.expiresIn, '--expires-in', 1);
-  await withCore(config, async (core) => {
+  await withDeployment(config, { needs: ['core'] }, async ({ core }) => {
     if (options.apiKey) {
       const user = await core.accounts.userByName(options.user!);
       if (!user) throw new CommandFailed(`no user ${options.user!}`);

@@ -5,7 +5,8 @@ import type { Core } from '../app.js';
 import { ADMIN } from '../core/access/actor.js';
 import { ROLES, type Role, type User } from '../core/accounts/user.js';
 import { readPassword } from './password-input.js';
-import { printJson, settings, withCore } from './context.js';
+import { printJson, settings } from './context.js';
+import { withDeployment } from './deployment.js';
 import { CommandFailed } from './failure.js';
 
 const userJson = (u: User) => ({ id: u.id, username: u.username, email: u.email, role: u.role, created_at: u.createdAt });
@@ -20,7 +21,7 @@ async function add(username: string, options: { email?: string; admin?: boolean;
   const config = settings();
   const given = options.passwordStdin ? await readPassword(options, 'password for the new user') : undefined;
   const password = given ?? randomBytes(18).toString('base64url');
-  await withCore(config, async (core) => {
+  await withDeployment(config, { needs: ['core'] }, async ({ core }) => {
     const user = await core.accounts.addUser({ username, email: options.email ?? `${username}@localhost.invalid`, password }, options.admin ? 'admin' : 'user');
     if (options.json) return printJson({ ...userJson(user), ...(given ? {} : { password }) });
     process.stdout.write(`created ${user.role} ${user.username} (id ${user.id})\n`);
@@ -29,7 +30,7 @@ async function add(username: string, options: { email?: string; admin?: boolean;
 }
 
 async function list(options: { json?: boolean }): Promise<void> {
-  await withCore(settings(), async (core) => {
+  await withDeployment(settings(), { needs: ['core'] }, async ({ core }) => {
     const users = await core.accounts.listUsers(ADMIN);
     if (options.json) return printJson(users.map(userJson));
     for (const u of users) process.stdout.write(`${u.id}  ${u.role.padEnd(5)}  ${u.username}  ${u.email}\n`);
@@ -37,7 +38,7 @@ async function list(options: { json?: boolean }): Promise<void> {
 }
 
 async function remove(username: string, options: { json?: boolean }): Promise<void> {
-  await withCore(settings(), async (core) => {
+  await withDeployment(settings(), { needs: ['core'] }, async ({ core }) => {
     const { user, images } = await core.accounts.deleteUser('cli', (await existing(core, username)).id, null);
     if (options.json) return printJson({ deleted: userJson(user), images_kept: images });
     process.stdout.write(`deleted ${user.username} (id ${user.id}): API keys deleted, sessions and upload tokens ended; ${images} image(s) kept, now without an owner\n`);
@@ -47,14 +48,14 @@ async function remove(username: string, options: { json?: boolean }): Promise<vo
 async function passwd(username: string, options: { passwordStdin?: boolean }): Promise<void> {
   const config = settings();
   const password = await readPassword(options, `new password for ${username}`);
-  await withCore(config, async (core) => {
+  await withDeployment(config, { needs: ['core'] }, async ({ core }) => {
     const user = await core.accounts.setUserPassword('cli', (await existing(core, username)).id, password, null);
     process.stdout.write(`password of ${user.username} set; their sessions and upload tokens ended (API keys stay)\n`);
   });
 }
 
 async function role(username: string, wanted: Role): Promise<void> {
-  await withCore(settings(), async (core) => {
+  await withDeployment(settings(), { needs: ['core'] }, async ({ core }) => {
     const user = await core.accounts.setUserRole('cli', (await existing(core, username)).id, wanted, null);
     process.stdout.write(`${user.username} is now ${user.role === 'admin' ? 'an admin' : 'a user'}\n`);
   });

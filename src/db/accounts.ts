@@ -1,14 +1,12 @@
-// Accounts on Kysely: users, API keys, upload tokens, invites and the audit log.
+// Accounts on Kysely: users, API keys, upload tokens and invites.
 import type { Selectable } from 'kysely';
-import type { AccountsRepo, ApiKeyRecord, AuditEntry, StoredUser, UploadTokenRecord } from '../core/accounts/accounts-repo.js';
+import type { AccountsRepo, ApiKeyRecord, StoredUser, UploadTokenRecord } from '../core/accounts/accounts-repo.js';
 import { NameTakenError } from '../core/images/catalog.js';
-import { newId } from '../core/ids.js';
 import type { Scope } from '../core/access/actor.js';
 import type { Role } from '../core/accounts/user.js';
 import { isUniqueViolation, sqliteHandle, type Db } from './database.js';
 import type { Transaction } from 'kysely';
 import type { ApiKeysTable, Database, UploadTokensTable, UsersTable } from './schema.js';
-import { kyselyWriter, type Writer } from './writer.js';
 
 const toUser = (row: Selectable<UsersTable>): StoredUser => ({
   id: row.id,
@@ -43,23 +41,6 @@ const toUploadToken = (row: Selectable<UploadTokensTable>): UploadTokenRecord =>
   usedAt: row.used_at,
   createdAt: row.created_at,
 });
-
-/** Writes one audit entry; `into` may be a transaction the entry belongs to (an upload's). */
-export async function insertAudit(into: Writer, entry: AuditEntry): Promise<void> {
-  await into.run(
-    into.q
-      .insertInto('audit_log')
-      .values({
-        id: newId(),
-        at: new Date().toISOString(),
-        actor: entry.actor,
-        action: entry.action,
-        target: entry.target,
-        ip: entry.ip,
-        details: entry.details ? JSON.stringify(entry.details) : null,
-      })
-  );
-}
 
 /** Bumps the user's session generation, ends their browser sessions and expires their upload tokens, in the caller's transaction. */
 /** A deleted user's webhooks go with their deliveries: their secrets are not kept, and nothing more is sent for them. */
@@ -268,22 +249,6 @@ export function createAccountsRepo(db: Db): AccountsRepo {
     },
     async releaseInvite(hash, usedAt) {
       await db.updateTable('invites').set({ used_at: null, used_by: null }).where('hash', '=', hash).where('used_at', '=', usedAt).execute();
-    },
-
-    async audit(entry) {
-      await insertAudit(kyselyWriter(db), entry);
-    },
-    async auditLog(limit) {
-      const rows = await db.selectFrom('audit_log').selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
-      return rows.map((r) => ({
-        id: r.id,
-        at: r.at,
-        actor: r.actor,
-        action: r.action,
-        target: r.target,
-        ip: r.ip,
-        ...(r.details !== null && { details: JSON.parse(r.details) as Record<string, unknown> }),
-      }));
     },
 
     async setDisabled(userId, at) {

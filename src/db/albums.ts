@@ -4,7 +4,7 @@ import type { AlbumRecord, AlbumsRepo } from '../core/images/albums-repo.js';
 import { ImgdError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Page } from '../core/images/image.js';
-import { toRecord } from './catalog.js';
+import { toRecord } from './image-rows.js';
 import type { Db } from './database.js';
 import { encodeCursor, ordered } from './image-order.js';
 import type { AlbumsTable } from './schema.js';

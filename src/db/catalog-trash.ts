@@ -2,7 +2,7 @@
 import type { Catalog } from '../core/images/catalog.js';
 import type { ImageRecord, Page } from '../core/images/image.js';
 import type { Db } from './database.js';
-import { toRecord } from './catalog.js';
+import { toRecord } from './image-rows.js';
 import { encodeCursor, ordered } from './image-order.js';
 import type { ImageEventRecorder } from './webhooks.js';
 import { kyselyWriter } from './writer.js';

@@ -1,50 +1,20 @@
-// The catalog on Kysely: images, blob reference counts, upload attempts and stats.
-import { sql, type Selectable, type Transaction } from 'kysely';
-import type { ImageFormat } from '../core/formats.js';
-import { NameTakenError, type Catalog, type ImagePatch, type NewImage, type UploadCommit } from '../core/images/catalog.js';
-import type { UploadAttempt, UploadStats } from '../core/upload/attempts.js';
-import type { ImageListFilter, ImageRecord, ImageStatus, Page, StorageUsage, Visibility } from '../core/images/image.js';
+// The catalog on Kysely: images, blob reference counts and upload attempts (the trash in catalog-trash.ts, figures in catalog-stats.ts).
+import { sql, type Transaction } from 'kysely';
+import { NameTakenError, type Catalog, type ImagePatch, type UploadCommit } from '../core/images/catalog.js';
+import type { UploadAttempt } from '../core/upload/attempts.js';
+import type { ImageListFilter, ImageRecord, Page } from '../core/images/image.js';
 import { sqliteHandle, type Db } from './database.js';
 import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
-import { insertAudit } from './accounts.js';
+import { insertAudit } from './audit.js';
 import { createJobsRepo } from './jobs.js';
 import { insertRuns } from './processing-runs.js';
-import type { Database, ImagesTable } from './schema.js';
+import type { Database } from './schema.js';
 import { createWriteGroup } from './write-group.js';
 import type { ImageEventRecorder } from './webhooks.js';
 import { encodeCursor, ordered } from './image-order.js';
 import { trashQueries } from './catalog-trash.js';
-
-type ImageRow = Selectable<ImagesTable>;
-
-export function toRecord(row: ImageRow): ImageRecord {
-  return {
-    id: row.id,
-    filename: row.filename,
-    urlKey: row.url_key,
-    originalName: row.original_name,
-    sha256: row.sha256,
-    format: row.format as ImageFormat,
-    contentType: row.content_type,
-    bytes: Number(row.bytes),
-    width: row.width,
-    height: row.height,
-    frames: row.frames,
-    hasAlpha: Boolean(row.has_alpha),
-    status: row.status as ImageStatus,
-    error: row.error,
-    visibility: row.visibility as Visibility,
-    key: row.key,
-    description: row.description,
-    ownerId: row.owner_id,
-    exif: row.exif === null ? null : (JSON.parse(row.exif) as unknown),
-    placeholder: row.placeholder,
-    caption: row.caption,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    trashedAt: row.trashed_at,
-  };
-}
+import { statsQueries } from './catalog-stats.js';
+import { toRecord, toRow, type ImageRow } from './image-rows.js';
 
 const SEARCHED_COLUMNS = ['original_name', 'filename', 'key', 'description'] as const;
 const MAX_SEARCH_WORDS = 8;
@@ -87,35 +57,6 @@ async function insertAttempt(into: Writer, a: UploadAttempt): Promise<void> {
         day: a.createdAt.slice(0, 10),
       })
   );
-}
-
-function toRow(image: NewImage): ImageRow {
-  return {
-    id: image.id,
-    filename: image.filename,
-    url_key: image.urlKey,
-    original_name: image.originalName,
-    sha256: image.sha256,
-    format: image.format,
-    content_type: image.contentType,
-    bytes: image.bytes,
-    width: image.width,
-    height: image.height,
-    frames: image.frames,
-    status: image.status,
-    error: image.error,
-    visibility: image.visibility,
-    key: image.key,
-    description: image.description,
-    owner_id: image.ownerId,
-    exif: image.exif == null ? null : JSON.stringify(image.exif),
-    placeholder: null,
-    has_alpha: image.hasAlpha ? 1 : 0,
-    caption: null,
-    created_at: image.createdAt,
-    updated_at: image.createdAt,
-    trashed_at: null,
-  };
 }
 
 /**
@@ -177,6 +118,7 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
     },
 
     ...trashQueries(db, events),
+    ...statsQueries(db),
 
     async getImageByFilename(filename) {
       const row = await db.selectFrom('images').selectAll().where('filename', '=', filename).where('trashed_at', 'is', null).executeTakeFirst();
@@ -267,65 +209,6 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
         if (row) await events(kyselyWriter(trx), 'image.failed', toRecord(row));
         await trx.updateTable('attempts').set({ outcome: 'failed', code, reason: reason.slice(0, 500) }).where('image_id', '=', imageId).execute();
       });
-    },
-
-    async uploadStats(days) {
-      const totals = await db
-        .selectFrom('attempts')
-        .select((eb) => [
-          eb.fn.countAll<number>().as('total'),
-          eb.fn.sum<number>(eb.case().when('outcome', '=', 'failed').then(1).else(0).end()).as('failed'),
-          eb.fn.avg<number>(eb.case().when('outcome', '=', 'success').then(eb.ref('duration_ms')).end()).as('avg'),
-          // An accepted upload's attempt names its image; a refused one names none (failUpload keeps the name).
-          eb.fn.sum<number>(eb.case().when('image_id', 'is', null).then(1).else(0).end()).as('refused'),
-          eb.fn.avg<number>(eb.case().when('image_id', 'is not', null).then(eb.ref('duration_ms')).end()).as('avg_accepted'),
-        ])
-        .executeTakeFirstOrThrow();
-      const since = new Date(Date.now() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
-      const perDay = await db
-        .selectFrom('attempts')
-        .select((eb) => [
-          'day',
-          eb.fn.countAll<number>().as('total'),
-          eb.fn.sum<number>(eb.case().when('outcome', '=', 'failed').then(1).else(0).end()).as('failed'),
-          eb.fn.sum<number>(eb.case().when('outcome', '=', 'success').then(eb.ref('bytes')).else(0).end()).as('bytes'),
-          eb.fn.avg<number>(eb.case().when('outcome', '=', 'success').then(eb.ref('duration_ms')).end()).as('avg'),
-        ])
-        .where('day', '>=', since)
-        .groupBy('day')
-        .orderBy('day')
-        .execute();
-      const total = Number(totals.total);
-      const failed = Number(totals.failed ?? 0);
-      return {
-        total,
-        failed,
-        succeeded: total - failed,
-        refused: Number(totals.refused ?? 0),
-        averageDurationMs: totals.avg === null ? null : Number(totals.avg),
-        averageAcceptedDurationMs: totals.avg_accepted === null ? null : Number(totals.avg_accepted),
-        perDay: perDay.map((d) => ({
-          day: d.day,
-          total: Number(d.total),
-          failed: Number(d.failed ?? 0),
-          bytes: Number(d.bytes ?? 0),
-          averageDurationMs: d.avg === null ? null : Number(d.avg),
-        })),
-      } satisfies UploadStats;
-    },
-
-    async storageUsage() {
-      const [images, blobs] = await Promise.all([
-        // Images in the library; the trash's still hold their bytes, which the blob figures count.
-        db.selectFrom('images').where('trashed_at', 'is', null).select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('bytes').as('bytes')]).executeTakeFirstOrThrow(),
-        db.selectFrom('blobs').select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number>('bytes').as('bytes')]).executeTakeFirstOrThrow(),
-      ]);
-      return {
-        images: Number(images.count),
-        imageBytes: Number(images.bytes ?? 0),
-        blobs: Number(blobs.count),
-        blobBytes: Number(blobs.bytes ?? 0),
-      } satisfies StorageUsage;
     },
 
     async knownBlobs(sha256s) {

@@ -1,13 +1,11 @@
 // `imgd export <file>` and `imgd import <file>` on the command line ('-' for standard output / input).
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { access, chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { openStore } from '../app.js';
 import type { Config } from '../config.js';
-import { openDatabase } from '../db/database.js';
 import { appliedMigrations } from '../db/dump.js';
-import { migrateToLatest } from '../db/migrate.js';
+import { openDeployment } from '../cli/deployment.js';
 import { CommandFailed, describeFailure, EXIT_FAILURE } from '../cli/failure.js';
 import { SECRET_NAMES, type SecretName } from './archive-format.js';
 import { exportDeployment } from './export.js';
@@ -15,14 +13,6 @@ import { importDeployment } from './import.js';
 import { describeStorage } from './storage-command.js';
 
 const MiB = 1024 * 1024;
-
-async function openDeployment(config: Config) {
-  const db = openDatabase(config.database);
-  await migrateToLatest(db);
-  const stagingDir = path.join(config.dataDir, 'tmp');
-  await mkdir(stagingDir, { recursive: true });
-  return { db, store: (await openStore(config.storage)).store, stagingDir };
-}
 
 const summarize = (rows: Readonly<Record<string, number>>): string =>
   Object.entries(rows)
@@ -64,7 +54,7 @@ export async function exportCommand(config: Config, file: string): Promise<void>
   const toStdout = file === '-';
   const say = (line: string): boolean => (toStdout ? process.stderr : process.stdout).write(line);
   const partial = `${file}.partial`;
-  const { db, store, stagingDir } = await openDeployment(config);
+  const { db, store, stagingDir, close } = await openDeployment(config, { needs: ['database', 'staging', 'store'] });
   try {
     // It holds the signing key and password hashes: the owner's alone, whatever the umask.
     const out: Writable = toStdout ? process.stdout : createWriteStream(partial, { mode: 0o600 });
@@ -77,14 +67,14 @@ export async function exportCommand(config: Config, file: string): Promise<void>
     if (!toStdout) await rm(partial, { force: true });
     fail(err, '; no archive was written');
   } finally {
-    await db.destroy();
+    await close();
   }
 }
 
 export async function importCommand(config: Config, file: string): Promise<void> {
   // Before anything is opened: a wrong path must not leave an empty database behind.
   if (file !== '-') await access(file, constants.R_OK).catch((err: unknown) => fail(err, '; nothing was restored'));
-  const { db, store, stagingDir } = await openDeployment(config);
+  const { db, store, stagingDir, close } = await openDeployment(config, { needs: ['database', 'staging', 'store'] });
   try {
     const input: Readable = file === '-' ? process.stdin : createReadStream(file);
     const report = await importDeployment({ db, store, migrations: await appliedMigrations(db) }, input, stagingDir);
@@ -93,6 +83,6 @@ export async function importCommand(config: Config, file: string): Promise<void>
   } catch (err) {
     fail(err, '; nothing was restored');
   } finally {
-    await db.destroy();
+    await close();
   }
 }

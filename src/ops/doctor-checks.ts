@@ -6,10 +6,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import sharp from 'sharp';
-import { openStore } from '../app.js';
 import type { Config } from '../config.js';
+import { openDeployment, withDeployment } from '../cli/deployment.js';
 import { describeFailure } from '../cli/failure.js';
-import { openDatabase } from '../db/database.js';
 import { schemaMigrator } from '../db/migrate.js';
 import { modeProblems } from './private-files.js';
 import { describeStorage } from './storage-command.js';
@@ -92,7 +91,8 @@ async function checkDatabase(config: Config): Promise<CheckResult> {
   const { database } = config;
   const where = database.kind === 'sqlite' ? `SQLite ${database.file}` : 'PostgreSQL (DATABASE_URL)';
   if (database.kind === 'sqlite' && !(await exists(database.file))) return warn('database', `${where} does not exist yet (imgd migrate or the first start creates it)`);
-  const db = openDatabase(database);
+  // As found: the doctor looks, and changes nothing (no migration).
+  const { db, close } = await openDeployment(config, { needs: ['database'], migrate: false });
   try {
     await sql`SELECT 1`.execute(db);
     const migrations = await schemaMigrator(db).getMigrations();
@@ -102,7 +102,7 @@ async function checkDatabase(config: Config): Promise<CheckResult> {
   } catch (err) {
     return fail('database', `${where}: ${describeFailure(err)}`);
   } finally {
-    await db.destroy().catch(() => undefined);
+    await close().catch(() => undefined);
   }
 }
 
@@ -111,7 +111,7 @@ async function checkStore(config: Config): Promise<CheckResult> {
   if (config.storage.kind === 'fs' && !(await exists(config.storage.dir))) return warn('store', `${where} does not exist yet (imgd creates it when it starts)`);
   try {
     if (config.storage.kind === 'fs') await access(config.storage.dir, constants.R_OK | constants.W_OK);
-    await (await openStore(config.storage)).store.check();
+    await withDeployment(config, { needs: ['store'] }, ({ store }) => store.check());
     return ok('store', `${where}: reachable`);
   } catch (err) {
     return fail('store', `${where}: ${describeFailure(err)}`);

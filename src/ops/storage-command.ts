@@ -1,5 +1,5 @@
 // `imgd migrate-storage`: moves the blobs between the configured store and the other kind, printing progress and a summary.
-import { openStore } from '../app.js';
+import { openDeployment } from '../cli/deployment.js';
 import { ConfigError, storageAs, type Config } from '../config.js';
 import { migrateStorage, type MigrationProgress } from './migrate-storage.js';
 
@@ -41,8 +41,8 @@ export async function migrateStorageCommand(config: Config, flags: MigrateStorag
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) fail('--concurrency takes a whole number from 1 to 64', 2);
   const targetConfig = targetSettings(config, flags.to);
-  const source = (await openStore(config.storage)).store;
-  const target = (await openStore(targetConfig)).store;
+  const { store: source } = await openDeployment(config, { needs: ['store'] });
+  const { store: target } = await openDeployment({ ...config, storage: targetConfig }, { needs: ['store'] });
   for (const [side, store] of [['source', source], ['target', target]] as const) {
     await store.check().catch((err: unknown) => fail(`the ${side} store cannot be used: ${(err as Error).message}`, 1));
   }

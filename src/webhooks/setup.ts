@@ -1,12 +1,10 @@
-// Webhooks put together for the composition root: the event bodies, the recorder the catalog writes deliveries with, and the delivery job.
+// Webhooks put together for the composition root: the event bodies, the recorder the catalog writes deliveries with, and the delivery handler (jobs/handlers.ts registers it).
 import type { Config } from '../config.js';
-import { WEBHOOK_DELIVERY_JOB } from '../core/jobs/jobs.js';
-import { createDeliveryHandler, type DeliveryJob } from '../core/webhooks/webhook-delivery.js';
+import { createDeliveryHandler } from '../core/webhooks/webhook-delivery.js';
 import { createWebhooks, type Webhooks } from '../core/webhooks/webhooks.js';
 import type { Db } from '../db/database.js';
 import { createEventRecorder, createWebhooksRepo, type ImageEventRecorder } from '../db/webhooks.js';
 import { imageView } from '../http/image-view.js';
-import type { JobQueue } from '../jobs/queue.js';
 import { createSender } from './sender.js';
 
 /** Where the image URLs in event bodies point, and which variants they list; known once the server listens. */
@@ -27,15 +25,11 @@ export function webhookEventRecorder(db: Db, config: Config, view: EventViewSett
   });
 }
 
-/** The webhooks API, with the delivery job registered on the queue (both runners). */
-export function setUpWebhooks(db: Db, config: Config, queue: JobQueue): Webhooks {
+export type WebhookDelivery = ReturnType<typeof createDeliveryHandler>;
+
+/** The webhooks API, and what runs one try of a delivery (the job's handler). */
+export function setUpWebhooks(db: Db, config: Config): { webhooks: Webhooks; delivery: WebhookDelivery } {
   const repo = createWebhooksRepo(db);
-  const handler = createDeliveryHandler(repo, createSender({ allowPrivate: config.webhooks.allowPrivate, timeoutMs: config.webhooks.timeoutMs }));
-  queue.register<DeliveryJob>(WEBHOOK_DELIVERY_JOB, (payload, context) => handler.deliver(payload, context), {
-    maxAttempts: config.webhooks.maxAttempts,
-    backoffMs: config.webhooks.backoffMs,
-    concurrency: config.webhooks.concurrency,
-    onFailed: (payload) => handler.giveUp(payload),
-  });
-  return createWebhooks(repo, { allowPrivate: config.webhooks.allowPrivate });
+  const delivery = createDeliveryHandler(repo, createSender({ allowPrivate: config.webhooks.allowPrivate, timeoutMs: config.webhooks.timeoutMs }));
+  return { webhooks: createWebhooks(repo, { allowPrivate: config.webhooks.allowPrivate }), delivery };
 }

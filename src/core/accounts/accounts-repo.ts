@@ -38,19 +38,6 @@ export interface InviteRecord {
   readonly usedAt: string | null;
 }
 
-export interface AuditEntry {
-  readonly actor: string;
-  readonly action: string;
-  readonly target: string | null;
-  readonly ip: string | null;
-  readonly details?: Record<string, unknown>;
-}
-
-export interface AuditRecord extends AuditEntry {
-  readonly id: string;
-  readonly at: string;
-}
-
 export interface AccountsRepo {
   /** Rejects with NameTakenError naming `username` or `email` when either is in use. */
   insertUser(user: StoredUser): Promise<void>;
@@ -89,9 +76,6 @@ export interface AccountsRepo {
   consumeInvite(hash: string, usedBy: string, at: string): Promise<InviteRecord | undefined>;
   /** Gives a taken invite back (the registration it was taken for failed). */
   releaseInvite(hash: string, usedAt: string): Promise<void>;
-
-  audit(entry: AuditEntry): Promise<void>;
-  auditLog(limit: number): Promise<AuditRecord[]>;
 
   /** Disables (at a time) or enables (null) a user; false when there is no such user. */
   setDisabled(userId: string, at: string | null): Promise<boolean>;

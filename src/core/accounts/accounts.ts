@@ -6,7 +6,8 @@ import { ImgdError } from '../errors.js';
 import { newId } from '../ids.js';
 import { NameTakenError } from '../images/catalog.js';
 import { checkPassword, checkRegistration, invalid, visibleUser } from './account-rules.js';
-import type { AccountsRepo, ApiKeyRecord, AuditRecord, StoredUser, UploadTokenRecord } from './accounts-repo.js';
+import type { AccountsRepo, ApiKeyRecord, StoredUser, UploadTokenRecord } from './accounts-repo.js';
+import type { Audit, AuditRecord } from '../audit.js';
 import { createIssuedCredentials, type MintUploadTokenInput } from './issued-credentials.js';
 import { hashSecret } from './opaque-tokens.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
@@ -19,10 +20,6 @@ export interface RegisterInput {
   readonly email: string;
   readonly password: string;
   readonly invite?: string | undefined;
-}
-
-export interface Audit {
-  record(actor: Actor | string, action: string, target: string | null, ip: string | null, details?: Record<string, unknown>): Promise<void>;
 }
 
 /** The scopes a role's session carries. */
@@ -203,7 +200,7 @@ export function createAccounts(repo: AccountsRepo, options: { registration: Regi
 
     async auditLog(actor, limit) {
       requireAdmin(actor);
-      return repo.auditLog(limit);
+      return audit.recent(limit);
     },
 
     async createUser(actor, input, role, ip) {

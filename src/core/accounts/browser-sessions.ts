@@ -1,7 +1,7 @@
 // Browser sessions: a random secret in an HttpOnly cookie, its hash in the database; listed, revocable, ending
 // SESSION_LIFETIME after sign-in or SESSION_IDLE_TIMEOUT after last use, whichever comes first.
 import { hashSecret, mintSecret } from './opaque-tokens.js';
-import type { Audit } from './accounts.js';
+import type { Audit } from '../audit.js';
 import type { AccountsRepo } from './accounts-repo.js';
 import { ImgdError } from '../errors.js';
 import { newId } from '../ids.js';

@@ -1,5 +1,5 @@
 // The catalog: what the core needs from the metadata database (implemented in db/).
-import type { AuditEntry } from '../accounts/accounts-repo.js';
+import type { AuditEntry } from '../audit.js';
 import type { JobRequest } from '../jobs/jobs.js';
 import type { StepRun } from '../jobs/processing.js';
 import type { ImageEventType } from '../webhooks/webhooks.js';

@@ -3,7 +3,7 @@
 import { fsyncPath } from '../../lib/fsync.js';
 import { describeActor } from '../access/actor.js';
 import type { UploadTerms } from '../access/policy.js';
-import type { AuditEntry } from '../accounts/accounts-repo.js';
+import type { AuditEntry } from '../audit.js';
 import { FORMATS } from '../formats.js';
 import { newId, newUrlKey } from '../ids.js';
 import type { ImageRecord } from '../images/image.js';

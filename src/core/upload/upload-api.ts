@@ -1,6 +1,6 @@
 // What the upload use case takes (its dependencies, a request) and gives (a batch to stream files into, its result).
 import type { Readable } from 'node:stream';
-import type { AuditEntry } from '../accounts/accounts-repo.js';
+import type { AuditEntry } from '../audit.js';
 import type { Actor } from '../access/actor.js';
 import type { Decoding } from '../codecs/decoding.js';
 import type { ImgdError } from '../errors.js';

@@ -5,54 +5,27 @@ import { hasScope, isAdmin } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
 import type { Actor } from '../../core/access/actor.js';
-import type { User } from '../../core/accounts/user.js';
 import type { ImageRecord } from '../../core/images/image.js';
 import { originalKey } from '../../core/storage/blob-keys.js';
 import type { HttpContext } from '../context.js';
-import { perAddressAndAccount, perAddressOnSuccess, rateLimited } from '../rate-limits.js';
+import { rateLimited } from '../rate-limits.js';
 import { sendOriginal } from '../routes/serve.js';
-import { missing, sendDetail, sendJson, sendValidation, type ValidationIssue } from './answers.js';
+import { missing, sendDetail, sendJson, sendValidation } from './answers.js';
+import { attachmentsCaller, registerAttachmentsAccounts, type RouteDoc } from './attachments-accounts.js';
 import { registerAttachmentsDocs } from './attachments-docs.js';
-import { readForm } from './form.js';
 import { isoSeconds, limitInMiB, profileLimit } from './formats.js';
 import type { CompatProfile } from './profile.js';
 import { attachmentDisposition, lastDotSuffix } from './python-names.js';
 import { uploadOne } from './upload-one.js';
 
-const NOT_AUTHENTICATED = 'Not authenticated';
-const INVALID_CREDENTIALS = 'Could not validate credentials';
 const IMAGE_NOT_FOUND = 'Image not found';
 
 /** The seed's default ALLOWED_EXTENSIONS. */
 export const DEFAULT_EXTENSIONS: readonly string[] = ['jpg', 'jpeg', 'png', 'gif', 'webp'];
 
-/** A 401 the way FastAPI's OAuth2PasswordBearer and the seed answered it. */
-const unauthorized = (reply: FastifyReply, message: string): FastifyReply => {
-  reply.header('www-authenticate', 'Bearer');
-  return sendDetail(reply, 401, message);
-};
-
 /** An image the caller may see here: their own (read scope), or any for an admin; never someone else's public one. */
 const mine = (actor: Actor, image: ImageRecord): boolean =>
   isAdmin(actor) || (actor.kind === 'user' && image.ownerId === actor.user.id && hasScope(actor, 'read'));
-
-/** pydantic's issue for a field that is there but not a string. */
-const notString = (field: string, input: unknown): ValidationIssue => ({ type: 'string_type', loc: ['body', field], msg: 'Input should be a valid string', input });
-
-/** The string fields of a body, or the 422 issues that refuse it. */
-function stringFields(body: unknown, names: readonly string[], optional: readonly string[] = []): { values: Record<string, string>; issues: ValidationIssue[] } {
-  const source = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-  const values: Record<string, string> = {};
-  const issues: ValidationIssue[] = [];
-  for (const name of [...names, ...optional]) {
-    const value = source[name];
-    if (value === undefined || value === null) {
-      if (names.includes(name)) issues.push(missing('body', name));
-    } else if (typeof value !== 'string') issues.push(notString(name, value));
-    else values[name] = value;
-  }
-  return { values, issues };
-}
 
 export const attachments: CompatProfile = {
   name: 'attachments',
@@ -68,30 +41,19 @@ export const attachments: CompatProfile = {
     { method: 'GET', path: '/download/:filename' },
   ],
   async register(app, ctx: HttpContext) {
-    const { config, accounts } = ctx;
+    const { config } = ctx;
     const limits = config.rateLimits;
     const extensions = config.compat.allowedExtensions ?? DEFAULT_EXTENSIONS;
 
     await registerAttachmentsDocs(app);
     /** What the OpenAPI document says of a route; no validation schema (the routes answer bad input themselves). */
-    const doc = (summary: string) => ({ schema: { summary, tags: ['attachments (seed 002)'] } });
+    const doc = (summary: string): RouteDoc => ({ schema: { summary, tags: ['attachments (seed 002)'] } });
 
     // Bodies are read by the routes themselves, so that a bad one gets FastAPI's 422 rather than a parser's 400.
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => done(null, body));
     app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-
-    const userView = async (user: User) => {
-      const facts = await ctx.profileRecords.userFacts(user.id);
-      return {
-        username: user.username,
-        email: user.email,
-        id: facts?.number ?? 0,
-        created_at: isoSeconds(user.createdAt),
-        updated_at: facts?.updatedAt === undefined ? null : isoSeconds(facts.updatedAt),
-      };
-    };
 
     const attachmentViews = async (images: readonly ImageRecord[]) => {
       const numbers = await ctx.profileRecords.imageNumbers(images.map((image) => image.id));
@@ -105,29 +67,6 @@ export const attachments: CompatProfile = {
         uploaded_at: isoSeconds(image.createdAt),
         download_url: `/images/${image.filename}`,
       }));
-    };
-
-    /** The caller, from `Authorization: Bearer <JWT>` (or an imgd API key, or the admin token); undefined once answered 401. */
-    const caller = async (request: FastifyRequest, reply: FastifyReply): Promise<Actor | undefined> => {
-      const header = request.headers.authorization ?? '';
-      const space = header.indexOf(' ');
-      const scheme = space === -1 ? header : header.slice(0, space);
-      if (header === '' || scheme.toLowerCase() !== 'bearer') {
-        unauthorized(reply, NOT_AUTHENTICATED);
-        return undefined;
-      }
-      const token = header.slice(space + 1).trim();
-      try {
-        const actor = token === '' ? undefined : await ctx.resolveCredential(token);
-        if (actor && (actor.kind === 'user' || actor.kind === 'admin')) {
-          request.actor = actor;
-          return actor;
-        }
-      } catch (err) {
-        if (!(err instanceof ImgdError) || statusOf(err.code) >= 500) throw err;
-      }
-      unauthorized(reply, INVALID_CREDENTIALS);
-      return undefined;
     };
 
     /** The caller's image by this number, or undefined (absent, or someone else's). */
@@ -149,90 +88,8 @@ export const attachments: CompatProfile = {
       return sendOriginal(ctx, request, reply, image);
     };
 
-    // The accounts created count, as natively: a refused registration costs nothing (COMPAT.md §2.8).
-    const registerLimit = perAddressOnSuccess(app, 'register', limits.register, limits.windowSeconds);
-    const loginLimit = perAddressAndAccount(app, 'login', limits.login, limits.windowSeconds, (request) => {
-      const username = (request.body as { username?: unknown } | undefined)?.username;
-      return typeof username === 'string' ? username.trim().toLowerCase() : undefined;
-    });
-
-    app.post(
-      '/register',
-      {
-        ...doc('Register a user (JSON username, email, password)'),
-        preValidation: async (request) => {
-          try {
-            request.body = typeof request.body === 'string' ? (JSON.parse(request.body) as unknown) : undefined;
-          } catch {
-            request.body = { invalid_json: true };
-          }
-        },
-        ...(registerLimit && { preHandler: registerLimit.check }),
-      },
-      async (request, reply) => {
-        const body = request.body as Record<string, unknown> | undefined;
-        if (body && (body as { invalid_json?: boolean }).invalid_json === true) {
-          return sendValidation(reply, [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error', input: {} }]);
-        }
-        const { values, issues } = stringFields(body, ['username', 'email', 'password']);
-        if (issues.length > 0) return sendValidation(reply, issues);
-        if (config.auth.registration === 'closed') return sendDetail(reply, 403, 'Registration is closed');
-        if (await accounts.userByName(values.username!)) return sendDetail(reply, 400, 'Username already registered');
-        try {
-          const user = await accounts.register({ username: values.username!, email: values.email!, password: values.password! }, request.ip);
-          await registerLimit?.count(request);
-          return sendJson(reply, 200, await userView(user));
-        } catch (err) {
-          if (!(err instanceof ImgdError)) throw err;
-          if (err.code === 'validation_failed') {
-            const field = typeof err.extra.field === 'string' ? err.extra.field : 'body';
-            return sendValidation(reply, [{ type: 'value_error', loc: ['body', field], msg: `Value error, ${err.message}`, input: values[field] ?? null }]);
-          }
-          if (err.code === 'conflict') return sendDetail(reply, 400, err.extra.field === 'username' ? 'Username already registered' : 'Email already registered');
-          if (err.code === 'forbidden') return sendDetail(reply, 403, config.auth.registration === 'invite' ? err.message : 'Registration is closed');
-          throw err;
-        }
-      },
-    );
-
-    app.post(
-      '/token',
-      {
-        ...doc('Sign in (OAuth2 password form): a bearer JWT'),
-        preValidation: async (request) => {
-          if (request.headers['content-type']?.toLowerCase().startsWith('multipart/form-data')) {
-            const form = await readForm(request, '\0no file\0', 0, async (file) => {
-              file.stream.resume();
-            });
-            request.body = form.fields;
-          }
-        },
-        ...(loginLimit && { preHandler: loginLimit }),
-      },
-      async (request, reply) => {
-        const { values, issues } = stringFields(request.body, ['username', 'password'], ['grant_type']);
-        if (values.grant_type !== undefined && values.grant_type !== 'password') {
-          issues.push({ type: 'string_pattern_mismatch', loc: ['body', 'grant_type'], msg: "String should match pattern '^password$'", input: values.grant_type });
-        }
-        if (issues.length > 0) return sendValidation(reply, issues);
-        let user: Awaited<ReturnType<typeof accounts.login>>;
-        try {
-          user = await accounts.login(values.username!, values.password!, request.ip);
-        } catch (err) {
-          if (err instanceof ImgdError && err.code === 'unauthorized') return unauthorized(reply, 'Incorrect username or password');
-          throw err;
-        }
-        const { token } = await ctx.sessions.sign({ userId: user.id, generation: user.sessionGeneration });
-        return sendJson(reply, 200, { access_token: token, token_type: 'bearer' });
-      },
-    );
-
-    app.get('/users/me', doc('The signed-in user'), async (request, reply) => {
-      const actor = await caller(request, reply);
-      if (!actor) return reply;
-      if (actor.kind !== 'user') return unauthorized(reply, INVALID_CREDENTIALS);
-      return sendJson(reply, 200, await userView(actor.user));
-    });
+    registerAttachmentsAccounts(app, ctx, doc);
+    const caller = attachmentsCaller(ctx);
 
     app.post('/upload', { ...doc('Upload an image (multipart file, optional description)'), config: rateLimited(limits.upload, limits.windowSeconds) }, async (request, reply) => {
       const actor = await caller(request, reply);

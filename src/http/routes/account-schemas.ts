@@ -2,8 +2,11 @@
 import { Type } from '@sinclair/typebox';
 import type { BrowserSession } from '../../core/accounts/browser-sessions.js';
 import { ROLES, type User } from '../../core/accounts/user.js';
+import { SCOPES } from '../../core/access/actor.js';
 
 export { problems } from '../openapi.js';
+
+export const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 
 export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 

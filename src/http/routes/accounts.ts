@@ -1,9 +1,8 @@
-// Account routes: register, sign in, me, password, API keys, upload tokens, invites, users, audit log.
+// Account routes: register, sign in, me, password, API keys and upload tokens (credentials.ts), invites, users, audit log.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { requireAuthenticated } from '../../core/access/policy.js';
-import type { ApiKeyRecord } from '../../core/accounts/accounts-repo.js';
 import { ImgdError } from '../../core/errors.js';
 import { SCOPES, type Actor } from '../../core/access/actor.js';
 import { ROLES } from '../../core/accounts/user.js';
@@ -12,18 +11,8 @@ import { Nullable } from '../image-view.js';
 import { problems } from '../openapi.js';
 import { perAddressAndAccount, perAddressOnSuccess } from '../rate-limits.js';
 import { setSessionCookies } from '../session-cookies.js';
-import { UserSchema, userView } from './account-schemas.js';
-
-const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
-const ApiKeySchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  prefix: Type.String({ description: 'The first characters of the key, to recognise it' }),
-  scopes: Type.Array(ScopeSchema),
-  user_id: Type.String(),
-  created_at: Type.String({ format: 'date-time' }),
-  last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-});
+import { ScopeSchema, UserSchema, userView } from './account-schemas.js';
+import { credentialRoutes } from './credentials.js';
 
 const MeSchema = Type.Object({
   id: Nullable(Type.String({ description: 'The user; for an upload token, the user it uploads for; null for the admin token' })),
@@ -42,15 +31,6 @@ const AuditSchema = Type.Object({
   target: Nullable(Type.String()),
   ip: Nullable(Type.String()),
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-});
-const keyView = (k: ApiKeyRecord) => ({
-  id: k.id,
-  name: k.name,
-  prefix: k.prefix,
-  scopes: [...k.scopes],
-  user_id: k.userId,
-  created_at: k.createdAt,
-  last_used_at: k.lastUsedAt,
 });
 
 function meView(actor: Actor): Static<typeof MeSchema> {
@@ -173,84 +153,7 @@ export function accountRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.post(
-      '/api/v1/api-keys',
-      {
-        schema: {
-          operationId: 'createApiKey', summary: 'Create an API key; the key is shown only in this answer',
-          tags: ['api keys'],
-          body: Type.Object({ name: Type.String({ maxLength: 100 }), scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: 4 }) }, { additionalProperties: false }),
-          response: { 201: Type.Intersect([ApiKeySchema, Type.Object({ key: Type.String() })]), ...problems(400, 401, 403) },
-        },
-      },
-      async (request, reply) => {
-        const { key, secret } = await accounts.createApiKey(request.actor, request.body.name, request.body.scopes, request.ip);
-        return reply.code(201).send({ ...keyView(key), key: secret });
-      },
-    );
-
-    app.get(
-      '/api/v1/api-keys',
-      { schema: { operationId: 'listApiKeys', summary: 'Your API keys (not revoked); the admin token sees all', tags: ['api keys'], response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }), ...problems(401, 403) } } },
-      async (request) => ({ items: (await accounts.listApiKeys(request.actor)).map(keyView) }),
-    );
-
-    app.delete(
-      '/api/v1/api-keys/:id',
-      {
-        schema: {
-          operationId: 'revokeApiKey', summary: 'Revoke an API key; it fails from now on',
-          tags: ['api keys'],
-          params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
-          response: { 204: Type.Null({ description: 'Revoked' }), ...problems(401, 404) },
-        },
-      },
-      async (request, reply) => {
-        await accounts.revokeApiKey(request.actor, request.params.id, request.ip);
-        return reply.code(204).send(null);
-      },
-    );
-
-    app.post(
-      '/api/v1/upload-tokens',
-      {
-        schema: {
-          operationId: 'createUploadToken', summary: 'Mint an upload token bound to a key, a size, an expiry, and optionally one use',
-          tags: ['upload tokens'],
-          body: Type.Object(
-            {
-              key: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-              max_bytes: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-              expires_in: Type.Integer({ minimum: 1, default: config.auth.uploadTokenExpirySeconds }),
-              single_use: Type.Boolean({ default: false }),
-            },
-            { additionalProperties: false },
-          ),
-          response: {
-            201: Type.Object({
-              id: Type.String(),
-              token: Type.String(),
-              key: Type.Union([Type.String(), Type.Null()]),
-              max_bytes: Type.Union([Type.Integer(), Type.Null()]),
-              single_use: Type.Boolean(),
-              expires_at: Type.String({ format: 'date-time' }),
-            }),
-            ...problems(400, 401, 403),
-          },
-        },
-      },
-      async (request, reply) => {
-        const b = request.body;
-        const { token, secret } = await accounts.mintUploadToken(
-          request.actor,
-          { key: b.key, maxBytes: b.max_bytes, expiresIn: b.expires_in, singleUse: b.single_use },
-          request.ip,
-        );
-        return reply
-          .code(201)
-          .send({ id: token.id, token: secret, key: token.key, max_bytes: token.maxBytes, single_use: token.singleUse, expires_at: token.expiresAt });
-      },
-    );
+    credentialRoutes(app, ctx);
 
     app.post(
       '/api/v1/invites',
