@@ -13,6 +13,7 @@ import { missing, sendDetail, sendJson, sendValidation, type ValidationIssue } f
 import { registerAttachmentsDocs } from './attachments-docs.js';
 import { readForm } from './form.js';
 import { isoSeconds, limitInMiB, profileLimit } from './formats.js';
+import { attachmentsOperations } from './operations.js';
 import type { CompatProfile } from './profile.js';
 import { attachmentDisposition, lastDotSuffix } from './python-names.js';
 import { uploadOne } from './upload-one.js';
@@ -71,8 +72,7 @@ export const attachments: CompatProfile = {
     const extensions = config.compat.allowedExtensions ?? DEFAULT_EXTENSIONS;
 
     await registerAttachmentsDocs(app);
-    /** What the OpenAPI document says of a route; no validation schema (the routes answer bad input themselves). */
-    const doc = (summary: string) => ({ schema: { summary, tags: ['attachments (seed 002)'] } });
+    const docs = attachmentsOperations();
 
     // Bodies are read by the routes themselves, so that a bad one gets FastAPI's 422 rather than a parser's 400.
     app.removeContentTypeParser('application/json');
@@ -157,7 +157,7 @@ export const attachments: CompatProfile = {
     app.post(
       '/register',
       {
-        ...doc('Register a user (JSON username, email, password)'),
+        ...docs.register,
         preValidation: async (request) => {
           try {
             request.body = typeof request.body === 'string' ? (JSON.parse(request.body) as unknown) : undefined;
@@ -196,7 +196,7 @@ export const attachments: CompatProfile = {
     app.post(
       '/token',
       {
-        ...doc('Sign in (OAuth2 password form): a bearer JWT'),
+        ...docs.token,
         preValidation: async (request) => {
           if (request.headers['content-type']?.toLowerCase().startsWith('multipart/form-data')) {
             const form = await readForm(request, '\0no file\0', 0, async (file) => {
@@ -225,14 +225,14 @@ export const attachments: CompatProfile = {
       },
     );
 
-    app.get('/users/me', doc('The signed-in user'), async (request, reply) => {
+    app.get('/users/me', docs.me, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       if (actor.kind !== 'user') return unauthorized(reply, INVALID_CREDENTIALS);
       return sendJson(reply, 200, await userView(actor.user));
     });
 
-    app.post('/upload', { ...doc('Upload an image (multipart file, optional description)'), config: rateLimited(limits.upload, limits.windowSeconds) }, async (request, reply) => {
+    app.post('/upload', { ...docs.upload, config: rateLimited(limits.upload, limits.windowSeconds) }, async (request, reply) => {
       const actor = await caller(request, reply);
       // The body stays unread: answered before it ended, the connection closes (unread-body.ts).
       if (!actor) return reply;
@@ -275,7 +275,7 @@ export const attachments: CompatProfile = {
       return sendJson(reply, 200, view);
     });
 
-    app.get('/images', doc("The caller's images"), async (request, reply) => {
+    app.get('/images', docs.list, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       const images: ImageRecord[] = [];
@@ -289,7 +289,7 @@ export const attachments: CompatProfile = {
       return sendJson(reply, 200, views.sort((a, b) => a.id - b.id));
     });
 
-    app.get<{ Params: { image_id: string } }>('/images/:image_id', doc('An image by integer id (its details), or by filename (its bytes, inline)'), async (request, reply) => {
+    app.get<{ Params: { image_id: string } }>('/images/:image_id', docs.get, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       const ref = request.params.image_id;
@@ -304,7 +304,7 @@ export const attachments: CompatProfile = {
       return serveFile(request, reply, image, false);
     });
 
-    app.delete<{ Params: { image_id: string } }>('/images/:image_id', doc('Delete an image by integer id'), async (request, reply) => {
+    app.delete<{ Params: { image_id: string } }>('/images/:image_id', docs.remove, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       const ref = request.params.image_id;
@@ -322,7 +322,7 @@ export const attachments: CompatProfile = {
       return sendJson(reply, 200, { message: 'Image deleted successfully' });
     });
 
-    app.get<{ Params: { filename: string } }>('/download/:filename', doc('Download an image by filename'), async (request, reply) => {
+    app.get<{ Params: { filename: string } }>('/download/:filename', docs.download, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       const image = await imageByFilename(actor, request.params.filename);
