@@ -9,7 +9,8 @@ import { originalKey } from '../../store/blob-store.js';
 import type { HttpContext } from '../context.js';
 import { perAddressAndAccount, perAddressOnSuccess, rateLimited } from '../rate-limits.js';
 import { sendOriginal } from '../routes/serve.js';
-import { missing, sendDetail, sendJson, sendValidation, type ValidationIssue } from './answers.js';
+import { missing, sendDetail, sendJson, sendValidation, stringFields } from './answers.js';
+import { bearerCaller, INVALID_CREDENTIALS, unauthorized } from './attachments-auth.js';
 import { registerAttachmentsDocs } from './attachments-docs.js';
 import { readForm } from './form.js';
 import { isoSeconds, limitInMiB, profileLimit } from './formats.js';
@@ -18,40 +19,14 @@ import type { CompatProfile } from './profile.js';
 import { attachmentDisposition, lastDotSuffix } from './python-names.js';
 import { uploadOne } from './upload-one.js';
 
-const NOT_AUTHENTICATED = 'Not authenticated';
-const INVALID_CREDENTIALS = 'Could not validate credentials';
 const IMAGE_NOT_FOUND = 'Image not found';
 
 /** The seed's default ALLOWED_EXTENSIONS. */
 export const DEFAULT_EXTENSIONS: readonly string[] = ['jpg', 'jpeg', 'png', 'gif', 'webp'];
 
-/** A 401 the way FastAPI's OAuth2PasswordBearer and the seed answered it. */
-const unauthorized = (reply: FastifyReply, message: string): FastifyReply => {
-  reply.header('www-authenticate', 'Bearer');
-  return sendDetail(reply, 401, message);
-};
-
 /** An image the caller may see here: their own (read scope), or any for an admin; never someone else's public one. */
 const mine = (actor: Actor, image: ImageRecord): boolean =>
   isAdmin(actor) || (actor.kind === 'user' && image.ownerId === actor.user.id && hasScope(actor, 'read'));
-
-/** pydantic's issue for a field that is there but not a string. */
-const notString = (field: string, input: unknown): ValidationIssue => ({ type: 'string_type', loc: ['body', field], msg: 'Input should be a valid string', input });
-
-/** The string fields of a body, or the 422 issues that refuse it. */
-function stringFields(body: unknown, names: readonly string[], optional: readonly string[] = []): { values: Record<string, string>; issues: ValidationIssue[] } {
-  const source = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-  const values: Record<string, string> = {};
-  const issues: ValidationIssue[] = [];
-  for (const name of [...names, ...optional]) {
-    const value = source[name];
-    if (value === undefined || value === null) {
-      if (names.includes(name)) issues.push(missing('body', name));
-    } else if (typeof value !== 'string') issues.push(notString(name, value));
-    else values[name] = value;
-  }
-  return { values, issues };
-}
 
 export const attachments: CompatProfile = {
   name: 'attachments',
@@ -73,6 +48,7 @@ export const attachments: CompatProfile = {
 
     await registerAttachmentsDocs(app);
     const docs = attachmentsOperations();
+    const caller = bearerCaller(ctx);
 
     // Bodies are read by the routes themselves, so that a bad one gets FastAPI's 422 rather than a parser's 400.
     app.removeContentTypeParser('application/json');
@@ -103,29 +79,6 @@ export const attachments: CompatProfile = {
         uploaded_at: isoSeconds(image.createdAt),
         download_url: `/images/${image.filename}`,
       }));
-    };
-
-    /** The caller, from `Authorization: Bearer <JWT>` (or an imgd API key, or the admin token); undefined once answered 401. */
-    const caller = async (request: FastifyRequest, reply: FastifyReply): Promise<Actor | undefined> => {
-      const header = request.headers.authorization ?? '';
-      const space = header.indexOf(' ');
-      const scheme = space === -1 ? header : header.slice(0, space);
-      if (header === '' || scheme.toLowerCase() !== 'bearer') {
-        unauthorized(reply, NOT_AUTHENTICATED);
-        return undefined;
-      }
-      const token = header.slice(space + 1).trim();
-      try {
-        const actor = token === '' ? undefined : await ctx.resolveCredential(token);
-        if (actor && (actor.kind === 'user' || actor.kind === 'admin')) {
-          request.actor = actor;
-          return actor;
-        }
-      } catch (err) {
-        if (!(err instanceof ImgdError) || statusOf(err.code) >= 500) throw err;
-      }
-      unauthorized(reply, INVALID_CREDENTIALS);
-      return undefined;
     };
 
     /** The caller's image by this number, or undefined (absent, or someone else's). */
