@@ -4,15 +4,14 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { fixture, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import { fixture, TOKEN } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
-import { browserMissing, buildClient, ConsoleErrors, launchBrowser, newContext, Screenshots } from './browser.js';
+import { browserMissing, closeUi, ConsoleErrors, newContext, openUi, Screenshots, WIDE, type Ui } from './browser.js';
 import { sidewaysOverflow } from './in-page.js';
 
 const ADMIN = { name: 'ada', email: 'ada@example.com', password: 'analytical engine 1843' };
-const WIDE = { width: 1280, height: 860 };
 
 interface UserJson {
   id: string;
@@ -22,10 +21,8 @@ interface UserJson {
 }
 
 describe('accounts in the web UI', { skip: browserMissing(), timeout: 180_000 }, () => {
-  let t: TestApp;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  // Set by before(), as openUi opens them.
+  let { t, browser, context, page } = {} as Ui;
   const errors = new ConsoleErrors();
   const shots = new Screenshots();
   const heading = (name: string | RegExp, on: Page = page) => on.getByRole('heading', { level: 1, name });
@@ -37,20 +34,9 @@ describe('accounts in the web UI', { skip: browserMissing(), timeout: 180_000 },
     await on.getByRole('button', { name: 'Sign in' }).click();
   };
 
-  before(async () => {
-    buildClient();
-    // A fresh install as shipped: registration closed, only the admin token.
-    t = await startApp({ RATE_LIMIT_LOGIN: '0' });
-    browser = await launchBrowser();
-    context = errors.watchContext(await newContext(browser, { viewport: WIDE, colorScheme: 'light' }));
-    page = await context.newPage();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await t?.close();
-    if (shots.folder) console.log(`screenshots of this run: ${shots.folder}`);
-  });
+  // A fresh install as shipped: registration closed, only the admin token.
+  before(async () => ({ t, browser, context, page } = await openUi(errors, { RATE_LIMIT_LOGIN: '0' })));
+  after(() => closeUi({ t, browser }, shots));
 
   it('takes the admin from the token to their own account and an API key whose ShareX file uploads', async () => {
     await page.goto(`${t.url}/app/signin`);

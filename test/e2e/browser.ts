@@ -8,6 +8,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { REPO_ROOT } from '../helpers/accounts.js';
+import { startApp, type TestApp } from '../helpers/app.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const INSTALL = 'apt-get install -y chromium';
@@ -93,4 +94,34 @@ export class Screenshots {
   get folder(): string | undefined {
     return this.dir;
   }
+}
+
+/** The desktop viewport the browser tests start with. */
+export const WIDE = { width: 1280, height: 860 };
+
+export interface Ui {
+  t: TestApp;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+}
+
+/**
+ * An app (startApp's settings) with the client built and a browser on it: one wide, light page in a context watched
+ * for console errors; `prepare` runs on the context before the page opens (permissions, cookies).
+ */
+export async function openUi(errors: ConsoleErrors, settings: Record<string, string> = {}, prepare?: (context: BrowserContext, t: TestApp) => Promise<void>): Promise<Ui> {
+  buildClient();
+  const t = await startApp(settings);
+  const browser = await launchBrowser();
+  const context = errors.watchContext(await newContext(browser, { viewport: WIDE, colorScheme: 'light' }));
+  await prepare?.(context, t);
+  return { t, browser, context, page: await context.newPage() };
+}
+
+/** Closes what openUi opened (as far as it got), and names the folder of this run's screenshots. */
+export async function closeUi(ui: Partial<Ui>, shots: Screenshots): Promise<void> {
+  await ui.browser?.close();
+  await ui.t?.close();
+  if (shots.folder) console.log(`screenshots of this run: ${shots.folder}`);
 }

@@ -5,18 +5,17 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { fixture, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import { bearer } from '../helpers/accounts.js';
 import { waitFor } from '../helpers/wait.js';
-import { browserMissing, buildClient, ConsoleErrors, launchBrowser, newContext, Screenshots } from './browser.js';
+import { browserMissing, buildClient, closeUi, ConsoleErrors, launchBrowser, newContext, openUi, Screenshots, WIDE, type Ui } from './browser.js';
 import { clipboardText, dropAndPaste, firstImageWidth, picturesShown, partialProgress, privateImageShown, sidewaysOverflow, watchProgress } from './in-page.js';
 
 const USER = { name: 'maria', email: 'maria@example.com', password: 'correct horse battery' };
 const PHOTOS = ['jpg/gps/DSCN0010.jpg', 'jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'jpg/orientation/landscape_1.jpg'].map(fixture);
 const NOT_AN_IMAGE = { name: 'notes.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('these are words, not pixels\n'.repeat(20)) };
-const WIDE = { width: 1280, height: 860 };
 
 interface ImageJson {
   id: string;
@@ -29,10 +28,8 @@ interface ImageJson {
 }
 
 describe('the web UI', { skip: browserMissing(), timeout: 180_000 }, () => {
-  let t: TestApp;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  // Set by before(), as openUi opens them.
+  let { t, browser, context, page } = {} as Ui;
   const errors = new ConsoleErrors();
   const shots = new Screenshots();
 
@@ -54,20 +51,8 @@ describe('the web UI', { skip: browserMissing(), timeout: 180_000 }, () => {
     waitFor(`${n} × ${selector}`, async () => ((await on.locator(selector).count()) === n ? true : undefined), 30_000);
   const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 
-  before(async () => {
-    buildClient();
-    t = await startApp({ REGISTRATION: 'open' });
-    browser = await launchBrowser();
-    context = errors.watchContext(await newContext(browser, { viewport: WIDE, colorScheme: 'light' }));
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
-    page = await context.newPage();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await t?.close();
-    if (shots.folder) console.log(`screenshots of this run: ${shots.folder}`);
-  });
+  before(async () => ({ t, browser, context, page } = await openUi(errors, { REGISTRATION: 'open' }, (ctx, app) => ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url }))));
+  after(() => closeUi({ t, browser }, shots));
 
   it('sends a visitor to sign in, and lets them register where registration is open', async () => {
     await go('/app/gallery');

@@ -1,5 +1,6 @@
 // Assertions on how a CLI command ended: its exit status, one line on stderr, no stack trace.
 import assert from 'node:assert/strict';
+import { startApp, TOKEN, type TestApp } from './app.js';
 import { runCli } from './processes.js';
 
 export type CliRun = Awaited<ReturnType<typeof runCli>>;
@@ -40,3 +41,12 @@ export function assertOneFatalLogLine(run: CliRun, code: number, message: RegExp
 }
 
 export { STACK_FRAME };
+
+/** The environment a CLI command needs to act on a test app's deployment: its settings, data dir and the admin token. */
+export const cliEnv = (t: TestApp): Record<string, string> => ({ ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN });
+
+/** A running app (settings as startApp takes them) and the CLI's environment for it. */
+export async function cliDeployment(settings: Record<string, string> = {}): Promise<{ t: TestApp; env: Record<string, string> }> {
+  const t = await startApp(settings);
+  return { t, env: cliEnv(t) };
+}

@@ -44,6 +44,29 @@ export async function missingServices(): Promise<string[]> {
   return missing;
 }
 
+/**
+ * false when the service answers, else the reason to skip a test about it (a value for node:test's `skip`). With
+ * CI=true a missing service fails the run instead.
+ */
+async function missing(service: 'PostgreSQL' | 'Redis'): Promise<string | false> {
+  const problem = (await missingServices()).find((line) => line.startsWith(service));
+  if (!problem) return false;
+  if (process.env.CI === 'true') throw new Error(`${problem} (CI=true needs it)`);
+  return `skipped: ${problem}`;
+}
+
+/** For the tests about Redis in any profile: false when it answers, else the reason to skip. */
+export const redisMissing = (): Promise<string | false> => missing('Redis');
+
+/** For the tests about PostgreSQL in any profile: false when it answers, else the reason to skip. */
+export const postgresMissing = (): Promise<string | false> => missing('PostgreSQL');
+
+/** A unique Redis key prefix (it carries the run id) and a way to delete every key under it. */
+export function redisPrefix(label: string): { prefix: string; cleanup(): Promise<void> } {
+  const prefix = `imgdt-${RUN_ID}-${label}-${randomBytes(4).toString('hex')}`;
+  return { prefix, cleanup: () => deleteRedisKeys(prefix) };
+}
+
 async function onServer(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
   await client.connect();

@@ -14,6 +14,7 @@ import {
   type ApiKeyView,
 } from '../helpers/accounts.js';
 import { runCli } from '../helpers/processes.js';
+import type { Image } from '../helpers/images.js';
 
 const SMALL = fixture('jpg/Canon_40D.jpg'); // 7,958 bytes
 const MEDIUM = fixture('jpg/Nikon_D70.jpg'); // 14,034 bytes
@@ -23,29 +24,19 @@ const OTHER = fixture('jpg/tests/32-lens_data.jpeg');
 const OPEN = { REGISTRATION: 'open', RATE_LIMIT_LOGIN: '0', RATE_LIMIT_REGISTER: '0', RATE_LIMIT_UPLOAD: '0' };
 const HMAC_SECRET = 'seed-003-shared-secret';
 
-interface ImageView {
-  id: string;
-  url: string;
-  filename: string;
-  owner_id: string | null;
-  key: string | null;
-  visibility: 'public' | 'private';
-  description: string | null;
-}
-
 type Session = Awaited<ReturnType<typeof signUp>>;
 
 /** Uploads one file with these headers and answers the image object (expecting 201). */
-async function uploadAs(t: TestApp, headers: Record<string, string>, fields: Record<string, string> = {}, file = SMALL): Promise<ImageView> {
+async function uploadAs(t: TestApp, headers: Record<string, string>, fields: Record<string, string> = {}, file = SMALL): Promise<Image> {
   const res = await t.upload([file], fields, headers);
   assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as ImageView;
+  return (await res.json()) as Image;
 }
 
 async function listIds(t: TestApp, headers: Record<string, string>, query = ''): Promise<string[]> {
   const res = await fetch(`${t.url}/api/v1/images?limit=100${query}`, { headers });
   assert.equal(res.status, 200, await res.clone().text());
-  return ((await res.json()) as { items: ImageView[] }).items.map((i) => i.id).sort();
+  return ((await res.json()) as { items: Image[] }).items.map((i) => i.id).sort();
 }
 
 const getImage = (t: TestApp, id: string, headers: Record<string, string>): Promise<Response> => fetch(`${t.url}/api/v1/images/${id}`, { headers });
@@ -56,20 +47,20 @@ const deleteImage = (t: TestApp, id: string, headers: Record<string, string>): P
 const share = (t: TestApp, id: string, body: unknown, headers: Record<string, string>): Promise<Response> =>
   fetch(`${t.url}/api/v1/images/${id}/share`, json(body, headers));
 
-async function stillThere(t: TestApp, image: ImageView, expected: Partial<ImageView> = {}): Promise<void> {
+async function stillThere(t: TestApp, image: Image, expected: Partial<Image> = {}): Promise<void> {
   const res = await getImage(t, image.id, t.auth);
   assert.equal(res.status, 200, `${image.id} is still stored`);
-  const body = (await res.json()) as ImageView;
-  for (const [name, value] of Object.entries(expected)) assert.deepEqual(body[name as keyof ImageView], value, name);
+  const body = (await res.json()) as Image;
+  for (const [name, value] of Object.entries(expected)) assert.deepEqual(body[name as keyof Image], value, name);
 }
 
 describe('two users and their images', () => {
   let t: TestApp;
   let alice: Session;
   let bob: Session;
-  let alicePrivate: ImageView;
-  let alicePublic: ImageView;
-  let bobPrivate: ImageView;
+  let alicePrivate: Image;
+  let alicePublic: Image;
+  let bobPrivate: Image;
 
   before(async () => {
     t = await startApp(OPEN);
@@ -123,7 +114,7 @@ describe('two users and their images', () => {
     assert.equal(byBob.status, 200);
     const got = await getImage(t, alicePublic.id, bob.auth);
     assert.equal(got.status, 200);
-    assert.equal(((await got.json()) as ImageView).id, alicePublic.id);
+    assert.equal(((await got.json()) as Image).id, alicePublic.id);
     await expectProblem(await patchImage(t, alicePublic.id, { visibility: 'private' }, bob.auth), 403, 'forbidden');
     await expectProblem(await deleteImage(t, alicePublic.id, bob.auth), 403, 'forbidden');
     await expectProblem(await share(t, alicePublic.id, { expires_in: 60 }, bob.auth), 403, 'forbidden');
@@ -133,7 +124,7 @@ describe('two users and their images', () => {
   it('lets the owner change and share their own image', async () => {
     const res = await patchImage(t, alicePrivate.id, { description: 'renamed by alice' }, alice.auth);
     assert.equal(res.status, 200);
-    assert.equal(((await res.json()) as ImageView).description, 'renamed by alice');
+    assert.equal(((await res.json()) as Image).description, 'renamed by alice');
     assert.equal((await share(t, alicePrivate.id, { expires_in: 60 }, alice.auth)).status, 200);
   });
 
@@ -156,7 +147,7 @@ describe('two users and their images', () => {
     assert.deepEqual(await listIds(t, admin, `&owner=${alice.user.id}`), [alicePrivate.id, alicePublic.id].sort());
     const patched = await patchImage(t, bobPrivate.id, { description: 'moderated' }, admin);
     assert.equal(patched.status, 200);
-    assert.equal(((await patched.json()) as ImageView).description, 'moderated');
+    assert.equal(((await patched.json()) as Image).description, 'moderated');
   });
 
   it('answers 401 to anonymous callers of the API, private or public image alike', async () => {
@@ -307,7 +298,7 @@ describe('seed-003 HMAC upload tokens (ts.sig)', () => {
     form.append('file', new Blob([await readFile(SMALL)]), 'query.jpg');
     const res = await fetch(`${t.url}/api/v1/images?token=${token}`, { method: 'POST', body: form });
     assert.equal(res.status, 201, await res.clone().text());
-    assert.equal(((await res.json()) as ImageView).owner_id, null);
+    assert.equal(((await res.json()) as Image).owner_id, null);
     const put = await fetch(`${t.url}/api/v1/images?token=${token}&filename=raw.jpg`, { method: 'PUT', body: await readFile(SMALL) });
     assert.equal(put.status, 201, await put.clone().text());
   });
@@ -505,7 +496,7 @@ describe('minted upload tokens', () => {
     form.append('file', new Blob([await readFile(SMALL)]), 'q.jpg');
     const res = await fetch(`${t.url}/api/v1/images?token=${minted.token}`, { method: 'POST', body: form });
     assert.equal(res.status, 201, await res.clone().text());
-    assert.equal(((await res.json()) as ImageView).key, 'by/query');
+    assert.equal(((await res.json()) as Image).key, 'by/query');
   });
 
   it('mints tokens for the admin token too; their uploads have no owner', async () => {
@@ -562,8 +553,8 @@ describe('minted upload tokens', () => {
 describe('share links', () => {
   let t: TestApp;
   let fay: Session;
-  let photo: ImageView;
-  let other: ImageView;
+  let photo: Image;
+  let other: Image;
   let bytes: Buffer;
 
   before(async () => {

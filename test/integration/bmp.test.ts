@@ -10,22 +10,10 @@ import { expectProblem } from '../helpers/accounts.js';
 import { startApp, startCompatApp, type CompatTestApp, type TestApp } from '../helpers/app.js';
 import { expectJson, postForm } from '../helpers/seed-clients.js';
 import { waitFor } from '../helpers/wait.js';
+import type { Image } from '../helpers/images.js';
 
 const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'bmp');
 const bmp = (name: string): Promise<Buffer> => readFile(path.join(DIR, `${name}.bmp`));
-
-interface ImageBody {
-  id: string;
-  url: string;
-  format: string;
-  content_type: string;
-  width: number;
-  height: number;
-  bytes: number;
-  status: string;
-  placeholder: string | null;
-  variants: Record<string, string>;
-}
 
 async function nothingStoredBy(t: TestApp, send: () => Promise<Response>, status: number, code: string): Promise<void> {
   const before = await t.stored();
@@ -44,13 +32,13 @@ describe('BMP uploads', () => {
     const bytes = await bmp('rgb24');
     const res = await t.upload([['scan.bmp', bytes]]);
     assert.equal(res.status, 201, await res.clone().text());
-    const image = (await res.json()) as ImageBody;
+    const image = (await res.json()) as Image;
     assert.deepEqual([image.format, image.content_type, image.width, image.height, image.bytes], ['bmp', 'image/bmp', 100, 68, bytes.length]);
     const served = await fetch(image.url);
     assert.equal(served.headers.get('content-type'), 'image/bmp');
     assert.deepEqual(Buffer.from(await served.arrayBuffer()), bytes);
     const ready = await waitFor('the BMP to be processed', async () => {
-      const body = (await (await fetch(`${t.url}/api/v1/images/${image.id}`, { headers: t.auth })).json()) as ImageBody;
+      const body = (await (await fetch(`${t.url}/api/v1/images/${image.id}`, { headers: t.auth })).json()) as Image;
       return body.status === 'processing' ? undefined : body;
     });
     assert.equal(ready.status, 'ready');
@@ -65,7 +53,7 @@ describe('BMP uploads', () => {
   it('keeps the alpha channel of a 32-bit BMP in its variants', async () => {
     const res = await t.upload([['alpha.bmp', await bmp('alpha32')]]);
     assert.equal(res.status, 201, await res.clone().text());
-    const image = (await res.json()) as ImageBody;
+    const image = (await res.json()) as Image;
     const png = await fetch(`${image.url}/custom?w=64&format=png`);
     assert.equal(png.status, 200, await png.clone().text());
     const stats = await sharp(Buffer.from(await png.arrayBuffer())).stats();

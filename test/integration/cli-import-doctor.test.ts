@@ -5,7 +5,7 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FIXTURES, fixture, makeDataDir, startApp, TOKEN, type TestApp } from '../helpers/app.js';
-import { assertOneLineFailure, assertOnlyLogLines } from '../helpers/cli.js';
+import { assertOneLineFailure, assertOnlyLogLines, cliDeployment } from '../helpers/cli.js';
 import { freePort, runCli } from '../helpers/processes.js';
 import { SCALE } from '../helpers/scale.js';
 
@@ -95,10 +95,7 @@ describe('imgd import <folder>', () => {
 describe('imgd doctor', () => {
   let t: TestApp;
   let env: Record<string, string>;
-  before(async () => {
-    t = await startApp();
-    env = { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN };
-  });
+  before(async () => ({ t, env } = await cliDeployment()));
   after(() => t.close());
 
   it('passes every check of a working deployment, one line each, and as JSON', async () => {

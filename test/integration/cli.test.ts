@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeDataDir, servicesFor, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import { bearer, login, loginRequest, REPO_ROOT } from '../helpers/accounts.js';
-import { assertOneFatalLogLine, assertOneLineFailure, assertOnlyLogLines, STACK_FRAME } from '../helpers/cli.js';
+import { assertOneFatalLogLine, assertOneLineFailure, assertOnlyLogLines, cliDeployment, cliEnv, STACK_FRAME } from '../helpers/cli.js';
 import { freePort, runCli } from '../helpers/processes.js';
 
 const USAGE = 2;
@@ -55,10 +55,7 @@ describe('usage errors', () => {
 describe('imgd user', () => {
   let t: TestApp;
   let env: Record<string, string>;
-  before(async () => {
-    t = await startApp();
-    env = { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN };
-  });
+  before(async () => ({ t, env } = await cliDeployment()));
   after(() => t.close());
 
   const users = async (): Promise<Array<{ username: string; role: string; id: string }>> => {
@@ -119,7 +116,7 @@ describe('imgd gc', () => {
   it('prints its counts (as JSON with --json) and no log line among them', async () => {
     const t = await startApp();
     try {
-      const env = { ...t.settings, DATA_DIR: t.dataDir, AUTH_TOKEN: TOKEN };
+      const env = cliEnv(t);
       const text = await runCli(['gc'], env);
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /^removed \d+ temp file\(s\) and \d+ unreferenced blob\(s\); .*\n$/);

@@ -7,13 +7,7 @@ import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { readAll } from '../helpers/blob-store-contract.js';
 import { PROFILE, SCALE } from '../helpers/scale.js';
-
-interface ImageView {
-  id: string;
-  filename: string;
-  url: string;
-  sha256: string;
-}
+import type { Image } from '../helpers/images.js';
 
 const PHOTO = fixture('jpg/orientation/landscape_6.jpg');
 const UPLOADS = 20;
@@ -45,10 +39,10 @@ describe(`concurrent writers on one database (${PROFILE} profile)`, () => {
     const answers = await Promise.all(
       Array.from({ length: UPLOADS }, (_, i) => (i % 2 === 0 ? a : b).upload([['same-name.jpg', bytes]])),
     );
-    const images: ImageView[] = [];
+    const images: Image[] = [];
     for (const res of answers) {
       assert.equal(res.status, 201, await res.clone().text());
-      images.push((await res.json()) as ImageView);
+      images.push((await res.json()) as Image);
     }
     const names = images.map((i) => i.filename);
     assert.equal(new Set(names).size, UPLOADS, `all names distinct: ${names.join(', ')}`);
@@ -76,7 +70,7 @@ describe(`concurrent writers on one database (${PROFILE} profile)`, () => {
     ]);
     assert.equal(lastDelete.status, 204);
     assert.equal(again.status, 201, await again.clone().text());
-    const survivor = (await again.json()) as ImageView;
+    const survivor = (await again.json()) as Image;
     assert.equal(await refCount(a, sha256), 1);
     const served = await fetch(`${a.url}${new URL(survivor.url).pathname}`);
     assert.equal(served.status, 200);
@@ -94,7 +88,7 @@ describe(`concurrent writers on one database (${PROFILE} profile)`, () => {
     const names: string[] = [];
     for (const res of answers) {
       assert.equal(res.status, 201, await res.clone().text());
-      names.push(((await res.json()) as ImageView).filename);
+      names.push(((await res.json()) as Image).filename);
     }
     assert.equal(new Set(names).size, files.length, names.join(', '));
     assert.equal(names.filter((n) => n === 'shared.jpg').length, 1);

@@ -9,19 +9,12 @@ import { extract, pack } from 'tar-stream';
 import { bearer, createKey, login, signUp } from '../helpers/accounts.js';
 import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/processes.js';
-import { postgresDatabase, postgresMissing } from '../helpers/live-services.js';
+import { createDatabase, postgresMissing } from '../helpers/scale.js';
 import { S3RVER_KEY, startS3rver } from '../helpers/s3rver.js';
+import type { Image } from '../helpers/images.js';
 
 const PHOTOS = ['jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'tiff/Arbitro.tiff'].map(fixture);
 const OPEN = { REGISTRATION: 'open', RATE_LIMIT_LOGIN: '0', RATE_LIMIT_REGISTER: '0', RATE_LIMIT_UPLOAD: '0' };
-
-interface ImageView {
-  id: string;
-  filename: string;
-  url: string;
-  sha256: string;
-  variants: Record<string, string>;
-}
 
 /** An embedded deployment (SQLite in the data dir, blobs on its disk), whatever test profile runs. */
 const embedded = (dir: string): Record<string, string> => ({ DATA_DIR: dir, DATABASE_URL: path.join(dir, 'imgd.sqlite'), STORAGE: 'fs' });
@@ -35,7 +28,7 @@ describe('imgd export and import', () => {
   const dirs: string[] = [];
   let source: string;
   let archive: string;
-  let images: ImageView[];
+  let images: Image[];
   let apiKey: string;
   /** A session token alice got from the source deployment. */
   let session: string;
@@ -61,7 +54,7 @@ describe('imgd export and import', () => {
     for (const [i, photo] of PHOTOS.entries()) {
       const res = await t.upload([photo], {}, i === 0 ? bearer(apiKey) : t.auth);
       assert.equal(res.status, 201, await res.clone().text());
-      images.push((await res.json()) as ImageView);
+      images.push((await res.json()) as Image);
     }
     await t.stored();
     for (const image of images) {
@@ -81,7 +74,7 @@ describe('imgd export and import', () => {
 
   /** The imported deployment serves the same images under the same ids, and its users and keys still work. */
   async function assertSameDeployment(t: TestApp): Promise<void> {
-    const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: t.auth })).json()) as { items: ImageView[] };
+    const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: t.auth })).json()) as { items: Image[] };
     assert.deepEqual(list.items.map((i) => i.id).sort(), images.map((i) => i.id).sort(), 'same ids');
     for (const [urlPath, bytes] of served) {
       const res = await fetch(`${t.url}${urlPath}`);
@@ -120,7 +113,7 @@ describe('imgd export and import', () => {
   it('moves everything from SQLite and disk into PostgreSQL and S3, and from there back again', async (context) => {
     const missing = await postgresMissing();
     if (missing) return context.skip(missing);
-    const database = await postgresDatabase();
+    const database = await createDatabase();
     const s3 = await startS3rver(['imgd-import']);
     try {
       const target = await newDir();
@@ -248,7 +241,7 @@ describe('imgd export and import', () => {
     assert.equal(run.code, 0, run.stderr);
     const t = await startApp({ ...OPEN, ...embedded(target) }, target);
     try {
-      const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: t.auth })).json()) as { items: ImageView[] };
+      const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: t.auth })).json()) as { items: Image[] };
       assert.equal(list.items.length, images.length);
       const keys = list.items.map((image) => new URL(image.url).pathname.split('/')[2]);
       for (const key of keys) assert.match(key ?? '', /^[A-Za-z0-9_-]{16}$/);

@@ -8,14 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { createCatalog } from '../../src/db/catalog.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/accounts.js';
+import type { Image } from '../helpers/images.js';
 
 const JPEG = fixture('jpg/xmp/BlueSquare.jpg');
-
-interface ImageView {
-  id: string;
-  url: string;
-  filename: string;
-}
 
 /** Everything a client sees but what differs on every response. */
 async function answer(res: Response): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
@@ -36,10 +31,10 @@ describe('repeated GETs of public images (the fast lane)', () => {
   let t: TestApp;
   let bytes: Buffer;
 
-  const uploadPublic = async (name: string): Promise<ImageView> => {
+  const uploadPublic = async (name: string): Promise<Image> => {
     const res = await t.upload([[name, bytes]]);
     assert.equal(res.status, 201, await res.clone().text());
-    return (await res.json()) as ImageView;
+    return (await res.json()) as Image;
   };
 
   const patch = (id: string, body: unknown): Promise<Response> =>

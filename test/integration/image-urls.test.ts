@@ -9,30 +9,23 @@ import { migrateToLatest, schemaMigrator } from '../../src/db/migrate.js';
 import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { expectProblem } from '../helpers/accounts.js';
 import { fixture, makeDataDir, servicesFor, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import type { Image } from '../helpers/images.js';
 
 const JPEG = fixture('jpg/Nikon_D70.jpg');
 const OTHER = fixture('jpg/Canon_40D.jpg');
 const KEY = /^[A-Za-z0-9_-]{16}$/;
 
-interface ImageView {
-  id: string;
-  url: string;
-  filename: string;
-  sha256: string;
-  variants: Record<string, string>;
-}
-
-async function uploadAll(t: TestApp, files: [string, Uint8Array][], fields: Record<string, string> = {}): Promise<ImageView[]> {
+async function uploadAll(t: TestApp, files: [string, Uint8Array][], fields: Record<string, string> = {}): Promise<Image[]> {
   const res = await t.upload(files, fields);
   assert.equal(res.status, 201, await res.clone().text());
-  const body = (await res.json()) as ImageView | { items: ImageView[] };
+  const body = (await res.json()) as Image | { items: Image[] };
   return 'items' in body ? body.items : [body];
 }
 
 const sha256Of = async (res: Response): Promise<string> => createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
 
 /** The key of a keyed URL, checking the whole shape: `<base>/i/<key>/<filename>`. */
-function keyOf(t: TestApp, image: ImageView): string {
+function keyOf(t: TestApp, image: Image): string {
   const m = new RegExp(`^${t.url}/i/([^/]+)/([^/]+)$`).exec(image.url);
   assert.ok(m, `${image.url} is not <base>/i/<key>/<filename>`);
   assert.match(m[1]!, KEY, 'the key is 16 base64url characters: 96 random bits');
@@ -43,7 +36,7 @@ function keyOf(t: TestApp, image: ImageView): string {
 describe('image URLs carry a random key beside the name (IMAGE_URLS=keyed, the default)', () => {
   let t: TestApp;
   let bytes: Buffer;
-  let photo: ImageView;
+  let photo: Image;
 
   before(async () => {
     t = await startApp();
@@ -198,7 +191,7 @@ describe('migration 006 gives every stored image a key', () => {
       try {
         await t.app.store.putBytes(originalKey(sha256), bytes);
         const res = await fetch(`${t.url}/api/v1/images/older2`, { headers: { authorization: `Bearer ${TOKEN}` } });
-        const image = (await res.json()) as ImageView;
+        const image = (await res.json()) as Image;
         keyOf(t, image);
         const served = await fetch(image.url);
         assert.equal(served.status, 200);

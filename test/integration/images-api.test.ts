@@ -7,22 +7,10 @@ import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { readAll } from '../helpers/blob-store-contract.js';
 import { expectProblem } from '../helpers/accounts.js';
 import { waitFor } from '../helpers/wait.js';
-
-interface ImageView {
-  id: string;
-  url: string;
-  filename: string;
-  sha256: string;
-  status: 'processing' | 'ready' | 'failed';
-  visibility: 'public' | 'private';
-  key: string | null;
-  description: string | null;
-  created_at: string;
-  updated_at: string;
-}
+import { uploadOne, type Image } from '../helpers/images.js';
 
 interface ListPage {
-  items: ImageView[];
+  items: Image[];
   next_cursor: string | null;
 }
 
@@ -36,12 +24,6 @@ const FILES = [
   'tiff/Arbitro.tiff',
 ].map(fixture);
 
-async function uploadImage(t: TestApp, file: string, fields: Record<string, string> = {}): Promise<ImageView> {
-  const res = await t.upload([file], fields);
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as ImageView;
-}
-
 async function list(t: TestApp, query: string): Promise<ListPage> {
   const res = await fetch(`${t.url}/api/v1/images?${query}`, { headers: t.auth });
   assert.equal(res.status, 200, await res.clone().text());
@@ -51,7 +33,7 @@ async function list(t: TestApp, query: string): Promise<ListPage> {
 const ids = (items: readonly { id: string }[]): string[] => items.map((i) => i.id);
 
 /** The order the API promises: created_at descending, then id descending for images of the same instant. */
-const newestFirst = (items: readonly ImageView[]): ImageView[] =>
+const newestFirst = (items: readonly Image[]): Image[] =>
   [...items].sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1));
 
 const getImage = (t: TestApp, id: string, headers: Record<string, string> = t.auth): Promise<Response> =>
@@ -67,18 +49,18 @@ const deleteImage = (t: TestApp, id: string, headers: Record<string, string> = t
 /** For good, not into the trash: the bytes go with the last image that refers to them (the trash keeps them until it is emptied). */
 const FOR_GOOD = '?permanent=true';
 
-async function current(t: TestApp, id: string): Promise<ImageView> {
+async function current(t: TestApp, id: string): Promise<Image> {
   const res = await getImage(t, id);
   assert.equal(res.status, 200, await res.clone().text());
-  return (await res.json()) as ImageView;
+  return (await res.json()) as Image;
 }
 
 
 describe('listing images', () => {
   let t: TestApp;
   /** In upload order, in three batches with a pause and a timestamp between them. */
-  let uploaded: ImageView[];
-  let batches: ImageView[][];
+  let uploaded: Image[];
+  let batches: Image[][];
   let afterFirstBatch: string;
   let afterSecondBatch: string;
 
@@ -86,9 +68,9 @@ describe('listing images', () => {
     // No background processing: every image stays "ready" unless a test changes it.
     t = await startApp({ PROCESSING: 'false', RATE_LIMIT_UPLOAD: '0' });
     const keys = ['album/k', undefined, 'other', 'album/k', undefined, undefined, 'album/k'];
-    const upload = (i: number) => uploadImage(t, FILES[i]!, keys[i] ? { key: keys[i] } : {});
-    const batch = async (from: number, to: number): Promise<ImageView[]> => {
-      const out: ImageView[] = [];
+    const upload = (i: number) => uploadOne(t, FILES[i]!, keys[i] ? { key: keys[i] } : {});
+    const batch = async (from: number, to: number): Promise<Image[]> => {
+      const out: Image[] = [];
       for (let i = from; i < to; i += 1) out.push(await upload(i));
       return out;
     };
@@ -181,7 +163,7 @@ describe('listing images', () => {
   });
 
   it('filters by created_after and created_before', async () => {
-    const [first, second, third] = batches as [ImageView[], ImageView[], ImageView[]];
+    const [first, second, third] = batches as [Image[], Image[], Image[]];
     const after = encodeURIComponent(afterFirstBatch);
     const before = encodeURIComponent(afterSecondBatch);
     assert.deepEqual(ids((await list(t, `created_after=${after}`)).items), ids(newestFirst([...second, ...third])));
@@ -225,8 +207,8 @@ describe('one image: get, change, delete', () => {
   let t: TestApp;
 
   /** Uploads and waits for background processing to finish, so that only the test changes the image afterwards. */
-  async function uploadReady(file: string, fields: Record<string, string> = {}): Promise<ImageView> {
-    const image = await uploadImage(t, file, fields);
+  async function uploadReady(file: string, fields: Record<string, string> = {}): Promise<Image> {
+    const image = await uploadOne(t, file, fields);
     return waitFor(`${image.id} processed`, async () => {
       const now = await current(t, image.id);
       return now.status === 'processing' ? undefined : now;
@@ -259,7 +241,7 @@ describe('one image: get, change, delete', () => {
     const image = await uploadReady(fixture('jpg/Nikon_D70.jpg'));
     const res = await patchImage(t, image.id, { description: '  Bridge at dusk  ', visibility: 'private', key: 'trips/2024' });
     assert.equal(res.status, 200, await res.clone().text());
-    const changed = (await res.json()) as ImageView;
+    const changed = (await res.json()) as Image;
     assert.equal(changed.description, 'Bridge at dusk');
     assert.equal(changed.visibility, 'private');
     assert.equal(changed.key, 'trips/2024');
@@ -280,7 +262,7 @@ describe('one image: get, change, delete', () => {
     const image = await uploadReady(fixture('jpg/Nikon_D70.jpg'), { description: 'to clear', key: 'to/clear' });
     const res = await patchImage(t, image.id, { description: null, key: null });
     assert.equal(res.status, 200, await res.clone().text());
-    const changed = (await res.json()) as ImageView;
+    const changed = (await res.json()) as Image;
     assert.equal(changed.description, null);
     assert.equal(changed.key, null);
     assert.equal(changed.visibility, 'public', 'what the patch does not name stays');

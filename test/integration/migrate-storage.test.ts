@@ -13,16 +13,10 @@ import { fixture, makeDataDir, startApp } from '../helpers/app.js';
 import { readAll } from '../helpers/blob-store-contract.js';
 import { runCli } from '../helpers/processes.js';
 import { S3RVER_KEY, startS3rver, type FakeS3 } from '../helpers/s3rver.js';
+import type { Image } from '../helpers/images.js';
 
 const BUCKET = 'imgd-migrate';
 const PHOTOS = ['jpg/Canon_40D.jpg', 'jpg/Nikon_D70.jpg', 'tiff/Arbitro.tiff'].map(fixture);
-
-interface ImageView {
-  id: string;
-  url: string;
-  sha256: string;
-  variants: Record<string, string>;
-}
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -41,7 +35,7 @@ async function bytesAt(url: string): Promise<Buffer> {
 describe('imgd migrate-storage', () => {
   let s3: FakeS3;
   let dir: string;
-  let images: ImageView[];
+  let images: Image[];
   /** Bytes the disk-backed app served: originals and one variant of each image. */
   const served = new Map<string, Buffer>();
   const cleanup: string[] = [];
@@ -68,7 +62,7 @@ describe('imgd migrate-storage', () => {
     for (const photo of PHOTOS) {
       const res = await t.upload([photo]);
       assert.equal(res.status, 201, await res.clone().text());
-      images.push((await res.json()) as ImageView);
+      images.push((await res.json()) as Image);
     }
     await t.stored(); // processing has written the preset variants
     for (const image of images) {

@@ -3,11 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
-
-interface ImageView {
-  url: string;
-  variants: Record<string, string>;
-}
+import type { Image } from '../helpers/images.js';
 
 describe('variant formats by Accept q-values', () => {
   let t: TestApp;
@@ -17,7 +13,7 @@ describe('variant formats by Accept q-values', () => {
     t = await startApp();
     const res = await t.upload([fixture('jpg/gps/DSCN0021.jpg')]);
     assert.equal(res.status, 201, await res.clone().text());
-    small = ((await res.json()) as ImageView).variants.small!;
+    small = ((await res.json()) as Image).variants.small!;
   });
   after(() => t.close());
 

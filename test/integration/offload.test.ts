@@ -7,16 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { expectProblem } from '../helpers/accounts.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { nginxMissing, shippedSnippet, startNginx, type Nginx } from '../helpers/nginx.js';
+import type { Image } from '../helpers/images.js';
 
 const JPEG = fixture('jpg/xmp/BlueSquare.jpg');
 const PREFIX = '/_imgd_blobs/';
-
-interface ImageView {
-  id: string;
-  url: string;
-  sha256: string;
-  variants: Record<string, string>;
-}
 
 const originalKey = (sha: string): string => `originals/${sha.slice(0, 2)}/${sha.slice(2, 4)}/${sha}`;
 
@@ -26,14 +20,14 @@ const startOffloading = (): Promise<TestApp> => startApp({ STORAGE: 'fs', SENDFI
 describe('offload to nginx (SENDFILE=x-accel)', () => {
   let t: TestApp;
   let bytes: Buffer;
-  let image: ImageView;
+  let image: Image;
 
   before(async () => {
     t = await startOffloading();
     bytes = await readFile(JPEG);
     const res = await t.upload([['offloaded.jpg', bytes]]);
     assert.equal(res.status, 201, await res.clone().text());
-    image = (await res.json()) as ImageView;
+    image = (await res.json()) as Image;
   });
   after(() => t.close());
 
@@ -82,7 +76,7 @@ describe('offload to nginx (SENDFILE=x-accel)', () => {
 
   it('hands over nothing of a private image to an anonymous request', async () => {
     const res = await t.upload([['private.jpg', bytes]], { visibility: 'private' });
-    const hidden = (await res.json()) as ImageView;
+    const hidden = (await res.json()) as Image;
     const anonymous = await fetch(hidden.url);
     assert.equal(anonymous.headers.get('x-accel-redirect'), null);
     await expectProblem(anonymous, 404, 'not_found');
@@ -101,7 +95,7 @@ describe('imgd behind nginx with deploy/nginx/imgd-offload.conf', { skip: nginxM
   let t: TestApp;
   let nginx: Nginx | undefined;
   let bytes: Buffer;
-  let image: ImageView;
+  let image: Image;
 
   before(async () => {
     t = await startOffloading();
@@ -111,7 +105,7 @@ describe('imgd behind nginx with deploy/nginx/imgd-offload.conf', { skip: nginxM
     bytes = await readFile(JPEG);
     const res = await t.upload([['behind-nginx.jpg', bytes]]);
     assert.equal(res.status, 201, await res.clone().text());
-    image = (await res.json()) as ImageView;
+    image = (await res.json()) as Image;
   });
   after(async () => {
     await nginx?.stop();
@@ -160,7 +154,7 @@ describe('imgd behind nginx with deploy/nginx/imgd-offload.conf', { skip: nginxM
     assert.equal(direct.status, 404);
     await direct.arrayBuffer();
     const res = await t.upload([['deleted-behind-nginx.jpg', bytes]]);
-    const doomed = (await res.json()) as ImageView;
+    const doomed = (await res.json()) as Image;
     assert.equal((await fetch(viaNginx(doomed.url))).status, 200);
     assert.equal((await fetch(`${t.url}/api/v1/images/${doomed.id}`, { method: 'DELETE', headers: t.auth })).status, 204);
     await expectProblem(await fetch(viaNginx(doomed.url)), 404, 'not_found');

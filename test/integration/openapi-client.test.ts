@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CLIENT_TYPES_FILE, clientTypes } from '../../scripts/client-types.js';
 import { createImgdClient, multipart } from '../../src/client/index.js';
-import { fixture, startApp, TOKEN, type TestApp } from '../helpers/app.js';
+import { fixture, startApp, startCompatApp, TOKEN, type TestApp } from '../helpers/app.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROGRAM = path.join(ROOT, 'test', 'fixtures', 'client', 'program.ts');
@@ -20,6 +20,7 @@ const BODILESS = new Set(['POST /api/v1/uploads', 'POST /api/v1/trash/{id}/resto
 
 interface Operation {
   operationId?: string;
+  tags?: string[];
   requestBody?: { content: Record<string, unknown> };
   responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
 }
@@ -36,6 +37,38 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
   });
 }
 
+/** The failures of one operation: no or a reused operationId, a 2xx with a body but no schema, a body sent but not declared. */
+function checkOperations(doc: Document): void {
+  const ids = new Set<string>();
+  for (const [url, operations] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const where = `${method.toUpperCase()} ${url}`;
+      assert.ok(operation.operationId, `${where} has no operationId`);
+      assert.ok(!ids.has(operation.operationId), `${where}: operationId ${operation.operationId} is used twice`);
+      ids.add(operation.operationId);
+      const ok = Object.keys(operation.responses).filter((status) => status.startsWith('2'));
+      assert.ok(ok.length > 0, `${where} declares no 2xx answer`);
+      for (const status of ok) {
+        const noBody = status === '204' || method === 'head' || method === 'options' || (url.startsWith('/api/v1/uploads') && status !== '200');
+        if (noBody) continue;
+        const media = Object.values(operation.responses[status]?.content ?? {});
+        assert.ok(media.length > 0 && media.every((m) => m.schema !== undefined), `${where} ${status} declares no schema`);
+      }
+      if (['post', 'put', 'patch'].includes(method) && !BODILESS.has(where) && !url.startsWith('/api/v1/uploads/')) {
+        assert.ok(operation.requestBody && Object.keys(operation.requestBody.content).length > 0, `${where} declares no request body`);
+      }
+    }
+  }
+}
+
+/** The operations of the COMPAT profiles in a document: those tagged by a profile. */
+const compatOperations = (doc: Document): Array<[string, Operation]> =>
+  Object.entries(doc.paths).flatMap(([url, operations]) =>
+    Object.entries(operations)
+      .filter(([, operation]) => operation.tags?.some((tag) => tag.endsWith('(compat)') || tag.startsWith('attachments')))
+      .map(([method, operation]): [string, Operation] => [`${method.toUpperCase()} ${url}`, operation]),
+  );
+
 describe('the OpenAPI document and the typed client', () => {
   let t: TestApp;
   let doc: Document;
@@ -48,26 +81,7 @@ describe('the OpenAPI document and the typed client', () => {
   after(() => t.close());
 
   it('gives every operation a unique operationId, an answer schema for each 2xx with a body, and a request body where one is sent', () => {
-    const ids = new Set<string>();
-    for (const [url, operations] of Object.entries(doc.paths)) {
-      for (const [method, operation] of Object.entries(operations)) {
-        const where = `${method.toUpperCase()} ${url}`;
-        assert.ok(operation.operationId, `${where} has no operationId`);
-        assert.ok(!ids.has(operation.operationId), `${where}: operationId ${operation.operationId} is used twice`);
-        ids.add(operation.operationId);
-        const ok = Object.keys(operation.responses).filter((status) => status.startsWith('2'));
-        assert.ok(ok.length > 0, `${where} declares no 2xx answer`);
-        for (const status of ok) {
-          const bodiless = status === '204' || method === 'head' || method === 'options' || (url.startsWith('/api/v1/uploads') && status !== '200');
-          if (bodiless) continue;
-          const media = Object.values(operation.responses[status]?.content ?? {});
-          assert.ok(media.length > 0 && media.every((m) => m.schema !== undefined), `${where} ${status} declares no schema`);
-        }
-        if (['post', 'put', 'patch'].includes(method) && !BODILESS.has(where) && !url.startsWith('/api/v1/uploads/')) {
-          assert.ok(operation.requestBody && Object.keys(operation.requestBody.content).length > 0, `${where} declares no request body`);
-        }
-      }
-    }
+    checkOperations(doc);
     for (const name of ['Image', 'Problem']) assert.ok(doc.components.schemas[name]?.examples?.length, `${name} has no example`);
   });
 
@@ -116,5 +130,29 @@ describe('the OpenAPI document and the typed client', () => {
     assert.equal(refused.response.status, 401);
     assert.equal(refused.error?.code, 'unauthorized');
     assert.equal((await t.stored()).images, 1);
+  });
+});
+
+describe('the OpenAPI documents with the COMPAT profiles', () => {
+  /** The profiles' operations with their ids, from imgd's document (profiles on the main listener) and attachments' own. */
+  const documented = async (compat: string, own?: 'attachments'): Promise<{ main: Document; own?: Document }> => {
+    const t = await startCompatApp(compat, { MEDIA_SERVER_SECRET: 'change-me-to-a-long-random-secret', REGISTRATION: 'open' });
+    try {
+      const main = (await (await fetch(`${t.url}/openapi.json`)).json()) as Document;
+      return own ? { main, own: (await (await fetch(`${t.at(own)}/openapi.json`)).json()) as Document } : { main };
+    } finally {
+      await t.close();
+    }
+  };
+
+  it('gives every profile operation a unique operationId prefixed by its profile, answer schemas and request bodies', async () => {
+    const first = await documented('img_handler,imgapi,media_server');
+    const second = await documented('s3_upload,attachments:own', 'attachments');
+    for (const doc of [first.main, second.main, second.own!]) checkOperations(doc);
+    const ids = [first.main, second.main, second.own!].flatMap((doc) => compatOperations(doc).map(([where, operation]) => `${where} ${operation.operationId}`));
+    const prefixes = ['imgHandler', 'imgapi', 'mediaServer', 's3Upload', 'attachments'];
+    for (const prefix of prefixes) assert.ok(ids.some((id) => id.split(' ')[2]!.startsWith(prefix)), `no ${prefix} operation documented`);
+    for (const id of ids) assert.match(id, new RegExp(`^[A-Z]+ \\S+ (${prefixes.join('|')})[A-Z][A-Za-z]*$`), id);
+    assert.equal(ids.length, 6 + 5 + 6 + 5 + 8, ids.join('\n'));
   });
 });

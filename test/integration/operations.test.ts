@@ -9,14 +9,7 @@ import { expectProblem } from '../helpers/accounts.js';
 import { deadEndpoint } from '../helpers/s3rver.js';
 import { SCALE } from '../helpers/scale.js';
 import { sample } from '../helpers/prometheus.js';
-
-interface ImageView {
-  id: string;
-  url: string;
-  sha256: string;
-  bytes: number;
-  visibility: 'public' | 'private';
-}
+import { uploadOne, type Image } from '../helpers/images.js';
 
 interface Stats {
   total: number;
@@ -33,15 +26,9 @@ const NOT_AN_IMAGE: [string, Uint8Array] = ['notes.png', Buffer.from('just some 
 /** A key of the keyed URL's form that no image has. */
 const MISSING_KEY = 'A'.repeat(16);
 
-async function uploadOne(t: TestApp, file: string | [string, Uint8Array], fields: Record<string, string> = {}): Promise<ImageView> {
-  const res = await t.upload([file], fields);
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as ImageView;
-}
-
 describe('upload statistics and metrics', () => {
   let t: TestApp;
-  let stored: ImageView[];
+  let stored: Image[];
 
   before(async () => {
     t = await startApp();
@@ -230,7 +217,7 @@ describe('restarting on the same data dir', () => {
 
   it('still lists and serves every image after a restart', async () => {
     const first = await startApp({}, dir);
-    const images: ImageView[] = [];
+    const images: Image[] = [];
     try {
       images.push(await uploadOne(first, GOOD[0]!, { key: 'restart/a' }));
       images.push(await uploadOne(first, GOOD[1]!, { visibility: 'private' }));
@@ -244,7 +231,7 @@ describe('restarting on the same data dir', () => {
     try {
       const res = await fetch(`${second.url}/api/v1/images?limit=100`, { headers: second.auth });
       assert.equal(res.status, 200);
-      const listed = ((await res.json()) as { items: ImageView[] }).items;
+      const listed = ((await res.json()) as { items: Image[] }).items;
       assert.deepEqual(listed.map((i) => i.id).sort(), images.map((i) => i.id).sort());
       const files = [GOOD[0]!, GOOD[1]!, GOOD[2]!, GOOD[0]!];
       for (const [n, image] of images.entries()) {

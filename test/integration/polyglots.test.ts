@@ -6,15 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { startApp, type TestApp } from '../helpers/app.js';
-
-interface ImageBody {
-  id: string;
-  url: string;
-  bytes: number;
-  sha256: string;
-  width: number;
-  height: number;
-}
+import type { Image } from '../helpers/images.js';
 
 const HTML = '<html><script>alert(document.cookie)</script></html>';
 const PHP = '<?php system($_GET["c"]); ?>';
@@ -129,10 +121,10 @@ describe('polyglots', () => {
   });
   after(() => t.close());
 
-  async function stored(name: string, bytes: Buffer): Promise<{ image: ImageBody; served: Buffer }> {
+  async function stored(name: string, bytes: Buffer): Promise<{ image: Image; served: Buffer }> {
     const res = await t.upload([[name, bytes]]);
     assert.equal(res.status, 201, await res.clone().text());
-    const image = (await res.json()) as ImageBody;
+    const image = (await res.json()) as Image;
     const served = await fetch(image.url);
     assert.equal(served.status, 200);
     const body = Buffer.from(await served.arrayBuffer());
@@ -203,7 +195,7 @@ describe('polyglots with STRIP_EXTRAS=false', () => {
     const sample = await gifPolyglot();
     const res = await t.upload([['kept.gif', sample.hostile]]);
     assert.equal(res.status, 201);
-    const image = (await res.json()) as ImageBody;
+    const image = (await res.json()) as Image;
     assert.deepEqual(Buffer.from(await (await fetch(image.url)).arrayBuffer()), sample.hostile);
   });
 });

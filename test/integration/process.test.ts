@@ -11,6 +11,7 @@ import { fixture, makeDataDir } from '../helpers/app.js';
 import { EXIT_TIMEOUT_MS, runCli, startServer as startCli, within, type Server } from '../helpers/processes.js';
 import { SCALE } from '../helpers/scale.js';
 import { waitFor } from '../helpers/wait.js';
+import type { Image } from '../helpers/images.js';
 
 const TOKEN = 'process-test-admin-token-0123456789';
 const dataDirs: string[] = [];
@@ -29,18 +30,10 @@ async function tempDataDir(): Promise<string> {
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-interface ImageBody {
-  id: string;
-  filename: string;
-  url: string;
-  sha256: string;
-  bytes: number;
-}
-
-async function listImages(server: Server, token = TOKEN): Promise<ImageBody[]> {
+async function listImages(server: Server, token = TOKEN): Promise<Image[]> {
   const res = await fetch(`${server.url}/api/v1/images?limit=100`, { headers: bearer(token) });
   assert.equal(res.status, 200, await res.clone().text());
-  return ((await res.json()) as { items: ImageBody[] }).items;
+  return ((await res.json()) as { items: Image[] }).items;
 }
 
 async function fetchBytes(url: string): Promise<{ status: number; bytes: Buffer }> {
@@ -48,14 +41,14 @@ async function fetchBytes(url: string): Promise<{ status: number; bytes: Buffer 
   return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) };
 }
 
-async function putImage(server: Server, file: string, filename: string): Promise<ImageBody> {
+async function putImage(server: Server, file: string, filename: string): Promise<Image> {
   const res = await fetch(`${server.url}/api/v1/images?filename=${encodeURIComponent(filename)}`, {
     method: 'PUT',
     body: await readFile(file),
     headers: { ...bearer(TOKEN), 'content-type': 'application/octet-stream' },
   });
   assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as ImageBody;
+  return (await res.json()) as Image;
 }
 
 /** Names of the staged uploads under <DATA_DIR>/tmp. */
@@ -157,7 +150,7 @@ describe('imgd as a process', { skip: SCALE && 'embedded profile only (scale-out
     for (const file of files.slice(1)) form.append('file', await openAsBlob(file), path.basename(file));
     const res = await fetch(`${server.url}/api/v1/images`, { method: 'POST', body: form, headers: bearer(TOKEN) });
     assert.equal(res.status, 201, await res.clone().text());
-    const batch = (await res.json()) as { items: ImageBody[]; errors: unknown[] };
+    const batch = (await res.json()) as { items: Image[]; errors: unknown[] };
     assert.deepEqual(batch.errors, []);
     for (const [i, item] of batch.items.entries()) uploaded.set(item.filename, await readFile(files[i + 1]!));
 
@@ -249,7 +242,7 @@ describe('imgd as a process', { skip: SCALE && 'embedded profile only (scale-out
     upload.request.end();
     const answer = await within(upload.response, EXIT_TIMEOUT_MS, 'the answer to the upload in flight');
     assert.equal(answer.status, 201, answer.body);
-    const image = JSON.parse(answer.body) as ImageBody;
+    const image = JSON.parse(answer.body) as Image;
     assert.equal(image.bytes, photo.length);
     assert.equal(image.sha256, sha256(photo));
     assert.deepEqual(await within(server.exited, EXIT_TIMEOUT_MS, 'the exit after SIGTERM'), { code: 0, signal: null });

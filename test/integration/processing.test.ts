@@ -7,8 +7,7 @@ import { thumbHashToRGBA } from 'thumbhash';
 import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, FIXTURES, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
-
-type Image = Record<string, unknown> & { id: string; url: string; status: string; sha256: string; variants: Record<string, string> };
+import { uploadOne, type Image } from '../helpers/images.js';
 
 async function get(t: TestApp, id: string, headers: Record<string, string> = t.auth): Promise<Image> {
   return (await (await fetch(`${t.url}/api/v1/images/${id}`, { headers })).json()) as Image;
@@ -21,12 +20,6 @@ async function settled(t: TestApp, id: string): Promise<Image> {
   });
 }
 
-async function upload(t: TestApp, file: string, fields: Record<string, string> = {}, headers?: Record<string, string>): Promise<Image> {
-  const res = await t.upload([file], fields, headers);
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as Image;
-}
-
 describe('background processing', () => {
   let t: TestApp;
   before(async () => {
@@ -35,7 +28,7 @@ describe('background processing', () => {
   after(() => t.close());
 
   it('takes an image from processing to ready with EXIF, a placeholder and its presets', async () => {
-    const created = await upload(t, fixture('jpg/Canon_40D.jpg'));
+    const created = await uploadOne(t, fixture('jpg/Canon_40D.jpg'));
     assert.equal(created.status, 'processing');
     const image = await settled(t, created.id);
     assert.equal(image.status, 'ready');
@@ -60,7 +53,7 @@ describe('background processing', () => {
       ['jpg/tests/32-lens_data.jpeg', 'NIKON CORPORATION', 'NIKON D300'],
     ];
     for (const [file, make, model] of cases) {
-      const image = await settled(t, (await upload(t, fixture(file))).id);
+      const image = await settled(t, (await uploadOne(t, fixture(file))).id);
       const exif = image.exif as Record<string, unknown>;
       assert.equal(exif.make, make, file);
       assert.equal(exif.model, model, file);
@@ -80,7 +73,7 @@ describe('background processing', () => {
     for (const name of await readdir(`${FIXTURES}/jpg/gps`)) {
       const original = await exifr.gps(`${FIXTURES}/jpg/gps/${name}`);
       assert.ok(original?.latitude !== undefined, `${name} carries GPS to begin with`);
-      const image = await settled(t, (await upload(t, `${FIXTURES}/jpg/gps/${name}`)).id);
+      const image = await settled(t, (await uploadOne(t, `${FIXTURES}/jpg/gps/${name}`)).id);
       const publicBytes = [Buffer.from(await (await fetch(image.url)).arrayBuffer())];
       for (const url of Object.values(image.variants)) {
         for (const accept of ['image/avif', 'image/webp', 'image/jpeg']) {
@@ -101,13 +94,13 @@ describe('background processing', () => {
   it('fails a job that keeps failing after its retries, with a reason, and goes on with others', async () => {
     // The bytes vanish before the job runs (a storage fault): every try fails the same way.
     await t.app.queue.stop();
-    const doomed = await upload(t, fixture('jpg/xmp/BlueSquare.jpg'));
+    const doomed = await uploadOne(t, fixture('jpg/xmp/BlueSquare.jpg'));
     await t.app.store.delete(originalKey(doomed.sha256));
     await t.app.queue.start();
     const failed = await settled(t, doomed.id);
     assert.equal(failed.status, 'failed');
     assert.match(String(failed.error), /blob|no such|not found/i);
-    const next = await settled(t, (await upload(t, fixture('jpg/gps/DSCN0012.jpg'))).id);
+    const next = await settled(t, (await uploadOne(t, fixture('jpg/gps/DSCN0012.jpg'))).id);
     assert.equal(next.status, 'ready', 'the queue is not wedged');
   });
 
@@ -130,7 +123,7 @@ describe('processing across a restart', () => {
     // First life: jobs are queued but no worker runs them, as if the process died right after the upload.
     const first = await startApp({ RUN_WORKERS: 'false' }, dir);
     const ids: string[] = [];
-    for (const name of ['DSCN0021.jpg', 'DSCN0025.jpg', 'DSCN0027.jpg']) ids.push((await upload(first, fixture(`jpg/gps/${name}`))).id);
+    for (const name of ['DSCN0021.jpg', 'DSCN0025.jpg', 'DSCN0027.jpg']) ids.push((await uploadOne(first, fixture(`jpg/gps/${name}`))).id);
     for (const id of ids) assert.equal((await get(first, id)).status, 'processing');
     await first.close();
 
@@ -153,7 +146,7 @@ describe('orientation in variants', () => {
   it('makes the preset variants of rotated photos upright', async () => {
     const t = await startApp();
     try {
-      const image = await settled(t, (await upload(t, fixture('jpg/orientation/portrait_6.jpg'))).id);
+      const image = await settled(t, (await uploadOne(t, fixture('jpg/orientation/portrait_6.jpg'))).id);
       const bytes = Buffer.from(await (await fetch(image.variants.small!, { headers: { accept: 'image/webp' } })).arrayBuffer());
       const meta = await sharp(bytes).metadata();
       assert.ok(meta.height > meta.width, 'a portrait photo stays portrait');

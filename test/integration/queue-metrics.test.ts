@@ -7,16 +7,11 @@ import { fixture, makeDataDir, servicesFor, startApp, type TestApp } from '../he
 import { freePort, spawnCli } from '../helpers/processes.js';
 import { sample } from '../helpers/prometheus.js';
 import { waitFor } from '../helpers/wait.js';
+import { uploadOne } from '../helpers/images.js';
 
 const PROCESS = 'image.process';
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
-
-async function uploadOne(t: TestApp, file: string): Promise<{ id: string; sha256: string }> {
-  const res = await t.upload([file]);
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as { id: string; sha256: string };
-}
 
 async function scrape(t: TestApp): Promise<string> {
   const res = await fetch(`${t.url}/metrics`);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/logging.js';
 import { expectProblem } from '../helpers/accounts.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
-import { REDIS_URL, redisMissing, redisPrefix } from '../helpers/live-services.js';
+import { REDIS_URL, redisMissing, redisPrefix } from '../helpers/scale.js';
 import { deadEndpoint } from '../helpers/s3rver.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 

@@ -19,6 +19,7 @@ import { freePort, spawnCli, startServer, within, type Proc, type Server } from 
 import { deadEndpoint, S3RVER_KEY } from '../helpers/s3rver.js';
 import { createBucket, createDatabase, deleteRedisKeys, missingServices, s3Settings, SCALE, sharedS3rver } from '../helpers/scale.js';
 import { waitFor } from '../helpers/wait.js';
+import type { Image } from '../helpers/images.js';
 
 const TOKEN = 'scale-out-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -88,15 +89,6 @@ async function captionModel(): Promise<{ url: string; hang: boolean; requests: n
   return model;
 }
 
-interface ImageView {
-  id: string;
-  filename: string;
-  sha256: string;
-  status: string;
-  caption: string | null;
-  url: string;
-}
-
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 async function upload(server: Server, name: string, bytes: Uint8Array): Promise<Response> {
@@ -105,14 +97,14 @@ async function upload(server: Server, name: string, bytes: Uint8Array): Promise<
   return fetch(`${server.url}/api/v1/images`, { method: 'POST', body: form, headers: auth });
 }
 
-async function imageOn(server: Server, id: string): Promise<ImageView | undefined> {
+async function imageOn(server: Server, id: string): Promise<Image | undefined> {
   const res = await fetch(`${server.url}/api/v1/images/${id}`, { headers: auth });
   if (res.status === 404) return undefined;
   assert.equal(res.status, 200, await res.clone().text());
-  return (await res.json()) as ImageView;
+  return (await res.json()) as Image;
 }
 
-async function settled(server: Server, id: string, what: (image: ImageView) => boolean = (i) => i.status !== 'processing'): Promise<ImageView> {
+async function settled(server: Server, id: string, what: (image: Image) => boolean = (i) => i.status !== 'processing'): Promise<Image> {
   return waitFor(`image ${id} to settle`, async () => {
     const image = await imageOn(server, id);
     return image && what(image) ? image : undefined;
@@ -200,7 +192,7 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
     const bytes = await readFile(fixture('jpg/orientation/landscape_3.jpg'));
     const res = await upload(a, 'bridge.jpg', bytes);
     assert.equal(res.status, 201, await res.clone().text());
-    const created = (await res.json()) as ImageView;
+    const created = (await res.json()) as Image;
     assert.equal(created.status, 'processing', 'the API instances run no jobs');
 
     const ready = await settled(b, created.id);
@@ -232,7 +224,7 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
       const res = await upload(i % 2 === 0 ? a : b, `offline-${i}.jpg`, await readFile(fixture(file)));
       assert.equal(res.status, 201, await res.clone().text());
       assert.ok(Date.now() - started < 15_000, 'the upload did not wait for Redis');
-      ids.push(((await res.json()) as ImageView).id);
+      ids.push(((await res.json()) as Image).id);
     }
     for (const id of ids) {
       assert.equal((await imageOn(a, id))?.status, 'processing');
@@ -278,7 +270,7 @@ describe('scale-out: API instances and workers on PostgreSQL, Redis and S3', { s
     const before = model.requests;
     const res = await upload(a, 'takeover.jpg', await readFile(fixture('jpg/orientation/landscape_7.jpg')));
     assert.equal(res.status, 201, await res.clone().text());
-    const { id } = (await res.json()) as ImageView;
+    const { id } = (await res.json()) as Image;
     // The caption request is in flight on the worker (the model holds it): the job is mid-run.
     await waitFor('the caption job to run', async () =>
       (await jobRows(id)).some((job) => job.type === 'image.caption' && job.status === 'running') ? true : undefined, SETTLE_MS);

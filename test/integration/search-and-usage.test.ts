@@ -4,11 +4,7 @@ import { stat } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { signUp } from '../helpers/accounts.js';
-
-interface ImageView {
-  id: string;
-  original_name: string;
-}
+import type { Image } from '../helpers/images.js';
 
 const CANON = fixture('jpg/Canon_40D.jpg');
 // Photos with nothing but the image in them: their stored size is their file size.
@@ -36,10 +32,10 @@ describe('image search and dashboard figures', () => {
   });
   after(() => t.close());
 
-  const search = async (q: string, headers: Record<string, string> = t.auth): Promise<string[]> => {
+  const search = async (q: string, headers: Record<string, string> = t.auth): Promise<Array<string | null>> => {
     const res = await fetch(`${t.url}/api/v1/images?${new URLSearchParams({ q })}`, { headers });
     assert.equal(res.status, 200, await res.clone().text());
-    const body = (await res.json()) as { items: ImageView[] };
+    const body = (await res.json()) as { items: Image[] };
     return body.items.map((i) => i.original_name).sort();
   };
 

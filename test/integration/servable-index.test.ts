@@ -5,16 +5,10 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { expectProblem } from '../helpers/accounts.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
+import type { Image } from '../helpers/images.js';
 
 const FIRST = fixture('jpg/xmp/BlueSquare.jpg');
 const SECOND = fixture('jpg/Canon_40D.jpg');
-
-interface ImageView {
-  id: string;
-  url: string;
-  filename: string;
-  sha256: string;
-}
 
 describe('the servable index', () => {
   for (const shape of ['name', 'keyed'] as const) {
@@ -25,10 +19,10 @@ describe('the servable index', () => {
       });
       after(() => t.close());
 
-      const upload = async (name: string, file: string): Promise<ImageView> => {
+      const upload = async (name: string, file: string): Promise<Image> => {
         const res = await t.upload([[name, await readFile(file)]]);
         assert.equal(res.status, 201, await res.clone().text());
-        return (await res.json()) as ImageView;
+        return (await res.json()) as Image;
       };
       /** Several GETs, so every layer that remembers answers (index, fast lane, hot cache) holds this one. */
       const warm = async (url: string, sha256: string): Promise<void> => {

@@ -4,26 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/accounts.js';
+import { uploadOne, type Image } from '../helpers/images.js';
 
 const JPEG = fixture('jpg/xmp/BlueSquare.jpg'); // 24,205 bytes, nothing in them but the image, so stored as sent
 const TIFF = fixture('tiff/Arbitro.tiff');
 const PRIVATE = fixture('jpg/Canon_40D.jpg');
-
-interface ImageView {
-  id: string;
-  url: string;
-  filename: string;
-  sha256: string;
-  bytes: number;
-  content_type: string;
-  created_at: string;
-}
-
-async function uploadOne(t: TestApp, file: string | [string, Uint8Array], fields: Record<string, string> = {}): Promise<ImageView> {
-  const res = await t.upload([file], fields);
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as ImageView;
-}
 
 const bodyOf = async (res: Response): Promise<Buffer> => Buffer.from(await res.arrayBuffer());
 
@@ -38,11 +23,11 @@ function stableHeaders(res: Response): Record<string, string> {
 
 describe('serving originals at /i/{key}/{filename}', () => {
   let t: TestApp;
-  let jpeg: ImageView;
+  let jpeg: Image;
   let jpegBytes: Buffer;
-  let tiff: ImageView;
+  let tiff: Image;
   let tiffBytes: Buffer;
-  let secret: ImageView;
+  let secret: Image;
   let secretBytes: Buffer;
 
   before(async () => {

@@ -5,16 +5,7 @@ import { JSDOM } from 'jsdom';
 import sharp from 'sharp';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/wait.js';
-
-type Image = Record<string, unknown> & {
-  id: string;
-  url: string;
-  filename: string;
-  status: string;
-  sha256: string;
-  bytes: number;
-  variants: Record<string, string>;
-};
+import { uploadOne, type Image } from '../helpers/images.js';
 
 /** The DOM shapes the assertions read (the tests compile without the DOM lib). */
 interface Node {
@@ -65,12 +56,6 @@ function parseSvg(bytes: Buffer): Node {
   return root;
 }
 
-async function upload(t: TestApp, name: string, bytes: Buffer): Promise<Image> {
-  const res = await t.upload([[name, bytes]]);
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as Image;
-}
-
 async function served(url: string, accept?: string): Promise<{ res: Response; bytes: Buffer }> {
   const res = await fetch(url, { headers: accept ? { accept } : {} });
   return { res, bytes: Buffer.from(await res.arrayBuffer()) };
@@ -94,7 +79,7 @@ describe('SVG', () => {
   after(() => t.close());
 
   it('stores a clean SVG as image/svg+xml and serves it with a sandboxing CSP and nosniff', async () => {
-    const image = await upload(t, 'Logo Mark.svg', CLEAN);
+    const image = await uploadOne(t, ['Logo Mark.svg', CLEAN]);
     assert.equal(image.format, 'svg');
     assert.equal(image.content_type, 'image/svg+xml');
     assert.match(image.filename, /^logo-mark(_\d{8}T\d{12}Z)?\.svg$/);
@@ -112,7 +97,7 @@ describe('SVG', () => {
   });
 
   it('rasterizes the presets: WebP or PNG at the preset size, never SVG, and makes a placeholder', async () => {
-    const image = await upload(t, 'drawing.svg', CLEAN);
+    const image = await uploadOne(t, ['drawing.svg', CLEAN]);
     const webp = await served(image.variants.small!, 'image/webp,*/*');
     assert.equal(webp.res.status, 200);
     assert.equal(webp.res.headers.get('content-type'), 'image/webp');
@@ -132,7 +117,7 @@ describe('SVG', () => {
 
   it('draws a small icon at the size a variant asks for instead of upscaling pixels', async () => {
     const icon = svg('<circle cx="12" cy="12" r="10" fill="red"/>', 'width="24" height="24" viewBox="0 0 24 24"');
-    const image = await upload(t, 'icon.svg', icon);
+    const image = await uploadOne(t, ['icon.svg', icon]);
     const { res, bytes } = await served(`${image.url}/custom?w=128&format=png`);
     assert.equal(res.status, 200);
     const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
@@ -144,7 +129,7 @@ describe('SVG', () => {
   });
 
   it('refuses to serve a variant as SVG', async () => {
-    const image = await upload(t, 'pinned.svg', CLEAN);
+    const image = await uploadOne(t, ['pinned.svg', CLEAN]);
     const res = await fetch(`${image.url}/small?format=svg`);
     assert.equal(res.status, 400);
   });
@@ -163,7 +148,7 @@ describe('SVG', () => {
   ];
   for (const [what, body, kept] of attacks) {
     it(`stores an SVG with ${what} without it, keeping the drawing`, async () => {
-      const image = await upload(t, 'attack.svg', svg(body));
+      const image = await uploadOne(t, ['attack.svg', svg(body)]);
       const { res, bytes } = await served(image.url);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-security-policy'), SVG_CSP);
@@ -175,8 +160,8 @@ describe('SVG', () => {
   }
 
   it('dedupes by the sanitized bytes: files that differ only in what was removed are stored once', async () => {
-    const a = await upload(t, 'a.svg', svg('<circle r="7" onclick="steal()"/>'));
-    const b = await upload(t, 'b.svg', svg('<circle r="7"/><script>steal()</script>'));
+    const a = await uploadOne(t, ['a.svg', svg('<circle r="7" onclick="steal()"/>')]);
+    const b = await uploadOne(t, ['b.svg', svg('<circle r="7"/><script>steal()</script>')]);
     assert.equal(a.sha256, b.sha256);
     assert.equal(a.bytes, b.bytes);
   });

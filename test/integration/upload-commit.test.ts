@@ -10,21 +10,7 @@ import { pngWithGarbledPixels } from '../helpers/damaged.js';
 import { runCli, startServer } from '../helpers/processes.js';
 import { SCALE } from '../helpers/scale.js';
 import { waitFor } from '../helpers/wait.js';
-
-interface ImageBody {
-  id: string;
-  filename: string;
-  sha256: string;
-  status: string;
-  error: string | null;
-  url: string;
-}
-
-async function uploaded(t: TestApp, name: string, bytes: Uint8Array): Promise<ImageBody> {
-  const res = await t.upload([[name, bytes]]);
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as ImageBody;
-}
+import { uploadOne, type Image } from '../helpers/images.js';
 
 describe('the upload use case', () => {
   let t: TestApp;
@@ -35,11 +21,11 @@ describe('the upload use case', () => {
 
   it('accepts a PNG whose chunks are sound, then fails it in processing when its pixels do not decode, and stops serving it', async () => {
     const statsBefore = (await (await fetch(`${t.url}/api/v1/stats`, { headers: t.auth })).json()) as { failed: number };
-    const image = await uploaded(t, 'garbled.png', await pngWithGarbledPixels());
+    const image = await uploadOne(t, ['garbled.png', await pngWithGarbledPixels()]);
     assert.equal(image.status, 'processing');
     const settled = await waitFor('processing to give up on the image', async () => {
       const res = await fetch(`${t.url}/api/v1/images/${image.id}`, { headers: t.auth });
-      const body = (await res.json()) as ImageBody;
+      const body = (await res.json()) as Image;
       return body.status === 'processing' ? undefined : body;
     });
     assert.equal(settled.status, 'failed');
@@ -62,7 +48,7 @@ describe('the upload use case', () => {
 
   it('gives each of many concurrent uploads its own row and its own processing job', async () => {
     const photo = await readFile(fixture('jpg/gps/DSCN0010.jpg'));
-    const images = await Promise.all(Array.from({ length: 24 }, (_, i) => uploaded(t, `burst-${i}.jpg`, photo)));
+    const images = await Promise.all(Array.from({ length: 24 }, (_, i) => uploadOne(t, [`burst-${i}.jpg`, photo])));
     assert.equal(new Set(images.map((i) => i.id)).size, 24);
     assert.equal(new Set(images.map((i) => i.filename)).size, 24);
     const rows = await t.app.db.selectFrom('images').select('id').where('id', 'in', images.map((i) => i.id)).execute();

@@ -3,19 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { signOptions } from '../../src/core/variants/variant-options.js';
 import { fixture, FIXTURES, startApp, type TestApp } from '../helpers/app.js';
-
-interface Uploaded {
-  id: string;
-  url: string;
-  filename: string;
-  variants: Record<string, string>;
-}
-
-async function uploadOne(t: TestApp, file: string | [string, Uint8Array], fields: Record<string, string> = {}): Promise<Uploaded> {
-  const res = await t.upload([file], fields);
-  assert.equal(res.status, 201, await res.clone().text());
-  return (await res.json()) as Uploaded;
-}
+import { uploadOne, type Image } from '../helpers/images.js';
 
 async function fetchImage(url: string, accept?: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers: { ...(accept && { accept }), ...headers } });
@@ -118,7 +106,7 @@ describe('variants', () => {
     ] as const) {
       const res = await t.upload([fixture(`heic/${name}`)]);
       assert.equal(res.status, 201, await res.clone().text());
-      const image = (await res.json()) as Uploaded & { format: string; content_type: string; width: number; height: number };
+      const image = (await res.json()) as Image & { format: string; content_type: string; width: number; height: number };
       assert.deepEqual([image.format, image.content_type, image.width, image.height], ['heic', 'image/heic', width, height]);
       const original = await fetchImage(image.url);
       assert.equal(original.res.headers.get('content-type'), 'image/heic');

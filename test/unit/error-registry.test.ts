@@ -24,6 +24,9 @@ async function sourceFiles(dir: string): Promise<string[]> {
   return files;
 }
 
+/** Whether text names code other than in a comparison (`=== 'x'`, `!== 'x'`, `case 'x'`) or a union type (`'x' | 'y'`). */
+const raises = (text: string, code: string): boolean => new RegExp(`(?<!(?:[!=]==|case|\\|)\\s*)'${code}'(?!\\s*(?:[!=]==|\\|))`).test(text);
+
 /** The README's error table: code to status, from the rows of `### Errors` (a row may name several codes). */
 async function readmeTable(): Promise<Map<string, number>> {
   const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
@@ -55,6 +58,18 @@ describe('the registry of error codes', () => {
   it('has every code used somewhere in src/ outside the registry', () => {
     const unused = ERROR_CODES.filter((code) => ![...sources.values()].some((text) => text.includes(`'${code}'`)));
     assert.deepEqual(unused, [], `codes nothing uses: remove them from src/core/errors.ts and src/http/error-codes.ts`);
+  });
+
+  it('has every code raised by the server: named where an error is made or mapped, not only compared or typed', () => {
+    assert.deepEqual(
+      [raises("throw new ImgdError('internal', 'x')", 'internal'), raises("if (err.code === 'internal') return", 'internal'), raises("type T = 'internal' | 'x'", 'internal')],
+      [true, false, false],
+      'the scan tells a use from a comparison',
+    );
+    // The browser's code and the generated client name codes without raising them.
+    const server = [...sources].filter(([file]) => !file.startsWith('src/web/client/') && !file.startsWith('src/client/')).map(([, text]) => text);
+    const unraised = ERROR_CODES.filter((code) => !server.some((text) => raises(text, code)));
+    assert.deepEqual(unraised, [], 'codes the server never raises: remove them from the registry, or raise them');
   });
 
   it('has every code that src/ throws', () => {

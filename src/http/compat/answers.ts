@@ -54,6 +54,24 @@ export const missing = (where: 'body' | 'query' | 'path' | 'header', name: strin
   input: null,
 });
 
+/** pydantic's issue for a field that is there but not a string. */
+const notString = (field: string, input: unknown): ValidationIssue => ({ type: 'string_type', loc: ['body', field], msg: 'Input should be a valid string', input });
+
+/** The string fields of a body, or the 422 issues that refuse it. */
+export function stringFields(body: unknown, names: readonly string[], optional: readonly string[] = []): { values: Record<string, string>; issues: ValidationIssue[] } {
+  const source = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const values: Record<string, string> = {};
+  const issues: ValidationIssue[] = [];
+  for (const name of [...names, ...optional]) {
+    const value = source[name];
+    if (value === undefined || value === null) {
+      if (names.includes(name)) issues.push(missing('body', name));
+    } else if (typeof value !== 'string') issues.push(notString(name, value));
+    else values[name] = value;
+  }
+  return { values, issues };
+}
+
 /** 422 `{"detail": [issues]}`, one entry per problem. */
 export const sendValidation = (reply: FastifyReply, issues: readonly ValidationIssue[]): FastifyReply => sendJson(reply, 422, { detail: issues });
 

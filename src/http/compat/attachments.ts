@@ -5,15 +5,18 @@ import { hasScope, isAdmin } from '../../core/access/policy.js';
 import { ImgdError } from '../../core/errors.js';
 import { statusOf } from '../error-codes.js';
 import type { Actor } from '../../core/access/actor.js';
+import type { User } from '../../core/accounts/user.js';
 import type { ImageRecord } from '../../core/images/image.js';
 import { originalKey } from '../../core/storage/blob-keys.js';
 import type { HttpContext } from '../context.js';
-import { rateLimited } from '../rate-limits.js';
+import { perAddressAndAccount, perAddressOnSuccess, rateLimited } from '../rate-limits.js';
 import { sendOriginal } from '../routes/serve.js';
-import { missing, sendDetail, sendJson, sendValidation } from './answers.js';
-import { attachmentsCaller, registerAttachmentsAccounts, type RouteDoc } from './attachments-accounts.js';
+import { missing, sendDetail, sendJson, sendValidation, stringFields } from './answers.js';
+import { bearerCaller, INVALID_CREDENTIALS, unauthorized } from './attachments-auth.js';
 import { registerAttachmentsDocs } from './attachments-docs.js';
+import { readForm } from './form.js';
 import { isoSeconds, limitInMiB, profileLimit } from './formats.js';
+import { attachmentsOperations } from './operations.js';
 import type { CompatProfile } from './profile.js';
 import { attachmentDisposition, lastDotSuffix } from './python-names.js';
 import { uploadOne } from './upload-one.js';
@@ -41,19 +44,30 @@ export const attachments: CompatProfile = {
     { method: 'GET', path: '/download/:filename' },
   ],
   async register(app, ctx: HttpContext) {
-    const { config } = ctx;
+    const { config, accounts } = ctx;
     const limits = config.rateLimits;
     const extensions = config.compat.allowedExtensions ?? DEFAULT_EXTENSIONS;
 
     await registerAttachmentsDocs(app);
-    /** What the OpenAPI document says of a route; no validation schema (the routes answer bad input themselves). */
-    const doc = (summary: string): RouteDoc => ({ schema: { summary, tags: ['attachments (seed 002)'] } });
+    const docs = attachmentsOperations();
+    const caller = bearerCaller(ctx);
 
     // Bodies are read by the routes themselves, so that a bad one gets FastAPI's 422 rather than a parser's 400.
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => done(null, body));
     app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+    const userView = async (user: User) => {
+      const facts = await ctx.profileRecords.userFacts(user.id);
+      return {
+        username: user.username,
+        email: user.email,
+        id: facts?.number ?? 0,
+        created_at: isoSeconds(user.createdAt),
+        updated_at: facts?.updatedAt === undefined ? null : isoSeconds(facts.updatedAt),
+      };
+    };
 
     const attachmentViews = async (images: readonly ImageRecord[]) => {
       const numbers = await ctx.profileRecords.imageNumbers(images.map((image) => image.id));
@@ -88,10 +102,92 @@ export const attachments: CompatProfile = {
       return sendOriginal(ctx, request, reply, image);
     };
 
-    registerAttachmentsAccounts(app, ctx, doc);
-    const caller = attachmentsCaller(ctx);
+    // The accounts created count, as natively: a refused registration costs nothing (COMPAT.md §2.8).
+    const registerLimit = perAddressOnSuccess(app, 'register', limits.register, limits.windowSeconds);
+    const loginLimit = perAddressAndAccount(app, 'login', limits.login, limits.windowSeconds, (request) => {
+      const username = (request.body as { username?: unknown } | undefined)?.username;
+      return typeof username === 'string' ? username.trim().toLowerCase() : undefined;
+    });
 
-    app.post('/upload', { ...doc('Upload an image (multipart file, optional description)'), config: rateLimited(limits.upload, limits.windowSeconds) }, async (request, reply) => {
+    app.post(
+      '/register',
+      {
+        ...docs.register,
+        preValidation: async (request) => {
+          try {
+            request.body = typeof request.body === 'string' ? (JSON.parse(request.body) as unknown) : undefined;
+          } catch {
+            request.body = { invalid_json: true };
+          }
+        },
+        ...(registerLimit && { preHandler: registerLimit.check }),
+      },
+      async (request, reply) => {
+        const body = request.body as Record<string, unknown> | undefined;
+        if (body && (body as { invalid_json?: boolean }).invalid_json === true) {
+          return sendValidation(reply, [{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error', input: {} }]);
+        }
+        const { values, issues } = stringFields(body, ['username', 'email', 'password']);
+        if (issues.length > 0) return sendValidation(reply, issues);
+        if (config.auth.registration === 'closed') return sendDetail(reply, 403, 'Registration is closed');
+        if (await accounts.userByName(values.username!)) return sendDetail(reply, 400, 'Username already registered');
+        try {
+          const user = await accounts.register({ username: values.username!, email: values.email!, password: values.password! }, request.ip);
+          await registerLimit?.count(request);
+          return sendJson(reply, 200, await userView(user));
+        } catch (err) {
+          if (!(err instanceof ImgdError)) throw err;
+          if (err.code === 'validation_failed') {
+            const field = typeof err.extra.field === 'string' ? err.extra.field : 'body';
+            return sendValidation(reply, [{ type: 'value_error', loc: ['body', field], msg: `Value error, ${err.message}`, input: values[field] ?? null }]);
+          }
+          if (err.code === 'conflict') return sendDetail(reply, 400, err.extra.field === 'username' ? 'Username already registered' : 'Email already registered');
+          if (err.code === 'forbidden') return sendDetail(reply, 403, config.auth.registration === 'invite' ? err.message : 'Registration is closed');
+          throw err;
+        }
+      },
+    );
+
+    app.post(
+      '/token',
+      {
+        ...docs.token,
+        preValidation: async (request) => {
+          if (request.headers['content-type']?.toLowerCase().startsWith('multipart/form-data')) {
+            const form = await readForm(request, '\0no file\0', 0, async (file) => {
+              file.stream.resume();
+            });
+            request.body = form.fields;
+          }
+        },
+        ...(loginLimit && { preHandler: loginLimit }),
+      },
+      async (request, reply) => {
+        const { values, issues } = stringFields(request.body, ['username', 'password'], ['grant_type']);
+        if (values.grant_type !== undefined && values.grant_type !== 'password') {
+          issues.push({ type: 'string_pattern_mismatch', loc: ['body', 'grant_type'], msg: "String should match pattern '^password$'", input: values.grant_type });
+        }
+        if (issues.length > 0) return sendValidation(reply, issues);
+        let user: Awaited<ReturnType<typeof accounts.login>>;
+        try {
+          user = await accounts.login(values.username!, values.password!, request.ip);
+        } catch (err) {
+          if (err instanceof ImgdError && err.code === 'unauthorized') return unauthorized(reply, 'Incorrect username or password');
+          throw err;
+        }
+        const { token } = await ctx.sessions.sign({ userId: user.id, generation: user.sessionGeneration });
+        return sendJson(reply, 200, { access_token: token, token_type: 'bearer' });
+      },
+    );
+
+    app.get('/users/me', docs.me, async (request, reply) => {
+      const actor = await caller(request, reply);
+      if (!actor) return reply;
+      if (actor.kind !== 'user') return unauthorized(reply, INVALID_CREDENTIALS);
+      return sendJson(reply, 200, await userView(actor.user));
+    });
+
+    app.post('/upload', { ...docs.upload, config: rateLimited(limits.upload, limits.windowSeconds) }, async (request, reply) => {
       const actor = await caller(request, reply);
       // The body stays unread: answered before it ended, the connection closes (unread-body.ts).
       if (!actor) return reply;
@@ -134,7 +230,7 @@ export const attachments: CompatProfile = {
       return sendJson(reply, 200, view);
     });
 
-    app.get('/images', doc("The caller's images"), async (request, reply) => {
+    app.get('/images', docs.list, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       const images: ImageRecord[] = [];
@@ -148,7 +244,7 @@ export const attachments: CompatProfile = {
       return sendJson(reply, 200, views.sort((a, b) => a.id - b.id));
     });
 
-    app.get<{ Params: { image_id: string } }>('/images/:image_id', doc('An image by integer id (its details), or by filename (its bytes, inline)'), async (request, reply) => {
+    app.get<{ Params: { image_id: string } }>('/images/:image_id', docs.get, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       const ref = request.params.image_id;
@@ -163,7 +259,7 @@ export const attachments: CompatProfile = {
       return serveFile(request, reply, image, false);
     });
 
-    app.delete<{ Params: { image_id: string } }>('/images/:image_id', doc('Delete an image by integer id'), async (request, reply) => {
+    app.delete<{ Params: { image_id: string } }>('/images/:image_id', docs.remove, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       const ref = request.params.image_id;
@@ -181,7 +277,7 @@ export const attachments: CompatProfile = {
       return sendJson(reply, 200, { message: 'Image deleted successfully' });
     });
 
-    app.get<{ Params: { filename: string } }>('/download/:filename', doc('Download an image by filename'), async (request, reply) => {
+    app.get<{ Params: { filename: string } }>('/download/:filename', docs.download, async (request, reply) => {
       const actor = await caller(request, reply);
       if (!actor) return reply;
       const image = await imageByFilename(actor, request.params.filename);

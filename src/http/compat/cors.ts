@@ -32,7 +32,8 @@ export function seedCors(app: FastifyInstance, origins: readonly string[], paths
       .send('OK');
   };
   for (const url of paths) {
-    app.options(url, async (request, reply) => {
+    // Preflights are CORS, not operations: out of the OpenAPI document, as @fastify/cors leaves its own.
+    app.options(url, { schema: { hide: true } }, async (request, reply) => {
       if (isPreflight(request)) return preflight(request, reply);
       // Not a preflight: the seed's app had no OPTIONS route.
       reply.header('allow', url === '/upload' ? 'POST' : url === '/media/:filename' ? 'GET, HEAD, DELETE' : 'GET, HEAD');

@@ -10,8 +10,10 @@ import { clientFileName } from '../multipart.js';
 import { rateLimited } from '../rate-limits.js';
 import { sendOriginal } from '../routes/serve.js';
 import { missing, sendDetail, sendJson, sendValidation } from './answers.js';
+import { READ_METHODS } from './docs.js';
 import { readForm } from './form.js';
 import { profileLimit } from './formats.js';
+import { imgHandlerOperations } from './operations.js';
 import type { CompatProfile } from './profile.js';
 import { requestBase } from './request-url.js';
 import { seedSlug } from './seed-slug.js';
@@ -150,8 +152,9 @@ export const imgHandler: CompatProfile = {
       return sendDetail(reply, 400, 'Invalid image content');
     };
     const limited = { config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds) };
-    app.post('/images/upload', limited, upload('/images'));
-    app.post('/upload-image', limited, upload('/image'));
+    const docs = imgHandlerOperations();
+    app.post('/images/upload', { ...limited, ...docs.upload }, upload('/images'));
+    app.post('/upload-image', { ...limited, ...docs.uploadLegacy }, upload('/image'));
 
     const retrieve = async (request: FastifyRequest<{ Params: { filename: string } }>, reply: FastifyReply): Promise<FastifyReply> => {
       if (!(await authenticated(ctx, request, reply))) return reply;
@@ -166,6 +169,8 @@ export const imgHandler: CompatProfile = {
       }
     };
     // HEAD answered by the same code, as /i/ does (Fastify's own HEAD route would send no Content-Length).
-    for (const url of ['/images/:filename', '/image/:filename']) app.route({ method: ['GET', 'HEAD'], url, exposeHeadRoute: false, handler: retrieve });
+    for (const [url, name] of [['/images/:filename', 'Image'], ['/image/:filename', 'ImageLegacy']] as const) {
+      for (const [method, verb] of READ_METHODS) app.route({ method: [method], url, exposeHeadRoute: false, ...docs.read[name][verb], handler: retrieve });
+    }
   },
 };

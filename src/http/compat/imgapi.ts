@@ -13,6 +13,7 @@ import { sendDetail, sendJson, sendValidation, missing } from './answers.js';
 import { profileLimit, spacedSeconds } from './formats.js';
 import { createThumbnails, isThumbnailSize } from './imgapi-thumbnails.js';
 import { createExifJsonReader } from './pillow-exif.js';
+import { imgapiOperations } from './operations.js';
 import type { CompatProfile } from './profile.js';
 import { requestBase } from './request-url.js';
 import { profileGrant, uploadOne } from './upload-one.js';
@@ -90,6 +91,7 @@ export const imgapi: CompatProfile = {
   ],
   async register(app, ctx: HttpContext) {
     const { config } = ctx;
+    const docs = imgapiOperations();
     const thumbnails = createThumbnails(ctx.store, config.limits.pixels, ctx.decoding.budget);
     const exifReader = createExifJsonReader(async (sha256, length) => {
       const chunks: Buffer[] = [];
@@ -166,7 +168,7 @@ export const imgapi: CompatProfile = {
       return image && mayView(ANONYMOUS, image) ? image : undefined;
     };
 
-    app.post('/api/images', { config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds) }, async (request, reply) => {
+    app.post('/api/images', { ...docs.upload, config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds) }, async (request, reply) => {
       const attempts: string[] = [];
       const outcome = await uploadOne(
         ctx.uploads,
@@ -215,7 +217,7 @@ export const imgapi: CompatProfile = {
       return sendJson(reply, 200, imageItem(request, image, first, 'upload'));
     });
 
-    app.get('/api/images', async (request, reply) => {
+    app.get('/api/images', docs.list, async (request, reply) => {
       const images: ImageRecord[] = [];
       let cursor: string | undefined;
       do {
@@ -240,7 +242,7 @@ export const imgapi: CompatProfile = {
       return sendJson(reply, 200, items.map((entry) => entry.item));
     });
 
-    app.get<{ Params: { id: string } }>('/api/images/:id', async (request, reply) => {
+    app.get<{ Params: { id: string } }>('/api/images/:id', docs.get, async (request, reply) => {
       const id = request.params.id;
       const image = await publicImage(id);
       if (image) {
@@ -252,7 +254,7 @@ export const imgapi: CompatProfile = {
       return sendDetail(reply, 404, 'Image not found');
     });
 
-    app.get<{ Params: { id: string; size: string } }>('/api/images/:id/thumbnails/:size', async (request, reply: FastifyReply) => {
+    app.get<{ Params: { id: string; size: string } }>('/api/images/:id/thumbnails/:size', docs.thumbnail, async (request, reply: FastifyReply) => {
       const { id, size } = request.params;
       if (!isThumbnailSize(size)) return sendDetail(reply, 400, 'Invalid thumbnail size');
       const image = await publicImage(id);
@@ -270,7 +272,7 @@ export const imgapi: CompatProfile = {
         .send(bytes);
     });
 
-    app.get('/api/stats', async (_request, reply) => {
+    app.get('/api/stats', docs.stats, async (_request, reply) => {
       // The totals are all time (only the per-day part takes the window).
       const stats = await ctx.catalog.uploadStats(1);
       // The seed's failures are refusals: an upload accepted, then failed in processing, counts as a success (§4).

@@ -1,6 +1,6 @@
 // Seed 003 (media_server): public hosting for browser frontends holding short-lived HMAC `ts.sig` upload tokens (COMPAT.md §6).
 import { randomBytes } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkSeedToken, type SeedTokenVerdict } from '../../auth/hmac-upload-tokens.js';
 import { ImgdError, isImgdError } from '../../core/errors.js';
 import { ADMIN, describeActor, type Actor } from '../../core/access/actor.js';
@@ -12,6 +12,8 @@ import { missing, sendDetail, sendJson, sendValidation } from './answers.js';
 import { seedCors } from './cors.js';
 import { readForm } from './form.js';
 import { limitInMiB, profileLimit } from './formats.js';
+import { READ_METHODS } from './docs.js';
+import { mediaServerOperations } from './operations.js';
 import type { CompatProfile } from './profile.js';
 import { requestBase } from './request-url.js';
 
@@ -58,6 +60,7 @@ export const mediaServer: CompatProfile = {
     const secret = config.auth.uploadTokenSecret;
     // planListeners' config check refuses start-up without it; this keeps the type honest.
     if (!secret) throw new Error('media_server needs UPLOAD_TOKEN_SECRET');
+    const docs = mediaServerOperations();
     const rules = { secret, expirySeconds: config.auth.uploadTokenExpirySeconds, skewSeconds: config.auth.clockSkewSeconds };
     const extensions = ['.jpg', '.jpeg', '.png', '.gif', '.webp', ...(config.allowedFormats.includes('svg') ? ['.svg'] : []), '.bmp'];
     const base = (request: FastifyRequest): string => requestBase(request, config.http.trustProxy);
@@ -80,9 +83,9 @@ export const mediaServer: CompatProfile = {
 
     // Beside the web UI on the main listener, `/` is this route only for requests that do not ask for HTML.
     const rootTaken = app.hasRoute({ method: 'GET', url: '/' });
-    app.get('/', rootTaken ? { constraints: { accept: 'json' } } : {}, async (_request, reply) => sendJson(reply, 200, { status: 'ok', service: 'Media Server' }));
+    app.get('/', { ...docs.root, ...(rootTaken && { constraints: { accept: 'json' } }) }, async (_request, reply) => sendJson(reply, 200, { status: 'ok', service: 'Media Server' }));
 
-    app.post('/upload', { config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds) }, async (request, reply) => {
+    app.post('/upload', { ...docs.upload, config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds) }, async (request, reply) => {
       const token = tokenOf(request);
       const actor = token === undefined ? 'missing' : await tokenActor(token);
       if (typeof actor === 'string') {
@@ -136,7 +139,7 @@ export const mediaServer: CompatProfile = {
       return sendJson(reply, 200, { url: mediaUrl(request, image.filename), filename: image.filename });
     });
 
-    app.get('/media', async (request, reply) => {
+    app.get('/media', docs.list, async (request, reply) => {
       const images: Array<{ filename: string; url: string }> = [];
       let cursor: string | undefined;
       do {
@@ -147,7 +150,7 @@ export const mediaServer: CompatProfile = {
       return sendJson(reply, 200, { count: images.length, images });
     });
 
-    app.route<{ Params: { filename: string } }>({ method: ['GET', 'HEAD'], url: '/media/:filename', exposeHeadRoute: false, handler: async (request, reply) => {
+    const read = async (request: FastifyRequest<{ Params: { filename: string } }>, reply: FastifyReply): Promise<FastifyReply> => {
       const { filename } = request.params;
       if (!plainName(filename)) return sendDetail(reply, 400, 'Invalid filename.');
       let image: ImageRecord;
@@ -160,9 +163,10 @@ export const mediaServer: CompatProfile = {
       // Frontends embed these from their own origin, as /i/ allows.
       reply.header('cross-origin-resource-policy', 'cross-origin');
       return sendOriginal(ctx, request, reply, image);
-    } });
+    };
+    for (const [method, verb] of READ_METHODS) app.route({ method: [method], url: '/media/:filename', exposeHeadRoute: false, ...docs.read[verb], handler: read });
 
-    app.delete<{ Params: { filename: string } }>('/media/:filename', async (request, reply) => {
+    app.delete<{ Params: { filename: string } }>('/media/:filename', docs.remove, async (request, reply) => {
       const token = tokenOf(request);
       if (token === undefined) return sendValidation(reply, [missing('query', 'token')]);
       const actor = await tokenActor(token);

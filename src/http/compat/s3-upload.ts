@@ -11,6 +11,7 @@ import { imageUrl } from '../image-view.js';
 import { rateLimited } from '../rate-limits.js';
 import { sendError, sendJson } from './answers.js';
 import { isoMicros, limitInMiB, profileLimit } from './formats.js';
+import { s3UploadOperations } from './operations.js';
 import type { CompatProfile } from './profile.js';
 import { secureFilename } from './python-names.js';
 import { pagePolicy, uploadPage } from './s3-upload-page.js';
@@ -37,6 +38,7 @@ export const s3Upload: CompatProfile = {
     { method: 'GET', path: '/api/images/:image_id' },
   ],
   async register(app, ctx: HttpContext) {
+    const docs = s3UploadOperations();
     const { config } = ctx;
     app.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null));
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -66,7 +68,7 @@ export const s3Upload: CompatProfile = {
 
     const badId = (reply: FastifyReply): FastifyReply => sendError(reply, 400, 'Invalid image ID format');
 
-    app.get('/health', async (_request, reply) => {
+    app.get('/health', docs.health, async (_request, reply) => {
       const timestamp = isoMicros(new Date());
       try {
         await Promise.all([ctx.catalog.check(), ctx.store.check()]);
@@ -76,7 +78,7 @@ export const s3Upload: CompatProfile = {
       return sendJson(reply, 200, { status: 'healthy', timestamp, environment: config.compat.environment, storage: config.storage.kind });
     });
 
-    app.get<{ Params: { image_id: string } }>('/:image_id', async (request, reply) => {
+    app.get<{ Params: { image_id: string } }>('/:image_id', docs.page, async (request, reply) => {
       const id = request.params.image_id;
       if (!isImageId(id)) return badId(reply);
       const nonce = randomBytes(16).toString('base64');
@@ -85,7 +87,7 @@ export const s3Upload: CompatProfile = {
 
     app.post<{ Params: { image_id: string } }>(
       '/upload/:image_id',
-      { config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds) },
+      { ...docs.upload, config: rateLimited(config.rateLimits.upload, config.rateLimits.windowSeconds) },
       async (request, reply) => {
         const id = request.params.image_id;
         // The body stays unread: answered before it ended, the connection closes (unread-body.ts).
@@ -124,7 +126,7 @@ export const s3Upload: CompatProfile = {
       },
     );
 
-    app.get<{ Params: { image_id: string } }>('/api/url/:image_id', async (request, reply) => {
+    app.get<{ Params: { image_id: string } }>('/api/url/:image_id', docs.url, async (request, reply) => {
       const id = request.params.image_id;
       if (!isImageId(id)) return badId(reply);
       const [latest] = await history(id);
@@ -132,7 +134,7 @@ export const s3Upload: CompatProfile = {
       return sendJson(reply, 200, { success: true, ...record(latest, id) });
     });
 
-    app.get<{ Params: { image_id: string } }>('/api/images/:image_id', async (request, reply) => {
+    app.get<{ Params: { image_id: string } }>('/api/images/:image_id', docs.list, async (request, reply) => {
       const id = request.params.image_id;
       if (!isImageId(id)) return badId(reply);
       const images = await history(id);

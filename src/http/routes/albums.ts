@@ -3,11 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { AlbumRecord } from '../../core/images/albums-repo.js';
 import { ALBUM_NAME_MAX } from '../../core/images/albums.js';
-import { ImgdError } from '../../core/errors.js';
 import type { Actor } from '../../core/access/actor.js';
 import type { HttpContext } from '../context.js';
 import { Nullable } from '../image-view.js';
-import { IdParams, ImageRef, imageViews, problems } from '../route-parts.js';
+import { IdParams, ImageRef, imageViews, PageOf, pageOf, problems, shareUntil } from '../route-parts.js';
 
 export const AlbumSchema = Type.Object(
   {
@@ -63,7 +62,7 @@ export function albumRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           summary: 'Your albums, newest first (admins: everyone\'s, or one owner\'s)',
           tags: ['albums'],
           querystring: Type.Object({ ...Page.properties, owner: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }),
-          response: { 200: Type.Object({ items: Type.Array(AlbumRef), next_cursor: Nullable(Type.String()) }), ...problems(400, 401, 403) },
+          response: { 200: PageOf(AlbumRef), ...problems(400, 401, 403) },
         },
       },
       async (request) => {
@@ -108,12 +107,12 @@ export function albumRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           tags: ['albums'],
           params: IdParams,
           querystring: Type.Object(Page.properties, { additionalProperties: false }),
-          response: { 200: Type.Object({ items: Type.Array(ImageRef), next_cursor: Nullable(Type.String()) }), ...problems(400, 401, 403, 404) },
+          response: { 200: PageOf(ImageRef), ...problems(400, 401, 403, 404) },
         },
       },
       async (request) => {
         const page = await albums.images(request.actor, request.params.id, request.query.limit, request.query.cursor);
-        return { items: page.items.map(viewFor(request.actor)), next_cursor: page.nextCursor };
+        return pageOf(page, viewFor(request.actor));
       },
     );
 
@@ -168,11 +167,9 @@ export function albumRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { expires_in: expiresIn } = request.body;
-        if (expiresIn > config.auth.shareMaxSeconds) {
-          throw new ImgdError('validation_failed', `expires_in may be at most ${config.auth.shareMaxSeconds} seconds.`, { field: 'expires_in' });
-        }
+        const until = shareUntil(expiresIn, config.auth.shareMaxSeconds);
         const album = await albums.shareable(request.actor, request.params.id);
-        const { expires, sig } = ctx.albumShares.sign(album.id, Math.floor(Date.now() / 1000) + expiresIn);
+        const { expires, sig } = ctx.albumShares.sign(album.id, until);
         await accounts.audit.record(request.actor, 'album.share', album.id, request.ip, { expires_in: expiresIn });
         return { url: `${ctx.publicUrl()}/v/a/${album.id}?expires=${expires}&sig=${sig}`, expires_at: new Date(expires * 1000).toISOString() };
       },

@@ -9,8 +9,8 @@ import { checkDescription, checkKey } from '../../core/upload/fields.js';
 import type { UploadBatch } from '../../core/upload/upload-api.js';
 import { fingerprinting, fingerprintOnly, idempotencyKeyOf, replay } from '../idempotency.js';
 import type { HttpContext } from '../context.js';
-import { imageUrl, Nullable, pageUrl } from '../image-view.js';
-import { IdParams, ImageRef, imageViews } from '../route-parts.js';
+import { imageUrl, pageUrl } from '../image-view.js';
+import { IdParams, ImageRef, imageViews, PageOf, pageOf, shareUntil } from '../route-parts.js';
 import { clientFileName, readMultipart } from '../multipart.js';
 import { problemBody } from '../problem.js';
 import { bytesOf, problems } from '../openapi.js';
@@ -159,7 +159,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           summary: 'List images (newest first unless `sort` says otherwise), with cursor pagination; trashed images are not listed',
           tags: ['images'],
           querystring: ListQuery,
-          response: { 200: Type.Object({ items: Type.Array(ImageRef), next_cursor: Nullable(Type.String()) }), ...problems(400, 401) },
+          response: { 200: PageOf(ImageRef), ...problems(400, 401) },
         },
       },
       async (request) => {
@@ -170,7 +170,7 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
           q.limit,
           q.cursor,
         );
-        return { items: page.items.map(viewFor(request.actor)), next_cursor: page.nextCursor };
+        return pageOf(page, viewFor(request.actor));
       },
     );
 
@@ -224,11 +224,9 @@ export function imageRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { expires_in: expiresIn } = request.body;
-        if (expiresIn > config.auth.shareMaxSeconds) {
-          throw new ImgdError('validation_failed', `expires_in may be at most ${config.auth.shareMaxSeconds} seconds.`, { field: 'expires_in' });
-        }
+        const until = shareUntil(expiresIn, config.auth.shareMaxSeconds);
         const image = await images.shareable(request.actor, request.params.id);
-        const { expires, sig } = ctx.shares.sign(image.id, Math.floor(Date.now() / 1000) + expiresIn);
+        const { expires, sig } = ctx.shares.sign(image.id, until);
         await accounts.audit.record(request.actor, 'image.share', image.id, request.ip, { expires_in: expiresIn });
         const signed = `?expires=${expires}&sig=${sig}`;
         return { url: `${imageUrl(ctx.publicUrl(), image, urls)}${signed}`, page_url: `${pageUrl(ctx.publicUrl(), image)}${signed}`, expires_at: new Date(expires * 1000).toISOString() };

@@ -2,8 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { HttpContext } from '../context.js';
-import { ImageSchema, Nullable } from '../image-view.js';
-import { IdParams, ImageRef, imageViews, problems } from '../route-parts.js';
+import { ImageSchema } from '../image-view.js';
+import { IdParams, ImageRef, imageViews, PageOf, pageOf, problems } from '../route-parts.js';
 
 export const TrashedImageSchema = Type.Object(
   {
@@ -33,14 +33,14 @@ export function trashRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
             { limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }), cursor: Type.Optional(Type.String({ maxLength: 512 })), owner: OwnerQuery },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Object({ items: Type.Array(Type.Ref('TrashedImage')), next_cursor: Nullable(Type.String()) }), ...problems(400, 401, 403) },
+          response: { 200: PageOf(Type.Ref('TrashedImage')), ...problems(400, 401, 403) },
         },
       },
       async (request) => {
         const { limit, cursor, owner } = request.query;
         const page = await trash.list(request.actor, owner, limit, cursor);
         const view = viewFor(request.actor);
-        return { items: page.items.map((image) => ({ ...view(image), trashed_at: image.trashedAt, purge_at: trash.purgeAt(image) })), next_cursor: page.nextCursor };
+        return pageOf(page, (image) => ({ ...view(image), trashed_at: image.trashedAt, purge_at: trash.purgeAt(image) }));
       },
     );
 

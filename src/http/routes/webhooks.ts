@@ -6,6 +6,7 @@ import { MAX_URL_LENGTH } from '../../core/webhooks/webhook-targets.js';
 import type { HttpContext } from '../context.js';
 import { Nullable } from '../image-view.js';
 import { problems } from '../openapi.js';
+import { PageOf, pageOf } from '../route-parts.js';
 
 
 const EventSchema = Type.Unsafe<ImageEventType>({ type: 'string', enum: [...IMAGE_EVENTS] });
@@ -121,12 +122,12 @@ export function webhookRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
             { limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Object({ items: Type.Array(DeliverySchema), next_cursor: Nullable(Type.String()) }), ...problems(400, 401, 403, 404) },
+          response: { 200: PageOf(DeliverySchema), ...problems(400, 401, 403, 404) },
         },
       },
       async (request) => {
         const page = await webhooks.deliveries(request.actor, request.params.id, request.query.limit, request.query.cursor);
-        return { items: page.items.map(deliveryView), next_cursor: page.nextCursor };
+        return pageOf(page, deliveryView);
       },
     );
   };

@@ -1,36 +1,12 @@
 // The shapes of the JSON API that the UI reads (see src/http/image-view.ts and src/http/routes/*.ts).
+import type { components, operations } from '../../client/openapi';
 
 export type ImageStatus = 'processing' | 'ready' | 'failed';
 export type Visibility = 'public' | 'private';
 export type Scope = 'read' | 'upload' | 'delete' | 'admin';
 
-export interface Image {
-  id: string;
-  url: string;
-  /** The viewer page (Open Graph preview); private images need a share link's signature. */
-  page_url: string;
-  filename: string;
-  original_name: string | null;
-  content_type: string;
-  format: string;
-  bytes: number;
-  width: number;
-  height: number;
-  frames: number;
-  sha256: string;
-  status: ImageStatus;
-  error: string | null;
-  visibility: Visibility;
-  key: string | null;
-  description: string | null;
-  owner_id: string | null;
-  created_at: string;
-  updated_at: string;
-  variants: Record<string, string>;
-  exif: unknown;
-  placeholder: string | null;
-  caption: string | null;
-}
+/** The image object (the OpenAPI document's Image schema, as the generated client types it). */
+export type Image = components['schemas']['Image'];
 
 export interface ImagePage {
   items: Image[];
@@ -83,15 +59,7 @@ export interface User {
 }
 
 /** A signed-in browser (GET /api/v1/auth/sessions). */
-export interface BrowserSession {
-  id: string;
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  user_agent: string | null;
-  ip: string | null;
-  current: boolean;
-}
+export type BrowserSession = operations['listSessions']['responses'][200]['content']['application/json']['items'][number];
 
 /** One row of the admin's settings page. */
 export interface SettingItem {

@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, messageOf, problemOf } from '../api';
 import type { ApiKey } from '../types';
+import { ToolButtons } from './tool-buttons';
 
 /** Fetches a file the server makes for a key (the key itself is the credential) and hands it to the browser to save. */
 async function download(path: string, key: string, fallbackName: string): Promise<void> {
@@ -34,19 +35,11 @@ export function ToolDownloads({ apiKey }: { apiKey: ApiKey & { key: string } }) 
   return (
     <div class="tool-downloads">
       <p class="muted small">Set up a screenshot tool with this key:</p>
-      <div class="inline wrap">
-        <button type="button" onClick={run('/api/v1/integrations/sharex', 'imgd.sxcu')}>
-          ShareX (.sxcu)
-        </button>
-        <button type="button" onClick={run('/api/v1/integrations/flameshot', 'imgd-flameshot.sh')}>
-          Flameshot script
-        </button>
-      </div>
-      {error && (
-        <p class="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ToolButtons
+        sharex={{ label: 'ShareX (.sxcu)', onClick: run('/api/v1/integrations/sharex', 'imgd.sxcu') }}
+        flameshot={{ label: 'Flameshot script', onClick: run('/api/v1/integrations/flameshot', 'imgd-flameshot.sh') }}
+        error={error}
+      />
     </div>
   );
 }

@@ -6,6 +6,7 @@ import { BulkBar } from '../components/bulk-bar';
 import { Lightbox } from '../components/lightbox';
 import { Picture } from '../components/picture';
 import { gridKeys, useSelection } from '../components/selection';
+import { TileCheck } from '../components/tile-check';
 import { formatBytes, imageName } from '../format';
 import { Link, navigate, type Location } from '../router';
 import type { Image, ImagePage, ImageSort, User } from '../types';
@@ -212,15 +213,7 @@ export function GalleryPage({ location, admin }: { location: Location; admin: bo
       <ul class="grid" aria-label="Images" onKeyDown={gridKeys(selection)}>
         {items.map((image, index) => (
           <li key={image.id} class={`tile${selection.has(image.id) ? ' selected' : ''}`} data-id={image.id} data-index={index}>
-            <input
-              type="checkbox"
-              class="tile-check"
-              data-nav="check"
-              checked={selection.has(image.id)}
-              aria-label={`Select ${imageName(image)}`}
-              // No preventDefault: a cancelled click puts the box back after the render that checked it.
-              onClick={(e) => selection.toggle(index, e.shiftKey)}
-            />
+            <TileCheck selection={selection} index={index} id={image.id} name={imageName(image)} />
             <button type="button" class="tile-view" data-nav="view" aria-label={`View ${imageName(image)}`} onClick={() => setViewing(index)}>
               <Picture image={image} variant="small" alt="" cover />
             </button>

@@ -6,6 +6,7 @@ import { CopyButton } from '../components/copy';
 import { Hidden, Table } from '../components/table';
 import { formatDate } from '../format';
 import { keyForTool, ToolDownloads } from '../components/tool-config';
+import { ToolButtons } from '../components/tool-buttons';
 import { useAction } from '../components/use-action';
 import type { ApiKey, Scope } from '../types';
 
@@ -94,19 +95,11 @@ function ToolSetup({ onCreated }: { onCreated: () => void }) {
     <section class="card" aria-labelledby="tools-title">
       <h2 id="tools-title">Screenshot tools</h2>
       <p class="muted">Each button makes a new upload-only key and downloads a configuration that uses it.</p>
-      <div class="inline wrap">
-        <button type="button" disabled={sharex.busy} onClick={() => void sharex.run()}>
-          {sharex.busy ? 'Preparing…' : 'Set up ShareX'}
-        </button>
-        <button type="button" disabled={flameshot.busy} onClick={() => void flameshot.run()}>
-          {flameshot.busy ? 'Preparing…' : 'Set up Flameshot'}
-        </button>
-      </div>
-      {error && (
-        <p class="error-text" role="alert">
-          {error}
-        </p>
-      )}
+      <ToolButtons
+        sharex={{ label: 'Set up ShareX', busy: sharex.busy, onClick: () => void sharex.run() }}
+        flameshot={{ label: 'Set up Flameshot', busy: flameshot.busy, onClick: () => void flameshot.run() }}
+        error={error}
+      />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 // Signing in (password, or a token: the admin token or an API key) and creating an account where the server allows it.
 import { useState } from 'preact/hooks';
 import { api, serverSettings } from '../api';
+import { NewAccountFields, useNewAccount } from '../components/new-account';
 import { useAction } from '../components/use-action';
 import { Link, navigate } from '../router';
 import { signIn, signInWithToken } from '../session';
@@ -96,9 +97,8 @@ export function SignInPage({ next, notice }: { next: string | null; notice?: str
 
 export function RegisterPage({ invite: invited }: { invite: string | null }) {
   const settings = serverSettings();
-  const [username, setUsername] = useState('');
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
+  const [account, change] = useNewAccount();
+  const { username, email, password } = account;
   const [invite, setInvite] = useState(invited ?? '');
   const register = useSubmit(async () => {
     await api('/api/v1/auth/register', {
@@ -122,24 +122,7 @@ export function RegisterPage({ invite: invited }: { invite: string | null }) {
         <p class="notice">This server says registration is closed; if you try anyway, it will tell you why.</p>
       )}
       <form class="card form" onSubmit={register.submit} aria-describedby="register-error">
-        <label for="reg-username">Username</label>
-        <input id="reg-username" autoComplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
-        <label for="reg-email">Email</label>
-        <input id="reg-email" type="email" autoComplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
-        <label for="reg-password">Password</label>
-        <input
-          id="reg-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          aria-describedby="reg-password-help"
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
-        <p id="reg-password-help" class="help">
-          At least 8 characters.
-        </p>
+        <NewAccountFields idPrefix="reg" account={account} onChange={change} help />
         {(settings.registration === 'invite' || invited) && (
           <>
             <label for="reg-invite">Invite</label>

@@ -4,6 +4,7 @@ import { api, messageOf } from '../api';
 import { ConfirmDialog } from '../components/confirm';
 import { Picture } from '../components/picture';
 import { gridKeys, useSelection } from '../components/selection';
+import { TileCheck } from '../components/tile-check';
 import { formatDate, imageName } from '../format';
 import { bulk } from '../library';
 import type { TrashedImage } from '../types';
@@ -66,17 +67,7 @@ export function TrashPage({ admin }: { admin: boolean }) {
       <ul class="grid" aria-label="Images in the trash" onKeyDown={gridKeys(selection)}>
         {items?.map((image, index) => (
           <li key={image.id} class={`tile${selection.has(image.id) ? ' selected' : ''}`} data-id={image.id} data-index={index}>
-            <input
-              type="checkbox"
-              class="tile-check"
-              data-nav="check"
-              checked={selection.has(image.id)}
-              aria-label={`Select ${imageName(image)}`}
-              onClick={(e) => {
-                e.preventDefault();
-                selection.toggle(index, e.shiftKey);
-              }}
-            />
+            <TileCheck selection={selection} index={index} id={image.id} name={imageName(image)} />
             <Picture image={image} variant="small" alt="" cover />
             <span class="tile-caption">
               <span class="tile-name">{imageName(image)}</span>

@@ -1,14 +1,13 @@
 // The admin's first run: signed in with the admin token, create your own admin account and sign in with it, in one step.
-import { useState } from 'preact/hooks';
 import { api } from '../api';
+import { NewAccountFields, useNewAccount } from '../components/new-account';
 import { useAction } from '../components/use-action';
 import { navigate } from '../router';
 import { signIn } from '../session';
 
 export function WelcomePage() {
-  const [username, setUsername] = useState('');
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
+  const [account, change] = useNewAccount();
+  const { username, email, password } = account;
   const { busy, error, run } = useAction(async () => {
     await api('/api/v1/users', { method: 'POST', json: { username: username.trim(), email: email.trim(), password, role: 'admin' } });
     await signIn(username.trim(), password);
@@ -29,20 +28,7 @@ export function WelcomePage() {
           void run();
         }}
       >
-        <label for="welcome-username">Username</label>
-        <input id="welcome-username" autoComplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
-        <label for="welcome-email">Email</label>
-        <input id="welcome-email" type="email" autoComplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
-        <label for="welcome-password">Password</label>
-        <input
-          id="welcome-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
+        <NewAccountFields idPrefix="welcome" account={account} onChange={change} />
         <p id="welcome-error" class="error-text" role="alert" hidden={error === null}>
           {error}
         </p>
