@@ -1,7 +1,7 @@
 // The shape of the configuration: what every part of imgd may read, validated and frozen by loadConfig.
 import type { ImageFormat } from '../core/formats.js';
 import type { SettingReport } from '../config-report.js';
-import type { VariantOptions } from '../core/variants/variant-options.js';
+import type { VariantRules } from '../core/variants/variant-options.js';
 import type { ProfileName } from '../http/compat/profile.js';
 
 export interface Config {
@@ -103,14 +103,10 @@ export interface Config {
   readonly rateLimits: { readonly login: number; readonly register: number; readonly upload: number; readonly windowSeconds: number };
   /** Origins allowed by CORS; empty means CORS is off. */
   readonly corsOrigins: readonly string[];
-  readonly processing: {
+  /** The variant rules (presets, allowlists, signing) as core/variants takes them, less the key, which is a secret. */
+  readonly processing: Omit<VariantRules, 'signingKey'> & {
     /** Background jobs (EXIF, variants, placeholder) run for every upload. */
     readonly enabled: boolean;
-    readonly presets: Readonly<Record<string, VariantOptions>>;
-    readonly sizes: readonly number[];
-    readonly qualities: readonly number[];
-    readonly maxDimension: number;
-    readonly signing: 'off' | 'required';
     /** Remove GPS location from stored bytes at ingest; the owner still sees it in metadata. */
     readonly stripGps: boolean;
     /** Cut comments, unknown segments and chunks, and bytes after the image's end out of stored originals. */

@@ -116,10 +116,6 @@ export function createAccountsRepo(db: Db): AccountsRepo {
         return user;
       });
     },
-    async countAdmins() {
-      const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').executeTakeFirstOrThrow();
-      return Number(row.n);
-    },
     async setPassword(userId, passwordHash) {
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();

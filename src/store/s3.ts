@@ -11,7 +11,6 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ImgdError, isImgdError } from '../core/errors.js';
 import type { BlobInfo, BlobStore, ByteRange } from '../core/storage/blob-store.js';
@@ -32,10 +31,7 @@ export interface S3StoreOptions {
   readonly pageSize?: number;
 }
 
-export type S3Store = BlobStore & {
-  /** A URL anyone can GET the blob from until it expires. */
-  presignGet(key: string, expiresInSeconds: number): Promise<string>;
-};
+export type S3Store = BlobStore;
 
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
@@ -211,10 +207,6 @@ export function createS3Store(options: S3StoreOptions): S3Store {
       } catch (err) {
         throw bucketProblem(err);
       }
-    },
-
-    async presignGet(key, expiresInSeconds) {
-      return getSignedUrl(client, new GetObjectCommand({ Bucket, Key: fullKey(key) }), { expiresIn: expiresInSeconds });
     },
   };
 }

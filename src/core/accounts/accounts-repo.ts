@@ -44,7 +44,6 @@ export interface AccountsRepo {
   userById(id: string): Promise<StoredUser | undefined>;
   userByName(usernameOrEmail: string): Promise<StoredUser | undefined>;
   listUsers(): Promise<User[]>;
-  countAdmins(): Promise<number>;
   /** Sets a new password hash and ends the user's sessions and upload tokens (endSessions), in one transaction. */
   setPassword(userId: string, passwordHash: string): Promise<void>;
   /** Ends every session (bumps the generation, removes browser sessions) and unexpired upload token of the user, at once. */

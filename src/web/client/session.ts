@@ -30,8 +30,6 @@ function storeToken(token: string | null): void {
   }
 }
 
-export const getSession = (): Session => current;
-
 export function useSession(): Session {
   const [session, setSession] = useState(current);
   useEffect(() => {
