@@ -172,26 +172,38 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
     },
 
     async deleteImage(id, onLast) {
-      return db.transaction().execute(async (trx) => {
-        const row = await trx.deleteFrom('images').where('id', '=', id).returningAll().executeTakeFirst();
-        if (!row) return undefined;
-        await trx.deleteFrom('album_images').where('image_id', '=', id).execute();
-        const record = toRecord(row);
-        // A trashed image said image.deleted when it went to the trash. Before the bytes may go from the store:
-        // a failure here rolls back a delete that has not touched them.
-        if (row.trashed_at === null) await events(kyselyWriter(trx), 'image.deleted', record);
-        const blob = await trx
-          .updateTable('blobs')
-          .set({ ref_count: sql`ref_count - 1` })
-          .where('sha256', '=', row.sha256)
-          .returning('ref_count')
-          .executeTakeFirst();
-        if (blob && blob.ref_count <= 0) {
-          await trx.deleteFrom('blobs').where('sha256', '=', row.sha256).execute();
-          await onLast(row.sha256);
-        }
-        return record;
-      });
+      // The blob's count before the image row: the order an upload takes them in (its image row names the blob), so
+      // that on PostgreSQL a delete and an upload of the same bytes under the same name never wait on each other in
+      // a circle (a deadlock, one of the two failing). The bytes never change hands: read the hash without a lock.
+      const found = await db.selectFrom('images').select('sha256').where('id', '=', id).executeTakeFirst();
+      if (!found) return undefined;
+      const gone = Symbol('gone');
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const blob = await trx
+            .updateTable('blobs')
+            .set({ ref_count: sql`ref_count - 1` })
+            .where('sha256', '=', found.sha256)
+            .returning('ref_count')
+            .executeTakeFirst();
+          const row = await trx.deleteFrom('images').where('id', '=', id).returningAll().executeTakeFirst();
+          // Deleted meanwhile by someone else: the count goes back with the rollback.
+          if (!row) throw gone;
+          await trx.deleteFrom('album_images').where('image_id', '=', id).execute();
+          const record = toRecord(row);
+          // A trashed image said image.deleted when it went to the trash. Before the bytes may go from the store:
+          // a failure here rolls back a delete that has not touched them.
+          if (row.trashed_at === null) await events(kyselyWriter(trx), 'image.deleted', record);
+          if (blob && blob.ref_count <= 0) {
+            await trx.deleteFrom('blobs').where('sha256', '=', row.sha256).execute();
+            await onLast(row.sha256);
+          }
+          return record;
+        });
+      } catch (err) {
+        if (err === gone) return undefined;
+        throw err;
+      }
     },
 
     async recordAttempt(attempt: UploadAttempt) {

@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { originalKey } from '../../src/core/storage/blob-keys.js';
 import { fixture, makeDataDir, startApp, type TestApp } from '../helpers/app.js';
 import { readAll } from '../helpers/blob-store-contract.js';
 import { PROFILE, SCALE } from '../helpers/scale.js';
 import type { Image } from '../helpers/images.js';
+import { waitFor } from '../helpers/wait.js';
 
 const PHOTO = fixture('jpg/orientation/landscape_6.jpg');
 const UPLOADS = 20;
@@ -94,3 +96,51 @@ describe(`concurrent writers on one database (${PROFILE} profile)`, () => {
     assert.equal(names.filter((n) => n === 'shared.jpg').length, 1);
   });
 });
+
+// PostgreSQL alone: SQLite has one writer, so its transactions never wait on each other's rows.
+if (SCALE) {
+  describe('a delete racing an upload of the same name and bytes (PostgreSQL)', () => {
+    let t: TestApp;
+    before(async () => {
+      t = await startApp({ RATE_LIMIT_UPLOAD: '0' });
+    });
+    after(() => t.close());
+
+    it('waits for the upload instead of deadlocking with it', async () => {
+      const bytes = await readFile(PHOTO);
+      const first = await t.upload([['held.jpg', bytes]]);
+      assert.equal(first.status, 201, await first.clone().text());
+      const image = (await first.json()) as Image;
+
+      // An upload of the same bytes held open mid-commit: it has counted its reference on the blob (the upload's
+      // first step, as the image row names the blob), and is about to take the name, which the delete frees.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let counted!: () => void;
+      const blobCounted = new Promise<void>((resolve) => (counted = resolve));
+      const upload = t.app.db
+        .transaction()
+        .execute(async (trx) => {
+          await trx.updateTable('blobs').set({ ref_count: sql`ref_count + 1` }).where('sha256', '=', image.sha256).execute();
+          counted();
+          await held;
+          await trx.selectFrom('images').select('id').where('filename', '=', 'held.jpg').forUpdate().execute();
+          throw new Error('rolled back on purpose');
+        })
+        .catch((err: unknown) => err as Error);
+      await blobCounted;
+      const deletion = fetch(`${t.url}/api/v1/images/${image.id}?permanent=true`, { method: 'DELETE', headers: t.auth });
+      await waitFor('the delete to wait on the upload', async () => {
+        const { rows } = await sql<{ n: string }>`select count(*) as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          where not l.granted and a.datname = current_database()`.execute(t.app.db);
+        return Number(rows[0]!.n) > 0 ? true : undefined;
+      });
+      release();
+      assert.equal((await upload).message, 'rolled back on purpose', 'the upload was not chosen as a deadlock victim');
+      const res = await deletion;
+      assert.equal(res.status, 204, await res.clone().text());
+      assert.equal(await refCount(t, image.sha256), undefined, 'the last reference went, and the blob row with it');
+      assert.deepEqual(await t.stored(), { images: 0, blobs: 0, temp: 0 });
+    });
+  });
+}
