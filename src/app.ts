@@ -16,6 +16,7 @@ import { collectGarbage, type GcReport } from './core/storage/gc.js';
 import { tightenDataDir } from './ops/private-files.js';
 import { createImages, type Images } from './core/images/images.js';
 import { forgettingChanges, ServableIndex } from './core/images/servable-index.js';
+import { observingChanges } from './core/images/image-changes.js';
 import { createServing, type Serving } from './core/images/serving.js';
 import { createUploads } from './core/upload/uploads.js';
 import type { Uploads } from './core/upload/upload-api.js';
@@ -51,7 +52,7 @@ import type { JobQueue } from './jobs/queue.js';
 import { auditLines, createLogger } from './logging.js';
 import type { BlobStore } from './core/storage/blob-store.js';
 import { openStore } from './store/open.js';
-import { withPublicTree } from './store/public-tree-setup.js';
+import { publicTreeListeners } from './store/public-tree-setup.js';
 import { createDiskSpace, type DiskSpace } from './core/storage/disk-space.js';
 import type { Webhooks } from './core/webhooks/webhooks.js';
 import { setUpWebhooks, webhookEventRecorder } from './webhooks/setup.js';
@@ -131,7 +132,6 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const logger = options.logger ?? createLogger(config.logLevel);
   await prepareDataDir(config);
   configureSharp(config.processing);
-
   const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost; the next query opens a new one'));
   await migrateToLatest(db);
   await tightenDataDir(config.dataDir, { sqlite: config.database.kind === 'sqlite' ? config.database.file : undefined, blobDir: config.storage.kind === 'fs' ? config.storage.dir : undefined });
@@ -141,7 +141,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const events = webhookEventRecorder(db, config, { publicUrl: () => eventUrls.base, presets });
   const stored = createCatalog(db, { groupCommits: config.database.kind === 'sqlite', events });
   const servable = new ServableIndex(stored);
-  const catalog = await withPublicTree(config, forgettingChanges(stored, servable), logger);
+  const catalog = observingChanges(stored, [forgettingChanges(servable), ...(await publicTreeListeners(config, stored, logger))]);
   const { store, storeTmpDir } = await openStore(config.storage);
   const runner = await openJobRunner(config, createJobsRepo(db), logger.child({ component: 'jobs' }), options.worker);
   // This app's own threads and budget: another app in the same process (tests, the CLI) has its own, and closing one leaves the other working.

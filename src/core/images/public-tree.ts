@@ -1,6 +1,7 @@
 // The public tree: the files a front proxy (nginx) may serve without asking imgd, one per public original's URL path.
 import type { Catalog } from './catalog.js';
 import type { ImageRecord } from './image.js';
+import type { ImageChangeListener } from './image-changes.js';
 
 /** Kept in step with the catalog by `publishingChanges`; each call settles one image from what its record says now. */
 export interface PublicTree {
@@ -31,44 +32,21 @@ export function checkedSettle(catalog: Pick<Catalog, 'getImage'>, tree: PublicTr
 }
 
 /**
- * The catalog with every change to an image settling its tree entry after the change is stored: an upload that
- * commits a public image, visibility changes, trash, restore, purge and failed processing. A private image never has
- * an entry; an image that stops being public loses it before the call returns, so the next GET through the proxy
- * reaches imgd.
+ * The tree's part in `observingChanges`: every change to an image settles its entry after the change is stored (an
+ * upload that commits a public image, visibility changes, trash, restore, purge, failed processing). A private image
+ * never has an entry; an image that stops being public loses it before the call returns, so the next GET through the
+ * proxy reaches imgd.
  */
-export function publishingChanges(catalog: Catalog, tree: PublicTree): Catalog {
+export function publishingChanges(catalog: Pick<Catalog, 'getImage' | 'getAnyImage'>, tree: PublicTree): ImageChangeListener {
   const settle = checkedSettle(catalog, tree);
-  return {
-    ...catalog,
-    async commitUpload(...args) {
-      const committed = await catalog.commitUpload(...args);
-      await settle(committed.image);
-      return committed;
-    },
-    async updateImage(...args) {
-      const image = await catalog.updateImage(...args);
-      if (image) await settle(image);
-      return image;
-    },
-    async deleteImage(...args) {
-      const image = await catalog.deleteImage(...args);
+  return async (change) => {
+    if (change.kind === 'failed') {
+      const image = await catalog.getAnyImage(change.imageId);
       if (image) await tree.withdraw(image);
-      return image;
-    },
-    async trashImage(...args) {
-      const image = await catalog.trashImage(...args);
-      if (image) await tree.withdraw(image);
-      return image;
-    },
-    async restoreImage(...args) {
-      const image = await catalog.restoreImage(...args);
-      if (image) await settle(image);
-      return image;
-    },
-    async failUpload(imageId, ...rest) {
-      await catalog.failUpload(imageId, ...rest);
-      const image = await catalog.getAnyImage(imageId);
-      if (image) await tree.withdraw(image);
-    },
+    } else if (change.kind === 'trashed' || change.kind === 'deleted') {
+      await tree.withdraw(change.image);
+    } else {
+      await settle(change.image);
+    }
   };
 }

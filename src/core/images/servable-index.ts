@@ -1,6 +1,7 @@
 // The images behind serving URLs, held a moment in memory: a burst of GETs of one URL asks the database once.
 import { LRUCache } from 'lru-cache';
 import type { Catalog } from './catalog.js';
+import type { ImageChangeListener } from './image-changes.js';
 import type { ImageRecord } from './image.js';
 
 /** What a URL names: its random key (keyed URLs) or its filename (IMAGE_URLS=name and the profiles' routes). */
@@ -81,36 +82,12 @@ export class ServableIndex {
 }
 
 /**
- * The catalog with every change to an image telling the index (the one place that lists them): whoever changes an
- * image through it (the API, processing, the profiles) is seen by the next GET. A new way of changing images forgets here
- * too, or calls `index.forget(image)` itself.
+ * The index's part in `observingChanges`: every change to an image made through this process is seen by the next GET.
+ * A new upload needs nothing: only images found are held.
  */
-export function forgettingChanges(catalog: Catalog, index: ServableIndex): Catalog {
-  return {
-    ...catalog,
-    async updateImage(...args) {
-      const image = await catalog.updateImage(...args);
-      if (image) index.forget(image);
-      return image;
-    },
-    async deleteImage(...args) {
-      const image = await catalog.deleteImage(...args);
-      if (image) index.forget(image);
-      return image;
-    },
-    async trashImage(...args) {
-      const image = await catalog.trashImage(...args);
-      if (image) index.forget(image);
-      return image;
-    },
-    async restoreImage(...args) {
-      const image = await catalog.restoreImage(...args);
-      if (image) index.forget(image);
-      return image;
-    },
-    async failUpload(...args) {
-      await catalog.failUpload(...args);
-      index.forgetAll();
-    },
+export const forgettingChanges =
+  (index: ServableIndex): ImageChangeListener =>
+  (change) => {
+    if (change.kind === 'failed') index.forgetAll();
+    else if (change.kind !== 'stored') index.forget(change.image);
   };
-}
