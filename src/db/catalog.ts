@@ -174,16 +174,14 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
     async deleteImage(id, onLast) {
       // The blob's count before the image row: the order an upload takes them in (its image row names the blob), so
       // that on PostgreSQL a delete and an upload of the same bytes under the same name never wait on each other in
-      // a circle (a deadlock, one of the two failing). The bytes never change hands: read the hash without a lock.
-      const found = await db.selectFrom('images').select('sha256').where('id', '=', id).executeTakeFirst();
-      if (!found) return undefined;
+      // a circle (a deadlock, one of the two failing). The hash is read by the update itself, without locking the row.
       const gone = Symbol('gone');
       try {
         return await db.transaction().execute(async (trx) => {
           const blob = await trx
             .updateTable('blobs')
             .set({ ref_count: sql`ref_count - 1` })
-            .where('sha256', '=', found.sha256)
+            .where('sha256', '=', (eb) => eb.selectFrom('images').select('sha256').where('id', '=', id))
             .returning('ref_count')
             .executeTakeFirst();
           const row = await trx.deleteFrom('images').where('id', '=', id).returningAll().executeTakeFirst();
