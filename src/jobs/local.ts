@@ -32,7 +32,8 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
   const handlers = new Map<string, Registered>();
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const active = new Set<Promise<void>>();
-  /** Jobs running per lane (see HandlerOptions.concurrency). */
+  /** The registered types by lane, and jobs running per lane (see HandlerOptions.concurrency). */
+  const lanes = new Map<string, string[]>();
   const busy = new Map<string, number>();
   /** Jobs this runner holds: their leases are renewed while they run, so a short lease covers long jobs. */
   const held = new Set<string>();
@@ -96,16 +97,6 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
     repeatRuns.delete(run);
   }
 
-  /** The registered types by lane. */
-  function lanes(): Map<string, string[]> {
-    const byLane = new Map<string, string[]>();
-    for (const [type, handler] of handlers) {
-      const lane = laneOf(type, handler);
-      byLane.set(lane, [...(byLane.get(lane) ?? []), type]);
-    }
-    return byLane;
-  }
-
   /** Claims due jobs until each lane's concurrency is used up or none is due. */
   async function pump(): Promise<void> {
     if (pumping) {
@@ -123,7 +114,7 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
     try {
       do {
         again = false;
-        for (const [lane, types] of lanes()) {
+        for (const [lane, types] of lanes) {
           const limit = lane === SHARED_LANE ? options.concurrency : handlers.get(lane)!.concurrency!;
           while (running && (busy.get(lane) ?? 0) < limit) {
             const job = await jobs.claim(types, leaseMs);
@@ -165,7 +156,11 @@ export function createLocalQueue(jobs: JobsRepo, logger: Logger, options: LocalQ
 
   return {
     register<P>(type: string, handler: JobHandler<P>, opts: HandlerOptions<P> = {}) {
-      handlers.set(type, registered(handler, opts));
+      const handled = registered(handler, opts);
+      handlers.set(type, handled);
+      for (const [lane, types] of lanes) lanes.set(lane, types.filter((t) => t !== type));
+      const lane = laneOf(type, handled);
+      lanes.set(lane, [...(lanes.get(lane) ?? []), type]);
     },
 
     async enqueue<P>(type: string, payload: P, opts: EnqueueOptions = {}) {
