@@ -115,6 +115,9 @@ export async function openPublicTree(options: PublicTreeOptions): Promise<Opened
 
   async function publish(image: ImageRecord, entry: string): Promise<void> {
     const blob = options.blobPath(image.sha256);
+    // Already there (an edit, or processing done, of an image that stays public): nothing to link again.
+    const [linked, stored] = await Promise.all([stat(entry).catch(() => undefined), stat(blob)]);
+    if (linked && linked.ino === stored.ino && linked.dev === stored.dev) return;
     // The store's file itself (one inode, whatever its name): readable by the group only through the tree's folders.
     await chmod(blob, fileMode);
     if (gid !== undefined) await chown(blob, -1, gid);
@@ -128,7 +131,13 @@ export async function openPublicTree(options: PublicTreeOptions): Promise<Opened
   async function withdraw(image: ImageRecord): Promise<void> {
     const entry = entryOf(image);
     if (!entry) return;
-    await ifThere(() => unlink(entry));
+    try {
+      await unlink(entry);
+    } catch (err) {
+      // Not in the tree (a private image edited, say): nothing else to undo.
+      if (errorCode(err) === 'ENOENT') return;
+      throw err;
+    }
     if (options.shape === 'keyed') await ifThere(() => rmdir(path.dirname(entry)), ['ENOTEMPTY', 'EEXIST']);
     // No other public entry shares these bytes: the store's file is imgd's alone again.
     const blob = options.blobPath(image.sha256);

@@ -82,6 +82,19 @@ describe('the public tree on disk (PUBLIC_TREE)', () => {
     assert.equal((await stat(entryOf(t, image))).ino, (await stat(originalFile(t, image.sha256))).ino);
   });
 
+  it('keeps the entry of a public image through an edit and its processing, linked to the same file', async () => {
+    const image = await upload(t, 'tree-edited.jpg', await other());
+    const before = await stat(entryOf(t, image));
+    assert.equal((await api(t, `/images/${image.id}`, 'PATCH', { description: 'still public' })).status, 200);
+    await waitFor('processing to finish', async () => {
+      const body = (await (await fetch(`${t.url}/api/v1/images/${image.id}`, { headers: t.auth })).json()) as { status: string };
+      return body.status === 'ready' ? true : undefined;
+    });
+    const after = await stat(entryOf(t, image));
+    assert.equal(after.ino, (await stat(originalFile(t, image.sha256))).ino);
+    assert.equal(after.ctimeMs, before.ctimeMs, 'not linked again: the entry was left as it was');
+  });
+
   it('removes the entry of an image whose processing failed', async () => {
     const image = await upload(t, 'garbled.png', await pngWithGarbledPixels());
     await waitFor('processing to give up on the image', async () => {
