@@ -75,7 +75,7 @@ export interface Core {
   readonly webhooks: Webhooks;
   /** The base of the image URLs in webhook event bodies: PUBLIC_URL, else set by createApp once it listens. */
   readonly eventUrls: { base: string };
-  /** Images behind serving URLs, held a moment in memory; every change through `catalog` forgets there at once. */
+  /** Images behind serving URLs, held in memory; every change through `catalog` forgets there at once, others within a poll. */
   readonly servable: ServableIndex;
   /** What a serving URL answers for an actor: access, variant plan, render or fetch. */
   readonly serving: Serving;

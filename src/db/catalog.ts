@@ -230,5 +230,10 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
     async check() {
       await sql`SELECT 1`.execute(db);
     },
+
+    async servingVersion() {
+      const row = await db.selectFrom('serving_changes').select('version').where('id', '=', 1).executeTakeFirstOrThrow();
+      return String(row.version);
+    },
   };
 }

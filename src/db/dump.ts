@@ -19,9 +19,9 @@ const KEYS: Record<string, string> = { blobs: 'sha256', image_numbers: 'number',
 /**
  * Not carried by an archive: unfinished resumable uploads (their staged bytes are not archived; clients start them
  * again), Idempotency-Key answers (a retry against the new deployment is a new request) and browser sessions (people
- * sign in again).
+ * sign in again), and the counter of serving changes (each database keeps its own).
  */
-const TRANSIENT = new Set(['resumable_uploads', 'resumable_upload_parts', 'idempotency_keys', 'browser_sessions']);
+const TRANSIENT = new Set(['resumable_uploads', 'resumable_upload_parts', 'idempotency_keys', 'browser_sessions', 'serving_changes']);
 const PAGE = 1000;
 /** Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values. */
 const INSERT_BATCH = 100;

@@ -11,6 +11,7 @@ import * as m007 from './migrations/007_resumable_uploads.js';
 import * as m008 from './migrations/008_webhooks.js';
 import * as m009 from './migrations/009_browser_sessions.js';
 import * as m010 from './migrations/010_library.js';
+import * as m011 from './migrations/011_serving_changes.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': m001,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008_webhooks': m008,
   '009_browser_sessions': m009,
   '010_library': m010,
+  '011_serving_changes': m011,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRATIONS) };

@@ -253,6 +253,13 @@ export interface WebhookAttemptsTable {
   at: string;
 }
 
+/** One row (id 1): moved by the database on every change to what serving reads of an image (migration 011). */
+export interface ServingChangesTable {
+  id: number;
+  /** BIGINT: a string from PostgreSQL, a number from SQLite. */
+  version: string | number;
+}
+
 export interface Database {
   blobs: BlobsTable;
   images: ImagesTable;
@@ -276,4 +283,5 @@ export interface Database {
   webhook_attempts: WebhookAttemptsTable;
   albums: AlbumsTable;
   album_images: AlbumImagesTable;
+  serving_changes: ServingChangesTable;
 }

@@ -1,5 +1,6 @@
-// The fast lane for hot public bytes: a GET that the router answered a moment ago with a public image held in the
-// hot cache (or handed to nginx) is answered again in the server's request handler, before Fastify's per-request pipeline.
+// The fast lane for public bytes: a GET that the router answered before with a public image (its bytes in memory, read
+// from the store, or handed to nginx) is answered again in the server's request handler, before Fastify's per-request
+// pipeline, for as long as nothing changed that image.
 import { performance } from 'node:perf_hooks';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { FastifyHttpOptions, FastifyInstance, FastifyServerFactory } from 'fastify';
@@ -16,8 +17,10 @@ export interface FastAnswer {
   /** Response headers as a flat [name, value, ...] list, Content-Length included. */
   readonly headers: readonly string[];
   readonly etag: string;
-  /** The hot-cache key of the body: when the cache lets it go, the request takes the router again. */
+  /** The key of the body in the store (and in the hot cache). */
   readonly blobKey: string;
+  readonly size: number;
+  readonly contentType: string;
   /** The headers hand the body to nginx (X-Accel-Redirect): nothing to send but them. */
   readonly offloaded: boolean;
   /** The route pattern, for the request metrics. */
@@ -30,22 +33,34 @@ interface Entry extends FastAnswer {
 
 export interface FastServeOptions {
   /**
-   * How long an access decision is reused. Changes made through this process clear every entry at once; this bounds
-   * how long a change made elsewhere (another instance, the CLI) takes to be seen here.
+   * How long an access decision is reused when `lasting` says no. Changes made through this process clear every entry
+   * at once; this bounds how long a change made elsewhere (another instance, the CLI) takes to be seen here.
    */
   readonly ttlMs: number;
+  /**
+   * Whether changes made elsewhere are being watched for (the servable index reads the database's serving version):
+   * then entries are kept until forget(), with no time limit.
+   */
+  readonly lasting: () => boolean;
   readonly maxEntries: number;
   /** With CORS configured, requests that carry an Origin need the CORS plugin: they take the router. */
   readonly corsEnabled: boolean;
 }
 
-const DEFAULTS: FastServeOptions = { ttlMs: 1000, maxEntries: 10_000, corsEnabled: false };
+const DEFAULTS: FastServeOptions = { ttlMs: 1000, lasting: () => false, maxEntries: 10_000, corsEnabled: false };
 
 /** Request headers whose handling belongs to the full pipeline (credentials, ranges, date conditions). */
 const ROUTED_HEADERS = ['authorization', 'range', 'if-range', 'if-modified-since', 'if-match', 'if-unmodified-since'] as const;
 
-/** The bytes held in memory under a blob key (the core's hot cache). */
-export type HotBytes = (blobKey: string) => Buffer | undefined;
+/** Where the bytes of an entry come from (the core's serving: its hot cache, then the store). */
+export interface FastBodies {
+  /** The bytes held in memory under a blob key. */
+  hot(blobKey: string): Buffer | undefined;
+  /** Whether a blob of this size is read whole (larger ones are streamed, by the router). */
+  whole(size: number): boolean;
+  /** The bytes of a public blob read from the store (and kept in memory); undefined when the router should answer. */
+  load(blobKey: string, facts: { readonly size: number; readonly contentType: string; readonly etag: string }): Promise<Buffer | undefined>;
+}
 
 export class FastServe {
   private readonly entries: LRUCache<string, Entry>;
@@ -54,7 +69,7 @@ export class FastServe {
   private generation = 0;
 
   constructor(
-    private readonly hot: HotBytes,
+    private readonly bodies: FastBodies,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     options: Partial<FastServeOptions> = {},
@@ -96,7 +111,7 @@ export class FastServe {
       // A 304 has no body, neither here nor one for nginx to send.
       if (answer.headers[i] !== 'content-length' && answer.headers[i] !== 'x-accel-redirect') notModified.push(answer.headers[i]!, answer.headers[i + 1]!);
     }
-    this.entries.set(key, { ...answer, notModified });
+    this.entries.set(key, { ...answer, notModified }, this.options.lasting() ? { ttl: 0 } : undefined);
   }
 
   /** An image changed through this process (the servable index tells: an edit, a delete, a failure): decide everything anew. */
@@ -115,23 +130,36 @@ export class FastServe {
     return this.entries.size;
   }
 
-  /** Answers the request when an entry holds; false leaves it untouched for the router. */
-  tryServe(req: IncomingMessage, res: ServerResponse): boolean {
-    if (!this.open || this.entries.size === 0 || !FastServe.eligible(req, this.options.corsEnabled)) return false;
+  /**
+   * Answers the request when an entry holds (its bytes in memory at once, or read from the store first); otherwise, or
+   * when the read fails or the image changed meanwhile, hands it to `next` (the router) untouched.
+   */
+  serve(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    if (!this.open || this.entries.size === 0 || !FastServe.eligible(req, this.options.corsEnabled)) return next();
     const started = performance.now();
-    const key = FastServe.keyOf(req.url!, req.headers.accept);
-    const entry = this.entries.get(key);
+    const entry = this.entries.get(FastServe.keyOf(req.url!, req.headers.accept));
     // An offloaded entry's headers say Content-Length: 0 (nginx sends the body); a HEAD must be told the real length.
-    if (!entry || (entry.offloaded && req.method === 'HEAD')) return false;
+    if (!entry || (entry.offloaded && req.method === 'HEAD')) return next();
     const ifNoneMatch = req.headers['if-none-match'];
-    let status = 200;
+    let status: 200 | 304 = 200;
     if (ifNoneMatch !== undefined) {
       // Exactly our tag is a 304; a list or a weak form is left to the router's full comparison.
       if (ifNoneMatch === entry.etag) status = 304;
-      else if (ifNoneMatch.includes(entry.etag.slice(1, -1)) || ifNoneMatch.includes('*')) return false;
+      else if (ifNoneMatch.includes(entry.etag.slice(1, -1)) || ifNoneMatch.includes('*')) return next();
     }
-    const body = status === 200 && req.method === 'GET' && !entry.offloaded ? this.hot(entry.blobKey) : undefined;
-    if (status === 200 && req.method === 'GET' && !entry.offloaded && !body) return false;
+    if (status === 304 || req.method === 'HEAD' || entry.offloaded) return this.answer(req, res, entry, status, undefined, started);
+    const held = this.bodies.hot(entry.blobKey);
+    if (held) return this.answer(req, res, entry, status, held, started);
+    if (!this.bodies.whole(entry.size)) return next();
+    const decidedAt = this.generation;
+    this.bodies.load(entry.blobKey, entry).then(
+      // A change while the bytes were read (made private, deleted): the router decides anew.
+      (body) => (body && this.open && decidedAt === this.generation ? this.answer(req, res, entry, status, body, started) : next()),
+      () => next(),
+    );
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, entry: Entry, status: 200 | 304, body: Buffer | undefined, started: number): void {
     const id = requestIdOf(req);
     res.writeHead(status, [...(status === 304 ? entry.notModified : entry.headers), 'x-request-id', id]);
     res.end(body);
@@ -141,7 +169,6 @@ export class FastServe {
     if (this.log.isLevelEnabled('info')) {
       this.log.info({ reqId: id, req: { method: req.method, url: req.url }, res: { statusCode: status }, responseTime: seconds * 1000 }, 'request completed');
     }
-    return true;
   }
 }
 
@@ -152,9 +179,7 @@ export class FastServe {
 export function fastLaneServer(fast: FastServe): FastifyServerFactory {
   return (handler, options) => {
     const opts = options as FastifyHttpOptions<http.Server> & { http?: http.ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number };
-    const server = http.createServer(opts.http ?? {}, (req, res) => {
-      if (!fast.tryServe(req, res)) handler(req, res);
-    });
+    const server = http.createServer(opts.http ?? {}, (req, res) => fast.serve(req, res, () => handler(req, res)));
     if (opts.keepAliveTimeout !== undefined) server.keepAliveTimeout = opts.keepAliveTimeout;
     if (opts.requestTimeout !== undefined) server.requestTimeout = opts.requestTimeout;
     if (opts.connectionTimeout !== undefined) server.setTimeout(opts.connectionTimeout);

@@ -34,6 +34,7 @@ import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import { acceptConstraint } from './compat/accept.js';
 import { ClosingResponse } from './unread-body.js';
+import { SERVING_WATCH_MS } from '../core/images/servable-index.js';
 
 /**
  * A Fastify instance with what every listener shares (the main one and each COMPAT profile's own): logger,
@@ -99,11 +100,15 @@ export interface MainListenerExtras {
 
 export async function buildHttp(ctx: HttpContext, logger: Logger, extras?: MainListenerExtras): Promise<FastifyInstance> {
   const { config } = ctx;
-  const fast = new FastServe(ctx.serving.hot, ctx.metrics, logger, { corsEnabled: config.corsOrigins.length > 0 });
+  // Its answers last as the servable index's records do: until a change, while the index watches the database for them.
+  const fast = new FastServe(ctx.serving, ctx.metrics, logger, { corsEnabled: config.corsOrigins.length > 0, lasting: () => ctx.servable.lasting });
   // Every change to an image made through this process drops the answers remembered for it.
   ctx.servable.onChange(() => fast.forget());
+  // While a server listens, what serving holds of images is kept until a process changes one, not read again every second.
+  const stopWatching = ctx.servable.watch(() => ctx.catalog.servingVersion(), SERVING_WATCH_MS);
   const app = await baseHttp(ctx, logger, writeProblem, fast);
   closeFastLaneWithServer(app, fast);
+  app.addHook('onClose', async () => stopWatching());
 
   app.addSchema(ImageSchema);
   app.addSchema(ProblemSchema);

@@ -1,11 +1,17 @@
-// The fast lane for hot public bytes (src/http/fast-serve.ts): a repeated GET answers exactly like the first, and
-// nothing it remembers outlives a change: at once for changes through this server, within a second for others.
+// The fast lane for public bytes (src/http/fast-serve.ts): a repeated GET answers exactly like the first, from memory or
+// from the store, and nothing it remembers outlives a change: at once for changes through this server, within a second
+// for others.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { createCatalog } from '../../src/db/catalog.js';
+import { FastServe, type FastBodies } from '../../src/http/fast-serve.js';
+import { createMetrics } from '../../src/http/metrics.js';
 import { fixture, startApp, type TestApp } from '../helpers/app.js';
 import { expectProblem } from '../helpers/accounts.js';
 import type { Image } from '../helpers/images.js';
@@ -178,5 +184,70 @@ describe('repeated GETs of public images (the fast lane)', () => {
     const before = await requestCount(t, '/i/:key/:filename', '200');
     for (let i = 0; i < 5; i += 1) await (await fetch(image.url)).arrayBuffer();
     assert.equal(await requestCount(t, '/i/:key/:filename', '200'), before + 5);
+  });
+});
+
+describe('the fast lane reading bytes that memory no longer holds', () => {
+  const JPEG_BYTES = readFileSync(JPEG);
+  let server: http.Server;
+  let base: string;
+  let fast: FastServe;
+  /** What the router would have answered: counted, and marked so a test tells who answered. */
+  let routed = 0;
+  /** How a read of the store goes this time. */
+  let read: () => Promise<Buffer | undefined> = async () => JPEG_BYTES;
+
+  const bodies: FastBodies = { hot: () => undefined, whole: (size) => size < 1024 * 1024, load: () => read() };
+  const remembered = (url: string): void => {
+    const headers = ['content-type', 'image/jpeg', 'content-length', String(JPEG_BYTES.length), 'etag', '"e1"'];
+    // fetch() asks with Accept: */*, and an answer is remembered per Accept header.
+    const req = { method: 'GET', url, headers: { accept: '*/*' } } as unknown as http.IncomingMessage;
+    fast.remember(req, { headers, etag: '"e1"', blobKey: 'originals/e1', size: JPEG_BYTES.length, contentType: 'image/jpeg', offloaded: false, route: '/i/:filename' }, fast.version);
+  };
+
+  before(async () => {
+    fast = new FastServe(bodies, createMetrics(), pino({ level: 'silent' }), { lasting: () => true });
+    server = http.createServer((req, res) =>
+      fast.serve(req, res, () => {
+        routed += 1;
+        res.writeHead(200, { 'x-answered-by': 'router' }).end('router');
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('answers a remembered public image with its bytes read from the store, without the router', async () => {
+    remembered('/i/cold.jpg');
+    routed = 0;
+    for (let i = 0; i < 3; i += 1) {
+      const res = await fetch(`${base}/i/cold.jpg`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('etag'), '"e1"');
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), JPEG_BYTES);
+    }
+    assert.equal(routed, 0);
+  });
+
+  it('leaves the request to the router when the read fails, or when the image changed while it was read', async () => {
+    remembered('/i/gone.jpg');
+    routed = 0;
+    read = () => Promise.reject(new Error('ENOENT'));
+    assert.equal((await fetch(`${base}/i/gone.jpg`)).headers.get('x-answered-by'), 'router');
+    read = async () => undefined;
+    assert.equal((await fetch(`${base}/i/gone.jpg`)).headers.get('x-answered-by'), 'router', 'bytes of another size');
+
+    remembered('/i/changing.jpg');
+    read = async () => {
+      // Made private (or deleted) through this process while the bytes were on their way.
+      fast.forget();
+      return JPEG_BYTES;
+    };
+    const res = await fetch(`${base}/i/changing.jpg`);
+    assert.equal(res.headers.get('x-answered-by'), 'router');
+    assert.equal(await res.text(), 'router');
+    assert.equal(routed, 3);
+    read = async () => JPEG_BYTES;
   });
 });

@@ -82,6 +82,11 @@ export interface Catalog {
   /** The subset of sha256s that have a blob row (garbage collection keeps their bytes). */
   knownBlobs(sha256s: readonly string[]): Promise<Set<string>>;
   check(): Promise<void>;
+  /**
+   * A value that moves whenever what serving reads of an image changes (its addresses, bytes, visibility, trash,
+   * failure, deletion), made by any process on this database: a change elsewhere is known by reading it.
+   */
+  servingVersion(): Promise<string>;
 }
 
 export class NameTakenError extends Error {

@@ -47,6 +47,14 @@ export interface Serving {
   original(image: ImageRecord): Served;
   /** Bytes held in memory under a blob key, for answers replayed without the router. */
   hot(blobKey: string): Buffer | undefined;
+  /** Whether a blob of this size is read whole (and, when public, kept in memory); larger ones are streamed. */
+  whole(size: number): boolean;
+  /**
+   * The bytes of a public blob served before (its access decided by the caller), read whole from the store and kept in
+   * memory while it has room (what the router reads first may take the place of others); undefined when they are not
+   * what was served (a blob of another size).
+   */
+  load(blobKey: string, facts: { readonly size: number; readonly contentType: string; readonly etag: string }): Promise<Buffer | undefined>;
   /** Bytes held in memory, for /metrics. */
   readonly heldBytes: number;
 }
@@ -109,6 +117,15 @@ export function createServing(deps: ServingDeps): Serving {
     },
     original,
     hot: (blobKey) => hot.get(blobKey)?.body,
+    whole: (size) => hot.admits(size),
+    async load(blobKey, { size, contentType, etag }) {
+      const held = hot.get(blobKey);
+      if (held) return held.body;
+      const body = await readBlob(store, blobKey, size);
+      if (body.length !== size) return undefined;
+      hot.keepIfRoom(blobKey, { body, contentType, etag });
+      return body;
+    },
     get heldBytes() {
       return hot.size.bytes;
     },

@@ -59,6 +59,16 @@ export class HotCache {
     return pending;
   }
 
+  /**
+   * Keeps a blob read elsewhere only when the cache has room for it without letting anything go. For reads that repeat
+   * over a set of files larger than the cache: replacing one blob with another on each read keeps the heap's external
+   * memory churning through long-lived buffers, and V8 marks the whole heap again and again (measured in S4b: four GC
+   * threads busy, half the throughput lost).
+   */
+  keepIfRoom(key: string, blob: HotBlob): void {
+    if (this.entries && this.admits(blob.body.length) && this.entries.calculatedSize + blob.body.length <= this.limits.maxBytes) this.entries.set(key, blob);
+  }
+
   get size(): { readonly items: number; readonly bytes: number } {
     return { items: this.entries?.size ?? 0, bytes: this.entries?.calculatedSize ?? 0 };
   }

@@ -83,7 +83,8 @@ function remember(lanes: Lanes, request: FastifyRequest, reply: FastifyReply, de
   // Counted under the route pattern the router counts the same request under.
   const route = request.routeOptions.url ?? 'unmatched';
   const headers = replayedHeaders(decision, reply, request.url, offloaded);
-  fast.remember(request.raw, { etag: served.etag, blobKey: served.blobKey, offloaded, route, headers }, decidedAt);
+  const { etag, blobKey, size, contentType } = served;
+  fast.remember(request.raw, { etag, blobKey, size, contentType, offloaded, route, headers }, decidedAt);
 }
 
 /** An original whose access the caller decided (the COMPAT profiles' own routes). */
