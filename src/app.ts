@@ -25,7 +25,7 @@ import { createResumableRepo } from './db/resumable-uploads.js';
 import { createIdempotency, type Idempotency } from './core/upload/idempotency.js';
 import { createIdempotencyRepo } from './db/idempotency-keys.js';
 import { createCatalog } from './db/catalog.js';
-import { openDatabase, type Db } from './db/database.js';
+import type { Db } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import type { HttpContext } from './http/context.js';
 import { credentialsContext } from './credentials-context.js';
@@ -57,7 +57,7 @@ import { createDiskSpace, type DiskSpace } from './core/storage/disk-space.js';
 import type { Webhooks } from './core/webhooks/webhooks.js';
 import { setUpWebhooks, webhookEventRecorder } from './webhooks/setup.js';
 import { appShutdown, closeCore } from './shutdown.js';
-import { configureSharp, localWriteDirs, prepareDataDir, sweepStaleTemp } from './startup.js';
+import { configureSharp, localWriteDirs, openLoggedDatabase, prepareDataDir, sweepStaleTemp } from './startup.js';
 
 export interface Core {
   readonly config: Config;
@@ -132,7 +132,7 @@ export async function createCore(config: Config, options: CoreOptions = {}): Pro
   const logger = options.logger ?? createLogger(config.logLevel);
   await prepareDataDir(config);
   configureSharp(config.processing);
-  const db = openDatabase(config.database, (err) => logger.warn({ err: err.message }, 'database connection lost; the next query opens a new one'));
+  const db = openLoggedDatabase(config, logger);
   await migrateToLatest(db);
   await tightenDataDir(config.dataDir, { sqlite: config.database.kind === 'sqlite' ? config.database.file : undefined, blobDir: config.storage.kind === 'fs' ? config.storage.dir : undefined });
   const eventUrls = { base: config.publicUrl ?? derivedPublicUrl(config.host, config.port) };

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import type { Config } from './config.js';
 import { clearStaleTemp } from './core/storage/gc.js';
 import { createPrivately } from './ops/private-files.js';
+import { openDatabase, type Db } from './db/database.js';
 
 export async function prepareDataDir(config: Config): Promise<void> {
   createPrivately();
@@ -34,4 +35,13 @@ export async function sweepStaleTemp(tempDirs: readonly string[], graceSeconds: 
     return 0;
   });
   if (staleTemp > 0) logger.info({ tempFiles: staleTemp }, 'removed stale staged files at start');
+}
+
+/** The metadata database, its connection troubles told in the log. */
+export function openLoggedDatabase(config: Config, logger: Logger): Db {
+  return openDatabase(
+    config.database,
+    (err) => logger.warn({ err: err.message }, 'database connection lost; the next query opens a new one'),
+    (err) => logger.warn({ err: err.message }, 'the WAL checkpoint thread failed; commits checkpoint the WAL by themselves'),
+  );
 }

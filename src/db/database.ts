@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Database } from './schema.js';
 import { arrayRowPool, rowBuilder } from './row-objects.js';
 import { withStatementCache } from './statement-cache.js';
+import { checkpointInBackground } from './wal-checkpoints.js';
 
 export type Db = Kysely<Database>;
 
@@ -30,7 +31,12 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * (if any) fails on its own with the same error, and the pool drops the broken client when it comes back: the next
  * query opens a new connection.
  */
-export function openDatabase(database: Config['database'], onConnectionLost: (err: Error) => void = () => undefined): Db {
+export function openDatabase(
+  database: Config['database'],
+  onConnectionLost: (err: Error) => void = () => undefined,
+  /** Embedded: the WAL checkpoint thread failed (commits checkpoint by themselves, as SQLite does by default). */
+  onCheckpointFailure: (err: Error) => void = () => undefined,
+): Db {
   if (database.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: database.url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
     pool.on('connect', (client) => client.on('error', onConnectionLost));
@@ -45,7 +51,13 @@ export function openDatabase(database: Config['database'], onConnectionLost: (er
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withRollbackAfterAbort(withPlainRows(withStatementCache(sqlite)), sqlite) }) });
+  const checkpoints = checkpointInBackground(database.file, onCheckpointFailure);
+  const connection = withRollbackAfterAbort(withPlainRows(withStatementCache(sqlite)), sqlite);
+  const close = (): void => {
+    checkpoints.stop();
+    connection.close();
+  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: (sql) => connection.prepare(sql), close } }) });
   sqliteHandles.set(db, sqlite);
   return db;
 }

@@ -1,0 +1,52 @@
+// WAL checkpoints of the embedded database off the event loop (src/db/wal-checkpoints.ts): pages committed to the WAL
+// reach the database file without a commit ever checkpointing them itself, and the WAL stays bounded under writes.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { openDatabase } from '../../src/db/database.js';
+
+describe('WAL checkpoints of the embedded database', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'imgd-wal-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('copies committed pages into the database file in the background, far below the automatic checkpoint', async () => {
+    const file = path.join(dir, 'imgd.sqlite');
+    const db = openDatabase({ kind: 'sqlite', file });
+    try {
+      await sql`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`.execute(db);
+      // About 20 pages: SQLite's own checkpoint waits for 1,000.
+      for (let i = 0; i < 20; i += 1) await sql`INSERT INTO notes (body) VALUES (${'x'.repeat(3000)})`.execute(db);
+      await sleep(400);
+      // The database file alone (no WAL beside it): what a checkpoint has written there.
+      const copy = path.join(dir, 'copy.sqlite');
+      copyFileSync(file, copy);
+      const alone = new SQLite(copy, { readonly: true });
+      try {
+        assert.equal((alone.prepare('SELECT count(*) AS n FROM notes').get() as { n: number }).n, 20);
+      } finally {
+        alone.close();
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('keeps the WAL bounded under a steady stream of commits', async () => {
+    const file = path.join(dir, 'steady.sqlite');
+    const db = openDatabase({ kind: 'sqlite', file });
+    try {
+      await sql`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`.execute(db);
+      // 6,000 pages' worth of rows, commit after commit, with no pause for a checkpoint to catch up in.
+      for (let i = 0; i < 6000; i += 1) await sql`INSERT INTO notes (body) VALUES (${'y'.repeat(3500)})`.execute(db);
+      const wal = statSync(`${file}-wal`).size;
+      assert.ok(wal < 8 * 1024 * 1024, `WAL of ${wal} bytes after 21 MB of rows`);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
