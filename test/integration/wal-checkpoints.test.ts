@@ -14,13 +14,19 @@ describe('WAL checkpoints of the embedded database', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'imgd-wal-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('copies committed pages into the database file in the background, far below the automatic checkpoint', async () => {
-    const file = path.join(dir, 'imgd.sqlite');
+  /** A fresh embedded database with one table, `rows` rows of `bytes` each committed one by one. */
+  const written = async (name: string, rows: number, bytes: number) => {
+    const file = path.join(dir, name);
     const db = openDatabase({ kind: 'sqlite', file });
+    await sql`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`.execute(db);
+    for (let i = 0; i < rows; i += 1) await sql`INSERT INTO notes (body) VALUES (${'x'.repeat(bytes)})`.execute(db);
+    return { file, db };
+  };
+
+  it('copies committed pages into the database file in the background, far below the automatic checkpoint', async () => {
+    // About 20 pages: SQLite's own checkpoint waits for 1,000.
+    const { file, db } = await written('imgd.sqlite', 20, 3000);
     try {
-      await sql`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`.execute(db);
-      // About 20 pages: SQLite's own checkpoint waits for 1,000.
-      for (let i = 0; i < 20; i += 1) await sql`INSERT INTO notes (body) VALUES (${'x'.repeat(3000)})`.execute(db);
       await sleep(400);
       // The database file alone (no WAL beside it): what a checkpoint has written there.
       const copy = path.join(dir, 'copy.sqlite');
@@ -37,12 +43,9 @@ describe('WAL checkpoints of the embedded database', () => {
   });
 
   it('keeps the WAL bounded under a steady stream of commits', async () => {
-    const file = path.join(dir, 'steady.sqlite');
-    const db = openDatabase({ kind: 'sqlite', file });
+    // 6,000 pages' worth of rows, commit after commit, with no pause for a checkpoint to catch up in.
+    const { file, db } = await written('steady.sqlite', 6000, 3500);
     try {
-      await sql`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`.execute(db);
-      // 6,000 pages' worth of rows, commit after commit, with no pause for a checkpoint to catch up in.
-      for (let i = 0; i < 6000; i += 1) await sql`INSERT INTO notes (body) VALUES (${'y'.repeat(3500)})`.execute(db);
       const wal = statSync(`${file}-wal`).size;
       assert.ok(wal < 8 * 1024 * 1024, `WAL of ${wal} bytes after 21 MB of rows`);
     } finally {
