@@ -28,8 +28,15 @@ export interface FastAnswer {
 }
 
 interface Entry extends FastAnswer {
-  readonly notModified: readonly string[];
+  /**
+   * The header lists a 200 and a 304 are written with, each ending in the request id's slot: filled in just before the
+   * synchronous writeHead (which reads the list then and keeps none of it), so no list is built per request.
+   */
+  readonly full: string[];
+  readonly notModified: string[];
 }
+
+const REQUEST_ID_SLOT = ['x-request-id', ''] as const;
 
 export interface FastServeOptions {
   /**
@@ -111,7 +118,9 @@ export class FastServe {
       // A 304 has no body, neither here nor one for nginx to send.
       if (answer.headers[i] !== 'content-length' && answer.headers[i] !== 'x-accel-redirect') notModified.push(answer.headers[i]!, answer.headers[i + 1]!);
     }
-    this.entries.set(key, { ...answer, notModified }, this.options.lasting() ? { ttl: 0 } : undefined);
+    notModified.push(...REQUEST_ID_SLOT);
+    const full = [...answer.headers, ...REQUEST_ID_SLOT];
+    this.entries.set(key, { ...answer, full, notModified }, this.options.lasting() ? { ttl: 0 } : undefined);
   }
 
   /** An image changed through this process (the servable index tells: an edit, a delete, a failure): decide everything anew. */
@@ -161,7 +170,9 @@ export class FastServe {
 
   private answer(req: IncomingMessage, res: ServerResponse, entry: Entry, status: 200 | 304, body: Buffer | undefined, started: number): void {
     const id = requestIdOf(req);
-    res.writeHead(status, [...(status === 304 ? entry.notModified : entry.headers), 'x-request-id', id]);
+    const headers = status === 304 ? entry.notModified : entry.full;
+    headers[headers.length - 1] = id;
+    res.writeHead(status, headers);
     res.end(body);
     const seconds = (performance.now() - started) / 1000;
     this.metrics.requests.inc({ method: req.method!, route: entry.route, status: String(status) });
