@@ -142,6 +142,13 @@ describe('imgd behind nginx with its micro-cache (deploy/nginx/imgd-microcache*.
     assert.ok(webp[0]!.res.headers.get('x-request-id'), 'what imgd answered names its request');
     assert.equal(webp[1]!.res.headers.get('x-request-id'), null, 'an answer from the cache names no request (nor the first one)');
 
+    // A HEAD is answered from the same entry, with the length of what a GET sends.
+    const head = await fetch(url, { method: 'HEAD', headers: { accept: 'image/webp' } });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-type'), 'image/webp');
+    assert.equal(head.headers.get('content-length'), String(webp[0]!.body.length));
+    assert.equal(await variantGets(t), before + 2, 'the HEAD did not reach imgd');
+
     // Conditions and ranges are imgd's to answer, as without the cache.
     const etag = webp[0]!.res.headers.get('etag')!;
     assert.equal((await get(url, { accept: 'image/webp', 'if-none-match': etag })).res.status, 304);
