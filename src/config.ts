@@ -93,6 +93,7 @@ const Settings = Type.Object({
   IMAGE_URLS: Type.Union([Type.Literal('keyed'), Type.Literal('name')], { default: 'keyed' }),
   SENDFILE: Type.Union([Type.Literal('off'), Type.Literal('x-accel')], { default: 'off' }),
   SENDFILE_PREFIX: Type.String({ pattern: '^/[A-Za-z0-9_./-]*/$', default: '/_imgd_blobs/' }),
+  SENDFILE_CACHE_SECONDS: Type.Integer({ minimum: 0, maximum: 60, default: 1 }),
   PUBLIC_TREE: Type.Boolean({ default: false }),
   PUBLIC_TREE_DIR: Type.Optional(Type.String({ minLength: 1 })),
   STORE_GROUP: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$' })),

@@ -1,5 +1,6 @@
 // Debian's nginx as a peer: one worker on the server core, sendfile and open_file_cache, image_filter for resizing;
-// and in front of imgd with its offload location (deploy/nginx/imgd-offload.conf), for imgd behind nginx.
+// and in front of imgd with its offload location and micro-cache (deploy/nginx/imgd-offload.conf,
+// imgd-microcache*.conf), for imgd behind nginx.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './fixtures.js';
@@ -25,6 +26,26 @@ function offloadLocation(storeDir: string): string {
   return shipped.replace('alias /var/lib/imgd/blobs/;', `alias ${storeDir}/;`);
 }
 
+/** A shipped file of deploy/nginx with these texts (paths) replaced, each checked to be there. */
+function shipped(name: string, replacements: Readonly<Record<string, string>>): string {
+  let text = readFileSync(path.join(REPO_ROOT, 'deploy/nginx', name), 'utf8');
+  for (const [from, to] of Object.entries(replacements)) {
+    if (!text.includes(from)) throw new Error(`deploy/nginx/${name} no longer has ${from}`);
+    text = text.replaceAll(from, to);
+  }
+  return text;
+}
+
+/** The shipped micro-cache (http-level part and location), its hop's alias, socket and cache folder in `workDir`. */
+function microcache(storeDir: string, workDir: string): { http: string; location: string } {
+  const http = shipped('imgd-microcache-http.conf', {
+    'alias /var/lib/imgd/blobs/;': `alias ${storeDir}/;`,
+    '/run/imgd-nginx-hop.sock': path.join(workDir, 'hop.sock'),
+    '/var/cache/nginx-imgd': path.join(workDir, 'cache'),
+  });
+  return { http, location: shipped('imgd-microcache.conf', {}) };
+}
+
 /** The shipped public-tree location (PUBLIC_TREE), its root pointed at this tree. */
 function publicLocation(treeDir: string): string {
   const shipped = readFileSync(path.join(REPO_ROOT, 'deploy/nginx/imgd-public.conf'), 'utf8');
@@ -35,8 +56,9 @@ function publicLocation(treeDir: string): string {
 /**
  * `root`: the folder served as files (nginx alone). With `imgdUpstream` (host:port of an imgd with SENDFILE=x-accel),
  * everything is proxied to imgd instead, and imgd's X-Accel-Redirect answers are sent from `root` by the shipped
- * offload location: imgd behind nginx, as deploy/nginx sets it up. With `publicTree` (imgd's PUBLIC_TREE_DIR) too,
- * the shipped public location sends public originals from that tree without asking imgd.
+ * offload location: imgd behind nginx, as deploy/nginx sets it up, with the shipped micro-cache in front of /i/
+ * (repeats of imgd's public answers within SENDFILE_CACHE_SECONDS are sent without asking imgd). With `publicTree`
+ * (imgd's PUBLIC_TREE_DIR) too, the shipped public location sends public originals from that tree without asking imgd.
  */
 export async function startNginx(root: string, workDir: string, cores: string | undefined, imgdUpstream?: string, publicTree?: string): Promise<Nginx> {
   mkdirSync(workDir, { recursive: true });
@@ -44,9 +66,15 @@ export async function startNginx(root: string, workDir: string, cores: string | 
   if (imgdUpstream) writeFileSync(path.join(workDir, 'offload.conf'), offload);
   const publicInclude = imgdUpstream && publicTree ? `include ${workDir}/public.conf;` : '';
   if (publicInclude) writeFileSync(path.join(workDir, 'public.conf'), publicLocation(publicTree!));
+  if (imgdUpstream) {
+    const cache = microcache(root, workDir);
+    writeFileSync(path.join(workDir, 'microcache-http.conf'), cache.http);
+    writeFileSync(path.join(workDir, 'microcache.conf'), cache.location);
+  }
   const proxied = imgdUpstream
     ? `
   upstream imgd { server ${imgdUpstream}; keepalive 64; }
+  include ${workDir}/microcache-http.conf;
   server {
     listen 127.0.0.1:PORT;
     proxy_http_version 1.1;
@@ -54,6 +82,7 @@ export async function startNginx(root: string, workDir: string, cores: string | 
     location / { proxy_pass http://imgd; }
     include ${workDir}/offload.conf;
     ${publicInclude}
+    include ${workDir}/microcache.conf;
   }`
     : undefined;
   const port = await freePort();

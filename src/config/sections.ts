@@ -25,7 +25,7 @@ export function sendfileSettings(raw: RawSettings): Config['sendfile'] {
   if (raw.SENDFILE === 'off') return { mode: 'off' };
   if (raw.STORAGE === 's3') throw new ConfigError('invalid setting SENDFILE: x-accel needs STORAGE=fs (nginx reads the files of the disk store)');
   if (raw.SENDFILE_PREFIX.split('/').some((part) => part === '..' || part === '.')) throw new ConfigError('invalid setting SENDFILE_PREFIX: no . or .. segments');
-  return { mode: 'x-accel', prefix: raw.SENDFILE_PREFIX };
+  return { mode: 'x-accel', prefix: raw.SENDFILE_PREFIX, cacheSeconds: raw.SENDFILE_CACHE_SECONDS };
 }
 
 export function storageSettings(raw: RawSettings, dataDir: string): Config['storage'] {

@@ -42,9 +42,10 @@ export interface Config {
   readonly imageUrls: ImageUrlShape;
   /**
    * `x-accel`: behind nginx, a full GET of stored bytes is answered with its headers and `X-Accel-Redirect` to
-   * `prefix` + the blob key, and nginx sends the file (deploy/nginx). Only with the disk store.
+   * `prefix` + the blob key, and nginx sends the file (deploy/nginx). Only with the disk store. `cacheSeconds`
+   * (SENDFILE_CACHE_SECONDS): how long nginx's micro-cache may keep a full answer anyone may have (X-Accel-Expires).
    */
-  readonly sendfile: { readonly mode: 'off' } | { readonly mode: 'x-accel'; readonly prefix: string };
+  readonly sendfile: { readonly mode: 'off' } | { readonly mode: 'x-accel'; readonly prefix: string; readonly cacheSeconds: number };
   /**
    * PUBLIC_TREE: a folder of hard links to the disk store's files, one per public original at its URL path, that nginx
    * serves without asking imgd (deploy/nginx). `group` (STORE_GROUP, a name or a number): the tree and its files are

@@ -9,3 +9,14 @@ export function offloadHeaders(sendfile: Config['sendfile'], blobKey: string): R
   if (sendfile.mode === 'off') return undefined;
   return { 'x-accel-redirect': `${sendfile.prefix}${blobKey}` };
 }
+
+/**
+ * `X-Accel-Expires`: how many seconds nginx's micro-cache (deploy/nginx/imgd-microcache.conf) may keep this answer
+ * and send it without asking imgd. Only an answer anyone may have (`anyone`: a full GET of a public image by an
+ * anonymous request without a share signature) gets SENDFILE_CACHE_SECONDS; every other one says 0, which nginx
+ * obeys over any caching its own configuration asks for, so nothing private is ever stored. Undefined when off.
+ */
+export function offloadExpires(sendfile: Config['sendfile'], anyone: boolean): string | undefined {
+  if (sendfile.mode === 'off') return undefined;
+  return String(anyone ? sendfile.cacheSeconds : 0);
+}

@@ -24,20 +24,34 @@ export interface Nginx {
 
 /** A shipped snippet of deploy/nginx with one of its lines (a path) replaced for the test, checked to be there. */
 export async function shippedSnippet(name: string, line: string, replacement: string): Promise<string> {
-  const shipped = await readFile(path.resolve(import.meta.dirname, '../../deploy/nginx', name), 'utf8');
-  assert.ok(shipped.includes(line), `deploy/nginx/${name} no longer has ${line}`);
-  return shipped.replace(line, replacement);
+  return shippedWith(name, { [line]: replacement });
 }
 
-/** nginx proxying to imgd at `upstreamUrl` (upstream `imgd`, as deploy/nginx/imgd.conf names it), with these snippets in its server block. */
-export async function startNginx(upstreamUrl: string, workDir: string, snippets: readonly string[]): Promise<Nginx> {
-  await mkdir(workDir, { recursive: true });
-  const includes: string[] = [];
-  for (const [i, snippet] of snippets.entries()) {
-    const file = path.join(workDir, `snippet-${i}.conf`);
-    await writeFile(file, snippet);
-    includes.push(`include ${file};`);
+/** A shipped snippet of deploy/nginx with every occurrence of each text (paths) replaced for the test, each checked to be there. */
+export async function shippedWith(name: string, replacements: Readonly<Record<string, string>>): Promise<string> {
+  let text = await readFile(path.resolve(import.meta.dirname, '../../deploy/nginx', name), 'utf8');
+  for (const [from, to] of Object.entries(replacements)) {
+    assert.ok(text.includes(from), `deploy/nginx/${name} no longer has ${from}`);
+    text = text.replaceAll(from, to);
   }
+  return text;
+}
+
+/**
+ * nginx proxying to imgd at `upstreamUrl` (upstream `imgd`, as deploy/nginx/imgd.conf names it), with these snippets in
+ * its server block, and `httpSnippets` in its http block (as imgd.conf's own lines are).
+ */
+export async function startNginx(upstreamUrl: string, workDir: string, snippets: readonly string[], httpSnippets: readonly string[] = []): Promise<Nginx> {
+  await mkdir(workDir, { recursive: true });
+  const include = async (name: string, snippet: string): Promise<string> => {
+    const file = path.join(workDir, name);
+    await writeFile(file, snippet);
+    return `include ${file};`;
+  };
+  const includes: string[] = [];
+  for (const [i, snippet] of snippets.entries()) includes.push(await include(`snippet-${i}.conf`, snippet));
+  const httpIncludes: string[] = [];
+  for (const [i, snippet] of httpSnippets.entries()) httpIncludes.push(await include(`http-snippet-${i}.conf`, snippet));
   const port = await freePort();
   const conf = `
 ${process.getuid?.() === 0 ? 'user root;' : ''}
@@ -54,6 +68,7 @@ http {
   uwsgi_temp_path ${workDir}/uwsgi;
   scgi_temp_path ${workDir}/scgi;
   upstream imgd { server ${new URL(upstreamUrl).host}; }
+  ${httpIncludes.join('\n  ')}
   server {
     listen 127.0.0.1:${port};
     proxy_http_version 1.1;

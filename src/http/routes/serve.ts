@@ -12,7 +12,7 @@ import type { ImageRecord } from '../../core/images/image.js';
 import type { HttpContext } from '../context.js';
 import type { FastServe } from '../fast-serve.js';
 import { formatChooser } from '../negotiation.js';
-import { offloadHeaders } from '../offload.js';
+import { offloadExpires, offloadHeaders } from '../offload.js';
 import { decideServe, type ServeDecision } from '../serve-rules.js';
 import { securityHeadersFor } from '../security-headers.js';
 import { bytesOf, problems } from '../openapi.js';
@@ -32,7 +32,7 @@ function replayedHeaders(decision: ServeDecision, reply: FastifyReply, url: stri
   const all: Record<string, string> = { ...securityHeadersFor(url), ...decision.headers };
   // The body is nginx's to send: imgd's answer itself has none.
   if (offloaded) all['content-length'] = '0';
-  for (const name of ['content-disposition', 'vary', 'x-accel-redirect']) {
+  for (const name of ['content-disposition', 'vary', 'x-accel-redirect', 'x-accel-expires']) {
     const value = reply.getHeader(name);
     if (typeof value === 'string') all[name] = value;
   }
@@ -45,6 +45,8 @@ export interface Lanes {
   readonly decidedAt?: number;
   /** SENDFILE: the profiles' own routes keep sending bytes themselves (their listeners may not sit behind nginx). */
   readonly sendfile?: HttpContext['config']['sendfile'];
+  /** The URL carries a share signature: its answer is for whoever holds the link, never for nginx's cache. */
+  readonly signed?: boolean;
 }
 
 /**
@@ -64,8 +66,12 @@ export async function sendServed(ctx: HttpContext, request: FastifyRequest, repl
   reply.code(decision.status).headers(decision.headers);
   if (served.negotiated) reply.header('vary', served.isPublic ? 'Accept' : 'Accept, Authorization');
   else if (!served.isPublic) reply.header('vary', 'Authorization');
+  const sendfile = lanes.sendfile ?? { mode: 'off' };
+  const full = decision.status === 200 && request.method === 'GET';
+  const expires = offloadExpires(sendfile, full && served.isPublic && request.actor.kind === 'anonymous' && lanes.signed !== true);
+  if (expires !== undefined) reply.header('x-accel-expires', expires);
   if (!decision.sendBody) return reply.send();
-  const offload = decision.status === 200 && request.method === 'GET' ? offloadHeaders(lanes.sendfile ?? { mode: 'off' }, served.blobKey) : undefined;
+  const offload = full ? offloadHeaders(sendfile, served.blobKey) : undefined;
   if (offload) {
     reply.headers(offload);
     remember(lanes, request, reply, decision, served, true);
@@ -80,6 +86,8 @@ export async function sendServed(ctx: HttpContext, request: FastifyRequest, repl
 function remember(lanes: Lanes, request: FastifyRequest, reply: FastifyReply, decision: ServeDecision, served: Served, offloaded: boolean): void {
   const { fast, decidedAt = 0 } = lanes;
   if (!fast || !served.isPublic || decision.status !== 200 || !fast.accepts(request.raw, decidedAt)) return;
+  // A signed-in request's answer tells nginx not to keep it (X-Accel-Expires: 0): replayed, it would keep anonymous ones out of nginx's cache.
+  if (lanes.sendfile?.mode === 'x-accel' && request.actor.kind !== 'anonymous') return;
   // Counted under the route pattern the router counts the same request under.
   const route = request.routeOptions.url ?? 'unmatched';
   const headers = replayedHeaders(decision, reply, request.url, offloaded);
@@ -173,7 +181,7 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
           shared: sharedBy(expires, sig),
           variant: { preset: name === 'custom' ? undefined : name, query, choose: formatChooser(request) },
         });
-        return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile });
+        return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed: sig !== undefined });
       },
     });
 
@@ -195,7 +203,7 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
         const decidedAt = fast?.version ?? 0;
         const served = await ctx.serving.serve({ actor: request.actor, address: addressOf(request.params), shared: sharedBy(expires, sig) });
         reply.header('content-disposition', `inline; filename="${served.image.filename}"`);
-        return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile });
+        return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed: sig !== undefined });
       },
     });
   };
