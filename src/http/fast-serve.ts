@@ -115,8 +115,10 @@ export class FastServe {
     const key = FastServe.keyOf(req.url!, req.headers.accept);
     const notModified: string[] = [];
     for (let i = 0; i < answer.headers.length; i += 2) {
-      // A 304 has no body, neither here nor one for nginx to send.
-      if (answer.headers[i] !== 'content-length' && answer.headers[i] !== 'x-accel-redirect') notModified.push(answer.headers[i]!, answer.headers[i + 1]!);
+      const name = answer.headers[i]!;
+      // A 304 has no body, neither here nor one for nginx to send; nginx keeps none of them, as the router tells it.
+      if (name === 'x-accel-expires') notModified.push(name, '0');
+      else if (name !== 'content-length' && name !== 'x-accel-redirect') notModified.push(name, answer.headers[i + 1]!);
     }
     notModified.push(...REQUEST_ID_SLOT);
     const full = [...answer.headers, ...REQUEST_ID_SLOT];

@@ -57,6 +57,7 @@ describe('X-Accel-Expires on imgd\'s answers (SENDFILE=x-accel)', () => {
     assert.deepEqual(await expiresOf(`${small}${await shareQuery(t, image)}`), [200, '0'], 'a share link');
     // The second time from the fast lane, with the same header.
     for (let i = 0; i < 2; i += 1) assert.deepEqual(await expiresOf(small), [200, '1']);
+    assert.deepEqual(await expiresOf(small, { headers: { 'if-none-match': etag } }), [304, '0'], 'a 304 from the fast lane');
     assert.deepEqual(await expiresOf(image.url), [200, '1'], 'an original');
 
     const hidden = await upload(t, 'expires-private.jpg', 'private');
