@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type Driver, type SqliteDatabase, type SqliteDialectConfig, type SqliteStatement } from 'kysely';
 import type { Config } from '../config.js';
 import type { Database } from './schema.js';
 import { arrayRowPool, rowBuilder } from './row-objects.js';
@@ -53,13 +53,35 @@ export function openDatabase(
   sqlite.pragma('foreign_keys = ON');
   const checkpoints = checkpointInBackground(database.file, onCheckpointFailure);
   const connection = withRollbackAfterAbort(withPlainRows(withStatementCache(sqlite)), sqlite);
-  const close = (): void => {
-    checkpoints.stop();
-    connection.close();
-  };
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: { prepare: (sql) => connection.prepare(sql), close } }) });
+  const config: SqliteDialectConfig = { database: { prepare: (sql) => connection.prepare(sql), close: () => connection.close() } };
+  const db = new Kysely<Database>({ dialect: new SqliteDialectClosingAfter(config, () => checkpoints.stop()) });
   sqliteHandles.set(db, sqlite);
   return db;
+}
+
+/**
+ * Kysely's SQLite dialect, whose `destroy()` first waits for `before` (the checkpoint thread closing its connection).
+ * Closed that way, the server's connection is the last one: its close checkpoints and removes the -wal and -shm files
+ * before `destroy()` returns. Before, the thread closed after it, so those files were still being written and removed
+ * once the caller went on (a test removing its directory then failed with ENOTEMPTY).
+ */
+class SqliteDialectClosingAfter extends SqliteDialect {
+  constructor(
+    private readonly config: SqliteDialectConfig,
+    private readonly before: () => Promise<void>,
+  ) {
+    super(config);
+  }
+
+  override createDriver(): Driver {
+    const before = this.before;
+    return new (class extends SqliteDriver {
+      override async destroy(): Promise<void> {
+        await before();
+        await super.destroy();
+      }
+    })(this.config);
+  }
 }
 
 /**

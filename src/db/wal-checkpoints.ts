@@ -35,8 +35,8 @@ parentPort.once('message', () => {
 `;
 
 export interface WalCheckpoints {
-  /** Ends the thread (its connection closed). */
-  stop(): void;
+  /** Ends the thread; resolves once its connection is closed and the thread has exited. */
+  stop(): Promise<void>;
 }
 
 export function checkpointInBackground(file: string, onFailure: (err: Error) => void): WalCheckpoints {
@@ -44,15 +44,20 @@ export function checkpointInBackground(file: string, onFailure: (err: Error) => 
   const worker = new Worker(THREAD, { eval: true, workerData: { driver, file, everyMs: EVERY_MS } });
   worker.unref();
   let stopping = false;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   // Nothing to put back: without the thread, the commits' own checkpoints copy every page, as SQLite does by default.
   worker.once('error', (err) => {
     if (!stopping) onFailure(err);
   });
   return {
     stop() {
-      if (stopping) return;
-      stopping = true;
-      worker.postMessage('stop');
+      if (!stopping) {
+        stopping = true;
+        // Waited for now: held, or a process with nothing else left to do would end before the thread does.
+        worker.ref();
+        worker.postMessage('stop');
+      }
+      return exited;
     },
   };
 }

@@ -1,7 +1,7 @@
 // WAL checkpoints of the embedded database off the event loop (src/db/wal-checkpoints.ts): pages committed to the WAL
 // reach the database file without a commit ever checkpointing them itself, and the WAL stays bounded under writes.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,6 +50,20 @@ describe('WAL checkpoints of the embedded database', () => {
       assert.ok(wal < 8 * 1024 * 1024, `WAL of ${wal} bytes after 21 MB of rows`);
     } finally {
       await db.destroy();
+    }
+  });
+
+  it('has ended the thread, and closed its connection, when destroy() returns', async () => {
+    // Before, the thread was told to stop and ended a moment later: its connection, opened late or closed last,
+    // created and removed the -wal and -shm files while the caller was already removing the directory (ENOTEMPTY).
+    const threads = (): number => readdirSync('/proc/self/task').length;
+    await (await written('warm.sqlite', 1, 10)).db.destroy();
+    for (let round = 0; round < 5; round += 1) {
+      const before = threads();
+      const { file, db } = await written(`closed-${round}.sqlite`, 1, 10);
+      await db.destroy();
+      assert.equal(threads(), before, `round ${round}: a thread is still running`);
+      assert.deepEqual([existsSync(`${file}-wal`), existsSync(`${file}-shm`)], [false, false], `round ${round}`);
     }
   });
 });
