@@ -177,8 +177,7 @@ export class FastServe {
     res.writeHead(status, headers);
     res.end(body);
     const seconds = (performance.now() - started) / 1000;
-    this.metrics.requests.inc({ method: req.method!, route: entry.route, status: String(status) });
-    this.metrics.latency.observe({ method: req.method!, route: entry.route }, seconds);
+    this.metrics.http.record(req.method!, entry.route, status, seconds);
     if (this.log.isLevelEnabled('info')) {
       this.log.info({ reqId: id, req: { method: req.method, url: req.url }, res: { statusCode: status }, responseTime: seconds * 1000 }, 'request completed');
     }

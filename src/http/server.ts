@@ -82,8 +82,7 @@ export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: Ea
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    ctx.metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    ctx.metrics.latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    ctx.metrics.http.record(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
   return app;
 }
