@@ -83,11 +83,11 @@ async function withBareDisk<T>(ctx: ScenarioContext, root: string, body: (baseUr
 }
 
 /** floor.ts answering `file`'s bytes from memory with three precomputed headers: what any Node server costs at least. */
-async function withBareNode<T>(ctx: ScenarioContext, file: string, body: (baseUrl: string) => Promise<T>): Promise<T> {
+async function withBareNode<T>(ctx: ScenarioContext, file: string, body: (baseUrl: string) => Promise<T>, env: Record<string, string> = {}, name = 'bare node'): Promise<T> {
   const port = await freePort();
-  const bare = spawnPinned('bare node', process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../peers/floor.ts')], {
+  const bare = spawnPinned(name, process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../peers/floor.ts')], {
     cores: ctx.pin.server,
-    env: { PORT: String(port), MEM_FILE: file },
+    env: { PORT: String(port), MEM_FILE: file, ...env },
   });
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, bare);
@@ -95,6 +95,24 @@ async function withBareNode<T>(ctx: ScenarioContext, file: string, body: (baseUr
   } finally {
     await bare.stop();
   }
+}
+
+/** The peer named for it: floor.ts answering `file` with the headers imgd answered `url` with, and imgd's idle timeout. */
+const AS_IMGD = "bare node (imgd's headers)";
+
+/**
+ * The bare Node peer and AS_IMGD: the first is what the target compares with; the second shows, in the same run, what
+ * the headers imgd sends on every image (security headers, caching, request id) cost Node by themselves.
+ */
+async function withBareNodes<T>(ctx: ScenarioContext, file: string, imgdUrl: string, body: (bareUrl: string, asImgdUrl: string) => Promise<T>): Promise<T> {
+  const answer = await fetch(imgdUrl);
+  await answer.arrayBuffer();
+  if (!answer.ok) throw new Error(`${imgdUrl} answered ${answer.status}`);
+  const headers: string[] = [];
+  // Node adds these itself.
+  for (const [name, value] of answer.headers) if (!['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(name)) headers.push(name, value);
+  const env = { MEM_HEADERS: JSON.stringify(headers), SOCKET_TIMEOUT_MS: '30000' };
+  return withBareNode(ctx, file, (bareUrl) => withBareNode(ctx, file, (asImgdUrl) => body(bareUrl, asImgdUrl), env, AS_IMGD));
 }
 
 export const s3: Scenario = {
@@ -105,10 +123,11 @@ export const s3: Scenario = {
       const { imgd, nginx } = servers;
       const [image] = await uploadAll(imgd.url, [{ bytes: photo(), name: path.basename(PHOTO_PATH), type: 'image/jpeg' }]);
       const stored = path.join(imgd.dataDir, 'blobs', originalPath(image!.sha256));
-      return withBareNode(ctx, stored, async (bareUrl) => {
+      return withBareNodes(ctx, stored, `${imgd.url}${pathOf(image!.url)}`, async (bareUrl, asImgdUrl) => {
         const contenders: Contender[] = [
           { name: 'imgd', spec: { baseUrl: imgd.url, paths: [pathOf(image!.url)], connections: 64 } },
           { name: 'bare node (memory)', spec: { baseUrl: bareUrl, paths: ['/mem/photo'], connections: 64 } },
+          { name: AS_IMGD, spec: { baseUrl: asImgdUrl, paths: ['/mem/photo'], connections: 64 } },
           ...behindNginx(servers, [pathOf(image!.url)], 64),
         ];
         if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: [originalPath(image!.sha256)], connections: 64 } });
@@ -117,6 +136,7 @@ export const s3: Scenario = {
         const p99 = (n: string): number[] => pick(res.get(n), (r) => r.p99Ms);
         const rows: Row[] = [
           versus('S3', 'req/s', rps('imgd'), 'bare node (memory)', rps('bare node (memory)'), { min: 0.95 }),
+          info('S3', 'req/s', rps('imgd'), AS_IMGD, rps(AS_IMGD)),
           ...(nginx ? [info('S3', 'req/s', rps('imgd'), 'nginx', rps('nginx'))] : []),
           info('S3', 'p99 ms', p99('imgd'), nginx ? 'nginx' : 'bare node (memory)', p99(nginx ? 'nginx' : 'bare node (memory)')),
           ...behindRows('S3', servers, res),
@@ -140,10 +160,11 @@ export const s4: Scenario = {
       const bytes = Buffer.from(await res0.arrayBuffer());
       const file = path.join(imgd.dataDir, 'blobs', 'variant.jpg');
       writeFileSync(file, bytes);
-      return withBareNode(ctx, file, async (bareUrl) => {
+      return withBareNodes(ctx, file, `${imgd.url}${variantPath}`, async (bareUrl, asImgdUrl) => {
         const contenders: Contender[] = [
           { name: 'imgd', spec: { baseUrl: imgd.url, paths: [variantPath], connections: 64 } },
           { name: 'bare node (memory)', spec: { baseUrl: bareUrl, paths: ['/mem/variant'], connections: 64 } },
+          { name: AS_IMGD, spec: { baseUrl: asImgdUrl, paths: ['/mem/variant'], connections: 64 } },
           ...behindNginx(servers, [variantPath], 64),
         ];
         if (nginx) contenders.push({ name: 'nginx', spec: { baseUrl: nginx.url, paths: ['/variant.jpg'], connections: 64 } });
@@ -151,6 +172,7 @@ export const s4: Scenario = {
         const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
         const rows: Row[] = [
           versus('S4', 'req/s', rps('imgd'), 'bare node (memory)', rps('bare node (memory)'), { min: 0.9 }),
+          info('S4', 'req/s', rps('imgd'), AS_IMGD, rps(AS_IMGD)),
           ...(nginx ? [info('S4', 'req/s', rps('imgd'), 'nginx', rps('nginx'))] : []),
           info('S4', 'p99 ms', pick(res.get('imgd'), (r) => r.p99Ms), nginx ? 'nginx' : undefined, nginx ? pick(res.get('nginx'), (r) => r.p99Ms) : undefined),
           ...behindRows('S4', servers, res),
