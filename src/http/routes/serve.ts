@@ -39,6 +39,20 @@ function replayedHeaders(decision: ServeDecision, reply: FastifyReply, url: stri
   return Object.entries(all).flat();
 }
 
+/**
+ * An anonymous GET that finds no image it may see (none, private, trashed, deleted) is told 404 for as long as nginx's
+ * micro-cache keeps a 200 (X-Accel-Expires: SENDFILE_CACHE_SECONDS). nginx sends an expired answer to others while one
+ * request refreshes it (proxy_cache_use_stale updating), and only a cacheable answer replaces it: without this, the 200
+ * of an image made private would go on being sent beside each refresh's uncached 404.
+ */
+function keepNotFound(err: unknown, request: FastifyRequest, reply: FastifyReply, sendfile: HttpContext['config']['sendfile'], signed: boolean): unknown {
+  if (err instanceof ImgdError && err.code === 'not_found' && request.method === 'GET' && request.actor.kind === 'anonymous' && !signed) {
+    const expires = offloadExpires(sendfile, true);
+    if (expires !== undefined) reply.header('x-accel-expires', expires);
+  }
+  return err;
+}
+
 /** What only imgd's own routes on the main listener do: the fast lane (and its version when access was decided), offload. */
 export interface Lanes {
   readonly fast?: FastServe | undefined;
@@ -175,12 +189,16 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
         const { expires, sig, ...query } = request.query;
         const { variant: name } = request.params;
         const decidedAt = fast?.version ?? 0;
-        const served = await ctx.serving.serve({
-          actor: request.actor,
-          address: addressOf(request.params),
-          shared: sharedBy(expires, sig),
-          variant: { preset: name === 'custom' ? undefined : name, query, choose: formatChooser(request) },
-        });
+        const served = await ctx.serving
+          .serve({
+            actor: request.actor,
+            address: addressOf(request.params),
+            shared: sharedBy(expires, sig),
+            variant: { preset: name === 'custom' ? undefined : name, query, choose: formatChooser(request) },
+          })
+          .catch((err: unknown) => {
+            throw keepNotFound(err, request, reply, sendfile, sig !== undefined);
+          });
         return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed: sig !== undefined });
       },
     });
@@ -201,7 +219,9 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
       handler: async (request, reply) => {
         const { expires, sig } = request.query;
         const decidedAt = fast?.version ?? 0;
-        const served = await ctx.serving.serve({ actor: request.actor, address: addressOf(request.params), shared: sharedBy(expires, sig) });
+        const served = await ctx.serving.serve({ actor: request.actor, address: addressOf(request.params), shared: sharedBy(expires, sig) }).catch((err: unknown) => {
+          throw keepNotFound(err, request, reply, sendfile, sig !== undefined);
+        });
         reply.header('content-disposition', `inline; filename="${served.image.filename}"`);
         return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed: sig !== undefined });
       },
