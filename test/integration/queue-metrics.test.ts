@@ -63,8 +63,11 @@ describe('queue depth and job outcomes in /metrics', () => {
       assert.equal(sample(text, 'imgd_job_runs_total', { type: PROCESS, outcome: 'retried' }), 1, 'the first of two tries');
       assert.equal(sample(text, 'imgd_job_runs_total', { type: PROCESS, outcome: 'failed' }), 1, 'the last try');
       assert.equal(sample(text, 'imgd_jobs', { type: PROCESS, status: 'failed' }), 1);
-      const image = (await (await fetch(`${worker.url}/api/v1/images/${broken.id}`, { headers: worker.auth })).json()) as { status: string };
-      assert.equal(image.status, 'failed');
+      // The queue marks the job's row failed, then runs its failure handler, which marks the image: a moment apart.
+      await waitFor('the image to be marked failed', async () => {
+        const image = (await (await fetch(`${worker.url}/api/v1/images/${broken.id}`, { headers: worker.auth })).json()) as { status: string };
+        return image.status === 'failed' ? true : undefined;
+      });
     } finally {
       await worker.close();
     }
