@@ -2,7 +2,7 @@
 // would have written the same requests, so dashboards and alerts see no difference.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry, type RegistryContentType } from 'prom-client';
 import { LATENCY_BUCKETS, RequestMetrics } from '../../src/http/request-metrics.js';
 
 type Request = readonly [method: string, route: string, status: number, seconds: number];
@@ -18,16 +18,18 @@ const REQUESTS: readonly Request[] = [
   ['GET', 'unmatched', 404, 0],
 ];
 
-async function ours(requests: readonly Request[]): Promise<{ registry: Registry; text: string }> {
-  const registry = new Registry();
+async function ours(requests: readonly Request[], format: RegistryContentType = Registry.PROMETHEUS_CONTENT_TYPE): Promise<{ registry: Registry<RegistryContentType>; text: string }> {
+  const registry = new Registry<RegistryContentType>();
+  registry.setContentType(format);
   const metrics = new RequestMetrics();
   metrics.register(registry);
   for (const [method, route, status, seconds] of requests) metrics.record(method, route, status, seconds);
   return { registry, text: await registry.metrics() };
 }
 
-async function promClients(requests: readonly Request[]): Promise<string> {
-  const registry = new Registry();
+async function promClients(requests: readonly Request[], format: RegistryContentType = Registry.PROMETHEUS_CONTENT_TYPE): Promise<string> {
+  const registry = new Registry<RegistryContentType>();
+  registry.setContentType(format);
   const counter = new Counter({ name: 'imgd_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
   const histogram = new Histogram({
     name: 'imgd_http_request_duration_seconds',
@@ -51,6 +53,13 @@ describe('request metrics', () => {
     assert.match(text, /^imgd_http_request_duration_seconds_bucket\{le="0.001",method="GET",route="\/i\/:key\/:filename"\} 2$/m);
     assert.match(text, /^imgd_http_request_duration_seconds_bucket\{le="10",method="POST",route="\/api\/v1\/images"\} 2$/m);
     assert.match(text, /^imgd_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/images"\} 3$/m);
+  });
+
+  it('read as prom-client writes them in the OpenMetrics format too (counters renamed by the registry)', async () => {
+    const openMetrics = Registry.OPENMETRICS_CONTENT_TYPE;
+    const { text } = await ours(REQUESTS, openMetrics);
+    assert.equal(text, await promClients(REQUESTS, openMetrics));
+    assert.match(text, /^imgd_http_requests_total\{method="GET",route="\/i\/:key\/:filename",status="200"\} 2$/m);
   });
 
   it('start empty, and are cleared with the registry', async () => {
