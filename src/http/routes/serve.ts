@@ -158,6 +158,11 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
   const { sendfile } = ctx.config;
   const sharedBy = (expires: string | undefined, sig: string | undefined) =>
     sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
+  /** The serve use case, its not-found kept by nginx's micro-cache for anonymous GETs (keepNotFound). */
+  const serve = (request: FastifyRequest, reply: FastifyReply, sig: string | undefined, query: Parameters<HttpContext['serving']['serve']>[0]): Promise<Served> =>
+    ctx.serving.serve(query).catch((err: unknown) => {
+      throw keepNotFound(err, request, reply, sendfile, sig !== undefined);
+    });
   return async (app) => {
     await app.register(accepts);
 
@@ -189,16 +194,12 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
         const { expires, sig, ...query } = request.query;
         const { variant: name } = request.params;
         const decidedAt = fast?.version ?? 0;
-        const served = await ctx.serving
-          .serve({
-            actor: request.actor,
-            address: addressOf(request.params),
-            shared: sharedBy(expires, sig),
-            variant: { preset: name === 'custom' ? undefined : name, query, choose: formatChooser(request) },
-          })
-          .catch((err: unknown) => {
-            throw keepNotFound(err, request, reply, sendfile, sig !== undefined);
-          });
+        const served = await serve(request, reply, sig, {
+          actor: request.actor,
+          address: addressOf(request.params),
+          shared: sharedBy(expires, sig),
+          variant: { preset: name === 'custom' ? undefined : name, query, choose: formatChooser(request) },
+        });
         return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed: sig !== undefined });
       },
     });
@@ -219,9 +220,7 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
       handler: async (request, reply) => {
         const { expires, sig } = request.query;
         const decidedAt = fast?.version ?? 0;
-        const served = await ctx.serving.serve({ actor: request.actor, address: addressOf(request.params), shared: sharedBy(expires, sig) }).catch((err: unknown) => {
-          throw keepNotFound(err, request, reply, sendfile, sig !== undefined);
-        });
+        const served = await serve(request, reply, sig, { actor: request.actor, address: addressOf(request.params), shared: sharedBy(expires, sig) });
         reply.header('content-disposition', `inline; filename="${served.image.filename}"`);
         return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed: sig !== undefined });
       },
