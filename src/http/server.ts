@@ -34,6 +34,7 @@ import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import { acceptConstraint } from './compat/accept.js';
 import { ClosingResponse } from './unread-body.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { SERVING_WATCH_MS } from '../core/images/servable-index.js';
 
 /**
@@ -43,6 +44,7 @@ import { SERVING_WATCH_MS } from '../core/images/servable-index.js';
  */
 export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: EarlyErrorWriter = writeProblem, fast?: FastServe): Promise<FastifyInstance> {
   const { config } = ctx;
+  const schemas = lazySchemaCompilers();
   const app = Fastify({
     // The main listener asks its fast lane before Fastify's own request handler.
     ...(fast && { serverFactory: fastLaneServer(fast) }),
@@ -68,9 +70,11 @@ export async function baseHttp(ctx: HttpContext, logger: Logger, earlyErrors: Ea
     forceCloseConnections: 'idle',
     // Unknown JSON properties are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    schemaController: { compilersFactory: schemas.compilersFactory },
     // Stored names reach 108 characters (an 80-character stem, a collision stamp, the extension); Fastify's default is 100.
     routerOptions: { constraints: { accept: acceptConstraint }, maxParamLength: 256 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  schemas.bind(app);
   answerUnavailableWhileClosing(app);
   await registerRateLimits(app, config.jobs.redisUrl ? { redisUrl: config.jobs.redisUrl, prefix: config.jobs.redisPrefix } : undefined);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
