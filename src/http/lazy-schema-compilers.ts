@@ -48,10 +48,11 @@ export function lazySchemaCompilers(): { compilersFactory: CompilersFactory; bin
 
   const validators = AjvCompiler() as unknown as BuildCompiler<Validate>;
   const serializers = SerializerSelector() as unknown as BuildCompiler<Serialize>;
+  // Even the compiler (an ajv instance, ~0.1 s to build) waits for the first schema it has to compile.
   const buildValidator: BuildCompiler<Validate> = (externalSchemas, options) => {
-    const compile = validators(externalSchemas, options);
+    let compile: ((route: RouteSchema) => Validate) | undefined;
     return (route) => {
-      const validator = eventually(() => compile(route));
+      const validator = eventually(() => (compile ??= validators(externalSchemas, options))(route));
       // Fastify reads `errors` off the function it called, where ajv leaves them on its own.
       const validate: Validate = (data, parent) => {
         const own = validator();
@@ -65,9 +66,9 @@ export function lazySchemaCompilers(): { compilersFactory: CompilersFactory; bin
     };
   };
   const buildSerializer: BuildCompiler<Serialize> = (externalSchemas, options) => {
-    const compile = serializers(externalSchemas, options);
+    let compile: ((route: RouteSchema) => Serialize) | undefined;
     return (route) => {
-      const serializer = eventually(() => compile(route));
+      const serializer = eventually(() => (compile ??= serializers(externalSchemas, options))(route));
       return (data) => serializer()(data);
     };
   };
