@@ -6,8 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ImageUrlShape } from '../../config.js';
 import { ImgdError } from '../../core/errors.js';
-import type { ImageAddress } from '../../core/images/images.js';
-import type { Served } from '../../core/images/serving.js';
+import type { Served, VariantAsk } from '../../core/images/serving.js';
 import type { ImageRecord } from '../../core/images/image.js';
 import type { HttpContext } from '../context.js';
 import type { FastServe } from '../fast-serve.js';
@@ -146,8 +145,6 @@ const SERVE_METHODS = [
   [['HEAD'], 'head'],
 ] as const;
 
-const addressOf = (params: { filename: string; key?: string }): ImageAddress => ({ filename: params.filename, urlKey: params.key });
-
 const shareQuery = {
   expires: Type.Optional(Type.String({ description: 'Share links: expiry (Unix seconds)' })),
   sig: Type.Optional(Type.String({ description: 'Share links: signature' })),
@@ -156,13 +153,28 @@ const shareQuery = {
 export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAsyncTypebox {
   const routes = shapeRoutes(ctx.config.imageUrls);
   const { sendfile } = ctx.config;
-  const sharedBy = (expires: string | undefined, sig: string | undefined) =>
-    sig === undefined ? undefined : (image: { id: string }) => ctx.shares.verify(image.id, expires, sig);
-  /** The serve use case, its not-found kept by nginx's micro-cache for anonymous GETs (keepNotFound). */
-  const serve = (request: FastifyRequest, reply: FastifyReply, sig: string | undefined, query: Parameters<HttpContext['serving']['serve']>[0]): Promise<Served> =>
-    ctx.serving.serve(query).catch((err: unknown) => {
-      throw keepNotFound(err, request, reply, sendfile, sig !== undefined);
-    });
+  /**
+   * Runs the serve use case for one of these routes and sends what it found: the original (named inline) or, with
+   * `variant`, a variant. A not-found of an anonymous GET without a share signature is kept by nginx's micro-cache.
+   */
+  async function answer(request: FastifyRequest, reply: FastifyReply, params: { filename: string; key?: string }, share: { expires?: string; sig?: string }, variant?: VariantAsk): Promise<FastifyReply> {
+    const { expires, sig } = share;
+    const signed = sig !== undefined;
+    // The index's version when access was decided: the fast lane remembers the answer only if nothing changed since.
+    const decidedAt = fast?.version ?? 0;
+    const served = await ctx.serving
+      .serve({
+        actor: request.actor,
+        address: { filename: params.filename, urlKey: params.key },
+        shared: sig === undefined ? undefined : (image) => ctx.shares.verify(image.id, expires, sig),
+        variant,
+      })
+      .catch((err: unknown) => {
+        throw keepNotFound(err, request, reply, sendfile, signed);
+      });
+    if (!variant) reply.header('content-disposition', `inline; filename="${served.image.filename}"`);
+    return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed });
+  }
   return async (app) => {
     await app.register(accepts);
 
@@ -193,14 +205,7 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
         if (!ctx.config.processing.enabled) throw new ImgdError('not_found', 'Variants are off on this server (PROCESSING=false).');
         const { expires, sig, ...query } = request.query;
         const { variant: name } = request.params;
-        const decidedAt = fast?.version ?? 0;
-        const served = await serve(request, reply, sig, {
-          actor: request.actor,
-          address: addressOf(request.params),
-          shared: sharedBy(expires, sig),
-          variant: { preset: name === 'custom' ? undefined : name, query, choose: formatChooser(request) },
-        });
-        return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed: sig !== undefined });
+        return answer(request, reply, request.params, { expires, sig }, { preset: name === 'custom' ? undefined : name, query, choose: formatChooser(request) });
       },
     });
 
@@ -217,13 +222,7 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
         querystring: Type.Object(shareQuery),
         response: serveAnswers(401, 403, 404, 416),
       },
-      handler: async (request, reply) => {
-        const { expires, sig } = request.query;
-        const decidedAt = fast?.version ?? 0;
-        const served = await serve(request, reply, sig, { actor: request.actor, address: addressOf(request.params), shared: sharedBy(expires, sig) });
-        reply.header('content-disposition', `inline; filename="${served.image.filename}"`);
-        return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed: sig !== undefined });
-      },
+      handler: async (request, reply) => answer(request, reply, request.params, request.query),
     });
   };
 }
