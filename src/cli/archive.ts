@@ -4,12 +4,14 @@ import { stat } from 'node:fs/promises';
 import { ADMIN, type Actor } from '../core/access/actor.js';
 import { VISIBILITIES, type Visibility } from '../core/images/image.js';
 import { roleScopes } from '../core/accounts/accounts.js';
-import { exportCommand, importCommand } from '../ops/archive-command.js';
 import { importFolder, type FolderProfile } from '../ops/import-folder.js';
 import { importImages, type ImportProgress, type ImportReport } from '../ops/import-images.js';
 import { printJson, settings } from './context.js';
 import { withDeployment } from './deployment.js';
 import { CommandFailed, UsageError } from './failure.js';
+
+/** The archive commands, with tar, loaded when one runs: not by every other command (`imgd serve` among them). */
+const archives = (): Promise<typeof import('../ops/archive-command.js')> => import('../ops/archive-command.js');
 
 interface ImportFlags {
   keepNames?: boolean;
@@ -40,13 +42,13 @@ function printReport(report: ImportReport): void {
 
 async function importSource(source: string, flags: ImportFlags, importer: Command): Promise<void> {
   const config = settings();
-  if (source === '-') return importCommand(config, source);
+  if (source === '-') return (await archives()).importCommand(config, source);
   // Checked before anything is opened, so that a wrong path leaves no empty database behind.
   const found = await stat(source).catch(() => undefined);
   if (!found) throw new CommandFailed(`${source}: no such file or folder`);
   if (!found.isDirectory()) {
     if (flags.keepNames) throw new UsageError(`--keep-names takes a folder; ${source} is a file (an export archive? then: imgd restore ${source})`);
-    return importCommand(config, source);
+    return (await archives()).importCommand(config, source);
   }
   if (flags.keepNames) {
     await withDeployment(config, { needs: ['core'] }, async ({ core }) => {
@@ -73,11 +75,11 @@ export function registerArchiveCommands(program: Command): void {
   program
     .command('export <file>')
     .description('write everything (database rows, images, cached variants, the signing key) into one archive file; - writes to standard output')
-    .action((file: string) => exportCommand(settings(), file));
+    .action(async (file: string) => (await archives()).exportCommand(settings(), file));
   program
     .command('restore <archive>')
     .description('load an archive made by `imgd export` into this empty deployment, all or nothing; - reads standard input')
-    .action((archive: string) => importCommand(settings(), archive));
+    .action(async (archive: string) => (await archives()).importCommand(settings(), archive));
   program
     .command('import <folder>')
     .summary('add every image under a folder (an export archive: restore it)')

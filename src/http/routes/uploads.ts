@@ -1,10 +1,8 @@
 // Resumable uploads: the tus 1.0.0 protocol at /api/v1/uploads (@tus/server), behind imgd's credentials, limits and
 // errors; a finished upload becomes an image through the same use case as a POST.
-import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Metadata, Server } from '@tus/server';
 import { canUpload, principalOf, requireAuthenticated, uploadTerms } from '../../core/access/policy.js';
 import { ImgdError, type ErrorCode } from '../../core/errors.js';
 import { parseUploadFields, UPLOAD_FIELD_NAMES } from '../../core/upload/fields.js';
@@ -15,10 +13,11 @@ import { fingerprintOf, idempotencyKeyOf, replay } from '../idempotency.js';
 import { imageUrl } from '../image-view.js';
 import { statusOf } from '../error-codes.js';
 import { clientFileName } from '../multipart.js';
-import { sendProblem, toImgdError } from '../problem.js';
+import { sendProblem } from '../problem.js';
 import { tusSchemas } from './upload-schemas.js';
 import { rateLimited } from '../rate-limits.js';
-import { ResumableDataStore, tusRequests, type TusRequestContext } from '../tus-store.js';
+import type { TusRequestContext } from '../tus-store.js';
+import type { TusServer } from '../tus-server.js';
 
 export const UPLOADS_PATH = '/api/v1/uploads';
 /** What an Idempotency-Key's fingerprint names as the request's target. */
@@ -93,41 +92,10 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
   const { config, resumable } = ctx;
   const urlOf = (id: string): string => `${ctx.publicUrl()}${UPLOADS_PATH}/${id}`;
 
-  const tus = new Server({
-    path: UPLOADS_PATH,
-    datastore: new ResumableDataStore(resumable),
-    maxSize: config.limits.fileSize,
-    // CORS is @fastify/cors's (CORS_ORIGINS): tus's own headers are dropped below.
-    allowedOrigins: [],
-    // The default in-memory locker orders the requests to one upload on this instance (a resumed PATCH asks a stalled
-    // one to let go). Across instances the database decides: a part counts only if the offset it started from still
-    // holds (ResumableRepo.addPart), so the slower of two writers gets 409 and its bytes are dropped.
-    namingFunction: () => randomBytes(16).toString('hex'),
-    generateUrl: (_req, { id }) => urlOf(id),
-    getFileIdFromRequest: (_req, lastPath) => (lastPath && UPLOAD_ID.test(lastPath) ? lastPath : undefined),
-    async onUploadFinish(_req, upload) {
-      const context = tusRequests.getStore()!;
-      const record = await resumable.find(upload.id);
-      try {
-        if (!record) throw new ImgdError('not_found', 'No such upload.');
-        const image = await resumable.complete(upload.id, { actor: context.actor, ip: context.ip }, completionOf(record.metadata));
-        return { headers: { 'X-Image-Id': image.id, 'X-Image-Url': imageUrl(ctx.publicUrl(), image, ctx.config.imageUrls) } };
-      } catch (err) {
-        context.failure = toImgdError(err as Error);
-        if (context.failure !== err) context.failure.cause = err;
-        throw { status_code: statusOf(context.failure.code), body: context.failure.message };
-      }
-    },
-    async onResponseError(_req, err) {
-      const context = tusRequests.getStore();
-      // The store's and hooks' own refusals; tus's plain { status_code, body } ones are mapped from the answer.
-      if (context && !context.failure && err instanceof Error) {
-        context.failure = toImgdError(err);
-        if (context.failure !== err) context.failure.cause = err;
-      }
-      return undefined;
-    },
-  });
+  let loaded: Promise<TusServer> | undefined;
+  /** The protocol's server, made with the first request that needs it (tus-server.ts). */
+  const tus = (): Promise<TusServer> =>
+    (loaded ??= import('../tus-server.js').then((m) => m.createTusServer(ctx, { path: UPLOADS_PATH, uploadId: UPLOAD_ID, urlOf, completionOf })));
 
   /** Refusals imgd decides before the protocol runs: credentials, ownership, sizes, fields. */
   async function precheck(request: FastifyRequest): Promise<ResumableRecord | undefined> {
@@ -146,9 +114,10 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       }
       const header = request.headers['upload-metadata'];
       if (typeof header === 'string') {
+        const server = await tus();
         let metadata;
         try {
-          metadata = Metadata.parse(header);
+          metadata = server.parseMetadata(header);
         } catch {
           throw new ImgdError('bad_request', 'Upload-Metadata must be comma-separated "key base64value" pairs.');
         }
@@ -175,7 +144,7 @@ export function uploadRoutes(ctx: HttpContext): FastifyPluginAsyncTypebox {
       ip: request.ip,
       checksum: parseChecksum(request.headers['upload-checksum'] as string | undefined),
     };
-    const response = await tusRequests.run(context, () => tus.handleWeb(webRequest(request)));
+    const response = await (await tus()).handle(context, webRequest(request));
     response.headers.forEach((value, name) => {
       if (!name.startsWith('access-control-')) reply.header(name, value);
     });
