@@ -1,5 +1,9 @@
 // Session tokens: HS256 JWTs with the algorithm pinned and expiry enforced (jose).
-import { SignJWT, jwtVerify, errors } from 'jose';
+import type * as Jose from 'jose';
+
+let loading: Promise<typeof Jose> | undefined;
+/** jose, loaded with the first session signed or checked rather than at start-up. */
+const jose = (): Promise<typeof Jose> => (loading ??= import('jose'));
 
 const ALG = 'HS256';
 const ISSUER = 'imgd';
@@ -20,6 +24,7 @@ export function createSessionTokens(secret: string, expiresIn: number): SessionT
   const key = new TextEncoder().encode(secret);
   return {
     async sign({ userId, generation }) {
+      const { SignJWT } = await jose();
       const token = await new SignJWT({ gen: generation })
         .setProtectedHeader({ alg: ALG, typ: 'JWT' })
         .setSubject(userId)
@@ -30,6 +35,7 @@ export function createSessionTokens(secret: string, expiresIn: number): SessionT
       return { token, expiresIn };
     },
     async verify(token) {
+      const { jwtVerify, errors } = await jose();
       try {
         const { payload } = await jwtVerify(token, key, { algorithms: [ALG], issuer: ISSUER, requiredClaims: ['exp', 'sub'] });
         // Sessions signed before generations existed carry none: they belong to the first.

@@ -1,7 +1,8 @@
 // Runs decodes on a bounded pool of worker threads: so many threads, so many tasks waiting (more: 503), a time budget per task (over: the thread is replaced).
+import { createRequire } from 'node:module';
 import type { ResourceLimits } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { ImgdError } from '../errors.js';
 import type { PoolReply, PoolTask } from './decode-task.js';
 
@@ -69,7 +70,9 @@ export function createDecodePool<In, Out>(options: DecodePoolOptions<Out>): Deco
   function current(): Piscina {
     clearTimeout(idle);
     if (pool) return pool;
-    const made = new Piscina({
+    // Piscina is loaded with the first pool a decode starts, not at start-up (most servers never decode in a thread).
+    const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
+    const made = new Pool({
       filename,
       // One thread stays while tasks are about: Piscina starts threads only for new tasks, so with none left after a
       // stopped one, the tasks queued behind it would wait for good. Idle, the pool itself goes (see IDLE_MS).
