@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config.js';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest, schemaMigrator } from '../../src/db/migrate.js';
 import { originalKey } from '../../src/core/storage/blob-keys.js';
+import { importFolder } from '../../src/ops/import-folder.js';
 import { expectProblem } from '../helpers/accounts.js';
 import { fixture, makeDataDir, servicesFor, startApp, TOKEN, type TestApp } from '../helpers/app.js';
 import type { Image } from '../helpers/images.js';
@@ -65,6 +67,29 @@ describe('image URLs carry a random key beside the name (IMAGE_URLS=keyed, the d
     const head = await fetch(photo.url, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('etag'), `"${photo.sha256}"`);
+  });
+
+  it('names an image kept under any file name (imgd import --keep-names) in Content-Disposition: an ASCII fallback and the UTF-8 name', async () => {
+    const folder = path.join(t.dataDir, 'kept-names');
+    await mkdir(folder);
+    const names = ['фото "1".jpg', 'Café\\2.jpg'];
+    for (const name of names) await copyFile(JPEG, path.join(folder, name));
+    const report = await importFolder(t.app, folder, 'img_handler', () => undefined);
+    assert.equal(report.imported, 2);
+    const list = (await (await fetch(`${t.url}/api/v1/images?limit=100`, { headers: t.auth })).json()) as { items: Image[] };
+    const dispositions: Record<string, string | null> = {};
+    for (const name of names) {
+      const image = list.items.find((i) => i.filename === name);
+      assert.ok(image, `${name} is listed`);
+      const res = await fetch(image.url, { headers: t.auth });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(await sha256Of(res), image.sha256);
+      dispositions[name] = res.headers.get('content-disposition');
+    }
+    assert.deepEqual(dispositions, {
+      'фото "1".jpg': `inline; filename="____ _1_.jpg"; filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE%20%221%22.jpg`,
+      'Café\\2.jpg': `inline; filename="Caf__2.jpg"; filename*=UTF-8''Caf%C3%A9%5C2.jpg`,
+    });
   });
 
   it('serves a variant at <url>/<preset>', async () => {

@@ -15,6 +15,7 @@ import { offloadExpires, offloadHeaders } from '../offload.js';
 import { decideServe, type ServeDecision } from '../serve-rules.js';
 import { securityHeadersFor } from '../security-headers.js';
 import { bytesOf, problems } from '../openapi.js';
+import { inline } from '../content-disposition.js';
 
 /**
  * A 416 is an error like any other, so it is answered as problem+json with the code range_not_satisfiable
@@ -172,7 +173,7 @@ export function serveRoutes(ctx: HttpContext, fast?: FastServe): FastifyPluginAs
       .catch((err: unknown) => {
         throw keepNotFound(err, request, reply, sendfile, signed);
       });
-    if (!variant) reply.header('content-disposition', `inline; filename="${served.image.filename}"`);
+    if (!variant) reply.header('content-disposition', inline(served.image.filename));
     return sendServed(ctx, request, reply, served, { fast, decidedAt, sendfile, signed });
   }
   return async (app) => {
