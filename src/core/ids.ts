@@ -1,5 +1,6 @@
-// Random identifiers: ids of 16 characters of lowercase base32 (80 bits), URL keys of 16 base64url characters (96 bits).
-import { randomBytes, randomFillSync } from 'node:crypto';
+// Identifiers: ids of 16 characters of lowercase base32 (80 random bits, or time-ordered for internal records), URL keys
+// of 16 base64url characters (96 bits).
+import { randomBytes, randomFillSync, randomInt } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const ID_BYTES = 10;
@@ -25,6 +26,30 @@ export function newId(): string {
   }
   used += ID_BYTES;
   return out;
+}
+
+const TIME_CHARS = 10;
+const COUNTER_CHARS = 6;
+const COUNTER_SPAN = 32 ** COUNTER_CHARS;
+/** Starts at a random value in each process, so processes writing one database do not walk the same numbers. */
+let counter = randomInt(COUNTER_SPAN);
+
+function base32(value: number, chars: number): string {
+  let out = '';
+  for (let i = 0, rest = value; i < chars; i += 1, rest = Math.floor(rest / 32)) out = ALPHABET[rest % 32]! + out;
+  return out;
+}
+
+/**
+ * The id of a record only the service looks up by id (a job, an upload attempt, an audit entry, a processing run, a
+ * webhook delivery): the same 16 characters, in time order: 10 for the milliseconds since 1970, 6 for a counter. New
+ * rows then go to the end of their primary key's index instead of onto a random page of it, so a commit writes fewer
+ * pages (replayed, an upload's statements cost SQLite about half with these four ids in order). Anything a person
+ * could be given to guess at keeps newId.
+ */
+export function newRecordId(now: number = Date.now()): string {
+  counter = (counter + 1) % COUNTER_SPAN;
+  return base32(now, TIME_CHARS) + base32(counter, COUNTER_CHARS);
 }
 
 /** The unguessable part of an image's URL (`/i/<key>/<filename>`): 12 random bytes, 16 base64url characters. */

@@ -1,6 +1,6 @@
 // The audit log on Kysely: one row per entry, read back newest first.
 import type { AuditEntry, AuditRepo } from '../core/audit.js';
-import { newId } from '../core/ids.js';
+import { newRecordId } from '../core/ids.js';
 import type { Db } from './database.js';
 import { kyselyWriter, type Writer } from './writer.js';
 
@@ -10,7 +10,7 @@ export async function insertAudit(into: Writer, entry: AuditEntry): Promise<void
     into.q
       .insertInto('audit_log')
       .values({
-        id: newId(),
+        id: newRecordId(),
         at: new Date().toISOString(),
         actor: entry.actor,
         action: entry.action,

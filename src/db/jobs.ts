@@ -1,6 +1,6 @@
 // The jobs table: the durable outbox both runners work from. Every statement on it lives here.
 import { sql, type ExpressionBuilder } from 'kysely';
-import { newId } from '../core/ids.js';
+import { newRecordId } from '../core/ids.js';
 import type { JobRequest } from '../core/jobs/jobs.js';
 import type { Db } from './database.js';
 import type { Database } from './schema.js';
@@ -65,7 +65,7 @@ export function createJobsRepo(db: Db): JobsRepo {
       if (jobs.length === 0) return [];
       const now = Date.now();
       const rows = jobs.map((job) => ({
-        id: newId(),
+        id: newRecordId(),
         type: job.type,
         payload: JSON.stringify(job.payload),
         status: 'pending',

@@ -1,5 +1,5 @@
 // Processing step runs on Kysely: one row per step, for durations per step (average, p95).
-import { newId } from '../core/ids.js';
+import { newRecordId } from '../core/ids.js';
 import type { ProcessingRuns, StepRun, StepStats } from '../core/jobs/processing.js';
 import type { Db } from './database.js';
 import { kyselyWriter, type Writer } from './writer.js';
@@ -17,7 +17,7 @@ export async function insertRuns(into: Writer, imageId: string, runs: readonly S
   if (runs.length === 0) return;
   const at = new Date().toISOString();
   await into.run(
-    into.q.insertInto('processing_runs').values(runs.map((run) => ({ id: newId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at }))),
+    into.q.insertInto('processing_runs').values(runs.map((run) => ({ id: newRecordId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at }))),
   );
 }
 

@@ -5,7 +5,7 @@ import { WEBHOOK_DELIVERY_JOB } from '../core/jobs/jobs.js';
 import { deliveryIdFrom } from '../core/webhooks/webhook-signing.js';
 import type { DeliveryAttempt, DeliveryRecord, DeliveryStatus, ImageEventType, WebhookRecord, WebhooksRepo } from '../core/webhooks/webhooks.js';
 import type { ImageRecord } from '../core/images/image.js';
-import { newId } from '../core/ids.js';
+import { newRecordId } from '../core/ids.js';
 import type { Db } from './database.js';
 import { createJobsRepo } from './jobs.js';
 import type { WebhooksTable } from './schema.js';
@@ -56,7 +56,7 @@ export function createEventRecorder(db: Db, options: EventRecorderOptions): Imag
     const at = new Date().toISOString();
     const body = options.body(type, image, at);
     const rows = hearing.map((h) => ({
-      id: deliveryIdFrom(newId()),
+      id: deliveryIdFrom(newRecordId()),
       webhook_id: h.id,
       event: type,
       image_id: image.id,
@@ -166,7 +166,7 @@ export function createWebhooksRepo(db: Db): WebhooksRepo & DeliveryRepo {
         if (!updated) return;
         await trx
           .insertInto('webhook_attempts')
-          .values({ id: newId(), delivery_id: id, attempt: updated.attempts, status_code: attempt.statusCode, error: attempt.error, duration_ms: attempt.durationMs, at: attempt.at })
+          .values({ id: newRecordId(), delivery_id: id, attempt: updated.attempts, status_code: attempt.statusCode, error: attempt.error, duration_ms: attempt.durationMs, at: attempt.at })
           .execute();
       });
     },

@@ -1,6 +1,6 @@
 // Upload attempts (each upload's outcome, kept for the stats) and the statistics made from them.
 import type { ImgdError } from '../errors.js';
-import { newId } from '../ids.js';
+import { newRecordId } from '../ids.js';
 
 export interface UploadAttempt {
   readonly id: string;
@@ -41,7 +41,7 @@ export interface DayStats {
 /** The record of one attempt, accepted (error absent) or refused, timed from startedAt (performance.now()). */
 export function attemptRecord(imageId: string | null, originalName: string | null, startedAt: number, bytes: number | null, error?: ImgdError): UploadAttempt {
   return {
-    id: newId(),
+    id: newRecordId(),
     imageId,
     originalName: originalName?.slice(0, 255) ?? null,
     outcome: error ? 'failed' : 'success',
