@@ -1,6 +1,6 @@
 // Identifiers: ids of 16 characters of lowercase base32 (80 random bits, or time-ordered for internal records), URL keys
 // of 16 base64url characters (96 bits).
-import { randomBytes, randomFillSync, randomInt } from 'node:crypto';
+import { randomFillSync, randomInt } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const ID_BYTES = 10;
@@ -52,7 +52,20 @@ export function newRecordId(now: number = Date.now()): string {
   return base32(now, TIME_CHARS) + base32(counter, COUNTER_CHARS);
 }
 
+const KEY_BYTES = 12;
+const keyPool = Buffer.alloc(KEY_BYTES * 256);
+let keysUsed = keyPool.length;
+
 /** The unguessable part of an image's URL (`/i/<key>/<filename>`): 12 random bytes, 16 base64url characters. */
-export const newUrlKey = (): string => randomBytes(12).toString('base64url');
+export function newUrlKey(): string {
+  if (keysUsed === keyPool.length) {
+    randomFillSync(keyPool);
+    keysUsed = 0;
+  }
+  const key = keyPool.toString('base64url', keysUsed, keysUsed + KEY_BYTES);
+  // Each key's bytes are drawn once: the pool is overwritten before it is read again.
+  keysUsed += KEY_BYTES;
+  return key;
+}
 
 export const isUrlKey = (s: string): boolean => /^[A-Za-z0-9_-]{16}$/.test(s);

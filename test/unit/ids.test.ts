@@ -1,7 +1,7 @@
 // Identifiers: random ids for what people are given, time-ordered ids for the service's own records.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { newId, newRecordId } from '../../src/core/ids.js';
+import { isUrlKey, newId, newRecordId, newUrlKey } from '../../src/core/ids.js';
 
 const ID = /^[0-9abcdefghjkmnpqrstvwxyz]{16}$/;
 
@@ -31,5 +31,13 @@ describe('newRecordId', () => {
     const b = newId();
     assert.match(a, ID);
     assert.notEqual(a.slice(0, 8), b.slice(0, 8));
+  });
+});
+
+describe('newUrlKey', () => {
+  it('draws 16 base64url characters, never the same, across refills of its pool', () => {
+    const keys = Array.from({ length: 2_000 }, () => newUrlKey());
+    for (const key of keys) assert.ok(isUrlKey(key), key);
+    assert.equal(new Set(keys).size, keys.length);
   });
 });
