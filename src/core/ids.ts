@@ -4,19 +4,28 @@ import { randomFillSync, randomInt } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const ID_BYTES = 10;
-/** Random bytes drawn in batches: one call into the CSPRNG for 400 ids rather than one per id (an upload makes five). */
-const pool = Buffer.alloc(ID_BYTES * 400);
+const KEY_BYTES = 12;
+/** Random bytes drawn in batches: one call into the CSPRNG for some 400 ids and keys rather than one for each. */
+const pool = Buffer.alloc(4096);
 let used = pool.length;
 
-export function newId(): string {
-  if (used === pool.length) {
+/** Where `bytes` fresh random bytes start in the pool; each byte is handed out once before the pool is refilled. */
+function drawRandom(bytes: number): number {
+  if (used + bytes > pool.length) {
     randomFillSync(pool);
     used = 0;
   }
+  const at = used;
+  used += bytes;
+  return at;
+}
+
+export function newId(): string {
+  const at = drawRandom(ID_BYTES);
   let bits = 0;
   let value = 0;
   let out = '';
-  for (let i = used; i < used + ID_BYTES; i += 1) {
+  for (let i = at; i < at + ID_BYTES; i += 1) {
     value = ((value << 8) | pool[i]!) & 0xffff;
     bits += 8;
     while (bits >= 5) {
@@ -24,7 +33,6 @@ export function newId(): string {
       bits -= 5;
     }
   }
-  used += ID_BYTES;
   return out;
 }
 
@@ -44,28 +52,17 @@ function base32(value: number, chars: number): string {
  * The id of a record only the service looks up by id (a job, an upload attempt, an audit entry, a processing run, a
  * webhook delivery): the same 16 characters, in time order: 10 for the milliseconds since 1970, 6 for a counter. New
  * rows then go to the end of their primary key's index instead of onto a random page of it, so a commit writes fewer
- * pages (replayed, an upload's statements cost SQLite about half with these four ids in order). Anything a person
- * could be given to guess at keeps newId.
+ * pages. Anything a person could be given to guess at keeps newId.
  */
 export function newRecordId(now: number = Date.now()): string {
   counter = (counter + 1) % COUNTER_SPAN;
   return base32(now, TIME_CHARS) + base32(counter, COUNTER_CHARS);
 }
 
-const KEY_BYTES = 12;
-const keyPool = Buffer.alloc(KEY_BYTES * 256);
-let keysUsed = keyPool.length;
-
 /** The unguessable part of an image's URL (`/i/<key>/<filename>`): 12 random bytes, 16 base64url characters. */
 export function newUrlKey(): string {
-  if (keysUsed === keyPool.length) {
-    randomFillSync(keyPool);
-    keysUsed = 0;
-  }
-  const key = keyPool.toString('base64url', keysUsed, keysUsed + KEY_BYTES);
-  // Each key's bytes are drawn once: the pool is overwritten before it is read again.
-  keysUsed += KEY_BYTES;
-  return key;
+  const at = drawRandom(KEY_BYTES);
+  return pool.toString('base64url', at, at + KEY_BYTES);
 }
 
 export const isUrlKey = (s: string): boolean => /^[A-Za-z0-9_-]{16}$/.test(s);
