@@ -25,21 +25,33 @@ function sqliteGroup(db: Db): WriteGroup {
   let queued: Queued[] = [];
   let writing: Promise<void> | undefined;
   const handle = sqliteHandle(db);
+  // The savepoints run on the connection the transaction holds, prepared once, not through Kysely's executor.
+  const prepared = new Map<string, () => void>();
+  const exec = async (trx: Kysely<Database>, text: string): Promise<void> => {
+    if (!handle) return void (await sql.raw(text).execute(trx));
+    let run = prepared.get(text);
+    if (!run) {
+      const statement = handle.prepare(text);
+      run = () => void statement.run();
+      prepared.set(text, run);
+    }
+    run();
+  };
 
   async function writeGroup(group: Queued[]): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       await db.transaction().execute(async (trx) => {
         for (const piece of group) {
-          await sql`savepoint piece`.execute(trx);
+          await exec(trx, 'savepoint piece');
           try {
             outcomes.push({ ok: true, value: await piece.work(trx) });
-            await sql`release savepoint piece`.execute(trx);
+            await exec(trx, 'release savepoint piece');
           } catch (error) {
             // SQLite ended the whole transaction itself (SQLITE_FULL, SQLITE_IOERR): the group fails with this error.
             if (!handle?.inTransaction) throw error;
-            await sql`rollback to savepoint piece`.execute(trx);
-            await sql`release savepoint piece`.execute(trx);
+            await exec(trx, 'rollback to savepoint piece');
+            await exec(trx, 'release savepoint piece');
             outcomes.push({ ok: false, error });
           }
         }
