@@ -28,12 +28,21 @@ function searchPatterns(search: string | undefined): string[] {
 
 const MAX_NAME_TRIES = 5;
 
-/** Inserts the image under the first filename not taken (a taken one is skipped by the insert itself, not an error). */
+/**
+ * Inserts the image under the first filename not taken (a taken one is skipped by the insert itself, not an error).
+ * The first name is looked up before the insert is built: a taken one (the same file name uploaded again) costs an
+ * index lookup instead of a whole row built, compiled and refused.
+ */
 async function insertNamed(w: Writer, image: UploadCommit['image'], filename: (attempt: number) => string): Promise<ImageRow> {
   let tried = '';
   for (let attempt = 0; attempt < MAX_NAME_TRIES; attempt += 1) {
-    const row = toRow({ ...image, filename: filename(attempt) });
-    tried = row.filename;
+    const name = filename(attempt);
+    tried = name;
+    if (attempt === 0) {
+      const [taken] = await w.run(w.q.selectFrom('images').select('id').where('filename', '=', name).limit(1));
+      if (taken) continue;
+    }
+    const row = toRow({ ...image, filename: name });
     const [inserted] = await w.run(w.q.insertInto('images').values(row).onConflict((oc) => oc.column('filename').doNothing()).returning('id'));
     if (inserted) return row;
   }
