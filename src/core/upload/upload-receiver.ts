@@ -1,7 +1,7 @@
 // The one streaming pass over an upload's bytes: count and limit, hash, sniff the format, check declared sizes and
 // walk the structure as they arrive; small files stay in memory, larger ones go to a staged file as they come.
 import { createHash } from 'node:crypto';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -11,6 +11,7 @@ import { checkDeclaredSize } from './probe.js';
 import { structureWalker, type StructureWalker } from './structure.js';
 import { SVG_MAX_BYTES } from '../codecs/svg/svg-thread.js';
 import type { Received, ReceiverOptions } from './received.js';
+import { StagedFile } from './staged-file.js';
 
 /** Uploads up to this size are checked and stored from memory; larger ones also keep this much of their start. */
 export const HEAD_BYTES = 512 * 1024;
@@ -30,7 +31,7 @@ export class UploadReceiver extends Writable {
   private budgeted = 0;
   private head: Buffer[] = [];
   private headBytes = 0;
-  private file: FileHandle | undefined;
+  private file: StagedFile | undefined;
   private stagedPath: string | undefined;
   private readonly startedAt = performance.now();
   private readonly slow: NodeJS.Timeout;
@@ -211,18 +212,19 @@ export class UploadReceiver extends Writable {
   private async spill(chunk: Buffer | undefined): Promise<void> {
     if (!this.file) {
       this.stagedPath = path.join(this.options.stagingDir, `${randomUUID()}.part`);
-      this.file = await open(this.stagedPath, 'wx');
+      this.file = await StagedFile.create(this.stagedPath);
       const held = this.memory;
       for (const part of held) this.hash.update(part);
       this.memory = [];
       this.memoryBytes = 0;
       this.options.budget.give(this.budgeted);
       this.budgeted = 0;
-      if (held.length > 0) await writeAll(this.file, Buffer.concat(held));
+      if (held.length > 0) await this.file.write(Buffer.concat(held));
     }
-    if (!chunk) return;
+    // The timer's move to disk: a disk with no room fails the upload now, not when the client sends more.
+    if (!chunk) return this.file.flush();
     this.hash.update(chunk);
-    await writeAll(this.file, chunk);
+    await this.file.write(chunk);
   }
 
   private closeFile(done: (err?: Error | null) => void): void {
@@ -249,15 +251,7 @@ export class UploadReceiver extends Writable {
     const staged = this.stagedPath;
     this.file = undefined;
     this.stagedPath = undefined;
-    await file?.close().catch(() => undefined);
+    await file?.abandon();
     if (staged) await unlink(staged).catch(() => undefined);
-  }
-}
-
-/** write() may write less than asked (a full disk on the way); the rest is written on, or the error surfaces. */
-async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {
-  for (let at = 0; at < bytes.length; ) {
-    const { bytesWritten } = await file.write(bytes, at, bytes.length - at);
-    at += bytesWritten;
   }
 }
