@@ -6,19 +6,17 @@ import { kyselyWriter, type Writer } from './writer.js';
 
 /** Writes one audit entry; `into` may be a transaction the entry belongs to (an upload's). */
 export async function insertAudit(into: Writer, entry: AuditEntry): Promise<void> {
-  await into.run(
-    into.q
-      .insertInto('audit_log')
-      .values({
-        id: newRecordId(),
-        at: new Date().toISOString(),
-        actor: entry.actor,
-        action: entry.action,
-        target: entry.target,
-        ip: entry.ip,
-        details: entry.details ? JSON.stringify(entry.details) : null,
-      })
-  );
+  await into.insert('audit_log', [
+    {
+      id: newRecordId(),
+      at: new Date().toISOString(),
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target,
+      ip: entry.ip,
+      details: entry.details ? JSON.stringify(entry.details) : null,
+    },
+  ]);
 }
 
 export function createAuditRepo(db: Db): AuditRepo {

@@ -50,22 +50,20 @@ async function insertNamed(w: Writer, image: UploadCommit['image'], filename: (a
 }
 
 async function insertAttempt(into: Writer, a: UploadAttempt): Promise<void> {
-  await into.run(
-    into.q
-      .insertInto('attempts')
-      .values({
-        id: a.id,
-        image_id: a.imageId,
-        original_name: a.originalName,
-        outcome: a.outcome,
-        code: a.code,
-        reason: a.reason,
-        bytes: a.bytes,
-        duration_ms: a.durationMs,
-        created_at: a.createdAt,
-        day: a.createdAt.slice(0, 10),
-      })
-  );
+  await into.insert('attempts', [
+    {
+      id: a.id,
+      image_id: a.imageId,
+      original_name: a.originalName,
+      outcome: a.outcome,
+      code: a.code,
+      reason: a.reason,
+      bytes: a.bytes,
+      duration_ms: a.durationMs,
+      created_at: a.createdAt,
+      day: a.createdAt.slice(0, 10),
+    },
+  ]);
 }
 
 /**

@@ -76,7 +76,7 @@ export function createJobsRepo(db: Db): JobsRepo {
         created_at: iso(now),
         updated_at: iso(now),
       }));
-      await into.run(into.q.insertInto('jobs').values(rows));
+      await into.insert('jobs', rows);
       return rows.map((r) => r.id);
     },
 

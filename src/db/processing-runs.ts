@@ -16,8 +16,9 @@ function percentile(sorted: readonly number[], p: number): number | null {
 export async function insertRuns(into: Writer, imageId: string, runs: readonly StepRun[]): Promise<void> {
   if (runs.length === 0) return;
   const at = new Date().toISOString();
-  await into.run(
-    into.q.insertInto('processing_runs').values(runs.map((run) => ({ id: newRecordId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at }))),
+  await into.insert(
+    'processing_runs',
+    runs.map((run) => ({ id: newRecordId(), image_id: imageId, step: run.step, ok: run.ok ? 1 : 0, duration_ms: run.durationMs, at })),
   );
 }
 

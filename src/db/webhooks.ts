@@ -66,7 +66,7 @@ export function createEventRecorder(db: Db, options: EventRecorderOptions): Imag
       created_at: at,
       updated_at: at,
     }));
-    await into.run(into.q.insertInto('webhook_deliveries').values(rows));
+    await into.insert('webhook_deliveries', rows);
     await jobs.insert(rows.map((r) => ({ type: WEBHOOK_DELIVERY_JOB, payload: { deliveryId: r.id }, maxAttempts: options.maxAttempts })), into);
   };
 }

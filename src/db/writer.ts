@@ -1,5 +1,5 @@
 // Where a write runs: through Kysely (any database), or straight on SQLite's connection with statements prepared once.
-import type { Compilable, Kysely } from 'kysely';
+import type { Compilable, Insertable, Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 
@@ -7,9 +7,19 @@ import type { Database } from './schema.js';
 export interface Writer {
   readonly q: Kysely<Database>;
   run<R>(query: Compilable<R> & { execute(): Promise<R[]> }): Promise<R[]>;
+  /** Plain inserts (no conflict clause, nothing returned): on SQLite without a query built for each. */
+  insert<T extends keyof Database & string>(table: T, rows: ReadonlyArray<Insertable<Database[T]>>): Promise<void>;
 }
 
-export const kyselyWriter = (q: Kysely<Database>): Writer => ({ q, run: (query) => query.execute() });
+export const kyselyWriter = (q: Kysely<Database>): Writer => ({
+  q,
+  run: (query) => query.execute(),
+  async insert(table, rows) {
+    if (rows.length > 0) await q.insertInto(table).values(rows as never).execute();
+  },
+});
+
+const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * Runs Kysely's SQL on the better-sqlite3 connection itself, synchronously, skipping Kysely's executor (its async
@@ -18,8 +28,22 @@ export const kyselyWriter = (q: Kysely<Database>): Writer => ({ q, run: (query) 
  */
 export function sqliteWriter(q: Kysely<Database>, sqlite: SQLite.Database): Writer {
   const statements = new Map<string, SQLite.Statement>();
+  /** INSERT statements by table and column list, as Kysely would write them (columns given undefined left out). */
+  const inserts = new Map<string, SQLite.Statement>();
   return {
     q,
+    async insert(table, rows) {
+      for (const row of rows as ReadonlyArray<Record<string, unknown>>) {
+        const columns = Object.keys(row).filter((column) => row[column] !== undefined);
+        const key = `${table}\n${columns.join('\n')}`;
+        let statement = inserts.get(key);
+        if (!statement) {
+          statement = sqlite.prepare(`insert into ${quoted(table)} (${columns.map(quoted).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+          inserts.set(key, statement);
+        }
+        statement.run(columns.map((column) => row[column]));
+      }
+    },
     async run<R>(query: Compilable<R>) {
       const { sql, parameters } = query.compile();
       let statement = statements.get(sql);
