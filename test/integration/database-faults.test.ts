@@ -91,6 +91,8 @@ describe('PostgreSQL terminating the pooled connections', { skip: !SCALE && 'sca
     await expectOutage(await upload);
     await expectOutage(await list);
 
+    // Every backend of the database was terminated, idle ones too: as above, let those terminations reach the pool.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal((await fetch(`${t.url}/api/v1/images`, { headers: t.auth })).status, 200);
     assert.equal((await t.upload([fixture('jpg/orientation/portrait_4.jpg')])).status, 201);
     const now = await t.stored();
