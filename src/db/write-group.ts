@@ -2,6 +2,7 @@
 import { sql, type Kysely } from 'kysely';
 import { sqliteHandle, type Db } from './database.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
 
@@ -26,16 +27,10 @@ function sqliteGroup(db: Db): WriteGroup {
   let writing: Promise<void> | undefined;
   const handle = sqliteHandle(db);
   // The savepoints run on the connection the transaction holds, prepared once, not through Kysely's executor.
-  const prepared = new Map<string, () => void>();
+  const statements = handle && withStatementCache(handle);
   const exec = async (trx: Kysely<Database>, text: string): Promise<void> => {
-    if (!handle) return void (await sql.raw(text).execute(trx));
-    let run = prepared.get(text);
-    if (!run) {
-      const statement = handle.prepare(text);
-      run = () => void statement.run();
-      prepared.set(text, run);
-    }
-    run();
+    if (statements) statements.prepare(text).run([]);
+    else await sql.raw(text).execute(trx);
   };
 
   async function writeGroup(group: Queued[]): Promise<void> {
