@@ -45,8 +45,9 @@ export async function readIngestMetadata(held: HeldBytes, format: ImageFormat, s
   const exif = view ? await readExif(view) : null;
   const kept: IngestMetadata = { exif, read: view !== undefined, clean: undefined, reencoded: false };
   if (!stripLocation || !located(exif)) return kept;
+  // The bytes as they came are not needed once scrubbed (the hash is of the bytes kept): no copy of them is made.
   const original = held.whole ? held.head : await readFile(held.file!);
-  let clean = scrubGps(original).bytes;
+  let clean = scrubGps(original, { inPlace: true }).bytes;
   let reencoded = false;
   if (located(await readExif(clean))) {
     // Somewhere the in-place scrub cannot reach (maker notes, compressed XMP): re-encode, keeping no metadata.

@@ -3,9 +3,17 @@ import { jpegHeaderEnd, webpExifBlock } from './exif.js';
 import { detectFormat, SNIFF_BYTES } from '../formats.js';
 
 export interface ScrubResult {
-  /** A copy of the input; same length, same pixels, location fields blanked. */
+  /** Same length, same pixels, location fields blanked: the input itself when scrubbed in place, else a copy. */
   readonly bytes: Buffer;
   readonly changed: boolean;
+}
+
+export interface ScrubOptions {
+  /**
+   * The caller will not need the bytes as they came: blank them where they are, without a copy (except in a PNG, whose
+   * chunk CRCs are mended where the scrubbed chunks differ from the originals).
+   */
+  readonly inPlace?: boolean;
 }
 
 /** A TIFF structure (EXIF) in the file: header at `start`, offsets relative to it, nothing of it at or past `end`. */
@@ -43,19 +51,25 @@ const EXIF_MARK = Buffer.from('Exif\0\0', 'latin1');
 
 /**
  * Blanks the GPS IFD of every EXIF block (values, out-of-line data, entries, count set to 0) and every
- * GPS property of XMP packets (overwritten with spaces), in place in a copy: the length and every
- * offset stay as they were, so the image decodes to the same pixels. PNG chunks touched get a fresh CRC.
- * Not reached: XMP in compressed PNG text chunks, UTF-16 XMP, location in maker notes.
+ * GPS property of XMP packets (overwritten with spaces), in place in a copy (or in the input, see ScrubOptions): the
+ * length and every offset stay as they were, so the image decodes to the same pixels. PNG chunks touched get a fresh
+ * CRC. Not reached: XMP in compressed PNG text chunks, UTF-16 XMP, location in maker notes.
  */
-export function scrubGps(bytes: Buffer): ScrubResult {
-  // Not Buffer.from(bytes): that zero-fills a fresh buffer before copying over every byte of it.
-  const out = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(out);
+export function scrubGps(bytes: Buffer, options: ScrubOptions = {}): ScrubResult {
+  const png = detectFormat(bytes.subarray(0, SNIFF_BYTES)) === 'png';
+  const out = options.inPlace && !png ? bytes : copyOf(bytes);
   let changed = false;
   for (const block of tiffBlocks(out)) changed = blankGps(out, block) || changed;
   changed = blankXmpGps(out) || changed;
-  if (changed && detectFormat(out.subarray(0, SNIFF_BYTES)) === 'png') fixPngCrcs(out, bytes);
+  if (changed && png) fixPngCrcs(out, bytes);
   return { bytes: out, changed };
+}
+
+function copyOf(bytes: Buffer): Buffer {
+  // Not Buffer.from(bytes): that zero-fills a fresh buffer before copying over every byte of it.
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(out);
+  return out;
 }
 
 function tiffBlocks(bytes: Buffer): TiffBlock[] {

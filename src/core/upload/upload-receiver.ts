@@ -91,13 +91,19 @@ export class UploadReceiver extends Writable {
         done();
         return;
       }
-      const start = Buffer.concat(this.sniffed);
-      this.sniffed = [];
+      const start = this.sniffedStart();
       this.decide(start);
       this.keep(start, done);
       return;
     }
     this.keep(chunk, done);
+  }
+
+  /** The chunks held until the format could be told, as one buffer: the first chunk itself when it was enough. */
+  private sniffedStart(): Buffer {
+    const start = this.sniffed.length === 1 ? this.sniffed[0]! : Buffer.concat(this.sniffed, this.sniffedBytes);
+    this.sniffed = [];
+    return start;
   }
 
   override _final(done: (err?: Error | null) => void): void {
@@ -107,8 +113,7 @@ export class UploadReceiver extends Writable {
 
   private endPass(done: (err?: Error | null) => void): void {
     if (this.format === undefined && this.rejection === undefined && this.sniffedBytes > 0) {
-      const start = Buffer.concat(this.sniffed);
-      this.sniffed = [];
+      const start = this.sniffedStart();
       this.decide(start);
       this.keep(start, (err) => (err ? done(err) : this.closeFile(done)));
       return;
