@@ -1,5 +1,5 @@
 // The catalog on Kysely: images, blob reference counts and upload attempts (the trash in catalog-trash.ts, figures in catalog-stats.ts).
-import { sql, type Transaction } from 'kysely';
+import { sql, type Insertable, type Transaction } from 'kysely';
 import { NameTakenError, type Catalog, type ImagePatch, type UploadCommit } from '../core/images/catalog.js';
 import type { UploadAttempt } from '../core/upload/attempts.js';
 import type { ImageListFilter, ImageRecord, Page } from '../core/images/image.js';
@@ -8,7 +8,8 @@ import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
 import { insertAudit } from './audit.js';
 import { createJobsRepo } from './jobs.js';
 import { insertRuns } from './processing-runs.js';
-import type { Database } from './schema.js';
+import type { BlobsTable, Database } from './schema.js';
+import { compiledOnce, compiledOnceForRow } from './compiled-once.js';
 import { createWriteGroup } from './write-group.js';
 import type { ImageEventRecorder } from './webhooks.js';
 import { encodeCursor, ordered } from './image-order.js';
@@ -28,22 +29,41 @@ function searchPatterns(search: string | undefined): string[] {
 
 const MAX_NAME_TRIES = 5;
 
+/** The queries of every upload, compiled once (see compiled-once.ts). */
+function uploadQueries(db: Db) {
+  return {
+    blobRefs: compiledOnce((sha256: string) => db.selectFrom('blobs').select('ref_count').where('sha256', '=', sha256)),
+    nameTaken: compiledOnce((filename: string) => db.selectFrom('images').select('id').where('filename', '=', filename).limit(1)),
+    insertImage: compiledOnceForRow((row: ImageRow) =>
+      db.insertInto('images').values(row).onConflict((oc) => oc.column('filename').doNothing()).returning('id'),
+    ),
+    addBlobReference: compiledOnceForRow((blob: Insertable<BlobsTable>) =>
+      db
+        .insertInto('blobs')
+        .values(blob)
+        .onConflict((oc) => oc.column('sha256').doUpdateSet({ ref_count: sql`blobs.ref_count + 1` }))
+        .returning('ref_count'),
+    ),
+  };
+}
+type UploadQueries = ReturnType<typeof uploadQueries>;
+
 /**
  * Inserts the image under the first filename not taken (a taken one is skipped by the insert itself, not an error).
- * The first name is looked up before the insert is built: a taken one (the same file name uploaded again) costs an
- * index lookup instead of a whole row built, compiled and refused.
+ * The first name is looked up before the insert: a taken one (the same file name uploaded again) costs an index
+ * lookup instead of a whole row refused.
  */
-async function insertNamed(w: Writer, image: UploadCommit['image'], filename: (attempt: number) => string): Promise<ImageRow> {
+async function insertNamed(w: Writer, queries: UploadQueries, image: UploadCommit['image'], filename: (attempt: number) => string): Promise<ImageRow> {
   let tried = '';
   for (let attempt = 0; attempt < MAX_NAME_TRIES; attempt += 1) {
     const name = filename(attempt);
     tried = name;
     if (attempt === 0) {
-      const [taken] = await w.run(w.q.selectFrom('images').select('id').where('filename', '=', name).limit(1));
+      const [taken] = await w.runCompiled(queries.nameTaken(name));
       if (taken) continue;
     }
     const row = toRow({ ...image, filename: name });
-    const [inserted] = await w.run(w.q.insertInto('images').values(row).onConflict((oc) => oc.column('filename').doNothing()).returning('id'));
+    const [inserted] = await w.runCompiled(queries.insertImage(row));
     if (inserted) return row;
   }
   throw new NameTakenError(tried);
@@ -77,28 +97,25 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
   const handle = sqliteHandle(db);
   const sqlite = handle && sqliteWriter(db, handle);
   const jobs = createJobsRepo(db);
+  const queries = uploadQueries(db);
   return {
     async commitUpload(commit: UploadCommit) {
       return writes.run(async (trx) => {
         const w = sqlite ?? kyselyWriter(trx);
         const { image, blob } = commit;
-        const [written] = await w.run(
-          w.q
-            .insertInto('blobs')
-            .values({
-              sha256: blob.sha256,
-              bytes: blob.bytes,
-              format: blob.format,
-              content_type: blob.contentType,
-              width: blob.width,
-              height: blob.height,
-              ref_count: 1,
-              created_at: image.createdAt,
-            })
-            .onConflict((oc) => oc.column('sha256').doUpdateSet({ ref_count: sql`blobs.ref_count + 1` }))
-            .returning('ref_count'),
+        const [written] = await w.runCompiled(
+          queries.addBlobReference({
+            sha256: blob.sha256,
+            bytes: blob.bytes,
+            format: blob.format,
+            content_type: blob.contentType,
+            width: blob.width,
+            height: blob.height,
+            ref_count: 1,
+            created_at: image.createdAt,
+          }),
         );
-        const row = await insertNamed(w, image, commit.filename);
+        const row = await insertNamed(w, queries, image, commit.filename);
         const record = toRecord(row);
         await jobs.insert(commit.jobs, w);
         await events(w, 'image.created', record);
@@ -110,7 +127,7 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
     },
 
     async blobStored(sha256) {
-      const row = await db.selectFrom('blobs').select('ref_count').where('sha256', '=', sha256).executeTakeFirst();
+      const [row] = (await db.executeQuery(queries.blobRefs(sha256))).rows;
       return row !== undefined && row.ref_count > 0;
     },
 

@@ -1,5 +1,5 @@
 // The webhook tables: subscriptions, deliveries and their tries, and the event recorder that writes deliveries in the transaction of what happened.
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { DeliveryRepo } from '../core/webhooks/webhook-delivery.js';
 import { WEBHOOK_DELIVERY_JOB } from '../core/jobs/jobs.js';
 import { deliveryIdFrom } from '../core/webhooks/webhook-signing.js';
@@ -8,7 +8,8 @@ import type { ImageRecord } from '../core/images/image.js';
 import { newRecordId } from '../core/ids.js';
 import type { Db } from './database.js';
 import { createJobsRepo } from './jobs.js';
-import type { WebhooksTable } from './schema.js';
+import type { Database, WebhooksTable } from './schema.js';
+import { compiledOnce } from './compiled-once.js';
 import type { Writer } from './writer.js';
 
 type WebhookRow = Omit<WebhooksTable, 'secret'>;
@@ -38,19 +39,19 @@ export interface EventRecorderOptions {
  */
 export function createEventRecorder(db: Db, options: EventRecorderOptions): ImageEventRecorder {
   const jobs = createJobsRepo(db);
+  const subscribed = db
+    .selectFrom('webhooks')
+    .leftJoin('users', 'users.id', 'webhooks.owner_id')
+    .select(['webhooks.id', 'webhooks.events']);
+  const forAllImages = (eb: ExpressionBuilder<Database, 'webhooks' | 'users'>) =>
+    eb.and([eb('webhooks.all_images', '=', 1), eb.or([eb('webhooks.owner_id', 'is', null), eb('users.role', '=', 'admin')])]);
+  // Compiled once for each shape: an image with no owner is heard of by the all-images webhooks only.
+  const withoutOwner = compiledOnce(() => subscribed.where(forAllImages));
+  const withOwner = compiledOnce((ownerId: string) =>
+    subscribed.where((eb) => eb.or([forAllImages(eb), eb.and([eb('webhooks.owner_id', '=', ownerId), eb('users.id', 'is not', null)])])),
+  );
   return async (into, type, image) => {
-    const hooks = await into.run(
-      into.q
-        .selectFrom('webhooks')
-        .leftJoin('users', 'users.id', 'webhooks.owner_id')
-        .select(['webhooks.id', 'webhooks.events'])
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('webhooks.all_images', '=', 1), eb.or([eb('webhooks.owner_id', 'is', null), eb('users.role', '=', 'admin')])]),
-            ...(image.ownerId === null ? [] : [eb.and([eb('webhooks.owner_id', '=', image.ownerId), eb('users.id', 'is not', null)])]),
-          ]),
-        ),
-    );
+    const hooks = await into.runCompiled(image.ownerId === null ? withoutOwner() : withOwner(image.ownerId));
     const hearing = hooks.filter((h) => (JSON.parse(h.events) as string[]).includes(type));
     if (hearing.length === 0) return;
     const at = new Date().toISOString();

@@ -1,5 +1,5 @@
 // Where a write runs: through Kysely (any database), or straight on SQLite's connection with statements prepared once.
-import type { Compilable, Insertable, Kysely } from 'kysely';
+import type { CompiledQuery, Compilable, Insertable, Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
 
@@ -7,6 +7,8 @@ import type { Database } from './schema.js';
 export interface Writer {
   readonly q: Kysely<Database>;
   run<R>(query: Compilable<R> & { execute(): Promise<R[]> }): Promise<R[]>;
+  /** A query compiled already (see compiled-once.ts): its rows, or none for a statement that returns none. */
+  runCompiled<R>(query: CompiledQuery<R>): Promise<R[]>;
   /** Plain inserts (no conflict clause, nothing returned): on SQLite without a query built for each. */
   insert<T extends keyof Database & string>(table: T, rows: ReadonlyArray<Insertable<Database[T]>>): Promise<void>;
 }
@@ -14,6 +16,7 @@ export interface Writer {
 export const kyselyWriter = (q: Kysely<Database>): Writer => ({
   q,
   run: (query) => query.execute(),
+  runCompiled: async (query) => (await q.executeQuery(query)).rows,
   async insert(table, rows) {
     if (rows.length > 0) await q.insertInto(table).values(rows as never).execute();
   },
@@ -30,6 +33,16 @@ export function sqliteWriter(q: Kysely<Database>, sqlite: SQLite.Database): Writ
   const statements = new Map<string, SQLite.Statement>();
   /** INSERT statements by table and column list, as Kysely would write them (columns given undefined left out). */
   const inserts = new Map<string, SQLite.Statement>();
+  const runCompiled = async <R>({ sql, parameters }: CompiledQuery<R>): Promise<R[]> => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = sqlite.prepare(sql);
+      statements.set(sql, statement);
+    }
+    if (statement.reader) return statement.all(parameters as unknown[]) as R[];
+    statement.run(parameters as unknown[]);
+    return [];
+  };
   return {
     q,
     async insert(table, rows) {
@@ -44,16 +57,7 @@ export function sqliteWriter(q: Kysely<Database>, sqlite: SQLite.Database): Writ
         statement.run(columns.map((column) => row[column]));
       }
     },
-    async run<R>(query: Compilable<R>) {
-      const { sql, parameters } = query.compile();
-      let statement = statements.get(sql);
-      if (!statement) {
-        statement = sqlite.prepare(sql);
-        statements.set(sql, statement);
-      }
-      if (statement.reader) return statement.all(parameters as unknown[]) as R[];
-      statement.run(parameters as unknown[]);
-      return [];
-    },
+    run: (query) => runCompiled(query.compile()),
+    runCompiled,
   };
 }
