@@ -68,6 +68,13 @@ describe('PostgreSQL terminating the pooled connections', { skip: !SCALE && 'sca
     const before = await t.stored();
     const blobRows = async (): Promise<number> => (await t.app.db.selectFrom('blobs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
     const blobsBefore = await blobRows();
+    // The case above terminated every connection of the pool, idle ones too. A request handed one the pool has not yet
+    // heard of fails at once, without reaching the lock below: first, as many queries at once as the pool holds, until
+    // all of them succeed (the pool drops a connection whose query failed).
+    await waitFor('every pooled connection to answer', async () => {
+      const tries = await Promise.allSettled(Array.from({ length: 10 }, () => sql`SELECT 1`.execute(t.app.db)));
+      return tries.every((r) => r.status === 'fulfilled') ? true : undefined;
+    });
     // A lock held by another session keeps imgd's queries in flight, on checked-out connections, until they are ended.
     const locker = await connect(t.settings.DATABASE_URL!);
     let upload: Promise<Response>;
@@ -75,9 +82,14 @@ describe('PostgreSQL terminating the pooled connections', { skip: !SCALE && 'sca
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE images, blobs IN ACCESS EXCLUSIVE MODE');
+      const early: string[] = [];
       upload = t.upload([fixture('jpg/Reconyx_HC500_Hyperfire.jpg')]);
       list = fetch(`${t.url}/api/v1/images`, { headers: t.auth });
+      void upload.then((res) => early.push(`the upload (${res.status})`), () => early.push('the upload (no answer)'));
+      void list.then((res) => early.push(`the list (${res.status})`), () => early.push('the list (no answer)'));
       await waitFor('the upload and the list to wait on the lock', async () => {
+        // Either one answered while the lock is held: it never reached the tables, and waiting on is pointless.
+        if (early.length > 0) throw new Error(`answered before the lock was released: ${early.join(', ')}`);
         const waiting = await locker.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
         );
