@@ -39,17 +39,13 @@ export function compiledOnce<A extends unknown[], R>(build: (...args: A) => Comp
  * row after must have the same keys, all of them defined.
  */
 export function compiledOnceForRow<T extends object, R>(build: (row: T) => Compilable<R>): (row: T) => CompiledQuery<R> {
-  let columns: string[] | undefined;
-  let compiled: ((...values: unknown[]) => CompiledQuery<R>) | undefined;
+  let compiled: { columns: string[]; query: (...values: unknown[]) => CompiledQuery<R> } | undefined;
   return (row: T): CompiledQuery<R> => {
     const record = row as Record<string, unknown>;
-    if (!columns || !compiled) {
-      const keys = Object.keys(record);
-      columns = keys;
-      compiled = compiledOnce((...values: unknown[]) => build(Object.fromEntries(keys.map((key, i) => [key, values[i]])) as T));
+    if (!compiled) {
+      const columns = Object.keys(record);
+      compiled = { columns, query: compiledOnce((...values: unknown[]) => build(Object.fromEntries(columns.map((key, i) => [key, values[i]])) as T)) };
     }
-    const values = new Array<unknown>(columns.length);
-    for (let i = 0; i < columns.length; i += 1) values[i] = record[columns[i]!];
-    return compiled(...values);
+    return compiled.query(...compiled.columns.map((column) => record[column]));
   };
 }

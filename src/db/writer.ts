@@ -2,6 +2,7 @@
 import type { CompiledQuery, Compilable, Insertable, Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 /** Builds queries with `q` and runs them with `run`, so the same code writes through either path. */
 export interface Writer {
@@ -30,17 +31,14 @@ const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
  * connection through Kysely (inside its transaction), so nothing else runs on it in between.
  */
 export function sqliteWriter(q: Kysely<Database>, sqlite: SQLite.Database): Writer {
-  const statements = new Map<string, SQLite.Statement>();
+  // Statements by SQL text, prepared once (statement-cache.ts, as for the group commit's savepoints).
+  const statements = withStatementCache(sqlite);
   /** INSERT statements by table and column list, as Kysely would write them (columns given undefined left out). */
   const inserts = new Map<string, SQLite.Statement>();
   const runCompiled = async <R>({ sql, parameters }: CompiledQuery<R>): Promise<R[]> => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = sqlite.prepare(sql);
-      statements.set(sql, statement);
-    }
-    if (statement.reader) return statement.all(parameters as unknown[]) as R[];
-    statement.run(parameters as unknown[]);
+    const statement = statements.prepare(sql);
+    if (statement.reader) return statement.all(parameters) as R[];
+    statement.run(parameters);
     return [];
   };
   return {
