@@ -1,7 +1,9 @@
 // Peer "floor + checks": a bare node:http server doing exactly imgd's checks on a multipart upload, with imgd's own
 // modules and no framework or database: multipart parse, the streaming pass (SHA-256, size limit, format sniff,
-// declared size, structural walk), the EXIF read and GPS removal, and the durable write (temp file, fsync, rename,
-// fsync of the folder). What the checks themselves cost, for S1's "imgd >= 0.8 x floor with the same checks".
+// declared size, structural walk), the EXIF read and GPS removal, then the floor's own durable write: every upload's
+// kept bytes to a file of its own with fsync (not skipped when the same bytes came before: the floor writes each
+// upload, and imgd records each upload durably too). What the checks themselves cost, for S1's "imgd >= 0.8 x floor
+// with the same checks".
 import http from 'node:http';
 import path from 'node:path';
 import { Busboy } from '@fastify/busboy';
@@ -10,23 +12,32 @@ import { readIngestMetadata } from '../../src/core/metadata/location.js';
 import { checkLimits } from '../../src/core/upload/probe.js';
 import { UploadReceiver } from '../../src/core/upload/upload-receiver.js';
 import { MemoryBudget } from '../../src/core/upload/received.js';
-import { createFsStore } from '../../src/store/fs.js';
-import { originalKey } from '../../src/core/storage/blob-keys.js';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 
 const dir = process.env.CHECKED_DIR ?? '/tmp/checked-floor';
 const stagingDir = path.join(dir, 'tmp');
 mkdirSync(stagingDir, { recursive: true });
-const store = createFsStore(path.join(dir, 'blobs'));
 const budget = new MemoryBudget(64 * 1024 * 1024);
 // imgd's defaults, as `npm start` has them.
 const { limits, allowedFormats } = loadConfig({});
 
-async function receive(req: http.IncomingMessage): Promise<{ sha256: string; bytes: number }> {
+/** The floor's write (floor.ts with FSYNC=1): the bytes to a new file, fsynced. */
+async function writeDurably(file: string, bytes: Buffer): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function receive(req: http.IncomingMessage): Promise<{ sha256: string; bytes: number; file: string }> {
   const parser = Busboy({ headers: req.headers as never, limits: { files: 1 } });
-  let file: Promise<{ sha256: string; bytes: number }> | undefined;
+  let file: Promise<{ sha256: string; bytes: number; file: string }> | undefined;
   parser.on('file', (_field, stream, name) => {
     const receiver = new UploadReceiver(name, { limit: limits.fileSize, allowed: allowedFormats, probeLimits: limits, stagingDir, budget });
     file = pipeline(stream, receiver).then(async () => {
@@ -37,8 +48,9 @@ async function receive(req: http.IncomingMessage): Promise<{ sha256: string; byt
         const metadata = await readIngestMetadata({ head: got.head, whole: true, file: undefined }, got.format, true);
         const bytes = metadata.clean ?? got.memory;
         const sha256 = metadata.clean ? createHash('sha256').update(bytes).digest('hex') : got.sha256();
-        if (!(await store.exists(originalKey(sha256)))) await store.putBytes(originalKey(sha256), bytes);
-        return { sha256, bytes: bytes.length };
+        const kept = path.join(dir, `${randomUUID()}.jpg`);
+        await writeDurably(kept, bytes);
+        return { sha256, bytes: bytes.length, file: kept };
       } finally {
         got.release();
       }
@@ -52,10 +64,12 @@ async function receive(req: http.IncomingMessage): Promise<{ sha256: string; byt
 const server = http.createServer((req, res) => {
   if (req.method === 'POST') {
     receive(req).then(
-      (result) => {
-        const body = JSON.stringify(result);
+      ({ sha256, bytes, file }) => {
+        const body = JSON.stringify({ sha256, bytes });
         res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
+        // As the floor does: only to keep the disk from filling during long runs.
+        unlink(file).catch(() => undefined);
       },
       (err: unknown) => {
         res.statusCode = 422;

@@ -54,7 +54,7 @@ export const s1: Scenario = {
         'imgd with RUN_WORKERS=false (processing queued durably for workers, not run in the server): the upload path only',
         'imgd: multipart parse, SHA-256, magic bytes, structure and dimensions checked, EXIF read, GPS removed, fsync of file and directory, one SQLite transaction per group of uploads (synchronous=FULL) with image, blob, job, audit and attempt rows',
         'floor: the whole body streamed to a file with SHA-256 and fsync; naive: Express + multer memory storage + writeFile (no fsync)',
-        "floor + checks: bare node:http + busboy running imgd's own streaming pass, EXIF read, GPS removal and durable write (no framework, no database)",
+        "floor + checks: bare node:http + busboy running imgd's own streaming pass, EXIF read and GPS removal, then the floor's write of every upload to its own file with fsync (no framework, no database)",
       ];
       return { rows, notes, raw: Object.fromEntries(res) };
     } finally {
