@@ -1,7 +1,7 @@
 // Metadata at ingest: the EXIF read once from the bytes ingest already holds, and the upload without its GPS location.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { exifWithin, readExif, type ExifSummary } from './exif.js';
+import { exifWithin, readExif, readLocation, type ExifSummary, type GpsSummary } from './exif.js';
 import type { ImageFormat } from '../formats.js';
 import { hasMetadataView, metadataView } from './metadata-view.js';
 import { scrubGps } from './privacy.js';
@@ -26,8 +26,7 @@ export interface IngestMetadata {
   readonly reencoded: boolean;
 }
 
-const located = (exif: ExifSummary | null): boolean =>
-  exif?.gps != null && (exif.gps.latitude !== null || exif.gps.longitude !== null);
+const located = (gps: GpsSummary | null | undefined): boolean => gps != null && (gps.latitude !== null || gps.longitude !== null);
 
 /** The metadata readExif can see without the whole file: a JPEG's header, or a PNG/WebP's chunks without pixels. */
 async function metadataBytes(held: HeldBytes, format: ImageFormat): Promise<Buffer | undefined> {
@@ -44,12 +43,12 @@ export async function readIngestMetadata(held: HeldBytes, format: ImageFormat, s
   const view = await metadataBytes(held, format);
   const exif = view ? await readExif(view) : null;
   const kept: IngestMetadata = { exif, read: view !== undefined, clean: undefined, reencoded: false };
-  if (!stripLocation || !located(exif)) return kept;
+  if (!stripLocation || !located(exif?.gps)) return kept;
   // The bytes as they came are not needed once scrubbed (the hash is of the bytes kept): no copy of them is made.
   const original = held.whole ? held.head : await readFile(held.file!);
   let clean = scrubGps(original, { inPlace: true }).bytes;
   let reencoded = false;
-  if (located(await readExif(clean))) {
+  if (located(await readLocation(clean))) {
     // Somewhere the in-place scrub cannot reach (maker notes, compressed XMP): re-encode, keeping no metadata.
     const scrubbed = clean;
     clean = await withinBudget(() => sharp(scrubbed, { failOn: 'none', animated: true }).rotate().toBuffer());
