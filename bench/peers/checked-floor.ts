@@ -4,25 +4,18 @@
 // kept bytes to a file of its own with fsync (not skipped when the same bytes came before: the floor writes each
 // upload, and imgd records each upload durably too). What the checks themselves cost, for S1's "imgd >= 0.8 x floor
 // with the same checks".
-import http from 'node:http';
-import path from 'node:path';
-import { Busboy } from '@fastify/busboy';
-import { loadConfig } from '../../src/config.js';
-import { readIngestMetadata } from '../../src/core/metadata/location.js';
-import { checkLimits } from '../../src/core/upload/probe.js';
-import { UploadReceiver } from '../../src/core/upload/upload-receiver.js';
-import { MemoryBudget } from '../../src/core/upload/received.js';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { Busboy } from '@fastify/busboy';
+import { imgdChecks } from './imgd-checks.js';
 
 const dir = process.env.CHECKED_DIR ?? '/tmp/checked-floor';
-const stagingDir = path.join(dir, 'tmp');
-mkdirSync(stagingDir, { recursive: true });
-const budget = new MemoryBudget(64 * 1024 * 1024);
-// imgd's defaults, as `npm start` has them.
-const { limits, allowedFormats } = loadConfig({});
+mkdirSync(dir, { recursive: true });
+const check = imgdChecks(dir);
 
 /** The floor's write (floor.ts with FSYNC=1): the bytes to a new file, fsynced. */
 async function writeDurably(file: string, bytes: Buffer): Promise<void> {
@@ -39,20 +32,13 @@ async function receive(req: http.IncomingMessage): Promise<{ sha256: string; byt
   const parser = Busboy({ headers: req.headers as never, limits: { files: 1 } });
   let file: Promise<{ sha256: string; bytes: number; file: string }> | undefined;
   parser.on('file', (_field, stream, name) => {
-    const receiver = new UploadReceiver(name, { limit: limits.fileSize, allowed: allowedFormats, probeLimits: limits, stagingDir, budget });
-    file = pipeline(stream, receiver).then(async () => {
-      const got = receiver.result();
+    file = check(stream, name).then(async ({ sha256, bytes, release }) => {
       try {
-        if (got.rejection || !got.format || !got.memory || !got.structure) throw new Error('refused');
-        checkLimits(got.structure.width, got.structure.height, got.structure.frames, limits);
-        const metadata = await readIngestMetadata({ head: got.head, whole: true, file: undefined }, got.format, true);
-        const bytes = metadata.clean ?? got.memory;
-        const sha256 = metadata.clean ? createHash('sha256').update(bytes).digest('hex') : got.sha256();
         const kept = path.join(dir, `${randomUUID()}.jpg`);
         await writeDurably(kept, bytes);
         return { sha256, bytes: bytes.length, file: kept };
       } finally {
-        got.release();
+        release();
       }
     });
   });

@@ -29,11 +29,13 @@ export const s1: Scenario = {
     mkdirSync(path.join(ctx.tmp, 'floor'));
     mkdirSync(path.join(ctx.tmp, 'naive'));
     mkdirSync(path.join(ctx.tmp, 'checked'));
+    mkdirSync(path.join(ctx.tmp, 'naive-checked'));
     // Processing runs in `imgd worker` processes elsewhere in this measurement: the upload path alone is timed.
     const imgd = await startImgd({ dataDir: path.join(ctx.tmp, 'imgd'), cores: ctx.pin.server, env: { RUN_WORKERS: 'false' }, profileDir: ctx.profileDir });
     const floor = await startPeer(ctx, 'floor', 'floor.ts', { FLOOR_DIR: path.join(ctx.tmp, 'floor'), FSYNC: '1' });
     const naive = await startPeer(ctx, 'naive', 'naive.ts', { NAIVE_DIR: path.join(ctx.tmp, 'naive') });
     const checked = await startPeer(ctx, 'floor + checks', 'checked-floor.ts', { CHECKED_DIR: path.join(ctx.tmp, 'checked') });
+    const naiveChecked = await startPeer(ctx, 'naive + checks', 'naive-checked.ts', { NAIVE_DIR: path.join(ctx.tmp, 'naive-checked') });
     try {
       const post = (url: string, p: string): Contender['spec'] => ({ baseUrl: url, paths: [p], method: 'POST', headers: multipartHeaders, bodyFile, connections: 16 });
       const res = await compareLoad(ctx, [
@@ -41,6 +43,7 @@ export const s1: Scenario = {
         { name: 'floor', spec: post(floor.url, '/upload') },
         { name: 'naive', spec: post(naive.url, '/api/v1/images') },
         { name: 'floor + checks', spec: post(checked.url, '/api/v1/images') },
+        { name: 'naive + checks', spec: post(naiveChecked.url, '/api/v1/images') },
       ]);
       const rps = (n: string): number[] => pick(res.get(n), (r) => r.perSecond);
       const p99 = (n: string): number[] => pick(res.get(n), (r) => r.p99Ms);
@@ -49,16 +52,18 @@ export const s1: Scenario = {
         versus('S1', 'uploads/s', rps('imgd'), 'naive', rps('naive'), { min: 1.0 }),
         versus('S1', 'uploads/s', rps('imgd'), 'floor + checks', rps('floor + checks'), { min: 0.8 }),
         versus('S1', 'p99 ms', p99('imgd'), 'floor', p99('floor'), { max: 3 }),
+        info('S1', 'uploads/s', rps('imgd'), 'naive + checks', rps('naive + checks')),
       ];
       const notes = [
         'imgd with RUN_WORKERS=false (processing queued durably for workers, not run in the server): the upload path only',
         'imgd: multipart parse, SHA-256, magic bytes, structure and dimensions checked, EXIF read, GPS removed, fsync of file and directory, one SQLite transaction per group of uploads (synchronous=FULL) with image, blob, job, audit and attempt rows',
         'floor: the whole body streamed to a file with SHA-256 and fsync; naive: Express + multer memory storage + writeFile (no fsync)',
         "floor + checks: bare node:http + busboy running imgd's own streaming pass, EXIF read and GPS removal, then the floor's write of every upload to its own file with fsync (no framework, no database)",
+        "naive + checks (no target): the naive server with the same checks run on multer's file stream (a storage engine), then writeFile without fsync",
       ];
       return { rows, notes, raw: Object.fromEntries(res) };
     } finally {
-      await Promise.all([imgd.stop(), floor.child.stop(), naive.child.stop(), checked.child.stop()]);
+      await Promise.all([imgd.stop(), floor.child.stop(), naive.child.stop(), checked.child.stop(), naiveChecked.child.stop()]);
     }
   },
 };
