@@ -1,4 +1,5 @@
-// Runs the same load against several servers in turn: a warm-up each, then the measured runs interleaved.
+// Runs the same load against several servers in turn: a warm-up each, then the measured runs interleaved, the order
+// rotated each round so that no contender always runs first (or last) while the host's speed drifts within a round.
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import type { ScenarioContext } from './scenario.js';
 
@@ -15,7 +16,8 @@ export async function compareLoad(ctx: ScenarioContext, contenders: readonly Con
   }
   const results = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
   for (let r = 0; r < ctx.repeats; r += 1) {
-    for (const c of contenders) {
+    const order = [...contenders.slice(r % contenders.length), ...contenders.slice(0, r % contenders.length)];
+    for (const c of order) {
       const result = await runLoad(full(c, ctx.seconds));
       results.get(c.name)!.push(result);
       ctx.log(`  run ${r + 1}/${ctx.repeats} ${c.name}: ${result.perSecond.toFixed(1)}/s, p99 ${result.p99Ms.toFixed(2)} ms, ${result.errors} errors`);
