@@ -25,9 +25,9 @@ const storage: multer.StorageEngine = {
       } finally {
         release();
       }
-      // Only to keep the disk from filling during long runs, as the naive peer does.
-      await unlink(kept);
       done(null, { sha256, size: bytes.length } as Partial<Express.Multer.File> & Kept);
+      // Only to keep the disk from filling during long runs; not awaited before the answer (the naive peer unlinks after it).
+      unlink(kept).catch(() => undefined);
     }, (err: Error) => done(err));
   },
   _removeFile(_req, _file, done) {
