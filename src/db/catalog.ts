@@ -3,7 +3,7 @@ import { sql, type Insertable, type Transaction } from 'kysely';
 import { NameTakenError, type Catalog, type ImagePatch, type UploadCommit } from '../core/images/catalog.js';
 import type { UploadAttempt } from '../core/upload/attempts.js';
 import type { ImageListFilter, ImageRecord, Page } from '../core/images/image.js';
-import { sqliteHandle, type Db } from './database.js';
+import { sqliteStatements, type Db } from './database.js';
 import { kyselyWriter, sqliteWriter, type Writer } from './writer.js';
 import { insertAudit } from './audit.js';
 import { createJobsRepo } from './jobs.js';
@@ -94,8 +94,8 @@ export function createCatalog(db: Db, options: { groupCommits: boolean; events?:
   const events: ImageEventRecorder = options.events ?? (async () => undefined);
   const writes = createWriteGroup(db, options.groupCommits ? 'sqlite' : 'postgres');
   // On SQLite the commit's statements run on the connection the group's transaction holds, prepared once.
-  const handle = sqliteHandle(db);
-  const sqlite = handle && sqliteWriter(db, handle);
+  const statements = sqliteStatements(db);
+  const sqlite = statements && sqliteWriter(db, statements);
   const jobs = createJobsRepo(db);
   const queries = uploadQueries(db);
   return {

@@ -17,6 +17,13 @@ export type Db = Kysely<Database>;
 const sqliteHandles = new WeakMap<Db, SQLite.Database>();
 export const sqliteHandle = (db: Db): SQLite.Database | undefined => sqliteHandles.get(db);
 
+/**
+ * The statements Kysely itself runs on that connection (prepared once by SQL text, rows as plain objects), for code
+ * that runs SQL on it directly: one cache of prepared statements per database, not one per caller.
+ */
+const sqliteConnections = new WeakMap<Db, SqliteDatabase>();
+export const sqliteStatements = (db: Db): SqliteDatabase | undefined => sqliteConnections.get(db);
+
 let postgresDriver: typeof pg | undefined;
 
 /**
@@ -73,6 +80,7 @@ export function openDatabase(
   const config: SqliteDialectConfig = { database: { prepare: (sql) => connection.prepare(sql), close: () => connection.close() } };
   const db = new Kysely<Database>({ dialect: new SqliteDialectClosingAfter(config, () => checkpoints.stop()) });
   sqliteHandles.set(db, sqlite);
+  sqliteConnections.set(db, connection);
   return db;
 }
 

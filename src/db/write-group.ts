@@ -1,8 +1,7 @@
 // Group commit: concurrent writes share one transaction, so one fsync of the database serves many uploads.
 import { sql, type Kysely } from 'kysely';
-import { sqliteHandle, type Db } from './database.js';
+import { sqliteHandle, sqliteStatements, type Db } from './database.js';
 import type { Database } from './schema.js';
-import { withStatementCache } from './statement-cache.js';
 
 export type Work<T> = (trx: Kysely<Database>) => Promise<T>;
 
@@ -27,7 +26,7 @@ function sqliteGroup(db: Db): WriteGroup {
   let writing: Promise<void> | undefined;
   const handle = sqliteHandle(db);
   // The savepoints run on the connection the transaction holds, prepared once, not through Kysely's executor.
-  const statements = handle && withStatementCache(handle);
+  const statements = sqliteStatements(db);
   const exec = async (trx: Kysely<Database>, text: string): Promise<void> => {
     if (statements) statements.prepare(text).run([]);
     else await sql.raw(text).execute(trx);

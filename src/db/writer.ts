@@ -1,8 +1,6 @@
 // Where a write runs: through Kysely (any database), or straight on SQLite's connection with statements prepared once.
-import type { CompiledQuery, Compilable, Insertable, Kysely } from 'kysely';
-import type SQLite from 'better-sqlite3';
+import type { CompiledQuery, Compilable, Insertable, Kysely, SqliteDatabase, SqliteStatement } from 'kysely';
 import type { Database } from './schema.js';
-import { withStatementCache } from './statement-cache.js';
 
 /** Builds queries with `q` and runs them with `run`, so the same code writes through either path. */
 export interface Writer {
@@ -30,11 +28,9 @@ const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
  * connection hand-over and result plumbing cost more than the insert). Only for use while the caller holds that
  * connection through Kysely (inside its transaction), so nothing else runs on it in between.
  */
-export function sqliteWriter(q: Kysely<Database>, sqlite: SQLite.Database): Writer {
-  // Statements by SQL text, prepared once (statement-cache.ts, as for the group commit's savepoints).
-  const statements = withStatementCache(sqlite);
+export function sqliteWriter(q: Kysely<Database>, statements: SqliteDatabase): Writer {
   /** INSERT statements by table and column list, as Kysely would write them (columns given undefined left out). */
-  const inserts = new Map<string, SQLite.Statement>();
+  const inserts = new Map<string, SqliteStatement>();
   const runCompiled = async <R>({ sql, parameters }: CompiledQuery<R>): Promise<R[]> => {
     const statement = statements.prepare(sql);
     if (statement.reader) return statement.all(parameters) as R[];
@@ -49,7 +45,7 @@ export function sqliteWriter(q: Kysely<Database>, sqlite: SQLite.Database): Writ
         const key = `${table}\n${columns.join('\n')}`;
         let statement = inserts.get(key);
         if (!statement) {
-          statement = sqlite.prepare(`insert into ${quoted(table)} (${columns.map(quoted).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
+          statement = statements.prepare(`insert into ${quoted(table)} (${columns.map(quoted).join(', ')}) values (${columns.map(() => '?').join(', ')})`);
           inserts.set(key, statement);
         }
         statement.run(columns.map((column) => row[column]));
